@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the service, the twin and the tests need, only when missing:
+# Debian packages (as root) and npm packages, then builds the TypeScript.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command-or-file -> Debian package
+need=(
+  "redis-server:redis-server"
+  "/usr/lib/frr/zebra:frr"
+  "lldpd:lldpd"
+  "snmpd:snmpd"
+  "snmpwalk:snmp"
+  "/usr/sbin/netconfd:netconfd"
+  "/usr/lib/python3/dist-packages/ncclient:python3-ncclient"
+  "/sbin/dhclient:isc-dhcp-client"
+  "fping:fping"
+  "yanglint:libyang2-tools"
+  "/usr/sbin/sshd:openssh-server"
+  "ssh-keygen:openssh-client"
+  "ip:iproute2"
+  "ping:iputils-ping"
+  "pgrep:procps"
+)
+missing=()
+for pair in "${need[@]}"; do
+  probe=${pair%%:*}; pkg=${pair##*:}
+  if [[ $probe == /* ]]; then [[ -e $probe ]] && continue
+  else command -v "$probe" >/dev/null 2>&1 && continue; fi
+  missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

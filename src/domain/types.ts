@@ -1,0 +1,208 @@
+// The shared vocabulary of the service. Pure data: no IO, no behaviour.
+// Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
+
+export type Platform = 'junos' | 'frr';
+
+export type PhysicalRole = 'leaf' | 'spine' | 'superspine' | 'gateway';
+export const PHYSICAL_ROLES: readonly PhysicalRole[] = ['leaf', 'spine', 'superspine', 'gateway'];
+
+/** Routing/bridging roles, as the reference system names them. */
+export type RoutingRole =
+  | 'Route-Reflector'
+  | 'CRB-Access'
+  | 'CRB-Gateway'
+  | 'CRB-MCAST-Gateway'
+  | 'ERB-UCAST-Gateway'
+  | 'DC-Gateway'
+  | 'DCI-Gateway'
+  | 'AR-Replicator'
+  | 'AR-Client';
+export const ROUTING_ROLES: readonly RoutingRole[] = [
+  'Route-Reflector', 'CRB-Access', 'CRB-Gateway', 'CRB-MCAST-Gateway', 'ERB-UCAST-Gateway',
+  'DC-Gateway', 'DCI-Gateway', 'AR-Replicator', 'AR-Client',
+];
+
+export type Feature =
+  | 'basic'
+  | 'ip_clos'
+  | 'overlay_bgp'
+  | 'overlay_evpn'
+  | 'overlay_evpn_gateway'
+  | 'overlay_evpn_erb'
+  | 'overlay_evpn_type5'
+  | 'overlay_networking'
+  | 'overlay_lag'
+  | 'overlay_multi_homing'
+  | 'overlay_security_group';
+
+// ---------------------------------------------------------------- fabric file (input)
+
+export interface ManagementSubnet { cidr: string; gateway: string }
+export interface AsnRange { min: number; max: number }
+
+export interface Namespaces {
+  management: ManagementSubnet[];
+  loopback: string[];
+  /** Carved into /31s, one per addressed link. */
+  fabric: string[];
+  asn: AsnRange[];
+  /** Required when any device has an overlay role; outside every ASN range. */
+  overlayAsn?: number;
+}
+
+export interface Credentials { username: string; password: string }
+export type SnmpSettings =
+  | { community: string }
+  | { v3: { user: string; authKey: string; privKey: string } };
+
+/** Fabric-wide settings feeding `basic` and `ip_clos`; every field has a default. */
+export interface FabricSettings {
+  mtu: number;                                   // 9216
+  bfd: { intervalMs: number; multiplier: number }; // 300 ms, 3
+  gracefulRestart: boolean;                      // true
+  ntp: string[];
+  syslog: string[];
+  dns: string[];
+}
+
+export interface FabricSpec {
+  name: string;
+  credentials: Credentials;
+  snmp?: SnmpSettings;
+  namespaces: Namespaces;
+  settings?: Partial<FabricSettings>;
+}
+
+export interface DeviceSpec {
+  name: string;
+  serial?: string;
+  profile: string;
+  physicalRole: PhysicalRole;
+  /** [] or ['null'] means lean: no routing/bridging role. */
+  roles: string[];
+  /** Set when discovered (or imported in brownfield). */
+  managementIp?: string;
+  model?: string;
+}
+
+export interface LinkEnd { device: string; port: string }
+export interface LinkSpec { a: LinkEnd; b: LinkEnd }
+
+/** The whole fabric file, parsed (links normalised from `[a:port, b:port]`). */
+export interface FabricFile {
+  fabric: FabricSpec;
+  devices: DeviceSpec[];
+  links: LinkSpec[];
+  virtualNetworks?: VirtualNetworkSpec[];
+  logicalRouters?: LogicalRouterSpec[];
+  servers?: ServerSpec[];
+  vpgs?: VpgSpec[];
+}
+
+// ---------------------------------------------------------------- overlay services (input)
+
+export interface VirtualNetworkSpec { name: string; vni: number; subnet?: string; gateway?: string }
+export interface LogicalRouterSpec { name: string; mode: 'crb' | 'erb'; networks: string[]; vni: number }
+export interface ServerSpec { name: string; nics: { device: string; port: string; mac?: string }[] }
+export type VpgBinding = { network: string; vlan: number } | { network: string; untagged: true };
+export interface VpgSpec { name: string; server?: string; ports: LinkEnd[]; bindings: VpgBinding[] }
+
+// ---------------------------------------------------------------- node profiles
+
+export interface NodeProfile {
+  name: string;            // file name without .yaml, e.g. juniper-qfx5110-48s-4c
+  vendor: string;
+  platform: Platform;
+  /** Model strings reported by the device (facts) that select this profile. */
+  models: string[];
+  /** SNMP sysObjectID prefixes that select this profile. */
+  sysObjectIds: string[];
+  /** Port naming: regular expressions a valid port name must match (anchored). */
+  ports: { pattern: string; description?: string }[];
+  hitlessUpgrade: boolean;
+  /** Allowed `role@physical` pairs; `*` in either half allows every value. */
+  roles: string[];
+}
+
+// ---------------------------------------------------------------- allocations
+
+/**
+ * The record of what has been handed out. Allocation is a pure function
+ * (inventory, existing record) -> new record; the store applies it atomically.
+ */
+export interface Allocations {
+  /** device name -> loopback address (no prefix length) */
+  loopbacks: Record<string, string>;
+  /** device name -> ASN */
+  asns: Record<string, number>;
+  /** link key (see linkKey) -> /31 CIDR; the link's first end takes the lower address */
+  links: Record<string, string>;
+}
+
+// ---------------------------------------------------------------- device plan (intent output)
+
+export interface PlanInterface {
+  name: string;
+  /** CIDR, e.g. 10.254.0.0/31; absent on unaddressed (leaf-leaf) links */
+  address?: string;
+  mtu: number;
+  description: string;
+  peer: LinkEnd;
+}
+
+export interface UnderlayNeighbor {
+  address: string;       // the peer's /31 address
+  localAddress: string;  // ours
+  peerAsn: number;
+  peerDevice: string;
+  interface: string;
+  bfd: boolean;
+}
+
+export interface OverlayNeighbor {
+  address: string;   // the peer's loopback
+  device: string;
+  /** true when we are a route reflector and this peer is our client */
+  client: boolean;
+}
+
+export interface DevicePlan {
+  name: string;
+  hostname: string;
+  platform: Platform;
+  profile: string;
+  physicalRole: PhysicalRole;
+  roles: RoutingRole[];
+  features: Feature[];
+  loopback: string;          // address without prefix length
+  routerId: string;
+  asn: number;
+  settings: FabricSettings;
+  interfaces: PlanInterface[];
+  underlay: {
+    neighbors: UnderlayNeighbor[];
+    /** Loopbacks this device advertises (its own) into the underlay. */
+    exportLoopback: string;
+  };
+  /** Absent on devices with no overlay (lean devices in a fabric without overlayAsn). */
+  overlay?: {
+    asn: number;
+    localAddress: string;
+    routeReflector: boolean;
+    clusterId?: string;
+    neighbors: OverlayNeighbor[];
+    vtepSource: string;           // loopback address
+    routeDistinguisher: string;   // <loopback>:1
+  };
+  // Filled by the VN / LR / VPG issue; empty arrays render nothing.
+  virtualNetworks: unknown[];
+  logicalRouters: unknown[];
+  vpgs: unknown[];
+}
+
+/** Stable key of a link regardless of which end is listed first. */
+export function linkKey(l: LinkSpec): string {
+  const a = `${l.a.device}:${l.a.port}`;
+  const b = `${l.b.device}:${l.b.port}`;
+  return a < b ? `${a}--${b}` : `${b}--${a}`;
+}
