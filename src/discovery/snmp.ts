@@ -1,0 +1,189 @@
+// SNMP reads for discovery (net-snmp): system scalars and the LLDP-MIB neighbor table joined
+// with the local port table. v2c and v3 (authPriv, SHA/AES). Errors are one line per device,
+// never carrying the community or keys.
+import type { SnmpSettings } from '../domain/types';
+import type { LldpNeighbor } from './topology';
+import { AllowList } from './allow';
+
+// net-snmp ships no types; its surface used here is small.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const snmp: any = require('net-snmp');
+
+export const OID = {
+  sysDescr: '1.3.6.1.2.1.1.1.0',
+  sysObjectID: '1.3.6.1.2.1.1.2.0',
+  sysName: '1.3.6.1.2.1.1.5.0',
+  lldpLocChassisId: '1.0.8802.1.1.2.1.3.2.0',
+  lldpLocPortEntry: '1.0.8802.1.1.2.1.3.7.1', // .2 IdSubtype .3 Id .4 Desc, index portNum
+  lldpRemEntry: '1.0.8802.1.1.2.1.4.1.1', // index timeMark.localPortNum.remIndex
+} as const;
+
+/** LLDP-MIB column numbers used. */
+export const REM = { chassisIdSubtype: 4, chassisId: 5, portIdSubtype: 6, portId: 7, portDesc: 8, sysName: 9 } as const;
+export const LOC = { portIdSubtype: 2, portId: 3, portDesc: 4 } as const;
+
+export class SnmpError extends Error {
+  constructor(readonly target: string, message: string) {
+    super(`snmp ${target}: ${message}`);
+    this.name = 'SnmpError';
+  }
+}
+
+export interface SnmpOptions {
+  settings: SnmpSettings;
+  port?: number;
+  timeoutMs?: number;
+  retries?: number;
+  allow?: AllowList;
+  maxRepetitions?: number;
+}
+
+export interface SystemInfo { sysDescr: string; sysObjectID: string; sysName: string }
+export interface LldpInfo { chassisId?: string; neighbors: LldpNeighbor[] }
+
+/** One SNMP session to one device. Close it when done. */
+export class SnmpDevice {
+  private session: any;
+  constructor(readonly address: string, private readonly opts: SnmpOptions) {
+    opts.allow?.check(address, 'SNMP target');
+    const common = { port: opts.port ?? 161, timeout: opts.timeoutMs ?? 2000, retries: opts.retries ?? 1, backoff: 1 };
+    const s = opts.settings;
+    if ('v3' in s) {
+      this.session = snmp.createV3Session(address, {
+        name: s.v3.user,
+        level: snmp.SecurityLevel.authPriv,
+        authProtocol: snmp.AuthProtocols.sha,
+        authKey: s.v3.authKey,
+        privProtocol: snmp.PrivProtocols.aes,
+        privKey: s.v3.privKey,
+      }, { ...common, version: snmp.Version3 });
+    } else {
+      this.session = snmp.createSession(address, s.community, { ...common, version: snmp.Version2c });
+    }
+    // Socket errors surface on the request callbacks; keep the emitter from throwing.
+    this.session.on('error', () => undefined);
+  }
+
+  close(): void {
+    try { this.session.close(); } catch { /* already closed */ }
+  }
+
+  private fail(e: unknown): SnmpError {
+    const err = e as Error & { name?: string };
+    if (err?.name === 'RequestTimedOutError' || /timed out/i.test(err?.message ?? '')) {
+      return new SnmpError(this.address, `timeout after ${this.opts.timeoutMs ?? 2000} ms x ${(this.opts.retries ?? 1) + 1} (no answer: wrong address, community or v3 user?)`);
+    }
+    return new SnmpError(this.address, (err?.message ?? String(e)).split('\n')[0]);
+  }
+
+  system(): Promise<SystemInfo> {
+    return new Promise((resolve, reject) => {
+      this.session.get([OID.sysDescr, OID.sysObjectID, OID.sysName], (e: unknown, vbs: any[]) => {
+        if (e) return reject(this.fail(e));
+        const bad = vbs.find((v) => snmp.isVarbindError(v));
+        if (bad) return reject(new SnmpError(this.address, `${bad.oid}: ${snmp.varbindError(bad)}`));
+        resolve({ sysDescr: text(vbs[0].value), sysObjectID: String(vbs[1].value), sysName: text(vbs[2].value) });
+      });
+    });
+  }
+
+  /** Every varbind under `base`, as suffix (after base) -> value. */
+  walk(base: string): Promise<Map<string, any>> {
+    const out = new Map<string, any>();
+    const prefix = `${base}.`;
+    return new Promise((resolve, reject) => {
+      this.session.subtree(base, this.opts.maxRepetitions ?? 40, (vbs: any[]) => {
+        for (const v of vbs) {
+          if (snmp.isVarbindError(v)) continue;
+          if (v.oid.startsWith(prefix)) out.set(v.oid.slice(prefix.length), v.value);
+        }
+      }, (e: unknown) => (e ? reject(this.fail(e)) : resolve(out)));
+    });
+  }
+
+  async lldp(): Promise<LldpInfo> {
+    const [loc, rem, chassis] = await Promise.all([
+      this.walk(OID.lldpLocPortEntry),
+      this.walk(OID.lldpRemEntry),
+      this.getOptional(OID.lldpLocChassisId),
+    ]);
+    return { chassisId: chassis === undefined ? undefined : formatId(4, chassis), neighbors: joinLldp(loc, rem) };
+  }
+
+  private getOptional(oid: string): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.session.get([oid], (e: unknown, vbs: any[]) => {
+        if (e) return reject(this.fail(e));
+        resolve(snmp.isVarbindError(vbs[0]) ? undefined : vbs[0].value);
+      });
+    });
+  }
+}
+
+function text(v: unknown): string {
+  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v ?? '');
+}
+
+/** LLDP IDs: MAC subtypes as aa:bb:.., names as text. chassis subtype 4 / port subtype 3 = MAC. */
+export function formatId(subtype: number | undefined, v: unknown, isPort = false): string {
+  const mac = isPort ? subtype === 3 : subtype === 4;
+  if (Buffer.isBuffer(v)) {
+    const printable = /^[\x20-\x7e]*$/.test(v.toString('latin1'));
+    if (mac || !printable) return [...v].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    return v.toString('utf8');
+  }
+  return String(v ?? '');
+}
+
+/** Joins lldpRemTable rows with lldpLocPortTable (local ports by number). Pure. */
+export function joinLldp(loc: Map<string, any>, rem: Map<string, any>): LldpNeighbor[] {
+  const locPorts = new Map<string, { idSubtype?: number; id?: string; desc?: string }>();
+  for (const [suffix, v] of loc) {
+    const [col, ...idx] = suffix.split('.');
+    const key = idx.join('.');
+    const p = locPorts.get(key) ?? {};
+    if (Number(col) === LOC.portIdSubtype) p.idSubtype = Number(v);
+    else if (Number(col) === LOC.portId) p.id = v as any;
+    else if (Number(col) === LOC.portDesc) p.desc = text(v);
+    locPorts.set(key, p);
+  }
+  const rows = new Map<string, Record<number, any>>();
+  for (const [suffix, v] of rem) {
+    const [col, ...idx] = suffix.split('.');
+    const key = idx.join('.');
+    const r = rows.get(key) ?? {};
+    r[Number(col)] = v;
+    rows.set(key, r);
+  }
+  const out: LldpNeighbor[] = [];
+  for (const [key, r] of rows) {
+    const localPortNum = key.split('.')[1];
+    const lp = locPorts.get(localPortNum);
+    const lpId = lp?.id === undefined ? undefined : formatId(lp.idSubtype, lp.id, true);
+    // ifName (5) and local (7) port IDs are names; otherwise the description names the port.
+    const localPort = lp && (lp.idSubtype === 5 || lp.idSubtype === 7 || !lp.desc) && lpId ? lpId : lp?.desc ?? `port${localPortNum}`;
+    const subtype = r[REM.portIdSubtype] === undefined ? undefined : Number(r[REM.portIdSubtype]);
+    const n: LldpNeighbor = {
+      localPort,
+      remotePortId: formatId(subtype, r[REM.portId], true),
+      remotePortIdSubtype: subtype,
+    };
+    if (lpId !== undefined && lpId !== localPort) n.localPortId = lpId;
+    if (r[REM.chassisId] !== undefined) n.remoteChassisId = formatId(Number(r[REM.chassisIdSubtype]), r[REM.chassisId]);
+    if (r[REM.sysName] !== undefined) n.remoteSysName = text(r[REM.sysName]);
+    if (r[REM.portDesc] !== undefined && text(r[REM.portDesc]) !== '') n.remotePortDesc = text(r[REM.portDesc]);
+    out.push(n);
+  }
+  return out;
+}
+
+/** System scalars and LLDP of one device, closing the session. */
+export async function readDevice(address: string, opts: SnmpOptions): Promise<SystemInfo & LldpInfo> {
+  const d = new SnmpDevice(address, opts);
+  try {
+    const [sys, lldp] = await Promise.all([d.system(), d.lldp()]);
+    return { ...sys, ...lldp };
+  } finally {
+    d.close();
+  }
+}
