@@ -34,6 +34,12 @@ export type Feature =
   | 'overlay_lag'
   | 'overlay_multi_homing'
   | 'overlay_security_group';
+/** Canonical feature order: a plan's features (and its rendered sections) follow it. */
+export const FEATURES: readonly Feature[] = [
+  'basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_evpn_gateway', 'overlay_evpn_erb',
+  'overlay_evpn_type5', 'overlay_networking', 'overlay_lag', 'overlay_multi_homing',
+  'overlay_security_group',
+];
 
 // ---------------------------------------------------------------- fabric file (input)
 

@@ -1,0 +1,189 @@
+// Cross-object validation of a parsed fabric file. Every problem becomes one line that
+// starts with where it is (`devices[3] (leaf2).roles[0]: ...`) and a JSON-path-like `path`.
+import { FabricError } from './errors';
+import { Cidr, contains, parseCidr, parseIp } from './ipv4';
+import {
+  NULL_ROLE, ProfileSet, allowedRoles, describePorts, isLean, loadProfiles, portValid, roleAllowed,
+} from './profiles';
+import { FabricFile, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
+
+export const ASN_MIN = 1;
+export const ASN_MAX = 4294967294;
+
+/** Device, fabric and host names: DNS-label-like, usable as file and namespace names. */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** ERB-UCAST-Gateway routes on the leaf; these centrally-routed roles cannot share a box with it. */
+const ERB_EXCLUSIVE: readonly RoutingRole[] = ['CRB-Gateway', 'CRB-MCAST-Gateway', 'DC-Gateway', 'DCI-Gateway'];
+
+/**
+ * Overlay rule: a device takes part in the iBGP/EVPN overlay when it has any routing role
+ * (anything but none/null). Lean devices stay in the underlay only, also in a fabric that
+ * has an overlayAsn, as the reference treats a lean spine (it forwards VXLAN as IP).
+ */
+export function hasOverlay(roles: readonly string[]): boolean {
+  return !isLean(roles);
+}
+
+export function fabricHasOverlay(file: FabricFile): boolean {
+  return file.devices.some((d) => hasOverlay(d.roles));
+}
+
+function label(file: FabricFile, i: number): string {
+  const n = file.devices[i]?.name;
+  return n ? `devices[${i}] (${n})` : `devices[${i}]`;
+}
+
+function linkLabel(file: FabricFile, i: number): string {
+  const l = file.links[i];
+  return `links[${i}] (${l.a.device}:${l.a.port} -- ${l.b.device}:${l.b.port})`;
+}
+
+/** Every problem in the file, in file order (fabric, devices, links). Empty when valid. */
+export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loadProfiles()): FabricError[] {
+  const errs: FabricError[] = [];
+  const add = (path: string, where: string, what: string) => errs.push(new FabricError(path, `${where}: ${what}`));
+  const at = (path: string, what: string) => add(path, path, what);
+
+  if (!NAME_RE.test(file.fabric.name)) at('fabric.name', `"${file.fabric.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
+
+  // ---- namespaces: CIDRs well formed and disjoint across every namespace
+  const ns = file.fabric.namespaces;
+  const blocks: { path: string; text: string; c: Cidr }[] = [];
+  const cidrAt = (path: string, text: string): Cidr | undefined => {
+    const r = parseCidr(text);
+    if (!r.ok) { at(path, `"${text}" ${r.reason}`); return undefined; }
+    blocks.push({ path, text, c: r.cidr });
+    return r.cidr;
+  };
+  ns.management.forEach((m, i) => {
+    const p = `fabric.namespaces.management[${i}]`;
+    const c = cidrAt(`${p}.cidr`, m.cidr);
+    const gw = parseIp(m.gateway);
+    if (gw === undefined) at(`${p}.gateway`, `"${m.gateway}" is not an IPv4 address`);
+    else if (c && !contains(c, gw)) at(`${p}.gateway`, `${m.gateway} is outside ${m.cidr}`);
+    else if (c && c.prefix < 31 && (gw === c.base || gw === c.base + c.size - 1)) {
+      at(`${p}.gateway`, `${m.gateway} is the ${gw === c.base ? 'network' : 'broadcast'} address of ${m.cidr}`);
+    }
+  });
+  ns.loopback.forEach((t, i) => cidrAt(`fabric.namespaces.loopback[${i}]`, t));
+  ns.fabric.forEach((t, i) => cidrAt(`fabric.namespaces.fabric[${i}]`, t));
+  for (let i = 0; i < blocks.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = blocks[j];
+      const b = blocks[i];
+      if (a.c.base < b.c.base + b.c.size && b.c.base < a.c.base + a.c.size) {
+        at(b.path, `${b.text} overlaps ${a.path} ${a.text}`);
+        break;
+      }
+    }
+  }
+
+  // ---- ASN ranges and the overlay ASN
+  if (ns.asn.length === 0) at('fabric.namespaces.asn', 'empty: at least one ASN range {min, max} is needed');
+  const goodRanges: { i: number; min: number; max: number }[] = [];
+  ns.asn.forEach((r, i) => {
+    const p = `fabric.namespaces.asn[${i}]`;
+    if (r.min < ASN_MIN || r.min > ASN_MAX) at(`${p}.min`, `${r.min} is outside ${ASN_MIN}..${ASN_MAX}`);
+    else if (r.max < ASN_MIN || r.max > ASN_MAX) at(`${p}.max`, `${r.max} is outside ${ASN_MIN}..${ASN_MAX}`);
+    else if (r.min > r.max) at(p, `range is reversed (min ${r.min} > max ${r.max})`);
+    else {
+      const clash = goodRanges.find((g) => g.min <= r.max && r.min <= g.max);
+      if (clash) at(p, `${r.min}..${r.max} overlaps fabric.namespaces.asn[${clash.i}] ${clash.min}..${clash.max}`);
+      goodRanges.push({ i, min: r.min, max: r.max });
+    }
+  });
+  const overlay = fabricHasOverlay(file);
+  if (ns.overlayAsn !== undefined) {
+    const o = ns.overlayAsn;
+    if (o < ASN_MIN || o > ASN_MAX) at('fabric.namespaces.overlayAsn', `${o} is outside ${ASN_MIN}..${ASN_MAX}`);
+    else {
+      const inside = goodRanges.find((g) => o >= g.min && o <= g.max);
+      if (inside) at('fabric.namespaces.overlayAsn', `${o} lies inside ASN range fabric.namespaces.asn[${inside.i}] ${inside.min}..${inside.max} (it must be outside every range)`);
+    }
+  } else if (overlay) {
+    const i = file.devices.findIndex((d) => hasOverlay(d.roles));
+    at('fabric.namespaces.overlayAsn', `missing: ${file.devices[i].name} has overlay role ${file.devices[i].roles.filter((r) => r !== NULL_ROLE)[0]}, so the fabric needs an overlay (iBGP) ASN`);
+  }
+
+  // ---- devices
+  const byName = new Map<string, number>();
+  const bySerial = new Map<string, number>();
+  file.devices.forEach((d, i) => {
+    const where = label(file, i);
+    const p = `devices[${i}]`;
+    if (!NAME_RE.test(d.name)) add(`${p}.name`, `${p}.name`, `"${d.name}" is not a valid device name (letters, digits, ".", "_", "-"; up to 63)`);
+    const dup = byName.get(d.name);
+    if (dup !== undefined) add(`${p}.name`, `${where}.name`, `duplicate device name "${d.name}" (also devices[${dup}])`);
+    else byName.set(d.name, i);
+    if (d.serial !== undefined) {
+      const ds = bySerial.get(d.serial);
+      if (ds !== undefined) add(`${p}.serial`, `${where}.serial`, `duplicate serial "${d.serial}" (also ${label(file, ds)})`);
+      else bySerial.set(d.serial, i);
+    }
+    if (d.managementIp !== undefined && parseIp(d.managementIp) === undefined) {
+      add(`${p}.managementIp`, `${where}.managementIp`, `"${d.managementIp}" is not an IPv4 address`);
+    }
+    const prof = profiles[d.profile];
+    if (!prof) add(`${p}.profile`, `${where}.profile`, `unknown profile "${d.profile}" (known: ${Object.keys(profiles).sort().join(', ')})`);
+    const seen = new Set<string>();
+    d.roles.forEach((r, j) => {
+      const rp = `${p}.roles[${j}]`;
+      const rw = `${where}.roles[${j}]`;
+      if (r !== NULL_ROLE && !ROUTING_ROLES.includes(r as RoutingRole)) {
+        add(rp, rw, `unknown role "${r}" (known: ${NULL_ROLE}, ${ROUTING_ROLES.join(', ')})`);
+        return;
+      }
+      if (seen.has(r)) { add(rp, rw, `role "${r}" listed twice`); return; }
+      seen.add(r);
+      if (r === NULL_ROLE && d.roles.length > 1) { add(rp, rw, `role "null" (lean) cannot be combined with other roles`); return; }
+      if (prof && !roleAllowed(prof, r, d.physicalRole)) {
+        add(rp, rw, `role "${r}" not allowed for ${prof.name} as ${d.physicalRole} (allowed: ${allowedRoles(prof, d.physicalRole).join(', ') || 'none'})`);
+      }
+    });
+    if (d.roles.length === 0 && prof && !roleAllowed(prof, NULL_ROLE, d.physicalRole)) {
+      add(`${p}.roles`, `${where}.roles`, `lean (no role) not allowed for ${prof.name} as ${d.physicalRole} (allowed: ${allowedRoles(prof, d.physicalRole).join(', ') || 'none'})`);
+    }
+    if (d.roles.includes('ERB-UCAST-Gateway')) {
+      const j = d.roles.findIndex((r) => ERB_EXCLUSIVE.includes(r as RoutingRole));
+      if (j >= 0) add(`${p}.roles[${j}]`, `${where}.roles[${j}]`, `ERB-UCAST-Gateway cannot be combined with ${d.roles[j]}`);
+    }
+  });
+  if (overlay && !file.devices.some((d) => d.roles.includes('Route-Reflector'))) {
+    at('devices', 'the fabric has an overlay but no device has the Route-Reflector role');
+  }
+
+  // ---- links
+  const ports = new Map<string, string>();
+  file.links.forEach((l, i) => {
+    const where = linkLabel(file, i);
+    const p = `links[${i}]`;
+    if (l.a.device === l.b.device) { add(p, where, `links ${l.a.device} to itself`); }
+    const end = (e: LinkEnd, side: 'a' | 'b') => {
+      const di = byName.get(e.device);
+      if (di === undefined) { add(`${p}.${side}.device`, `${where}.${side}.device`, `unknown device "${e.device}"`); return; }
+      const prof = profiles[file.devices[di].profile];
+      if (prof && !portValid(prof, e.port)) {
+        add(`${p}.${side}.port`, `${where}.${side}.port`, `"${e.port}" is not a valid port for ${e.device} (${prof.name}: ${describePorts(prof)})`);
+        return;
+      }
+      const key = `${e.device}:${e.port}`;
+      const other = ports.get(key);
+      if (other !== undefined) add(`${p}.${side}`, `${where}.${side}`, `port ${key} is already used by ${other}`);
+      else ports.set(key, `links[${i}]`);
+    };
+    end(l.a, 'a');
+    end(l.b, 'b');
+  });
+  return errs;
+}
+
+/** Throw the first problem as a FabricError (its `errors` lists them all). */
+export function validateFabric(file: FabricFile, profiles: ProfileSet = loadProfiles()): void {
+  const errs = collectFabricErrors(file, profiles);
+  if (errs.length > 0) {
+    errs[0].errors = errs;
+    throw errs[0];
+  }
+}
+

@@ -1,0 +1,134 @@
+// The intent compiler: validated inventory + allocations -> one DevicePlan per device.
+// Pure and deterministic: same input, same plans (device order = file order).
+import { FabricError } from '../domain/errors';
+import { formatIp, parseCidr } from '../domain/ipv4';
+import { parseFabricFile, settingsOf } from '../domain/parse';
+import {
+  ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures,
+} from '../domain/profiles';
+import {
+  Allocations, DevicePlan, FabricFile, LinkEnd, OverlayNeighbor, PlanInterface, RoutingRole,
+  UnderlayNeighbor, linkKey,
+} from '../domain/types';
+import { hasOverlay, validateFabric } from '../domain/validate';
+import { allocate, deviceIndex, emptyAllocations, isAddressedLink } from './allocate';
+
+interface Adjacent { port: string; peer: LinkEnd; address?: string; peerAddress?: string }
+
+function missing(what: string, owner: string): never {
+  throw new FabricError('allocations', `allocations: no ${what} for ${owner} (run allocate first)`);
+}
+
+export function compileFabric(
+  file: FabricFile, allocations: Allocations,
+  profiles: ProfileSet = loadProfiles(), roleFeatures: RoleFeatures = loadRoleFeatures(),
+): DevicePlan[] {
+  const settings = settingsOf(file);
+  const devs = deviceIndex(file);
+  const bfd = settings.bfd.intervalMs > 0;
+
+  // Per-device adjacency in link order; the link's first end takes the lower /31 address.
+  const adj = new Map<string, Adjacent[]>();
+  for (const d of file.devices) adj.set(d.name, []);
+  for (const l of file.links) {
+    let aAddr: string | undefined;
+    let bAddr: string | undefined;
+    if (isAddressedLink(l, devs)) {
+      const key = linkKey(l);
+      const cidr = allocations.links[key] ?? missing('/31', `link ${key}`);
+      const r = parseCidr(cidr);
+      if (!r.ok || r.cidr.prefix !== 31) throw new FabricError('allocations', `allocations: link ${key} has "${cidr}", not a /31`);
+      aAddr = formatIp(r.cidr.base);
+      bAddr = formatIp(r.cidr.base + 1);
+    }
+    adj.get(l.a.device)?.push({ port: l.a.port, peer: l.b, address: aAddr, peerAddress: bAddr });
+    adj.get(l.b.device)?.push({ port: l.b.port, peer: l.a, address: bAddr, peerAddress: aAddr });
+  }
+
+  // Overlay membership: devices with a routing role; route reflectors among them.
+  const overlayAsn = file.fabric.namespaces.overlayAsn;
+  const rrs = file.devices.filter((d) => d.roles.includes('Route-Reflector')).map((d) => d.name);
+  const members = file.devices.filter((d) => hasOverlay(d.roles)).map((d) => d.name);
+  const rrSet = new Set(rrs);
+  const lo = (name: string) => allocations.loopbacks[name] ?? missing('loopback', name);
+  // One cluster id for all RRs: the first RR's loopback (file order), so RRs that share
+  // clients drop each other's reflected copies.
+  const clusterId = rrs.length ? lo(rrs[0]) : undefined;
+  const rrNeighbors: OverlayNeighbor[] = rrs.map((n) => ({ address: lo(n), device: n, client: false }));
+  const clientNeighbors: OverlayNeighbor[] = members.filter((n) => !rrSet.has(n))
+    .map((n) => ({ address: lo(n), device: n, client: true }));
+
+  return file.devices.map((d): DevicePlan => {
+    const profile = profiles[d.profile];
+    if (!profile) throw new FabricError('devices', `devices (${d.name}).profile: unknown profile "${d.profile}"`);
+    const loopback = lo(d.name);
+    const asn = allocations.asns[d.name] ?? missing('ASN', d.name);
+    const interfaces: PlanInterface[] = [];
+    const neighbors: UnderlayNeighbor[] = [];
+    for (const a of adj.get(d.name) ?? []) {
+      const itf: PlanInterface = {
+        name: a.port, mtu: settings.mtu, description: `to ${a.peer.device}:${a.peer.port}`, peer: a.peer,
+      };
+      if (a.address !== undefined && a.peerAddress !== undefined) {
+        itf.address = `${a.address}/31`;
+        neighbors.push({
+          address: a.peerAddress, localAddress: a.address,
+          peerAsn: allocations.asns[a.peer.device] ?? missing('ASN', a.peer.device),
+          peerDevice: a.peer.device, interface: a.port, bfd,
+        });
+      }
+      interfaces.push(itf);
+    }
+    const plan: DevicePlan = {
+      name: d.name,
+      hostname: d.name,
+      platform: profile.platform,
+      profile: profile.name,
+      physicalRole: d.physicalRole,
+      roles: d.roles.filter((r): r is RoutingRole => r !== 'null'),
+      features: featuresFor(d.roles, roleFeatures),
+      loopback,
+      routerId: loopback,
+      asn,
+      settings,
+      interfaces,
+      underlay: { neighbors, exportLoopback: loopback },
+      virtualNetworks: [],
+      logicalRouters: [],
+      vpgs: [],
+    };
+    if (hasOverlay(d.roles) && overlayAsn !== undefined) {
+      const isRr = rrSet.has(d.name);
+      plan.overlay = {
+        asn: overlayAsn,
+        localAddress: loopback,
+        routeReflector: isRr,
+        // RRs: every other RR (non-client) then every other member (client); others: the RRs.
+        neighbors: isRr
+          ? [...rrNeighbors, ...clientNeighbors].filter((n) => n.device !== d.name).map((n) => ({ ...n }))
+          : rrNeighbors.map((n) => ({ ...n })),
+        vtepSource: loopback,
+        routeDistinguisher: `${loopback}:1`,
+      };
+      if (isRr && clusterId !== undefined) plan.overlay.clusterId = clusterId;
+    }
+    return plan;
+  });
+}
+
+export interface FabricPlan {
+  file: FabricFile;
+  plans: DevicePlan[];
+  allocations: Allocations;
+}
+
+/** parse + validate + allocate + compile in one call (throws FabricError on bad input). */
+export function planFabric(
+  input: string | object | FabricFile, existing: Allocations = emptyAllocations(),
+  profiles: ProfileSet = loadProfiles(),
+): FabricPlan {
+  const file = parseFabricFile(input);
+  validateFabric(file, profiles);
+  const allocations = allocate(file, existing);
+  return { file, plans: compileFabric(file, allocations, profiles), allocations };
+}
