@@ -1,0 +1,65 @@
+// Service environment (DESIGN §5). One place reads process.env; everything else takes a ServiceConfig.
+import * as path from 'node:path';
+
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Unset: `npm start` launches its own redis-server under dataDir. */
+  redisUrl?: string;
+  /** 32 bytes, base64; unset: the store keeps a 0600 key file in dataDir. */
+  secretKey?: string;
+  /** Unset: no DHCP server. */
+  dhcpInterface?: string;
+  ztpBaseUrl?: string;
+  /** CIDRs sweeps, SNMP and NETCONF may reach; empty refuses everything. */
+  discoveryAllow: string[];
+  /** Device jobs a worker process runs at once (BullMQ worker concurrency). */
+  jobConcurrency: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name}: ${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const redisUrl = optional(env, 'REDIS_URL');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL: expected redis://host:port, got "${redisUrl}"`);
+  }
+  const secretKey = optional(env, 'FABRIC_SECRET_KEY');
+  if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {
+    throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
+  }
+  const allow = optional(env, 'DISCOVERY_ALLOW');
+  return {
+    port: intVar(env, 'PORT', 8080, 0, 65535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
+    redisUrl,
+    secretKey,
+    dhcpInterface: optional(env, 'DHCP_INTERFACE'),
+    ztpBaseUrl: optional(env, 'ZTP_BASE_URL'),
+    discoveryAllow: allow ? allow.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    jobConcurrency: intVar(env, 'JOB_CONCURRENCY', 50, 1, 10000),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+  };
+}

@@ -1,0 +1,500 @@
+// The job system: queues, flows and workers. Submitting a fabric job takes the fabric lock
+// (a second one gets the running job's id), writes the job record and adds the parent job.
+// The parent plans, adds one child per device on `device-ops`, waits for them (a failed child
+// does not hold the others: ignoreDependencyOnFailure), then finalizes and releases the lock.
+import { randomUUID } from 'node:crypto';
+import { Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CancelledError, errorMessage, isTransient } from './errors';
+import { FabricLock, FINAL_STATES, JobRecords, type JobView, type StepState } from './records';
+import {
+  DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
+  type DeviceContext, type JobServices, type JobTypeDef, type QueueName,
+} from './registry';
+
+export class JobConflictError extends Error {
+  constructor(readonly fabric: string, readonly jobId: string) {
+    super(`fabric "${fabric}" already has a running job ${jobId}`);
+    this.name = 'JobConflictError';
+  }
+}
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`job "${jobId}" not found`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class JobFinishedError extends Error {
+  constructor(readonly jobId: string, readonly state: string) {
+    super(`job "${jobId}" already ${state}`);
+    this.name = 'JobFinishedError';
+  }
+}
+
+export interface JobSystemOptions {
+  /** Connection for queues and records (ioredis from connectRedis). */
+  connection: Redis;
+  /** Makes fresh connections for workers (BullMQ workers block on their own). */
+  connect: () => Redis;
+  /** BullMQ key prefix (default `bull`). */
+  prefix?: string;
+  lockTtlMs?: number;
+}
+
+export interface WorkerOptions {
+  /** Device jobs at once per worker process (default 50). */
+  concurrency?: number;
+  /** Parent (fabric) jobs at once per worker process (default 20; they mostly wait). */
+  parentConcurrency?: number;
+  /** BullMQ job lock; a worker that dies is noticed after about this long (default 30 s). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Queues this process works on (default all). */
+  queues?: QueueName[];
+}
+
+interface ParentData {
+  jobId: string;
+  type: string;
+  fabric: string;
+  params: Record<string, unknown>;
+  phase?: 'plan' | 'wait';
+  planData?: unknown;
+  devices?: string[];
+}
+
+interface ChildData {
+  jobId: string;
+  type: string;
+  fabric: string;
+  params: Record<string, unknown>;
+  device: string;
+  data?: unknown;
+}
+
+export const childJobId = (jobId: string, device: string) => `${jobId}__${device.replace(/:/g, '_')}`;
+const LOCKED_SET = 'jobs:locked';
+
+export interface JobEvents {
+  onFinished?(view: { id: string; type: string; state: string; durationMs: number }): void;
+}
+
+export class JobSystem {
+  readonly records: JobRecords;
+  readonly lock: FabricLock;
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly prefix: string;
+  private workers: Worker[] = [];
+  private keeper?: NodeJS.Timeout;
+  private workerConnections: Redis[] = [];
+  events: JobEvents = {};
+
+  constructor(private readonly opts: JobSystemOptions) {
+    this.records = new JobRecords(opts.connection);
+    this.lock = new FabricLock(opts.connection, opts.lockTtlMs ?? 60_000);
+    this.prefix = opts.prefix ?? 'bull';
+  }
+
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.opts.connection as ConnectionOptions, prefix: this.prefix });
+      q.on('error', () => { /* connection errors surface through ioredis reconnects */ });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /**
+   * Enqueues a job of `type` for `fabric`; returns its id. Throws JobConflictError when the type
+   * takes the fabric lock and another job holds it. Params are stored and shown: no secrets.
+   */
+  async submit(type: string, fabric: string, params: Record<string, unknown> = {}): Promise<string> {
+    const routing = TYPE_ROUTING[type] ?? { queue: DEVICE_QUEUE, fabricLock: false };
+    const id = randomUUID();
+    if (routing.fabricLock) await this.takeLock(fabric, id);
+    try {
+      await this.records.create(id, type, fabric, params);
+      const data: ParentData = { jobId: id, type, fabric, params, phase: 'plan' };
+      await this.queue(routing.queue).add(type, data, {
+        jobId: id,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 3600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+      });
+    } catch (e) {
+      if (routing.fabricLock) await this.dropLock(fabric, id);
+      await this.records.finish(id, 'failed', { error: `could not enqueue: ${errorMessage(e)}` }).catch(() => undefined);
+      throw e;
+    }
+    return id;
+  }
+
+  private async takeLock(fabric: string, id: string): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const holder = await this.lock.acquire(fabric, id);
+      if (!holder) {
+        await this.opts.connection.sadd(LOCKED_SET, `${fabric}\n${id}`);
+        return;
+      }
+      // A holder whose record is finished or gone left a stale lock (e.g. its process died
+      // between finishing and releasing): free it once, then try again.
+      const st = await this.records.state(holder);
+      if (st && !FINAL_STATES.includes(st)) throw new JobConflictError(fabric, holder);
+      await this.lock.release(fabric, holder);
+    }
+    const holder = await this.lock.holder(fabric);
+    throw new JobConflictError(fabric, holder ?? 'unknown');
+  }
+
+  private async dropLock(fabric: string, id: string): Promise<void> {
+    await this.lock.release(fabric, id);
+    await this.opts.connection.srem(LOCKED_SET, `${fabric}\n${id}`);
+  }
+
+  async get(id: string, opts?: { logLimit?: number }): Promise<JobView | undefined> {
+    return this.records.get(id, opts);
+  }
+
+  /**
+   * Cancel: a job not started yet is removed; otherwise the flag is set, device jobs not yet
+   * started are removed, running ones stop at their next step, and the parent finalizes as
+   * cancelled.
+   */
+  async cancel(id: string): Promise<JobView> {
+    const view = await this.records.get(id, { logLimit: 1 });
+    if (!view) throw new JobNotFoundError(id);
+    if (FINAL_STATES.includes(view.state)) throw new JobFinishedError(id, view.state);
+    await this.records.requestCancel(id);
+    await this.records.log(id, 'cancel requested');
+    const routing = TYPE_ROUTING[view.type] ?? { queue: DEVICE_QUEUE, fabricLock: false };
+    const parent = await Job.fromId(this.queue(routing.queue), id);
+    const pstate = parent ? await parent.getState() : 'unknown';
+    if (!parent || pstate === 'waiting' || pstate === 'delayed' || pstate === 'prioritized' || pstate === 'unknown') {
+      let removed = !parent;
+      if (parent) {
+        try { await parent.remove(); removed = true; } catch { removed = false; }
+      }
+      if (removed) {
+        await this.records.setStep(id, 'plan', 'cancelled');
+        await this.records.finish(id, 'cancelled', { message: 'cancelled before it started' });
+        if (view.fabric && routing.fabricLock) await this.dropLock(view.fabric, id);
+        this.events.onFinished?.({ id, type: view.type, state: 'cancelled', durationMs: 0 });
+        return (await this.records.get(id))!;
+      }
+    }
+    // Children not started yet: remove them (BullMQ frees the parent once none is pending).
+    const devQ = this.queue(DEVICE_QUEUE);
+    const def = getJobType(view.type);
+    const stepNames = def ? def.deviceSteps.map((s) => s.name) : [];
+    for (const [device, outcome] of Object.entries(view.devices)) {
+      if (outcome.state !== 'queued') continue;
+      const child = await Job.fromId(devQ, childJobId(id, device));
+      if (!child) continue;
+      const st = await child.getState();
+      if (st !== 'waiting' && st !== 'delayed' && st !== 'prioritized') continue;
+      try {
+        await child.remove();
+        await this.records.deviceDone(id, device, { state: 'cancelled', progress: 0 },
+          Object.fromEntries(stepNames.map((s) => [s, 'cancelled' as StepState])), 'cancelled before it started');
+      } catch { /* started meanwhile: it sees the flag at its next step */ }
+    }
+    return (await this.records.get(id))!;
+  }
+
+  /** Starts workers for every queue in this process. Handlers must be registered first. */
+  async startWorkers(services: JobServices, wopts: WorkerOptions = {}): Promise<void> {
+    const queues = wopts.queues ?? [...QUEUE_NAMES];
+    const common = {
+      prefix: this.prefix,
+      lockDuration: wopts.lockDurationMs ?? 30_000,
+      stalledInterval: wopts.stalledIntervalMs ?? Math.min(30_000, wopts.lockDurationMs ?? 30_000),
+      maxStalledCount: 1,
+    };
+    const mk = (name: QueueName, proc: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
+      const conn = this.opts.connect();
+      this.workerConnections.push(conn);
+      const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency });
+      w.on('error', (e) => services.logger.warn({ queue: name, err: errorMessage(e) }, 'worker error'));
+      return w;
+    };
+    for (const name of queues) {
+      if (name === DEVICE_QUEUE) {
+        const w = mk(name, (job) => this.processDevice(job, services), wopts.concurrency ?? 50);
+        w.on('failed', (job, err) => { if (job) void this.onDeviceFailed(job, err, services); });
+        this.workers.push(w);
+      } else {
+        const w = mk(name, (job, token) => this.processParent(job, token, services), wopts.parentConcurrency ?? 20);
+        w.on('failed', (job, err) => { if (job) void this.onParentFailed(job, err, services); });
+        this.workers.push(w);
+      }
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    // Keep the fabric locks of live jobs; a lock of a dead process expires by its TTL.
+    const period = Math.max(200, Math.floor(this.lock.ttlMs / 3));
+    this.keeper = setInterval(() => { void this.keepLocks(services).catch(() => undefined); }, period);
+    this.keeper.unref();
+  }
+
+  private async keepLocks(services: JobServices): Promise<void> {
+    const entries = await this.opts.connection.smembers(LOCKED_SET);
+    for (const e of entries) {
+      const [fabric, id] = e.split('\n');
+      const st = await this.records.state(id);
+      if (!st || FINAL_STATES.includes(st)) {
+        await this.dropLock(fabric, id);
+        continue;
+      }
+      if (!(await this.lock.extend(fabric, id))) {
+        // Expired while no worker was alive; take it back unless another job holds it now.
+        const holder = await this.lock.acquire(fabric, id);
+        if (holder && holder !== id) services.logger.warn({ jobId: id, fabric, holder }, 'fabric lock taken by another job');
+      }
+    }
+  }
+
+  private ctxBase(def: JobTypeDef | undefined, d: { jobId: string; type: string; fabric: string; params: Record<string, unknown> }, services: JobServices) {
+    const records = this.records;
+    return {
+      jobId: d.jobId,
+      type: d.type,
+      fabric: d.fabric,
+      params: d.params,
+      services,
+      log: (message: string) => records.log(d.jobId, message),
+      checkCancel: async () => { if (await records.cancelRequested(d.jobId)) throw new CancelledError(); },
+    };
+  }
+
+  private async processParent(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
+    const d = job.data as ParentData;
+    const log = services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric });
+    const def = getJobType(d.type);
+    const routing = TYPE_ROUTING[d.type];
+    const release = async () => { if (routing?.fabricLock) await this.dropLock(d.fabric, d.jobId); };
+    const started = Date.parse((await this.opts.connection.hget(`job:${d.jobId}`, 'createdAt')) ?? '') || Date.now();
+    const done = async (state: 'succeeded' | 'failed' | 'cancelled', f: { result?: unknown; error?: string; message?: string }) => {
+      const first = await this.records.finish(d.jobId, state, f);
+      await release();
+      if (first) {
+        log.info({ state, error: f.error }, 'job finished');
+        this.events.onFinished?.({ id: d.jobId, type: d.type, state, durationMs: Date.now() - started });
+      }
+    };
+    if (!def) {
+      const msg = `no handler is registered for job type '${d.type}' (not available in this version)`;
+      await this.records.setStep(d.jobId, 'plan', 'failed');
+      await done('failed', { error: msg, message: msg });
+      throw new UnrecoverableError(msg);
+    }
+    const base = this.ctxBase(def, d, services);
+    let phase = d.phase ?? 'plan';
+    if (phase === 'plan') {
+      if (await this.records.cancelRequested(d.jobId)) {
+        await this.records.setStep(d.jobId, 'plan', 'cancelled');
+        await done('cancelled', { message: 'cancelled before it started' });
+        return { cancelled: true };
+      }
+      await this.records.setRunning(d.jobId);
+      await this.records.setStep(d.jobId, 'plan', 'running');
+      log.info('planning');
+      let plan;
+      try {
+        plan = await def.plan(base);
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          await this.records.setStep(d.jobId, 'plan', 'cancelled');
+          await done('cancelled', { message: 'cancelled while planning' });
+          return { cancelled: true };
+        }
+        const msg = errorMessage(e);
+        if (isTransient(e) && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
+          await this.records.log(d.jobId, `planning: ${msg}; retrying`);
+          throw e;
+        }
+        await this.records.setStep(d.jobId, 'plan', 'failed');
+        await done('failed', { error: msg, message: `planning failed: ${msg}` });
+        throw new UnrecoverableError(msg);
+      }
+      const names = plan.devices.map((t) => t.device);
+      await this.records.declareDevices(d.jobId, names, def.deviceSteps.map((s) => s.name));
+      // Children first, then the phase: a crash in between re-plans and re-adds the same ids (no-ops).
+      if (plan.devices.length > 0) {
+        await this.queue(DEVICE_QUEUE).addBulk(plan.devices.map((t) => ({
+          name: `${d.type}:device`,
+          data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
+          opts: {
+            jobId: childJobId(d.jobId, t.device),
+            parent: { id: job.id!, queue: job.queueQualifiedName },
+            ignoreDependencyOnFailure: true,
+            attempts: def.attempts ?? 3,
+            backoff: { type: 'exponential', delay: def.backoffMs ?? 500 },
+            removeOnComplete: { age: 3600, count: 20_000 },
+            removeOnFail: { age: 24 * 3600, count: 20_000 },
+          },
+        })));
+      }
+      await this.records.setStep(d.jobId, 'plan', 'succeeded');
+      await this.records.log(d.jobId, `planned ${names.length} device job${names.length === 1 ? '' : 's'}`);
+      await job.updateData({ ...d, phase: 'wait', planData: plan.data, devices: names } satisfies ParentData);
+      phase = 'wait';
+    }
+    if (phase === 'wait') {
+      if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+    }
+    // Finalize: every child has finished (or was removed by cancel).
+    await this.records.setStep(d.jobId, 'finalize', 'running');
+    const cancelled = await this.records.cancelRequested(d.jobId);
+    const devices = await this.records.devices(d.jobId);
+    for (const [dev, o] of Object.entries(devices)) {
+      if (o.state === 'queued' || o.state === 'running') {
+        // A child that left no outcome (removed, or lost): say so instead of leaving it open.
+        const st: StepState = cancelled ? 'cancelled' : 'failed';
+        devices[dev] = { state: st, progress: o.progress, ...(cancelled ? {} : { error: 'device job ended without an outcome' }) };
+        await this.records.deviceDone(d.jobId, dev, devices[dev],
+          Object.fromEntries(def.deviceSteps.map((s) => [s.name, st === 'cancelled' ? 'cancelled' : 'skipped'])),
+          cancelled ? 'cancelled' : 'device job ended without an outcome');
+      }
+    }
+    const failed = Object.entries(devices).filter(([, o]) => o.state === 'failed');
+    let result: unknown;
+    try {
+      result = def.finalize ? await def.finalize({ ...base, planData: (job.data as ParentData).planData, devices, cancelled }) : undefined;
+    } catch (e) {
+      const msg = errorMessage(e);
+      await this.records.setStep(d.jobId, 'finalize', 'failed');
+      await done('failed', { error: msg, message: `finalize failed: ${msg}` });
+      throw new UnrecoverableError(msg);
+    }
+    const total = Object.keys(devices).length;
+    const summary = {
+      devices: total,
+      succeeded: Object.values(devices).filter((o) => o.state === 'succeeded').length,
+      failed: failed.length,
+      cancelled: Object.values(devices).filter((o) => o.state === 'cancelled').length,
+    };
+    await this.records.setStep(d.jobId, 'finalize', cancelled ? 'cancelled' : failed.length ? 'failed' : 'succeeded');
+    const fullResult = result === undefined ? summary : { ...summary, ...(typeof result === 'object' && result ? result : { value: result }) };
+    if (cancelled) {
+      await done('cancelled', { result: fullResult, message: `cancelled: ${summary.succeeded} of ${total} devices finished` });
+    } else if (failed.length) {
+      const why = failed.slice(0, 5).map(([dev, o]) => `${dev}: ${o.error}`).join('; ');
+      const error = `${failed.length} of ${total} device${total === 1 ? '' : 's'} failed: ${why}${failed.length > 5 ? '; ...' : ''}`;
+      await done('failed', { result: fullResult, error, message: error });
+    } else {
+      await done('succeeded', { result: fullResult, message: `succeeded: ${total} device${total === 1 ? '' : 's'}` });
+    }
+    return fullResult;
+  }
+
+  private async processDevice(job: Job, services: JobServices): Promise<unknown> {
+    const d = job.data as ChildData;
+    const def = getJobType(d.type);
+    if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
+    const stepNames = def.deviceSteps.map((s) => s.name);
+    const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
+    const totalWeight = def.deviceSteps.reduce((a, s) => a + s.weight, 0) || 1;
+    const base = this.ctxBase(def, d, services);
+    const records = this.records;
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    if (await records.cancelRequested(d.jobId)) {
+      await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: 0 },
+        Object.fromEntries(stepNames.map((s) => [s, 'cancelled' as StepState])), 'cancelled before it started');
+      return { cancelled: true };
+    }
+    const stepState: Record<string, StepState> = Object.fromEntries(stepNames.map((s) => [s, 'queued' as StepState]));
+    let current: string | undefined;
+    let doneWeight = 0;
+    const step = async (name: string) => {
+      if (!weights.has(name)) throw new Error(`job type ${d.type}: unknown device step "${name}"`);
+      // Reaching the next step means the previous one is done; then honour a cancel.
+      if (current) { stepState[current] = 'succeeded'; doneWeight += weights.get(current)!; current = undefined; }
+      if (await records.cancelRequested(d.jobId)) throw new CancelledError();
+      current = name;
+      stepState[name] = 'running';
+      await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
+        attempt > 1 && name === stepNames[0] ? `${name} (attempt ${attempt})` : name);
+    };
+    const ctx: DeviceContext<Record<string, unknown>> = { ...base, device: d.device, data: d.data, planData: undefined, attempt, step };
+    await step(stepNames[0]);
+    try {
+      const result = await def.runDevice(ctx);
+      if (current) stepState[current] = 'succeeded';
+      for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
+      await records.deviceDone(d.jobId, d.device, { state: 'succeeded', progress: 1, attempts: attempt, ...(result === undefined ? {} : { result }) }, stepState, 'succeeded');
+      return result ?? null;
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        for (const s of stepNames) if (stepState[s] !== 'succeeded') stepState[s] = 'cancelled';
+        await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: doneWeight / totalWeight, attempts: attempt }, stepState, current ? `cancelled at step ${current}` : 'cancelled');
+        return { cancelled: true };
+      }
+      const msg = errorMessage(e);
+      if (isTransient(e) && attempt < maxAttempts) {
+        services.logger.warn({ jobId: d.jobId, device: d.device, attempt, err: msg }, 'transient device error, retrying');
+        await records.deviceStep(d.jobId, d.device, current ? { [current]: 'queued' } : {}, doneWeight / totalWeight,
+          `${current ?? 'start'}: ${msg} (attempt ${attempt} of ${maxAttempts}; retrying)`);
+        throw e;
+      }
+      services.logger.warn({ jobId: d.jobId, device: d.device, step: current, err: msg }, 'device failed');
+      if (current) stepState[current] = 'failed';
+      for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
+      await records.deviceDone(d.jobId, d.device, { state: 'failed', progress: doneWeight / totalWeight, error: `${current ?? 'start'}: ${msg}`, attempts: attempt },
+        stepState, `failed at ${current ?? 'start'}: ${msg}`);
+      throw new UnrecoverableError(msg);
+    }
+  }
+
+  /** Failures outside the processor (a job that stalled too often): record them. */
+  private async onDeviceFailed(job: Job, err: Error, services: JobServices): Promise<void> {
+    const d = job.data as ChildData;
+    const willRetry = job.attemptsMade < (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError) && err.name !== 'UnrecoverableError';
+    if (willRetry) return;
+    const o = await this.records.device(d.jobId, d.device);
+    if (o && (o.state === 'queued' || o.state === 'running')) {
+      const def = getJobType(d.type);
+      const steps = def ? Object.fromEntries(def.deviceSteps.map((s) => [s.name, 'skipped' as StepState])) : {};
+      await this.records.deviceDone(d.jobId, d.device, { state: 'failed', progress: o.progress, error: err.message }, steps, `failed: ${err.message}`);
+      services.logger.warn({ jobId: d.jobId, device: d.device, err: err.message }, 'device job failed');
+    }
+  }
+
+  private async onParentFailed(job: Job, err: Error, services: JobServices): Promise<void> {
+    const d = job.data as ParentData;
+    const willRetry = job.attemptsMade < (job.opts.attempts ?? 1) && err.name !== 'UnrecoverableError';
+    if (willRetry) return;
+    if (await this.records.finish(d.jobId, 'failed', { error: err.message, message: `failed: ${err.message}` })) {
+      services.logger.warn({ jobId: d.jobId, err: err.message }, 'job failed');
+      this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
+    }
+    if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
+  }
+
+  /** Job counts per queue and BullMQ state (for /metrics). */
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const name of QUEUE_NAMES) {
+      out[name] = await this.queue(name).getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children', 'prioritized');
+    }
+    return out;
+  }
+
+  async closeWorkers(): Promise<void> {
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = undefined;
+    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+    this.workers = [];
+    for (const c of this.workerConnections) c.disconnect();
+    this.workerConnections = [];
+  }
+
+  async close(): Promise<void> {
+    await this.closeWorkers();
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
+  }
+}

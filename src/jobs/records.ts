@@ -1,0 +1,264 @@
+// Job records: what `GET /jobs/{id}` shows. BullMQ moves work; these records say, in words,
+// what happened: state, progress, steps per device, a readable log, the result. Kept in the
+// same Redis, written with pipelines so a record never shows a device done and its step not.
+import type { Redis } from 'ioredis';
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface JobStep { name: string; state: StepState; device?: string }
+export interface JobLogEntry { at: string; message: string; device?: string }
+export interface DeviceOutcome { state: StepState; progress: number; error?: string; result?: unknown; attempts?: number }
+
+export interface JobView {
+  id: string;
+  type: string;
+  fabric?: string;
+  state: JobState;
+  progress: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  steps: JobStep[];
+  log: JobLogEntry[];
+  devices: Record<string, DeviceOutcome>;
+  result?: unknown;
+  error?: string;
+  cancelRequested?: boolean;
+}
+
+/** Share of progress taken by planning and by finalizing; devices share the rest. */
+const PLAN_WEIGHT = 10;
+const FINAL_WEIGHT = 10;
+const LOG_CAP = 5_000;
+/** Finished records stay this long. */
+export const RECORD_TTL_S = 7 * 24 * 3600;
+
+const K = {
+  job: (id: string) => `job:${id}`,
+  steps: (id: string) => `job:${id}:steps`,
+  order: (id: string) => `job:${id}:order`,
+  log: (id: string) => `job:${id}:log`,
+  dev: (id: string) => `job:${id}:dev`,
+  fabricJobs: (f: string) => `jobs:fabric:${f}`,
+  lock: (f: string) => `lock:fabric:${f}`,
+};
+
+const stepField = (name: string, device?: string) => `${device ?? ''}|${name}`;
+
+export class JobRecords {
+  constructor(readonly redis: Redis) {}
+
+  async create(id: string, type: string, fabric: string | undefined, params: unknown): Promise<void> {
+    const now = new Date().toISOString();
+    const p = this.redis.multi();
+    p.hset(K.job(id), { id, type, state: 'queued', createdAt: now, params: JSON.stringify(params ?? {}), ...(fabric ? { fabric } : {}) });
+    p.rpush(K.order(id), stepField('plan'));
+    p.hset(K.steps(id), stepField('plan'), 'queued');
+    if (fabric) p.zadd(K.fabricJobs(fabric), Date.now(), id);
+    await p.exec();
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(K.job(id))) === 1;
+  }
+
+  async params<T = Record<string, unknown>>(id: string): Promise<T> {
+    const raw = await this.redis.hget(K.job(id), 'params');
+    return (raw ? JSON.parse(raw) : {}) as T;
+  }
+
+  async state(id: string): Promise<JobState | undefined> {
+    return ((await this.redis.hget(K.job(id), 'state')) ?? undefined) as JobState | undefined;
+  }
+
+  async setRunning(id: string): Promise<void> {
+    const p = this.redis.multi();
+    p.hset(K.job(id), 'state', 'running');
+    p.hsetnx(K.job(id), 'startedAt', new Date().toISOString());
+    await p.exec();
+  }
+
+  async setStep(id: string, name: string, state: StepState, device?: string): Promise<void> {
+    await this.redis.hset(K.steps(id), stepField(name, device), state);
+  }
+
+  /** Declares the device steps once planning knows the devices (idempotent on re-plan). */
+  async declareDevices(id: string, devices: string[], stepNames: string[]): Promise<void> {
+    const existing = new Set(await this.redis.lrange(K.order(id), 0, -1));
+    const p = this.redis.multi();
+    for (const d of devices) {
+      for (const s of stepNames) {
+        const f = stepField(s, d);
+        if (existing.has(f)) continue;
+        p.rpush(K.order(id), f);
+        p.hset(K.steps(id), f, 'queued');
+      }
+      p.hsetnx(K.dev(id), d, JSON.stringify({ state: 'queued', progress: 0 }));
+    }
+    if (!existing.has(stepField('finalize'))) {
+      p.rpush(K.order(id), stepField('finalize'));
+      p.hset(K.steps(id), stepField('finalize'), 'queued');
+    }
+    p.hset(K.job(id), 'devices', String(devices.length));
+    await p.exec();
+  }
+
+  async log(id: string, message: string, device?: string): Promise<void> {
+    const entry: JobLogEntry = { at: new Date().toISOString(), message, ...(device ? { device } : {}) };
+    await this.redis.multi().rpush(K.log(id), JSON.stringify(entry)).ltrim(K.log(id), -LOG_CAP, -1).exec();
+  }
+
+  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string): Promise<void> {
+    const p = this.redis.multi();
+    for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
+    p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress }));
+    if (logMessage) p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
+    await p.exec();
+  }
+
+  /** A device's final outcome, its steps' final states in the same transaction. */
+  async deviceDone(id: string, device: string, outcome: DeviceOutcome, stepStates: Record<string, StepState>, logMessage: string): Promise<void> {
+    const p = this.redis.multi();
+    for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
+    p.hset(K.dev(id), device, JSON.stringify(outcome));
+    p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
+    await p.exec();
+  }
+
+  async device(id: string, device: string): Promise<DeviceOutcome | undefined> {
+    const raw = await this.redis.hget(K.dev(id), device);
+    return raw ? JSON.parse(raw) : undefined;
+  }
+
+  async devices(id: string): Promise<Record<string, DeviceOutcome>> {
+    const raw = await this.redis.hgetall(K.dev(id));
+    const out: Record<string, DeviceOutcome> = {};
+    for (const [d, v] of Object.entries(raw)) out[d] = JSON.parse(v);
+    return out;
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    await this.redis.hset(K.job(id), 'cancel', '1');
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.redis.hget(K.job(id), 'cancel')) === '1';
+  }
+
+  /** Final state; returns false when the job already had one (finish happens once). */
+  async finish(id: string, state: JobState, fields: { result?: unknown; error?: string; message?: string }): Promise<boolean> {
+    const res = await this.redis.eval(
+      `local s = redis.call('HGET', KEYS[1], 'state')
+       if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end
+       redis.call('HSET', KEYS[1], 'state', ARGV[1], 'finishedAt', ARGV[2])
+       if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
+       if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+       if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[5]) end
+       for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+       return 1`,
+      5, K.job(id), K.log(id), K.steps(id), K.order(id), K.dev(id),
+      state, new Date().toISOString(),
+      fields.result === undefined ? '' : JSON.stringify(fields.result),
+      fields.error ?? '',
+      fields.message ? JSON.stringify({ at: new Date().toISOString(), message: fields.message }) : '',
+      String(RECORD_TTL_S),
+    );
+    return res === 1;
+  }
+
+  async get(id: string, opts: { logLimit?: number } = {}): Promise<JobView | undefined> {
+    const p = this.redis.pipeline();
+    p.hgetall(K.job(id));
+    p.lrange(K.order(id), 0, -1);
+    p.hgetall(K.steps(id));
+    p.lrange(K.log(id), -(opts.logLimit ?? 1000), -1);
+    p.hgetall(K.dev(id));
+    const res = await p.exec();
+    if (!res) return undefined;
+    const h = res[0][1] as Record<string, string>;
+    if (!h || !h.id) return undefined;
+    const order = res[1][1] as string[];
+    const stepStates = res[2][1] as Record<string, string>;
+    const log = (res[3][1] as string[]).map((s) => JSON.parse(s) as JobLogEntry);
+    const devRaw = res[4][1] as Record<string, string>;
+    const devices: Record<string, DeviceOutcome> = {};
+    for (const [d, v] of Object.entries(devRaw)) devices[d] = JSON.parse(v);
+    const steps: JobStep[] = order.map((f) => {
+      const bar = f.indexOf('|');
+      const device = f.slice(0, bar);
+      return { name: f.slice(bar + 1), state: (stepStates[f] ?? 'queued') as StepState, ...(device ? { device } : {}) };
+    });
+    const state = h.state as JobState;
+    return {
+      id: h.id,
+      type: h.type,
+      ...(h.fabric ? { fabric: h.fabric } : {}),
+      state,
+      progress: progressOf(state, stepStates, devices),
+      createdAt: h.createdAt,
+      ...(h.startedAt ? { startedAt: h.startedAt } : {}),
+      ...(h.finishedAt ? { finishedAt: h.finishedAt } : {}),
+      steps,
+      log,
+      devices,
+      ...(h.result ? { result: JSON.parse(h.result) } : {}),
+      ...(h.error ? { error: h.error } : {}),
+      ...(h.cancel === '1' ? { cancelRequested: true } : {}),
+    };
+  }
+
+  async listForFabric(fabric: string, limit = 50): Promise<string[]> {
+    return this.redis.zrevrange(K.fabricJobs(fabric), 0, limit - 1);
+  }
+}
+
+/** 0-100: planning 10, devices 80 shared equally (each by its weighted steps), finalizing 10. */
+export function progressOf(state: JobState, steps: Record<string, string>, devices: Record<string, DeviceOutcome>): number {
+  if (state === 'succeeded') return 100;
+  const done = (s: string | undefined) => s === 'succeeded' || s === 'failed' || s === 'skipped' || s === 'cancelled';
+  let p = done(steps[stepField('plan')]) ? PLAN_WEIGHT : 0;
+  const names = Object.keys(devices);
+  if (names.length > 0) {
+    let sum = 0;
+    for (const d of names) sum += devices[d].state === 'running' || devices[d].state === 'queued' ? devices[d].progress : 1;
+    p += (100 - PLAN_WEIGHT - FINAL_WEIGHT) * (sum / names.length);
+  } else if (done(steps[stepField('plan')])) {
+    p += 100 - PLAN_WEIGHT - FINAL_WEIGHT;
+  }
+  if (done(steps[stepField('finalize')])) p += FINAL_WEIGHT;
+  return Math.min(100, Math.floor(p));
+}
+
+/** One fabric-level job at a time: SET NX with a TTL the workers keep extending while the job lives. */
+export class FabricLock {
+  constructor(private readonly redis: Redis, readonly ttlMs = 60_000) {}
+
+  /** Returns undefined when acquired, else the id of the job holding the lock. */
+  async acquire(fabric: string, jobId: string): Promise<string | undefined> {
+    const res = await this.redis.eval(
+      `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return '' end
+       return redis.call('GET', KEYS[1]) or ''`,
+      1, K.lock(fabric), jobId, String(this.ttlMs)) as string;
+    return res === '' ? undefined : res;
+  }
+
+  async holder(fabric: string): Promise<string | undefined> {
+    return (await this.redis.get(K.lock(fabric))) ?? undefined;
+  }
+
+  async extend(fabric: string, jobId: string): Promise<boolean> {
+    const res = await this.redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+      1, K.lock(fabric), jobId, String(this.ttlMs));
+    return res === 1;
+  }
+
+  async release(fabric: string, jobId: string): Promise<boolean> {
+    const res = await this.redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+      1, K.lock(fabric), jobId);
+    return res === 1;
+  }
+}
