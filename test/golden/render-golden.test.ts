@@ -1,0 +1,27 @@
+// Golden-file tests of the rendered configs. On a change the failure shows a unified diff;
+// `UPDATE_GOLDEN=1 npx jest test/golden` rewrites the golden files on purpose.
+import * as path from 'node:path';
+import { compareGolden, renderFabricFile, REPO } from './golden';
+
+const CASES: [name: string, file: string][] = [
+  ['dc1-frr', path.join(REPO, 'examples/dc1-frr.yaml')],
+  ['dc1-junos', path.join(REPO, 'examples/dc1-junos.yaml')],
+  ['lean-frr', path.join(REPO, 'test/golden/fabrics/lean-frr.yaml')],
+  ['lean-junos', path.join(REPO, 'test/golden/fabrics/lean-junos.yaml')],
+];
+
+describe('golden configs', () => {
+  test.each(CASES)('%s renders as its golden files', (name, file) => {
+    const problems = compareGolden(name, renderFabricFile(file));
+    if (problems) throw new Error(`rendered ${name} differs from test/golden/${name}:\n${problems}`);
+  });
+
+  test('the examples render one file per device and no .interfaces (no netdevs yet)', () => {
+    expect(Object.keys(renderFabricFile(path.join(REPO, 'examples/dc1-frr.yaml'))).sort()).toEqual(
+      ['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].map((d) => `${d}.frr.conf`),
+    );
+    expect(Object.keys(renderFabricFile(path.join(REPO, 'examples/dc1-junos.yaml'))).sort()).toEqual(
+      ['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].map((d) => `${d}.xml`),
+    );
+  });
+});
