@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelledError, errorMessage, isTransient } from './errors';
-import { FabricLock, FINAL_STATES, JobRecords, type JobView, type StepState } from './records';
+import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
   DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
   type DeviceContext, type JobServices, type JobTypeDef, type QueueName,
@@ -40,6 +40,9 @@ export interface JobSystemOptions {
   connect: () => Redis;
   /** BullMQ key prefix (default `bull`). */
   prefix?: string;
+  /** The store (its fabric lock). */
+  lockBackend: LockBackend;
+  /** Fabric lock TTL; live jobs keep extending it, a dead worker's lock expires (default 60 s). */
   lockTtlMs?: number;
 }
 
@@ -93,7 +96,7 @@ export class JobSystem {
 
   constructor(private readonly opts: JobSystemOptions) {
     this.records = new JobRecords(opts.connection);
-    this.lock = new FabricLock(opts.connection, opts.lockTtlMs ?? 60_000);
+    this.lock = new FabricLock(opts.lockBackend, opts.lockTtlMs ?? 60_000);
     this.prefix = opts.prefix ?? 'bull';
   }
 

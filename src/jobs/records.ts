@@ -42,7 +42,6 @@ const K = {
   log: (id: string) => `job:${id}:log`,
   dev: (id: string) => `job:${id}:dev`,
   fabricJobs: (f: string) => `jobs:fabric:${f}`,
-  lock: (f: string) => `lock:fabric:${f}`,
 };
 
 const stepField = (name: string, device?: string) => `${device ?? ''}|${name}`;
@@ -231,34 +230,33 @@ export function progressOf(state: JobState, steps: Record<string, string>, devic
   return Math.min(100, Math.floor(p));
 }
 
-/** One fabric-level job at a time: SET NX with a TTL the workers keep extending while the job lives. */
+/** The store's fabric lock (src/store): the same key the store checks before deleting a fabric. */
+export interface LockBackend {
+  acquireFabricLock(f: string, jobId: string, ttlMs: number): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  refreshFabricLock(f: string, jobId: string, ttlMs: number): Promise<boolean>;
+  releaseFabricLock(f: string, jobId: string): Promise<boolean>;
+  getFabricLock(f: string): Promise<string | null>;
+}
+
+/** One fabric-level job at a time: a lock with a TTL the workers keep extending while the job lives. */
 export class FabricLock {
-  constructor(private readonly redis: Redis, readonly ttlMs = 60_000) {}
+  constructor(private readonly backend: LockBackend, readonly ttlMs = 60_000) {}
 
   /** Returns undefined when acquired, else the id of the job holding the lock. */
   async acquire(fabric: string, jobId: string): Promise<string | undefined> {
-    const res = await this.redis.eval(
-      `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return '' end
-       return redis.call('GET', KEYS[1]) or ''`,
-      1, K.lock(fabric), jobId, String(this.ttlMs)) as string;
-    return res === '' ? undefined : res;
+    const r = await this.backend.acquireFabricLock(fabric, jobId, this.ttlMs);
+    return r.ok ? undefined : r.heldBy;
   }
 
   async holder(fabric: string): Promise<string | undefined> {
-    return (await this.redis.get(K.lock(fabric))) ?? undefined;
+    return (await this.backend.getFabricLock(fabric)) ?? undefined;
   }
 
   async extend(fabric: string, jobId: string): Promise<boolean> {
-    const res = await this.redis.eval(
-      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
-      1, K.lock(fabric), jobId, String(this.ttlMs));
-    return res === 1;
+    return this.backend.refreshFabricLock(fabric, jobId, this.ttlMs);
   }
 
   async release(fabric: string, jobId: string): Promise<boolean> {
-    const res = await this.redis.eval(
-      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
-      1, K.lock(fabric), jobId);
-    return res === 1;
+    return this.backend.releaseFabricLock(fabric, jobId);
   }
 }

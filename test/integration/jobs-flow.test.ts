@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/redis-server';
+import { Store } from '../../src/store';
+import { randomBytes } from 'node:crypto';
 import { JobSystem, JobConflictError, registerJobType, unregisterJobType, TransientError, type JobView } from '../../src/jobs';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -40,7 +42,8 @@ describeIf({ commands: ['redis-server'] })('job flows (real Redis, real BullMQ)'
     server = await startLocalRedis({ dataDir: dir });
     redis = connectRedis(server.url);
     const connect = () => { const c = connectRedis(server.url); conns.push(c); return c; };
-    jobs = new JobSystem({ connection: redis, connect, lockTtlMs: 5_000 });
+    const store = new Store(redis, { secretKey: randomBytes(32) });
+    jobs = new JobSystem({ connection: redis, connect, lockBackend: store, lockTtlMs: 5_000 });
     // Test job type: each device's behaviour comes from params.behave[device].
     registerJobType<{ behave: Record<string, string>; devices: string[] }>({
       type: 'test-flow',
