@@ -1,0 +1,57 @@
+// Public interface of the store. Everything the jobs, workers, API and CLI use comes from here.
+//
+//   const { store, close } = await openStore({ dataDir, redisUrl, secretKey });
+//
+// Errors: StoreError {code: not_found | conflict | locked (jobId) | invalid (path) | contention}
+// and the domain's FabricError {path} for a bad fabric file / roles / ports.
+import type Redis from 'ioredis';
+import { Store } from './store';
+import type { StoreOptions } from './store';
+import { loadSecretKey } from './secrets';
+import { connectRedis, startLocalRedis } from './redis-server';
+import type { LocalRedis } from './redis-server';
+
+export * from './types';
+export { Store } from './store';
+export type { StoreHooks, StoreOptions } from './store';
+export { StoreError, isStoreError } from './errors';
+export type { StoreErrorCode } from './errors';
+export { loadSecretKey, encrypt, decrypt, redactSecrets } from './secrets';
+export { startLocalRedis, connectRedis, freePort } from './redis-server';
+export type { LocalRedis, StartLocalRedisOptions } from './redis-server';
+export { emptyAllocations } from './domain';
+export type { AllocateFn, ValidateFn } from './domain';
+
+export interface OpenStoreOptions {
+  dataDir: string;
+  /** Unset: start a local redis-server under `<dataDir>/redis` (stopped by close()). */
+  redisUrl?: string;
+  /** FABRIC_SECRET_KEY (base64, 32 bytes); unset: `<dataDir>/secret.key`. */
+  secretKey?: string;
+  store?: Omit<StoreOptions, 'secretKey'>;
+}
+
+export interface OpenedStore {
+  store: Store;
+  redis: Redis;
+  url: string;
+  /** Set when this call started its own redis-server. */
+  localRedis?: LocalRedis;
+  /** Quits the connection and stops the local redis-server if we started it. */
+  close(): Promise<void>;
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
+  const key = loadSecretKey({ dataDir: opts.dataDir, secretKey: opts.secretKey });
+  const localRedis = opts.redisUrl ? undefined : await startLocalRedis({ dataDir: opts.dataDir });
+  const url = opts.redisUrl ?? localRedis!.url;
+  const redis = connectRedis(url);
+  const store = new Store(redis, { ...(opts.store ?? {}), secretKey: key });
+  return {
+    store, redis, url, localRedis,
+    close: async () => {
+      try { await redis.quit(); } catch { redis.disconnect(); }
+      if (localRedis) await localRedis.stop();
+    },
+  };
+}

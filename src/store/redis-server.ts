@@ -1,0 +1,166 @@
+// Local redis-server launcher (Debian package) and the ioredis connection factory.
+// Used by `npm start` when REDIS_URL is unset, and by the tests (test/helpers/redis.ts).
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+import Redis, { RedisOptions } from 'ioredis';
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  pid: number;
+  /** Directory holding the AOF and the log (`<dataDir>/redis`). */
+  dir: string;
+  /** Graceful stop (SIGTERM: Redis fsyncs the AOF and exits), SIGKILL after the timeout. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** Hard kill (tests: simulates a crash; AOF everysec may lose the last second). */
+  kill(): Promise<void>;
+}
+
+export interface StartLocalRedisOptions {
+  dataDir: string;
+  /** Fixed port (e.g. to restart on the same port); default: a free port on 127.0.0.1. */
+  port?: number;
+  /** Binary; default `redis-server` on PATH. */
+  bin?: string;
+  /** Start-up bound (PING must answer within it). Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it back, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One raw PING over TCP (no client library, no reconnect loop). */
+function pingOnce(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (ok: boolean) => { clearTimeout(t); sock.destroy(); resolve(ok); };
+    const t = setTimeout(() => done(false), timeoutMs);
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => { buf += d.toString(); if (buf.includes('\r\n')) done(buf.startsWith('+PONG')); });
+    sock.on('error', () => done(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** A redis-server left behind by a SIGKILLed service on the same data dir would corrupt the AOF: stop it. */
+async function stopStale(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
+  let cmd = '';
+  try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return; }
+  if (!cmd.includes('redis-server')) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => { clearTimeout(t); resolve(true); });
+  });
+}
+
+/**
+ * Starts Debian's redis-server on 127.0.0.1 with AOF on (appendfsync everysec), its files under
+ * `<dataDir>/redis`, and resolves once PING answers. Bounded: rejects after `timeoutMs`.
+ */
+export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<LocalRedis> {
+  const dir = join(opts.dataDir, 'redis');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pidFile = join(dir, 'redis.pid');
+  await stopStale(pidFile);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // A free port can be taken between our probe and redis' bind: retry a few times with a new one.
+  const attempts = opts.port ? 1 : 5;
+  let lastErr: Error | undefined;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const logFd = openSync(join(dir, 'redis.log'), 'a');
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--protected-mode', 'no',
+      '--daemonize', 'no',
+      '--dir', dir,
+      '--pidfile', pidFile,
+      '--appendonly', 'yes',
+      '--appendfsync', 'everysec',
+      '--save', '',
+      '--logfile', '',
+      '--unixsocket', '',
+    ];
+    const child = spawn(opts.bin ?? 'redis-server', args, { stdio: ['ignore', logFd, logFd], detached: false });
+    closeSync(logFd);
+    let spawnErr: Error | undefined;
+    child.on('error', (e) => { spawnErr = e; });
+    const deadline = Date.now() + timeoutMs;
+    let up = false;
+    while (Date.now() < deadline) {
+      if (spawnErr || child.exitCode !== null || child.signalCode !== null) break;
+      if (await pingOnce(port, 500)) { up = true; break; }
+      await sleep(50);
+    }
+    if (up && child.pid) {
+      const pid = child.pid;
+      const stop = async (t = 10_000) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        if (!(await waitExit(child, t))) { child.kill('SIGKILL'); await waitExit(child, 5_000); }
+        try { if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(pid)) unlinkSync(pidFile); } catch { /* gone */ }
+      };
+      const kill = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGKILL');
+        await waitExit(child, 5_000);
+      };
+      return { url: `redis://127.0.0.1:${port}`, port, pid, dir, stop, kill };
+    }
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await waitExit(child, 5_000); }
+    let tail = '';
+    try { tail = readFileSync(join(dir, 'redis.log'), 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { /* none */ }
+    lastErr = new Error(
+      spawnErr ? `redis-server could not start: ${spawnErr.message}` :
+        `redis-server on 127.0.0.1:${port} did not answer PING within ${timeoutMs} ms${tail ? `: ${tail}` : ''}`);
+  }
+  throw lastErr ?? new Error('redis-server could not start');
+}
+
+/**
+ * ioredis client with the options BullMQ requires (`maxRetriesPerRequest: null`: commands wait
+ * across reconnects instead of failing after 20 retries) and reconnection forever with capped backoff.
+ */
+export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    // 50 ms, 100 ms, ... capped at 2 s; never gives up (a restarted Redis is picked up again).
+    retryStrategy: (times) => Math.min(times * 50, 2_000),
+    // After a failover/restart with READONLY errors, reconnect.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    connectionName: 'fabric',
+    lazyConnect: false,
+    ...extra,
+  });
+}
