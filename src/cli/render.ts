@@ -1,0 +1,92 @@
+// `fabric render FILE --out DIR` (and `fabric validate`, `fabric plan`): the offline path
+// file -> parse -> validate -> allocate -> compile -> render -> files. Everything is computed
+// in memory first; files are written only when every device rendered.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Command } from 'commander';
+import { Allocations, DevicePlan } from '../domain/types';
+import { emptyAllocations } from '../intent/allocate';
+import { planFabric } from '../intent/compile';
+import { renderDevice } from '../render/index';
+import { CliExit } from './context';
+import type { CliContext } from './context';
+import { FabricError } from '../domain/errors';
+import { parseFabricFile } from '../domain/parse';
+import { collectFabricErrors } from '../domain/validate';
+
+export interface RenderedFabric {
+  plans: DevicePlan[];
+  allocations: Allocations;
+  /** file name -> content, for every device */
+  files: Record<string, string>;
+}
+
+/** Pure: fabric file (YAML text or object) -> every device's config files. Throws on bad input. */
+export function renderFabric(input: string | object, existing: Allocations = emptyAllocations()): RenderedFabric {
+  const { plans, allocations } = planFabric(input, existing);
+  const files: Record<string, string> = {};
+  for (const plan of plans) {
+    const r = renderDevice(plan);
+    for (const [name, text] of Object.entries(r.files)) {
+      // Names come from device names (validated), but never let one escape DIR or overwrite another.
+      if (basename(name) !== name || name.startsWith('.')) throw new Error(`device ${plan.name}: refusing output file name "${name}"`);
+      if (name in files) throw new Error(`device ${plan.name}: output file ${name} is written twice`);
+      files[name] = text;
+    }
+  }
+  return { plans, allocations, files };
+}
+
+async function readFabricFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+}
+
+/** Render FILE into DIR; returns the file names written (sorted). Writes nothing on error. */
+export async function renderToDir(file: string, outDir: string): Promise<string[]> {
+  const { files } = renderFabric(await readFabricFile(file));
+  await mkdir(outDir, { recursive: true });
+  const names = Object.keys(files).sort();
+  for (const name of names) await writeFile(join(outDir, name), files[name]);
+  return names;
+}
+
+export function registerRenderCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('render')
+    .description('render the config of every device of a fabric file into DIR (offline, no service)')
+    .argument('<file>', 'fabric file (YAML or JSON)')
+    .requiredOption('-o, --out <dir>', 'output directory (created when missing)')
+    .action(async (file: string, opts: { out: string }) => {
+      const names = await renderToDir(file, opts.out);
+      ctx.out(`rendered ${names.length} files into ${opts.out}\n`);
+    });
+
+  program
+    .command('validate')
+    .description('check a fabric file; prints every problem, one per line')
+    .argument('<file>', 'fabric file (YAML or JSON)')
+    .action(async (file: string) => {
+      const parsed = parseFabricFile(await readFabricFile(file));
+      const errors: FabricError[] = collectFabricErrors(parsed);
+      if (errors.length > 0) {
+        for (const e of errors) ctx.err(`fabric: ${e.message}\n`);
+        throw new CliExit(1);
+      }
+      const { plans } = planFabric(parsed); // allocation problems (exhausted pools) too
+      ctx.out(`ok: ${plans.length} devices, ${parsed.links.length} links\n`);
+    });
+
+  program
+    .command('plan')
+    .description('print the allocations and device plans of a fabric file as JSON')
+    .argument('<file>', 'fabric file (YAML or JSON)')
+    .action(async (file: string) => {
+      const { plans, allocations } = planFabric(await readFabricFile(file));
+      ctx.out(`${JSON.stringify({ allocations, plans }, null, 2)}\n`);
+    });
+}

@@ -1,0 +1,3 @@
+export * from './allocate';
+export * from './compile';
+export * from './generate';
