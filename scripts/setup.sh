@@ -15,6 +15,7 @@ need=(
   "/usr/sbin/netconfd:netconfd"
   "/usr/lib/python3/dist-packages/ncclient:python3-ncclient"
   "/sbin/dhclient:isc-dhcp-client"
+  "/usr/sbin/dhcrelay:isc-dhcp-relay"
   "fping:fping"
   "yanglint:libyang2-tools"
   "/usr/sbin/sshd:openssh-server"

@@ -1,0 +1,140 @@
+// DHCP leases and the "active onboarding" registry, kept in Redis under `fz:dhcp:`.
+// Leases expire in Redis itself (PX), so a lease nobody renews disappears even when the
+// server is down; an index set per fabric lists them (stale members pruned on read).
+import type Redis from 'ioredis';
+
+export type LeaseState = 'offered' | 'bound';
+
+export interface Lease {
+  fabric: string;
+  ip: string;
+  /** management subnet CIDR the address comes from */
+  subnet: string;
+  mac: string;
+  clientId?: string;     // hex
+  serial?: string;
+  vendor?: string;
+  model?: string;
+  vendorClass?: string;
+  hostName?: string;
+  /** relay (giaddr) the client came through, when relayed */
+  relay?: string;
+  /** option 82 as the relay sent it, hex */
+  agentInfo?: string;
+  state: LeaseState;
+  /** epoch ms */
+  expiresAt: number;
+  boundAt?: number;
+}
+
+/** What the onboarding job registers for the DHCP server: which fabric it serves, how. */
+export interface DhcpSubnet {
+  cidr: string;
+  gateway: string;
+  /** first address handed out (default: the first host that is not the gateway) */
+  rangeStart?: string;
+  rangeEnd?: string;
+}
+export interface DhcpReservation { ip: string; mac?: string; serial?: string }
+export interface ActiveFabric {
+  fabric: string;
+  subnets: DhcpSubnet[];
+  reservations: DhcpReservation[];
+  leaseSeconds: number;
+  jobId?: string;
+  /** epoch ms after which the registration lapses (a crashed job does not keep DHCP open) */
+  until: number;
+}
+
+export interface ZtpToken { token: string; fabric: string; serial: string; ip: string; mac: string; platform?: string; vendor?: string; model?: string }
+
+export interface LeaseStore {
+  get(fabric: string, ip: string): Promise<Lease | undefined>;
+  list(fabric: string): Promise<Lease[]>;
+  put(lease: Lease): Promise<void>;
+  remove(fabric: string, ip: string): Promise<void>;
+  /** Marks an address unusable (DECLINE) for `ms`. */
+  decline(fabric: string, ip: string, ms: number): Promise<void>;
+  declined(fabric: string): Promise<Set<string>>;
+  // registry
+  activate(a: ActiveFabric): Promise<void>;
+  deactivate(fabric: string): Promise<void>;
+  active(): Promise<ActiveFabric[]>;
+  // one-time ZTP tokens
+  putToken(t: ZtpToken, ms: number): Promise<void>;
+  /** Returns and deletes the token (served once). */
+  takeToken(token: string): Promise<ZtpToken | undefined>;
+}
+
+export class RedisLeaseStore implements LeaseStore {
+  constructor(private readonly redis: Redis, private readonly prefix = 'fz:dhcp:') {}
+
+  private leaseKey(f: string, ip: string): string { return `${this.prefix}lease:${f}:${ip}`; }
+  private indexKey(f: string): string { return `${this.prefix}leases:${f}`; }
+
+  async get(fabric: string, ip: string): Promise<Lease | undefined> {
+    const v = await this.redis.get(this.leaseKey(fabric, ip));
+    return v ? (JSON.parse(v) as Lease) : undefined;
+  }
+
+  async list(fabric: string): Promise<Lease[]> {
+    const ips = await this.redis.smembers(this.indexKey(fabric));
+    if (!ips.length) return [];
+    const vals = await this.redis.mget(ips.map((ip) => this.leaseKey(fabric, ip)));
+    const stale = ips.filter((_, i) => !vals[i]);
+    if (stale.length) await this.redis.srem(this.indexKey(fabric), ...stale);
+    return vals.filter((v): v is string => !!v).map((v) => JSON.parse(v) as Lease);
+  }
+
+  async put(l: Lease): Promise<void> {
+    const ms = Math.max(1, l.expiresAt - Date.now());
+    await this.redis.multi()
+      .set(this.leaseKey(l.fabric, l.ip), JSON.stringify(l), 'PX', ms)
+      .sadd(this.indexKey(l.fabric), l.ip)
+      .exec();
+  }
+
+  async remove(fabric: string, ip: string): Promise<void> {
+    await this.redis.multi().del(this.leaseKey(fabric, ip)).srem(this.indexKey(fabric), ip).exec();
+  }
+
+  async decline(fabric: string, ip: string, ms: number): Promise<void> {
+    await this.redis.set(`${this.prefix}declined:${fabric}:${ip}`, '1', 'PX', Math.max(1, ms));
+  }
+
+  async declined(fabric: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    let cursor = '0';
+    const match = `${this.prefix}declined:${fabric}:*`;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
+      for (const k of keys) out.add(k.slice(match.length - 1));
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
+  async activate(a: ActiveFabric): Promise<void> {
+    await this.redis.hset(`${this.prefix}active`, a.fabric, JSON.stringify(a));
+  }
+
+  async deactivate(fabric: string): Promise<void> {
+    await this.redis.hdel(`${this.prefix}active`, fabric);
+  }
+
+  async active(): Promise<ActiveFabric[]> {
+    const all = await this.redis.hgetall(`${this.prefix}active`);
+    const now = Date.now();
+    return Object.values(all).map((v) => JSON.parse(v) as ActiveFabric).filter((a) => a.until > now);
+  }
+
+  async putToken(t: ZtpToken, ms: number): Promise<void> {
+    await this.redis.set(`${this.prefix}token:${t.token}`, JSON.stringify(t), 'PX', Math.max(1, ms));
+  }
+
+  async takeToken(token: string): Promise<ZtpToken | undefined> {
+    if (!/^[0-9a-f]{32}$/.test(token)) return undefined;
+    const v = await this.redis.getdel(`${this.prefix}token:${token}`);
+    return v ? (JSON.parse(v) as ZtpToken) : undefined;
+  }
+}

@@ -1,0 +1,221 @@
+// The DHCP server against real clients: isc-dhcp-client (dhclient) in namespaces of our own,
+// directly on the server's segment and behind isc-dhcp-relay (dhcrelay, option 82), with the
+// server in its own namespace and its leases in a real Redis (unix socket, reachable from both).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { describeIf } from '../helpers/env';
+import { RedisLeaseStore, type ActiveFabric, releaseUnonboarded } from '../../src/discovery/dhcp';
+
+const ROOT = resolve(__dirname, '../..');
+const tag = `ds${Math.random().toString(36).slice(2, 6)}`;
+const NS = { srv: `${tag}-srv`, cli: `${tag}-cli`, cli2: `${tag}-cli2`, rly: `${tag}-rly`, cli3: `${tag}-cli3` };
+
+const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
+const ipn = (ns: string, ...args: string[]): string => sh('ip', ['-n', ns, ...args]);
+
+function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && (v as unknown) !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const fabric = 'dhcptest';
+const active = (): ActiveFabric => ({
+  fabric,
+  subnets: [
+    { cidr: '10.77.0.0/24', gateway: '10.77.0.1', rangeStart: '10.77.0.10' },
+    { cidr: '10.78.0.0/24', gateway: '10.78.0.1', rangeStart: '10.78.0.50' },
+  ],
+  reservations: [{ serial: 'SIMRES1', ip: '10.77.0.100' }, { mac: '02:00:00:77:00:03', ip: '10.77.0.103' }],
+  leaseSeconds: 6,
+  until: Date.now() + 10 * 60_000,
+});
+
+describeIf({ root: true, commands: ['ip', 'dhclient', 'dhcrelay', 'redis-server'] })('DHCP server with real dhclient and dhcrelay', () => {
+  let dir: string;
+  let redisProc: ChildProcess | undefined;
+  let server: ChildProcess | undefined;
+  let serverLog = '';
+  let redis: Redis;
+  let store: RedisLeaseStore;
+  const clients: ChildProcess[] = [];
+
+  /** A dhclient in `ns` on `iface`, identity by vendor class; its script appends env to a file. */
+  function dhclient(name: string, ns: string, iface: string, vendorClass: string, extra: string[] = []): { proc: ChildProcess; events: () => Record<string, string>[]; files: string[] } {
+    const serial = vendorClass.split('-').pop()!;
+    const conf = join(dir, `${name}.conf`);
+    const out = join(dir, `${name}.events`);
+    const script = join(dir, `${name}.sh`);
+    writeFileSync(conf, [
+      `send vendor-class-identifier "${vendorClass}";`,
+      `send dhcp-client-identifier = concat(00, "${serial}");`,
+      `send host-name "${serial}";`,
+      'request subnet-mask, routers, bootfile-name, tftp-server-name, vendor-encapsulated-options, dhcp-lease-time;',
+      'timeout 8; retry 2; initial-interval 1; backoff-cutoff 1;',
+      '',
+    ].join('\n'));
+    writeFileSync(script, `#!/bin/sh
+{ echo "---"; env | grep -E '^(reason|new_|old_|interface)' | sort; } >> ${out}
+case "$reason" in
+  PREINIT) ip link set dev "$interface" up ;;
+  BOUND|RENEW|REBIND|REBOOT) [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ] && ip addr flush dev "$interface"; ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  EXPIRE|FAIL|RELEASE) ip addr flush dev "$interface" scope global ;;
+esac
+exit 0
+`);
+    chmodSync(script, 0o755);
+    const files = ['-cf', conf, '-sf', script, '-lf', join(dir, `${name}.leases`), '-pf', join(dir, `${name}.pid`)];
+    const proc = spawn('ip', ['netns', 'exec', ns, 'dhclient', '-4', '-d', '-v', ...files, ...extra, iface], { stdio: ['ignore', 'ignore', 'pipe'] });
+    clients.push(proc);
+    const events = (): Record<string, string>[] => {
+      if (!existsSync(out)) return [];
+      return readFileSync(out, 'utf8').split('---\n').filter(Boolean).map((blk) => Object.fromEntries(blk.trim().split('\n').map((l) => {
+        const i = l.indexOf('=');
+        return [l.slice(0, i), l.slice(i + 1)];
+      })));
+    };
+    return { proc, events, files };
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `${tag}-`));
+    chmodSync(dir, 0o755);
+    const sock = join(dir, 'redis.sock');
+    redisProc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    await waitFor('redis socket', () => existsSync(sock) || undefined);
+    redis = new Redis({ path: sock });
+    store = new RedisLeaseStore(redis);
+
+    for (const ns of Object.values(NS)) { sh('ip', ['netns', 'add', ns]); ipn(ns, 'link', 'set', 'lo', 'up'); }
+    // srv(s0) -- cli(c0): the served segment 10.77.0.0/24, server at .2
+    ipn(NS.srv, 'link', 'add', 's0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', NS.cli);
+    // srv(s2) -- cli2(c0): same segment, through a bridge in srv so two clients share it
+    ipn(NS.srv, 'link', 'add', 'br0', 'type', 'bridge');
+    ipn(NS.srv, 'link', 'set', 's0', 'master', 'br0');
+    ipn(NS.srv, 'link', 'add', 's2', 'type', 'veth', 'peer', 'name', 'c0', 'netns', NS.cli2);
+    ipn(NS.srv, 'link', 'set', 's2', 'master', 'br0');
+    ipn(NS.srv, 'addr', 'add', '10.77.0.2/24', 'dev', 'br0');
+    // srv(s1) -- rly(r0) 10.77.9.0/30 ; rly(r1) -- cli3(c0) 10.78.0.0/24 with the relay at .1 (giaddr)
+    ipn(NS.srv, 'link', 'add', 's1', 'type', 'veth', 'peer', 'name', 'r0', 'netns', NS.rly);
+    ipn(NS.srv, 'addr', 'add', '10.77.9.1/30', 'dev', 's1');
+    ipn(NS.rly, 'addr', 'add', '10.77.9.2/30', 'dev', 'r0');
+    ipn(NS.rly, 'link', 'add', 'r1', 'type', 'veth', 'peer', 'name', 'c0', 'netns', NS.cli3);
+    ipn(NS.rly, 'addr', 'add', '10.78.0.1/24', 'dev', 'r1');
+    for (const [ns, ifs] of [[NS.srv, ['br0', 's0', 's1', 's2']], [NS.rly, ['r0', 'r1']]] as const) for (const i of ifs) ipn(ns, 'link', 'set', i, 'up');
+    ipn(NS.srv, 'route', 'add', '10.78.0.0/24', 'via', '10.77.9.2');
+    for (const ns of [NS.cli, NS.cli2, NS.cli3]) ipn(ns, 'link', 'set', 'c0', 'address', ns === NS.cli2 ? '02:00:00:77:00:03' : ns === NS.cli3 ? '02:00:00:78:00:01' : '02:00:00:77:00:01');
+
+    // The server in its namespace, from the TypeScript sources (transpiled on load).
+    const hook = join(dir, 'ts-hook.js');
+    writeFileSync(hook, `const ts = require(${JSON.stringify(require.resolve('typescript'))}); const fs = require('fs');
+require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: f }).outputText, f);\n`);
+    server = spawn('ip', ['netns', 'exec', NS.srv, process.execPath, '-r', hook, '-e', `require(${JSON.stringify(join(ROOT, 'src/discovery/dhcp/main.ts'))})`], {
+      env: { ...process.env, DHCP_INTERFACE: 'br0', REDIS_URL: sock, ZTP_BASE_URL: 'http://10.77.0.2:8080', DHCP_REGISTRY_CACHE_MS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (d: Buffer) => { serverLog += d.toString(); });
+    server.stderr!.on('data', (d: Buffer) => { serverLog += d.toString(); });
+    await waitFor('dhcp server ready', () => serverLog.includes('dhcp ready') || undefined, 20000).catch((e: Error) => { throw new Error(`${e.message}: ${serverLog}`); });
+    // dhcrelay: listens downstream on r1, forwards to the server, adds option 82 (-a).
+    const relay = spawn('ip', ['netns', 'exec', NS.rly, 'dhcrelay', '-4', '-d', '-a', '-id', 'r1', '-iu', 'r0', '-pf', join(dir, 'relay.pid'), '10.77.9.1'], { stdio: 'ignore' });
+    clients.push(relay);
+    await store.activate(active());
+  }, 60000);
+
+  afterAll(async () => {
+    for (const c of clients) { try { if (c.pid) process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
+    // dhclient forks nothing with -d; killing `ip netns exec` leaves the exec'd process (same pid).
+    if (server?.pid) { try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const ns of Object.values(NS)) { try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
+    redis?.disconnect();
+    if (redisProc?.pid) { try { process.kill(redisProc.pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('discover/request: lease from the range, gateway, mask, ZTP URL with a one-time token, kept in Redis', async () => {
+    const c = dhclient('c1', NS.cli, 'c0', 'FRR-frr-switch-SIM0001');
+    const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
+    expect(bound.new_ip_address).toBe('10.77.0.10');
+    expect(bound.new_subnet_mask).toBe('255.255.255.0');
+    expect(bound.new_routers).toBe('10.77.0.1');
+    expect(bound.new_dhcp_lease_time).toBe('6');
+    expect(bound.new_dhcp_server_identifier).toBe('10.77.0.2');
+    const m = /^http:\/\/10\.77\.0\.2:8080\/ztp\/SIM0001\?t=([0-9a-f]{32})$/.exec(bound.new_bootfile_name);
+    expect(m).not.toBeNull();
+    const leases = await store.list(fabric);
+    expect(leases).toHaveLength(1);
+    expect(leases[0]).toMatchObject({ ip: '10.77.0.10', serial: 'SIM0001', vendor: 'FRR', model: 'frr-switch', mac: '02:00:00:77:00:01', state: 'bound', subnet: '10.77.0.0/24' });
+    // The token of the ACK is served once.
+    const t = await store.takeToken(m![1]);
+    expect(t).toMatchObject({ fabric, serial: 'SIM0001', ip: '10.77.0.10', platform: 'frr' });
+    expect(await store.takeToken(m![1])).toBeUndefined();
+
+    // renew: the client unicasts a REQUEST from its address at T1 (3 s); the lease is extended.
+    const before = leases[0].expiresAt;
+    const renew = await waitFor('RENEW', () => c.events().find((e) => e.reason === 'RENEW'), 10000);
+    expect(renew.new_ip_address).toBe('10.77.0.10');
+    expect((await store.get(fabric, '10.77.0.10'))!.expiresAt).toBeGreaterThan(before);
+    expect(serverLog).toContain('dhcp: renewed 10.77.0.10 to SIM0001');
+
+    // release: dhclient -r sends RELEASE; the lease is gone at once.
+    execFileSync('ip', ['netns', 'exec', NS.cli, 'dhclient', '-4', '-r', ...c.files, 'c0'], { stdio: 'ignore', timeout: 15000 });
+    // At once, well before the lease (6 s) could expire.
+    await waitFor('lease released', async () => ((await store.get(fabric, '10.77.0.10')) ? undefined : true), 2000)
+      .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(c.events().map((x) => x.reason))} ${serverLog}`); });
+    expect(serverLog).toContain('dhcp: released 10.77.0.10 by SIM0001');
+  }, 60000);
+
+  test('reservations by serial (option 60) and by MAC', async () => {
+    const c = dhclient('c2', NS.cli, 'c0', 'FRR-frr-switch-SIMRES1');
+    const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
+    expect(bound.new_ip_address).toBe('10.77.0.100');
+    const d = dhclient('c3', NS.cli2, 'c0', 'FRR-frr-switch-SIM0003');
+    const bound2 = await waitFor('BOUND', () => d.events().find((e) => e.reason === 'BOUND'));
+    expect(bound2.new_ip_address).toBe('10.77.0.103');
+    execFileSync('ip', ['netns', 'exec', NS.cli, 'dhclient', '-4', '-r', ...c.files, 'c0'], { stdio: 'ignore', timeout: 15000 });
+    execFileSync('ip', ['netns', 'exec', NS.cli2, 'dhclient', '-4', '-r', ...d.files, 'c0'], { stdio: 'ignore', timeout: 15000 });
+    await waitFor('released', async () => ((await store.list(fabric)).length === 0 ? true : undefined));
+  }, 60000);
+
+  test('relay: giaddr picks the second subnet, option 82 echoed, reply through dhcrelay', async () => {
+    const c = dhclient('c4', NS.cli3, 'c0', 'FRR-frr-switch-SIM0004');
+    const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
+    expect(bound.new_ip_address).toBe('10.78.0.50');
+    expect(bound.new_routers).toBe('10.78.0.1');
+    const l = await store.get(fabric, '10.78.0.50');
+    expect(l).toMatchObject({ relay: '10.78.0.1', serial: 'SIM0004', subnet: '10.78.0.0/24' });
+    expect(serverLog).toContain('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)');
+    // What dhcrelay -a added (circuit ID = its interface); the echo itself is asserted byte for byte in dhcp-relay.test.ts.
+    expect(l!.agentInfo).toBe(`0102${Buffer.from('r1').toString('hex')}`); // circuit ID = dhcrelay's interface
+  }, 60000);
+
+  test('expiry: a lease nobody renews disappears; leases of never-onboarded devices are released at the end', async () => {
+    const c = dhclient('c5', NS.cli, 'c0', 'FRR-frr-switch-SIM0005');
+    await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
+    expect(await store.get(fabric, '10.77.0.10')).toMatchObject({ serial: 'SIM0005' });
+    process.kill(c.proc.pid!, 'SIGKILL'); // no renew, no release
+    await waitFor('lease expired', async () => ((await store.get(fabric, '10.77.0.10')) ? undefined : true), 9000);
+    expect((await store.list(fabric)).map((l) => l.ip)).toEqual(['10.78.0.50']);
+    // SIM0004 (relayed) was never onboarded: the job's end releases it.
+    const released = await releaseUnonboarded(store, fabric, ['SIM0001']);
+    expect(released.map((l) => l.serial)).toEqual(['SIM0004']);
+    expect(await store.list(fabric)).toEqual([]);
+  }, 60000);
+
+  test('a fabric that is not onboarding gets no answer and a log line', async () => {
+    await store.deactivate(fabric);
+    const c = dhclient('c6', NS.cli2, 'c0', 'FRR-frr-switch-SIM0006', ['-1']);
+    await waitFor('log line', () => serverLog.includes('from 02:00:00:77:00:03 (serial SIM0006) via local segment matches no onboarding fabric: no answer') || undefined, 15000);
+    expect(c.events().some((e) => e.reason === 'BOUND')).toBe(false);
+    expect(await store.list(fabric)).toEqual([]);
+    await store.activate(active());
+  }, 60000);
+});
