@@ -14,6 +14,13 @@ export interface LabUpOptions {
   log?: (line: string) => void;
   /** Seconds to wait for devices to be reachable before `up` fails (default 120). */
   timeoutSeconds?: number;
+  /**
+   * For the vm backend running the netns code inside its guest: do not create `<lab>-ctl`; plug
+   * every device's eth0 into this existing bridge instead (namespace undefined = the current one).
+   */
+  externalMgmt?: { namespace?: string; bridge: string };
+  /** Path of the node binary that runs the device agents (default: process.execPath). */
+  nodeBin?: string;
 }
 
 export type DeviceState = 'factory-default' | 'bootstrapped' | 'configured' | 'rebooting' | 'down';
@@ -62,6 +69,10 @@ export interface LabUpResult {
   seconds: number;
 }
 
+/**
+ * Backends: `netns` is src/lab/netns.ts (`netnsBackend`); `vm` is src/lab/vm/index.ts, which
+ * must export `vmBackend: LabBackend` (loaded lazily by src/lab/backends.ts).
+ */
 export interface LabBackend {
   readonly kind: BackendKind;
   /** Why this backend cannot carry the topology on this host, or undefined when it can. */

@@ -1,0 +1,417 @@
+// One twin device, seen from inside its namespace: its daemons (FRR, snmpd, lldpd, dhclient),
+// the bootstrap, and applying a committed `frr` config to FRR and the kernel. Every process it
+// starts is recorded in the lab's pid file at once, so `lab down` finds it even after a crash.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bootstrap } from '../ztp';
+import { DHCLIENT_SCRIPT, dhclientConf } from '../ztp';
+import { recordPidTo, isAlive, killRecorded, procStart, type PidEntry } from '../state';
+import { must, run, spawnDaemon, sleep, waitFor } from '../sh';
+import { removalScript, canonical } from './frrconf';
+import { parseInterfaces, planReconcile, featuresNeeded, EMPTY_NETDEV_STATE, type NetdevState, InterfacesError } from './interfaces';
+import { kernelFeatures, missingFeatures, describeMissing } from '../kernel';
+
+/** Written by `lab up` into the node's run directory (device.json). */
+export interface DeviceConfig {
+  lab: string;
+  node: string;
+  namespace: string;
+  serial: string;
+  vendor: string;
+  model: string;
+  vendorClass: string;
+  /** front-panel ports cabled in the topology */
+  ports: string[];
+  runDir: string;
+  stateDir: string;
+  labPidFile: string;
+  /** brownfield: address and bootstrap applied at once */
+  preconfigured?: { address: string; prefixLen: number; bootstrap: Bootstrap };
+  /** seconds NETCONF stays away during a simulated reboot */
+  rebootSeconds?: number;
+  /** LLDP transmit interval (s) */
+  lldpTxInterval?: number;
+}
+
+/** Persistent device state (survives a simulated reboot). Mode 0600: it holds the credentials. */
+export interface DeviceState {
+  bootstrap?: Bootstrap;
+  managementIp?: string;
+  prefixLen?: number;
+  osVersion?: string;
+  /** committed `frr` config (frr.conf text + interfaces text) */
+  running: { frrConf: string; interfaces: string };
+  netdev: NetdevState;
+}
+
+export type Phase = 'factory-default' | 'bootstrapped' | 'configured' | 'rebooting';
+
+export interface FrrConfig { frrConf: string; interfaces: string }
+
+export class ValidationError extends Error {}
+
+const FRR_DAEMONS = ['zebra', 'bgpd', 'bfdd'] as const;
+
+export function frrVersion(): string {
+  try {
+    const out = require('node:child_process').execFileSync('dpkg-query', ['-W', '-f=${Version}', 'frr'], { encoding: 'utf8' }) as string;
+    return out.split(/[-~]/)[0] || '8.4.4';
+  } catch {
+    return '8.4.4';
+  }
+}
+
+export class Device {
+  readonly cfg: DeviceConfig;
+  state: DeviceState;
+  phase: Phase = 'factory-default';
+  private pids = new Map<string, PidEntry>();
+  private log: (m: string) => void;
+
+  constructor(cfg: DeviceConfig, log: (m: string) => void) {
+    this.cfg = cfg;
+    this.log = log;
+    mkdirSync(cfg.runDir, { recursive: true });
+    mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+    this.state = this.loadState();
+    if (!this.state.osVersion) this.state.osVersion = frrVersion();
+  }
+
+  // ------------------------------------------------------------------ persistent state
+  private get statePath(): string { return join(this.cfg.stateDir, 'device-state.json'); }
+
+  private loadState(): DeviceState {
+    if (existsSync(this.statePath)) return JSON.parse(readFileSync(this.statePath, 'utf8')) as DeviceState;
+    return { running: { frrConf: '', interfaces: '' }, netdev: { ...EMPTY_NETDEV_STATE } };
+  }
+
+  saveState(): void {
+    writeFileSync(this.statePath + '.tmp', JSON.stringify(this.state), { mode: 0o600 });
+    renameSync(this.statePath + '.tmp', this.statePath);
+    this.writeStatus();
+  }
+
+  /** Public status for `lab status` (no secrets). */
+  writeStatus(extra: Record<string, unknown> = {}): void {
+    const s = {
+      node: this.cfg.node,
+      phase: this.phase,
+      managementIp: this.state.managementIp,
+      hostname: this.hostname(),
+      serial: this.cfg.serial,
+      model: this.cfg.model,
+      osVersion: this.state.osVersion,
+      agentPid: process.pid,
+      at: new Date().toISOString(),
+      ...extra,
+    };
+    writeFileSync(join(this.cfg.runDir, 'status.json.tmp'), JSON.stringify(s));
+    renameSync(join(this.cfg.runDir, 'status.json.tmp'), join(this.cfg.runDir, 'status.json'));
+  }
+
+  hostname(): string {
+    return this.state.bootstrap?.hostname ?? this.cfg.serial;
+  }
+
+  // ------------------------------------------------------------------ processes
+  private spawn(what: string, argv: string[], env?: NodeJS.ProcessEnv): number {
+    const pid = spawnDaemon(argv, join(this.cfg.runDir, `${what}.log`), env);
+    recordPidTo(this.cfg.labPidFile, pid, this.cfg.node, what);
+    this.pids.set(what, { pid, start: procStart(pid) ?? '?', node: this.cfg.node, what });
+    return pid;
+  }
+
+  private async stop(what: string): Promise<void> {
+    const e = this.pids.get(what);
+    if (!e) return;
+    this.pids.delete(what);
+    await killRecorded([e], 3000);
+  }
+
+  running(what: string): boolean {
+    const e = this.pids.get(what);
+    return !!e && isAlive(e);
+  }
+
+  processes(): PidEntry[] {
+    return [...this.pids.values()].filter(isAlive);
+  }
+
+  // ------------------------------------------------------------------ FRR
+  private get frrRun(): string { return `/var/run/frr/${this.cfg.namespace}`; }
+  private get frrEtc(): string { return `/etc/frr/${this.cfg.namespace}`; }
+
+  vtysh(args: string[]): string[] {
+    return ['vtysh', '-N', this.cfg.namespace, ...args];
+  }
+
+  async startFrr(): Promise<void> {
+    const ids = frrIds();
+    for (const d of [this.frrRun, this.frrEtc]) {
+      mkdirSync(d, { recursive: true });
+      if (ids) chownSync(d, ids.uid, ids.gid);
+    }
+    for (const f of ['zebra.pid', 'bgpd.pid', 'bfdd.pid']) rmSync(join(this.frrRun, f), { force: true });
+    // an empty vtysh.conf keeps vtysh quiet; frr.conf is never read (config arrives through vtysh -f)
+    const vconf = join(this.frrEtc, 'vtysh.conf');
+    if (!existsSync(vconf)) writeFileSync(vconf, '');
+    for (const d of FRR_DAEMONS) {
+      const extra = d === 'zebra' ? ['-F', 'datacenter'] : ['-F', 'datacenter'];
+      this.spawn(d, [`/usr/lib/frr/${d}`, '-N', this.cfg.namespace, '--log', 'stdout', ...extra]);
+    }
+    await waitFor('FRR vty sockets', () => FRR_DAEMONS.every((d) => existsSync(join(this.frrRun, `${d}.vty`))), 30_000, 50);
+    await waitFor('vtysh', async () => (await run(this.vtysh(['-c', 'show version']), { timeoutMs: 5000 })).code === 0, 30_000, 100);
+  }
+
+  async stopFrr(): Promise<void> {
+    await Promise.all(FRR_DAEMONS.map((d) => this.stop(d)));
+  }
+
+  // ------------------------------------------------------------------ management and bootstrap
+  async setManagementAddress(ip: string, prefixLen: number): Promise<void> {
+    await must(['ip', 'link', 'set', 'eth0', 'up']);
+    await must(['ip', 'addr', 'replace', `${ip}/${prefixLen}`, 'dev', 'eth0']);
+    this.state.managementIp = ip;
+    this.state.prefixLen = prefixLen;
+  }
+
+  async startDhclient(): Promise<void> {
+    const script = join(this.cfg.runDir, 'dhclient-script');
+    writeFileSync(script, DHCLIENT_SCRIPT, { mode: 0o755 });
+    const conf = join(this.cfg.runDir, 'dhclient.conf');
+    writeFileSync(conf, dhclientConf(this.cfg.vendorClass, this.cfg.serial));
+    this.spawn('dhclient', [
+      'dhclient', '-4', '-d', '-v', '-sf', script, '-cf', conf,
+      '-lf', join(this.cfg.runDir, 'dhclient.leases'), '-pf', join(this.cfg.runDir, 'dhclient.pid'),
+      '-e', `LAB_RUN=${this.cfg.runDir}`, 'eth0',
+    ]);
+  }
+
+  async stopDhclient(): Promise<void> {
+    await this.stop('dhclient');
+  }
+
+  /** Applies a bootstrap: host name, snmpd (v2c + v3), lldpd over AgentX; NETCONF is the caller's. */
+  async applyBootstrap(b: Bootstrap): Promise<void> {
+    this.state.bootstrap = b;
+    if (!this.state.managementIp) throw new Error('no management address');
+    await this.startSnmpd();
+    if (b.lldp) await this.startLldpd();
+    writeFileSync(join(this.cfg.runDir, 'bootstrapped'), '');
+    if (this.phase === 'factory-default') this.phase = this.state.running.frrConf || this.state.running.interfaces ? 'configured' : 'bootstrapped';
+    this.saveState();
+  }
+
+  sysDescr(): string {
+    return `FRR-switch ${this.cfg.model} serial ${this.cfg.serial} version ${this.state.osVersion}`;
+  }
+
+  private async startSnmpd(): Promise<void> {
+    const b = this.state.bootstrap!;
+    const persist = join(this.cfg.stateDir, 'snmp');
+    mkdirSync(persist, { recursive: true, mode: 0o700 });
+    const conf = join(this.cfg.runDir, 'snmpd.conf');
+    const lines = [
+      `agentAddress udp:${this.state.managementIp}:161`,
+      `sysName ${this.hostname()}`,
+      `sysDescr ${this.sysDescr()}`,
+      'sysObjectID 1.3.6.1.4.1.8072.3.2.10',
+      'sysLocation digital twin',
+      `sysContact lab ${this.cfg.lab}`,
+      'master agentx',
+      `agentXSocket unix:${join(this.cfg.runDir, 'agentx.sock')}`,
+      'agentXPerms 0660 0770',
+    ];
+    if (b.snmp.community) lines.push(`rocommunity ${b.snmp.community} default`);
+    if (b.snmp.v3) {
+      lines.push(`createUser ${b.snmp.v3.user} SHA "${b.snmp.v3.authKey}" AES "${b.snmp.v3.privKey}"`);
+      lines.push(`rouser ${b.snmp.v3.user} priv`);
+    }
+    writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o600 });
+    this.spawn('snmpd', ['snmpd', '-f', '-C', '-c', conf, '-Lf', join(this.cfg.runDir, 'snmpd.daemon.log'), '-p', join(this.cfg.runDir, 'snmpd.pid')],
+      { ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: persist });
+    await waitFor('snmpd AgentX socket', () => existsSync(join(this.cfg.runDir, 'agentx.sock')), 20_000, 50);
+  }
+
+  private async startLldpd(): Promise<void> {
+    const sock = join(this.cfg.runDir, 'lldpd.sock');
+    const conf = join(this.cfg.runDir, 'lldpd.conf');
+    writeFileSync(conf, [
+      `configure system hostname ${this.hostname()}`,
+      `configure system description "${this.sysDescr()}"`,
+      `configure system platform ${this.cfg.model}`,
+      'configure lldp portidsubtype ifname',
+      `configure lldp tx-interval ${this.cfg.lldpTxInterval ?? 5}`,
+      `configure system ip management pattern ${this.state.managementIp}`,
+      '',
+    ].join('\n'));
+    const ifaces = this.cfg.ports.length ? this.cfg.ports.join(',') : 'swp*';
+    this.spawn('lldpd', ['lldpd', '-d', '-u', sock, '-X', join(this.cfg.runDir, 'agentx.sock'), '-I', ifaces, '-O', conf]);
+    await waitFor('lldpd socket', async () => existsSync(sock) && (await run(['lldpcli', '-u', sock, 'show', 'configuration'], { timeoutMs: 3000 })).code === 0, 20_000, 100);
+  }
+
+  async stopManagementDaemons(): Promise<void> {
+    await Promise.all([this.stop('lldpd'), this.stop('snmpd')]);
+    rmSync(join(this.cfg.runDir, 'agentx.sock'), { force: true });
+    rmSync(join(this.cfg.runDir, 'lldpd.sock'), { force: true });
+  }
+
+  // ------------------------------------------------------------------ config validate / apply
+  /** FRR's own syntax check (vtysh --dryrun) plus interfaces parsing and kernel capability. */
+  async validate(c: FrrConfig): Promise<void> {
+    let ifaces;
+    try {
+      ifaces = parseInterfaces(c.interfaces);
+    } catch (e) {
+      if (e instanceof InterfacesError) throw new ValidationError(e.message);
+      throw e;
+    }
+    const have = await kernelFeatures({ inside: true });
+    const missing = missingFeatures(have, featuresNeeded(ifaces));
+    if (missing.length) {
+      throw new ValidationError(`interfaces: this kernel lacks ${describeMissing(missing)}; run the lab with --backend vm`);
+    }
+    if (c.frrConf.trim()) {
+      const f = join(this.cfg.runDir, 'validate.conf');
+      writeFileSync(f, c.frrConf);
+      const r = await run(this.vtysh(['--dryrun', '-f', f]), { timeoutMs: 20_000 });
+      if (r.code !== 0) {
+        const lines = (r.stdout + r.stderr).split('\n').filter((l) => /^line \d+:/.test(l)).slice(0, 5);
+        throw new ValidationError(`frr-conf: ${lines.join('; ') || (r.stderr || r.stdout).trim().split('\n').pop()}`);
+      }
+    }
+  }
+
+  /**
+   * Makes the kernel and FRR carry `next` (the previous config is this.state.running): kernel
+   * netdevs first (FRR's interface stanzas may name them), then FRR removals (errors tolerated)
+   * and the whole new config (strict). Throws on failure; the caller re-applies the previous.
+   */
+  async apply(next: FrrConfig): Promise<void> {
+    const prev = this.state.running;
+    const ifaces = parseInterfaces(next.interfaces);
+    const links = JSON.parse((await must(['ip', '-j', 'link', 'show'])) || '[]') as { ifname: string }[];
+    const existing = new Set(links.map((l) => l.ifname));
+    const plan = planReconcile(ifaces, this.state.netdev, existing);
+    for (const argv of plan.commands) {
+      const r = await run(argv, { timeoutMs: 10_000 });
+      if (r.code !== 0 && !(argv[1] === 'addr' && argv[2] === 'del')) {
+        this.state.netdev = mergeNetdev(this.state.netdev, plan.state);
+        this.saveState();
+        throw new Error(`interfaces: ${argv.join(' ')}: ${r.stderr.trim()}`);
+      }
+    }
+    this.state.netdev = plan.state;
+    const removal = removalScript(prev.frrConf, next.frrConf);
+    if (removal) {
+      const f = join(this.cfg.runDir, 'removal.conf');
+      writeFileSync(f, removal);
+      const r = await run(this.vtysh(['-f', f]), { timeoutMs: 60_000 });
+      if (r.code !== 0) this.log(`frr removals reported: ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+    }
+    if (next.frrConf.trim()) {
+      const f = join(this.cfg.runDir, 'apply.conf');
+      writeFileSync(f, next.frrConf);
+      const r = await run(this.vtysh(['-f', f]), { timeoutMs: 60_000 });
+      if (r.code !== 0) {
+        const lines = (r.stdout + r.stderr).split('\n').filter((l) => /^line \d+:|%/.test(l)).slice(0, 5);
+        throw new Error(`frr-conf: ${lines.join('; ') || 'vtysh failed'}`);
+      }
+    }
+    this.state.running = { frrConf: next.frrConf, interfaces: next.interfaces };
+    this.phase = canonical(next.frrConf) || next.interfaces.trim() ? 'configured' : 'bootstrapped';
+    this.saveState();
+  }
+
+  // ------------------------------------------------------------------ operational state
+  async vtyshJson(cmd: string): Promise<unknown> {
+    const r = await run(this.vtysh(['-c', cmd]), { timeoutMs: 15_000 });
+    if (r.code !== 0) return undefined;
+    try { return JSON.parse(r.stdout); } catch { return undefined; }
+  }
+
+  async lldpNeighbors(): Promise<{ localPort: string; remoteSystem?: string; remotePort?: string; remoteChassisId?: string; remoteMgmt?: string }[]> {
+    const sock = join(this.cfg.runDir, 'lldpd.sock');
+    if (!existsSync(sock)) return [];
+    const r = await run(['lldpcli', '-u', sock, '-f', 'json0', 'show', 'neighbors', 'details'], { timeoutMs: 10_000 });
+    if (r.code !== 0) return [];
+    const doc = JSON.parse(r.stdout) as { lldp?: { interface?: unknown[] }[] };
+    const out: { localPort: string; remoteSystem?: string; remotePort?: string; remoteChassisId?: string; remoteMgmt?: string }[] = [];
+    for (const l of doc.lldp ?? []) {
+      for (const i of (l.interface ?? []) as Record<string, unknown>[]) {
+        const ch = ((i.chassis as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
+        const port = ((i.port as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
+        const val = (x: unknown): string | undefined => {
+          const a = x as { value?: string }[] | undefined;
+          return Array.isArray(a) && a[0] ? a[0].value : undefined;
+        };
+        out.push({
+          localPort: String(i.name),
+          remoteSystem: val(ch.name),
+          remoteChassisId: val(ch.id),
+          remoteMgmt: val(ch['mgmt-ip']),
+          remotePort: val(port.id),
+        });
+      }
+    }
+    return out;
+  }
+
+  async interfaces(): Promise<{ name: string; type: string; operUp: boolean; mac?: string; mtu: number; addresses: string[]; master?: string }[]> {
+    const r = await run(['ip', '-j', 'addr', 'show'], { timeoutMs: 10_000 });
+    const arr = JSON.parse(r.stdout || '[]') as { ifname: string; operstate: string; flags: string[]; address?: string; mtu: number; master?: string; link_type?: string; linkinfo?: { info_kind?: string }; addr_info?: { local: string; prefixlen: number; family: string }[] }[];
+    return arr.map((i) => ({
+      name: i.ifname,
+      type: i.ifname === 'lo' ? 'softwareLoopback' : 'ethernetCsmacd',
+      operUp: i.operstate === 'UP' || (i.ifname === 'lo') || (i.operstate === 'UNKNOWN' && i.flags.includes('LOWER_UP')),
+      mac: i.address,
+      mtu: i.mtu,
+      master: i.master,
+      addresses: (i.addr_info ?? []).filter((a) => a.family === 'inet' || a.family === 'inet6').map((a) => `${a.local}/${a.prefixlen}`),
+    }));
+  }
+
+  // ------------------------------------------------------------------ reboot (install-software)
+  /** Flaps the front-panel ports: down now, up later. */
+  async portsDown(): Promise<void> {
+    for (const p of this.cfg.ports) await run(['ip', 'link', 'set', p, 'down']);
+  }
+
+  async portsUp(): Promise<void> {
+    for (const p of this.cfg.ports) await run(['ip', 'link', 'set', p, 'up']);
+  }
+
+  async stopAll(): Promise<void> {
+    await this.stopManagementDaemons();
+    await this.stopFrr();
+    await this.stopDhclient();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await sleep(ms);
+  }
+}
+
+function mergeNetdev(a: NetdevState, b: NetdevState): NetdevState {
+  // after a partial reconcile, remember everything either version made, so cleanup finds it
+  return {
+    created: { ...a.created, ...b.created },
+    addresses: { ...a.addresses, ...b.addresses },
+    masters: { ...a.masters, ...b.masters },
+  };
+}
+
+function frrIds(): { uid: number; gid: number } | undefined {
+  try {
+    const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('frr:'));
+    if (!passwd) return undefined;
+    const p = passwd.split(':');
+    return { uid: Number(p[2]), gid: Number(p[3]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function chmod600(f: string): void {
+  chmodSync(f, 0o600);
+}

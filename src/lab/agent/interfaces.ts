@@ -1,0 +1,278 @@
+// ifupdown2-style interfaces text (as on Cumulus Linux) -> kernel netdevs, and the `ip` commands
+// reconciling the kernel from one version to the next. Parsing and planning are pure; the agent
+// runs the commands. Netdevs whose creation parameters did not change are kept (only mutable
+// attributes are set again), so nothing that did not change goes down.
+
+export type NetdevKind = 'bridge' | 'vxlan' | 'bond' | 'vlan' | 'vrf' | 'port';
+
+export interface Iface {
+  name: string;
+  kind: NetdevKind;
+  auto: boolean;
+  /** key -> values, as written (multi-valued keys like address keep every line) */
+  attrs: Map<string, string[]>;
+  line: number;
+}
+
+export class InterfacesError extends Error {}
+
+const KNOWN_KEYS = new Set([
+  'address', 'mtu', 'alias', 'hwaddress', 'vrf', 'link-down',
+  'bridge-ports', 'bridge-vlan-aware', 'bridge-stp', 'bridge-vids', 'bridge-pvid', 'bridge-access', 'bridge-learning',
+  'bridge-arp-nd-suppress', 'bridge-mcsnoop',
+  'vxlan-id', 'vxlan-local-tunnelip', 'vxlan-dstport', 'vxlan-remoteip', 'vxlan-ttl',
+  'bond-slaves', 'bond-mode', 'bond-lacp-rate', 'bond-min-links', 'bond-miimon', 'bond-xmit-hash-policy', 'es-sys-mac', 'es-id', 'es-df-pref',
+  'vlan-id', 'vlan-raw-device', 'vlan-protocol',
+  'vrf-table',
+]);
+
+export function parseInterfaces(text: string): Iface[] {
+  const byName = new Map<string, Iface>();
+  const autos = new Set<string>();
+  let cur: Iface | undefined;
+  text.split('\n').forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const [kw, ...rest] = line.split(/\s+/);
+    if (kw === 'auto') {
+      for (const n of rest) autos.add(n);
+      cur = undefined;
+      return;
+    }
+    if (kw === 'iface') {
+      const name = rest[0];
+      if (!name || !/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new InterfacesError(`interfaces line ${lineNo}: invalid interface name "${name ?? ''}"`);
+      if (byName.has(name)) throw new InterfacesError(`interfaces line ${lineNo}: iface ${name} given twice`);
+      // `iface x inet static` etc.: the method is accepted and ignored
+      cur = { name, kind: 'port', auto: false, attrs: new Map(), line: lineNo };
+      byName.set(name, cur);
+      return;
+    }
+    if (kw === 'source' || kw === 'source-directory' || kw === 'allow-hotplug') {
+      throw new InterfacesError(`interfaces line ${lineNo}: "${kw}" is not supported (give the whole text)`);
+    }
+    if (!cur) throw new InterfacesError(`interfaces line ${lineNo}: "${kw}" outside an iface stanza`);
+    if (!KNOWN_KEYS.has(kw)) throw new InterfacesError(`interfaces line ${lineNo}: unknown key "${kw}" in iface ${cur.name}`);
+    if (rest.length === 0) throw new InterfacesError(`interfaces line ${lineNo}: ${kw} needs a value`);
+    const list = cur.attrs.get(kw) ?? [];
+    list.push(rest.join(' '));
+    cur.attrs.set(kw, list);
+  });
+  const out = [...byName.values()];
+  for (const f of out) {
+    f.auto = autos.has(f.name);
+    f.kind = kindOf(f);
+    validate(f, byName);
+  }
+  return out;
+}
+
+function one(f: Iface, k: string): string | undefined {
+  return f.attrs.get(k)?.[f.attrs.get(k)!.length - 1];
+}
+
+function kindOf(f: Iface): NetdevKind {
+  if (f.attrs.has('vrf-table')) return 'vrf';
+  if (f.attrs.has('vxlan-id')) return 'vxlan';
+  if (f.attrs.has('bond-slaves')) return 'bond';
+  if (f.attrs.has('bridge-ports') || f.attrs.has('bridge-vlan-aware')) return 'bridge';
+  if (f.attrs.has('vlan-id') || f.attrs.has('vlan-raw-device') || /^[A-Za-z0-9_-]+\.\d+$/.test(f.name)) return 'vlan';
+  return 'port';
+}
+
+function validate(f: Iface, all: Map<string, Iface>): void {
+  const where = `interfaces line ${f.line} (iface ${f.name})`;
+  const num = (k: string, min: number, max: number): void => {
+    const v = one(f, k);
+    if (v !== undefined && (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)) throw new InterfacesError(`${where}: ${k} must be ${min}-${max}`);
+  };
+  num('mtu', 68, 65535);
+  num('vxlan-id', 1, 16777215);
+  num('vxlan-dstport', 1, 65535);
+  num('vlan-id', 1, 4094);
+  num('bridge-access', 1, 4094);
+  num('bridge-pvid', 1, 4094);
+  num('bond-min-links', 0, 64);
+  for (const a of f.attrs.get('address') ?? []) {
+    if (!/^[0-9.]+\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/.test(a)) throw new InterfacesError(`${where}: address "${a}" is not an address with prefix length`);
+  }
+  if (f.kind === 'vlan' && vlanParams(f) === undefined) throw new InterfacesError(`${where}: a VLAN needs vlan-id and vlan-raw-device, or a name like swp1.100`);
+  if (f.kind === 'vrf') {
+    const t = one(f, 'vrf-table')!;
+    if (t !== 'auto' && !/^\d+$/.test(t)) throw new InterfacesError(`${where}: vrf-table must be auto or a number`);
+  }
+  const vrf = one(f, 'vrf');
+  if (vrf && all.get(vrf)?.kind !== 'vrf') throw new InterfacesError(`${where}: vrf ${vrf} is not an iface with vrf-table`);
+  if (f.kind === 'vxlan' && one(f, 'vxlan-local-tunnelip') && !/^[0-9.]+$/.test(one(f, 'vxlan-local-tunnelip')!)) {
+    throw new InterfacesError(`${where}: vxlan-local-tunnelip must be an IPv4 address`);
+  }
+  const mode = one(f, 'bond-mode');
+  if (mode && !['802.3ad', 'active-backup', 'balance-rr', 'balance-xor', 'broadcast', 'balance-tlb', 'balance-alb'].includes(mode)) {
+    throw new InterfacesError(`${where}: bond-mode "${mode}" unknown`);
+  }
+}
+
+function vlanParams(f: Iface): { id: number; raw: string } | undefined {
+  const id = one(f, 'vlan-id');
+  const raw = one(f, 'vlan-raw-device');
+  const m = /^(.+)\.(\d+)$/.exec(f.name);
+  const vid = id ? Number(id) : m ? Number(m[2]) : undefined;
+  const dev = raw ?? (m ? m[1] : undefined);
+  if (vid === undefined || !dev) return undefined;
+  return { id: vid, raw: dev };
+}
+
+/** Kernel features an interfaces text needs (checked against the kernel at validate). */
+export function featuresNeeded(ifaces: Iface[]): string[] {
+  const need = new Set<string>();
+  for (const f of ifaces) {
+    if (f.kind === 'bond') need.add('bond');
+    if (f.kind === 'vlan') need.add('vlan');
+    if (f.kind === 'vrf') need.add('vrf');
+    if (f.kind === 'vxlan') need.add('vxlan');
+    if (f.kind === 'bridge') need.add('bridge');
+    if (f.kind === 'bridge' && ['yes', 'on'].includes(one(f, 'bridge-vlan-aware') ?? '')) need.add('vlan-filtering');
+  }
+  return [...need];
+}
+
+/** What identifies a netdev's creation; a change means delete and create again. */
+export function creationSignature(f: Iface): string {
+  switch (f.kind) {
+    case 'vxlan':
+      return `vxlan id ${one(f, 'vxlan-id')} local ${one(f, 'vxlan-local-tunnelip') ?? '-'} dstport ${one(f, 'vxlan-dstport') ?? '4789'} ttl ${one(f, 'vxlan-ttl') ?? '-'}`;
+    case 'bond':
+      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'}`;
+    case 'vlan': {
+      const p = vlanParams(f)!;
+      return `vlan ${p.raw} ${p.id} ${one(f, 'vlan-protocol') ?? '802.1q'}`;
+    }
+    case 'vrf':
+      return `vrf table ${one(f, 'vrf-table')}`;
+    case 'bridge':
+      return `bridge vlan-aware ${['yes', 'on'].includes(one(f, 'bridge-vlan-aware') ?? '') ? 1 : 0}`;
+    default:
+      return 'port';
+  }
+}
+
+export interface NetdevState {
+  /** netdevs the agent created: name -> creation signature */
+  created: Record<string, string>;
+  /** addresses the agent set from the interfaces text: name -> CIDRs */
+  addresses: Record<string, string[]>;
+  /** ports the agent enslaved: name -> master */
+  masters: Record<string, string>;
+}
+
+export const EMPTY_NETDEV_STATE: NetdevState = { created: {}, addresses: {}, masters: {} };
+
+export interface ReconcilePlan {
+  commands: string[][];
+  state: NetdevState;
+}
+
+let vrfTableNext = 1001;
+
+/**
+ * Commands taking the kernel from `prev` (what the agent made before) to `ifaces`.
+ * `existing` lists the netdevs present now (so a vanished netdev is recreated).
+ */
+export function planReconcile(ifaces: Iface[], prev: NetdevState, existing: Set<string>): ReconcilePlan {
+  const cmds: string[][] = [];
+  const ip = (...a: string[]): void => { cmds.push(['ip', ...a]); };
+  const want = new Map(ifaces.map((f) => [f.name, f]));
+  const next: NetdevState = { created: {}, addresses: {}, masters: {} };
+
+  // 1. remove what is no longer wanted, or whose creation parameters changed
+  for (const [name, sig] of Object.entries(prev.created)) {
+    const f = want.get(name);
+    if (!f || f.kind === 'port' || creationSignature(f) !== sig) {
+      if (existing.has(name)) ip('link', 'del', name);
+      existing.delete(name);
+    }
+  }
+  // 2. ports no longer enslaved where they were
+  const masterOf = new Map<string, string>();
+  for (const f of ifaces) {
+    for (const key of ['bridge-ports', 'bond-slaves']) {
+      for (const p of (f.attrs.get(key) ?? []).join(' ').split(/\s+/).filter(Boolean)) masterOf.set(p, f.name);
+    }
+    const vrf = one(f, 'vrf');
+    if (vrf) masterOf.set(f.name, vrf);
+  }
+  for (const [port, master] of Object.entries(prev.masters)) {
+    if (masterOf.get(port) !== master && existing.has(port)) ip('link', 'set', port, 'nomaster');
+  }
+  // 3. create, in dependency order
+  const order: NetdevKind[] = ['vrf', 'bond', 'vlan', 'vxlan', 'bridge'];
+  for (const kind of order) {
+    for (const f of ifaces.filter((x) => x.kind === kind)) {
+      const sig = creationSignature(f);
+      next.created[f.name] = sig;
+      if (existing.has(f.name) && prev.created[f.name] === sig) continue;
+      if (existing.has(f.name)) ip('link', 'del', f.name);
+      switch (kind) {
+        case 'vrf': {
+          const t = one(f, 'vrf-table')!;
+          ip('link', 'add', f.name, 'type', 'vrf', 'table', t === 'auto' ? String(vrfTableNext++) : t);
+          break;
+        }
+        case 'bond': {
+          const a = ['link', 'add', f.name, 'type', 'bond', 'mode', one(f, 'bond-mode') ?? 'balance-rr'];
+          if ((one(f, 'bond-mode') ?? '') === '802.3ad') {
+            a.push('lacp_rate', one(f, 'bond-lacp-rate') === '1' || one(f, 'bond-lacp-rate') === 'fast' ? 'fast' : 'slow');
+            if (one(f, 'bond-min-links')) a.push('min_links', one(f, 'bond-min-links')!);
+          }
+          if (one(f, 'bond-miimon')) a.push('miimon', one(f, 'bond-miimon')!);
+          ip(...a);
+          break;
+        }
+        case 'vlan': {
+          const p = vlanParams(f)!;
+          ip('link', 'add', 'link', p.raw, 'name', f.name, 'type', 'vlan', 'id', String(p.id));
+          break;
+        }
+        case 'vxlan': {
+          const a = ['link', 'add', f.name, 'type', 'vxlan', 'id', one(f, 'vxlan-id')!, 'dstport', one(f, 'vxlan-dstport') ?? '4789', 'nolearning'];
+          if (one(f, 'vxlan-local-tunnelip')) a.push('local', one(f, 'vxlan-local-tunnelip')!);
+          if (one(f, 'vxlan-ttl')) a.push('ttl', one(f, 'vxlan-ttl')!);
+          ip(...a);
+          break;
+        }
+        case 'bridge': {
+          const aware = ['yes', 'on'].includes(one(f, 'bridge-vlan-aware') ?? '');
+          ip('link', 'add', f.name, 'type', 'bridge', ...(aware ? ['vlan_filtering', '1'] : []), 'stp_state', '0');
+          break;
+        }
+        default:
+      }
+    }
+  }
+  // 4. enslave (bond slaves must be down first), mtu, addresses, up
+  for (const [port, master] of masterOf) {
+    next.masters[port] = master;
+    if (prev.masters[port] === master && existing.has(port) && existing.has(master)) continue;
+    if (want.get(master)?.kind === 'bond') ip('link', 'set', port, 'down');
+    ip('link', 'set', port, 'master', master);
+  }
+  for (const f of ifaces) {
+    if (one(f, 'mtu')) ip('link', 'set', f.name, 'mtu', one(f, 'mtu')!);
+    if (f.kind === 'vxlan' && one(f, 'bridge-learning') === 'off') cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'learning', 'off']);
+    const addrs = f.attrs.get('address') ?? [];
+    next.addresses[f.name] = addrs;
+    for (const a of prev.addresses[f.name] ?? []) if (!addrs.includes(a)) ip('addr', 'del', a, 'dev', f.name);
+    for (const a of addrs) ip('addr', 'replace', a, 'dev', f.name);
+  }
+  for (const [name, addrs] of Object.entries(prev.addresses)) {
+    if (!want.has(name) && existing.has(name)) for (const a of addrs) ip('addr', 'del', a, 'dev', name);
+  }
+  for (const f of ifaces) {
+    if (one(f, 'link-down') === 'yes') ip('link', 'set', f.name, 'down');
+    else ip('link', 'set', f.name, 'up');
+  }
+  // bond members come back up after enslaving
+  for (const [port, master] of masterOf) if (want.get(master)?.kind === 'bond') ip('link', 'set', port, 'up');
+  return { commands: cmds, state: next };
+}

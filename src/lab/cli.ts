@@ -1,0 +1,120 @@
+// `npm run lab -- up FILE [--preconfigured] [--backend netns|vm] | down NAME | status NAME | exec LAB NODE -- CMD | list | sim ...`
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parseTopologyText, TopologyError, LAB_NAME_RE } from './topology';
+import { backendOfLab, pickBackend } from './backends';
+import { labNames, requireRoot } from './netns';
+import type { BackendKind, LabStatus } from './backend';
+
+function fail(msg: string): never {
+  process.stderr.write(`lab: ${msg}\n`);
+  process.exit(1);
+}
+
+function checkName(name: string): void {
+  if (!LAB_NAME_RE.test(name)) fail(`"${name}" is not a lab name (1-8 of [a-z0-9])`);
+}
+
+export function formatStatus(s: LabStatus): string {
+  const lines = [`lab ${s.name} (${s.backend}) ${s.running ? 'running' : 'not running'}  dir ${s.dir}`,
+    `management ${s.management.cidr} gateway ${s.management.gateway} on ${s.management.bridge} in ${s.management.namespace}`];
+  const w = Math.max(6, ...s.nodes.map((n) => n.name.length));
+  lines.push(`${'NODE'.padEnd(w)}  KIND    STATE            MGMT IP          OS       BGP`);
+  for (const n of s.nodes) {
+    const est = (n.bgp ?? []).filter((b) => b.state === 'Established').length;
+    const bgp = n.kind === 'device' ? `${est}/${(n.bgp ?? []).length} established` : '';
+    lines.push(`${n.name.padEnd(w)}  ${n.kind.padEnd(6)}  ${(n.state ?? '-').padEnd(15)}  ${(n.managementIp ?? '-').padEnd(15)}  ${(n.osVersion ?? '-').padEnd(7)}  ${bgp}`);
+    for (const b of n.bgp ?? []) lines.push(`${''.padEnd(w)}    ${b.afi ?? ''} ${b.peer} AS${b.remoteAs ?? '?'} ${b.state}${b.prefixesReceived !== undefined ? ` pfx ${b.prefixesReceived}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('lab').description('digital twin: fabrics of real FRR devices in network namespaces (or a VM)').showHelpAfterError();
+  program.exitOverride();
+
+  program.command('up')
+    .argument('<file>', 'topology file (YAML)')
+    .option('--preconfigured', 'management addresses from the file, bootstrap applied (brownfield)')
+    .addOption(new Option('--backend <kind>', 'force a backend').choices(['netns', 'vm']))
+    .option('--timeout <seconds>', 'seconds to wait for the devices', '180')
+    .option('--dir <root>', 'root of lab directories (default $LAB_DIR or ./.lab)')
+    .action(async (file: string, o: { preconfigured?: boolean; backend?: BackendKind; timeout: string; dir?: string }) => {
+      let text: string;
+      try { text = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as Error).message}`); }
+      let topo;
+      try { topo = parseTopologyText(text, file); } catch (e) { if (e instanceof TopologyError) fail(e.message); throw e; }
+      requireRoot();
+      const log = (l: string): void => { process.stderr.write(`lab: ${l}\n`); };
+      const backend = await pickBackend(topo, o.backend, log);
+      const r = await backend.up(topo, { preconfigured: !!o.preconfigured, root: o.dir, log, timeoutSeconds: Number(o.timeout) });
+      process.stdout.write(r.hints.join('\n') + '\n');
+    });
+
+  program.command('down')
+    .argument('<name>', 'lab name')
+    .option('--dir <root>', 'root of lab directories')
+    .action(async (name: string, o: { dir?: string }) => {
+      checkName(name);
+      requireRoot();
+      await backendOfLab(name, o.dir).down(name, { root: o.dir, log: (l) => process.stderr.write(`lab: ${l}\n`) });
+    });
+
+  program.command('status')
+    .argument('<name>', 'lab name')
+    .option('--json', 'machine-readable')
+    .option('--dir <root>', 'root of lab directories')
+    .action(async (name: string, o: { json?: boolean; dir?: string }) => {
+      checkName(name);
+      const s = await backendOfLab(name, o.dir).status(name, { root: o.dir });
+      process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
+    });
+
+  program.command('exec')
+    .argument('<lab>', 'lab name')
+    .argument('<node>', 'node name, or ctl')
+    .argument('<cmd...>', 'command (after --)')
+    .option('--dir <root>', 'root of lab directories')
+    .action(async (lab: string, node: string, cmd: string[], o: { dir?: string }) => {
+      checkName(lab);
+      const code = await backendOfLab(lab, o.dir).exec(lab, node, cmd, { root: o.dir });
+      process.exitCode = code;
+    });
+
+  program.command('list')
+    .option('--dir <root>', 'root of lab directories')
+    .action((o: { dir?: string }) => {
+      process.stdout.write(labNames(o.dir).join('\n') + '\n');
+    });
+
+  program.command('sim')
+    .description('scale simulator (src/lab/sim)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      let mod: { main?: (a: string[]) => Promise<void> };
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        mod = require('./sim/cli') as typeof mod;
+      } catch (e) {
+        fail(`the simulator is not available: ${(e as Error).message.split('\n')[0]}`);
+      }
+      if (!mod.main) fail('src/lab/sim/cli exports no main(argv)');
+      await mod.main(args);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return;
+    if (err.code?.startsWith('commander.')) process.exit(err.exitCode ?? 1);
+    fail(err.message);
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2));
+}
