@@ -53,5 +53,5 @@ export function duplicateAllocation(a: Allocations): string | undefined {
   return undefined;
 }
 
-/** Names the store can put into keys and events. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$/;
+/** Names the store can put into keys and events: the domain's rule. */
+export { NAME_RE } from '../domain/validate';

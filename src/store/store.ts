@@ -209,7 +209,7 @@ function endText(e: LinkEnd): string { return `${e.device}:${e.port}`; }
 
 function checkName(kind: string, name: unknown, path: string): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw invalid(`${path}: ${kind} name ${JSON.stringify(name)} must be 1-64 of letters, digits, '.', '_', '-' (starting with a letter or digit)`, path);
+    throw invalid(`${path}: ${kind} name ${JSON.stringify(name)} must be 1-63 of letters, digits, '.', '_', '-' (starting with a letter or digit)`, path);
   }
   return name;
 }
@@ -653,7 +653,8 @@ export class Store {
       const i = file.devices.findIndex((x) => x.name === dev.name);
       if (err.path && err.path.startsWith(`devices[${i}]`)) {
         const rest = err.path.slice(`devices[${i}]`.length).replace(/^\./, '');
-        throw invalid(`${path}${rest ? `.${rest}` : ''}: ${err.message.replace(/^\S+: /, '')}`, rest || path);
+        const what = err.message.includes(': ') ? err.message.slice(err.message.indexOf(': ') + 2) : err.message;
+        throw invalid(`${rest || path}: ${what}`, rest || path);
       }
       throw e;
     }
@@ -665,27 +666,64 @@ export class Store {
    * renumbering what exists.
    */
   async addDevice(f: string, input: NewDevice, opts: { allocate?: boolean } = {}, ctx: Actor = {}): Promise<DeviceRecord> {
-    checkName('device', input.name, 'name');
-    this.checkStates(input);
-    if (input.physicalRole !== undefined && !PHYSICAL_ROLES.includes(input.physicalRole)) {
-      throw invalid(`physicalRole: "${input.physicalRole}" is not one of ${PHYSICAL_ROLES.join(', ')}`, 'physicalRole');
-    }
-    return this.mutate(f, 'addDevice', (s, tx) => {
+    return (await this.addDevices(f, [input], opts, ctx))[0];
+  }
+
+  /** Adds many devices in one atomic write (all or none); paths name the failing index. */
+  async addDevices(f: string, inputs: NewDevice[], opts: { allocate?: boolean } = {}, ctx: Actor = {}): Promise<DeviceRecord[]> {
+    const many = inputs.length > 1;
+    const at = (i: number, field: string) => (many ? `devices[${i}].${field}` : field);
+    inputs.forEach((input, i) => {
+      checkName('device', input?.name, at(i, 'name'));
+      try { this.checkStates(input); } catch (e) { throw many ? invalid(`devices[${i}].${(e as Error).message}`, at(i, (e as StoreError).path ?? '')) : e; }
+      if (input.physicalRole !== undefined && !PHYSICAL_ROLES.includes(input.physicalRole)) {
+        throw invalid(`${at(i, 'physicalRole')}: "${input.physicalRole}" is not one of ${PHYSICAL_ROLES.join(', ')}`, at(i, 'physicalRole'));
+      }
+    });
+    return this.mutate(f, 'addDevices', (s, tx) => {
       this.need(s, f);
-      if (s.devices.has(input.name)) throw conflict(`device ${input.name} already exists in fabric ${f}`, 'name');
-      if (input.serial && s.serials.has(input.serial)) {
-        throw conflict(`serial ${input.serial} already belongs to device ${s.serials.get(input.serial)}`, 'serial');
+      const t = now();
+      const names = new Set<string>();
+      const serials = new Set<string>();
+      const out = inputs.map((input, i) => {
+        if (s.devices.has(input.name) || names.has(input.name)) throw conflict(`${at(i, 'name')}: device ${input.name} already exists in fabric ${f}`, at(i, 'name'));
+        if (input.serial && (s.serials.has(input.serial) || serials.has(input.serial))) {
+          throw conflict(`${at(i, 'serial')}: serial ${input.serial} already belongs to device ${s.serials.get(input.serial) ?? inputs.find((x) => x.serial === input.serial)!.name}`, at(i, 'serial'));
+        }
+        names.add(input.name);
+        if (input.serial) serials.add(input.serial);
+        return this.newDevice(input, t);
+      });
+      // One validation over the fabric with all new devices (roles@physical and profiles).
+      for (const dev of out) s.devices.set(dev.name, dev);
+      if (out.some((d) => specOf(d))) {
+        try {
+          this.validate(parseFile(JSON.parse(JSON.stringify(this.fileOf(s, { links: false })))));
+        } catch (e) {
+          const err = e as Error & { path?: string };
+          const m = err.path ? /^devices\[(\d+)\](.*)$/.exec(err.path) : null;
+          const file = this.fileOf(s, { links: false });
+          const name = m ? file.devices[Number(m[1])]?.name : undefined;
+          const i = name ? inputs.findIndex((x) => x.name === name) : -1;
+          if (m && i >= 0) {
+            const rest = m[2].replace(/^\./, '');
+            const what = err.message.includes(': ') ? err.message.slice(err.message.indexOf(': ') + 2) : err.message;
+            const p = many ? `devices[${i}]${rest ? `.${rest}` : ''}` : rest || 'device';
+            throw invalid(`${p}: ${what}`, p);
+          }
+          throw e;
+        }
       }
-      const dev = this.newDevice(input, now());
-      this.validateDeviceSpec(s, dev, 'device');
-      this.writeDevice(tx, f, dev);
-      if (dev.serial) tx.op('HSET', this.fk(f, 'serials'), dev.serial, dev.name);
-      if (opts.allocate) {
-        s.devices.set(dev.name, dev);
-        this.writeAllocation(s, tx, f, ctx);
+      tx.hsetMany(this.fk(f, 'devices'), out.map((d) => [d.name, JSON.stringify(d)]));
+      const idx = out.filter((d) => d.serial).map((d): [string, string] => [d.serial!, d.name]);
+      tx.hsetMany(this.fk(f, 'serials'), idx);
+      if (opts.allocate) this.writeAllocation(s, tx, f, ctx);
+      if (out.length === 1) {
+        this.event(tx, f, { actor: ctx.actor, action: 'device.added', object: `device/${out[0].name}`, details: { serial: out[0].serial, profile: out[0].profile } });
+      } else {
+        this.event(tx, f, { actor: ctx.actor, action: 'devices.added', object: `fabric/${f}`, details: { devices: out.map((d) => d.name) } });
       }
-      this.event(tx, f, { actor: ctx.actor, action: 'device.added', object: `device/${dev.name}`, details: { serial: dev.serial, profile: dev.profile } });
-      return dev;
+      return out;
     });
   }
 
@@ -1034,7 +1072,15 @@ export class Store {
   }
 
   private writeAllocation(s: Snapshot, tx: Tx, f: string, ctx: Actor): Allocations {
-    const next = this.allocate(this.fileOf(s), s.alloc);
+    // Every device gets a loopback and an ASN (also discovered ones without a role yet, so a
+    // brownfield import is kept); /31s go to links among devices with a role (addressing
+    // depends on the physical roles). Placeholders only reach allocate(), never Redis.
+    const file = this.fileOf(s);
+    const inFile = new Set(file.devices.map((d) => d.name));
+    for (const d of s.devices.values()) {
+      if (!inFile.has(d.name)) file.devices.push({ name: d.name, profile: d.profile ?? 'unknown', physicalRole: d.physicalRole ?? 'leaf', roles: [] });
+    }
+    const next = this.allocate(file, s.alloc);
     // Never hand out twice, never renumber: a defect in the pure function must not reach Redis.
     const dup = duplicateAllocation(next);
     if (dup) throw new Error(`allocation refused: ${dup}`);
