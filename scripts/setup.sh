@@ -23,6 +23,10 @@ need=(
   "ip:iproute2"
   "ping:iputils-ping"
   "pgrep:procps"
+  "qemu-system-x86_64:qemu-system-x86"
+  "qemu-img:qemu-utils"
+  "debootstrap:debootstrap"
+  "mkfs.ext4:e2fsprogs"
 )
 missing=()
 for pair in "${need[@]}"; do
