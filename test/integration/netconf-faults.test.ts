@@ -1,0 +1,190 @@
+/**
+ * Every bad-peer case of issue 3 against a misbehaving ssh2 server: each gives a typed error
+ * naming the device, never crashes, and leaves no session or socket behind.
+ */
+import { startBadServer, BadBehaviour, BadServer } from '../helpers/netconfd-bad';
+import {
+  NetconfClient,
+  MemoryHostKeyStore,
+  resetHostKey,
+  hostKeyFingerprint,
+} from '../../src/netconf/client';
+import {
+  HostKeyChangedError,
+  NetconfAuthError,
+  NetconfConnectError,
+  NetconfError,
+  NetconfProtocolError,
+  NetconfSessionClosedError,
+  NetconfTimeoutError,
+} from '../../src/netconf/errors';
+import { utils } from 'ssh2';
+
+function tcpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+}
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('NETCONF client against a misbehaving server', () => {
+  let srv: BadServer | undefined;
+  let baseline = 0;
+  beforeEach(() => {
+    baseline = tcpHandles();
+  });
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+  });
+
+  async function connect(behaviour: BadBehaviour, extra: Partial<Parameters<typeof NetconfClient.connect>[0]> = {}) {
+    srv = await startBadServer(behaviour);
+    // baseline includes the server's listening socket
+    baseline = tcpHandles();
+    return NetconfClient.connect({
+      host: '127.0.0.1',
+      port: srv.port,
+      deviceId: 'leaf7',
+      username: 'u',
+      password: 'p',
+      connectTimeoutMs: 5000,
+      ...extra,
+    });
+  }
+
+  async function expectNoLeak(c: NetconfClient): Promise<void> {
+    await c.closed; // the ssh connection is fully closed
+    await waitFor(() => srv!.openConnections() === 0);
+    await waitFor(() => tcpHandles() === baseline);
+    expect(c.isOpen).toBe(false);
+    expect(c.inFlight).toBe(0);
+  }
+
+  async function faultCase(behaviour: BadBehaviour): Promise<NetconfError> {
+    const c = await connect(behaviour);
+    expect(c.sessionId).toBe(7);
+    expect(c.framing).toBe('chunked');
+    const p = c.getConfig('running');
+    const rpc = await srv!.rpcSeen; // barrier: the RPC reached the server before the fault
+    expect(rpc).toContain('<get-config>');
+    const err = await p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as NetconfError,
+    );
+    expect(err).toBeInstanceOf(NetconfError);
+    expect(err.device).toBe(`leaf7 (127.0.0.1:${srv!.port})`);
+    expect(err.message.startsWith(`leaf7 (127.0.0.1:${srv!.port}): `)).toBe(true);
+    // later calls fail fast with the same cause, never hang
+    await expect(c.getConfig('running')).rejects.toBeInstanceOf(NetconfSessionClosedError);
+    await expectNoLeak(c);
+    return err;
+  }
+
+  it('peer closes mid-reply -> NetconfSessionClosedError "in the middle of a reply"', async () => {
+    const err = await faultCase('close-mid-reply');
+    expect(err).toBeInstanceOf(NetconfSessionClosedError);
+    expect(err.message).toMatch(/closed by the device in the middle of a reply/);
+  });
+
+  it('garbage framing -> NetconfProtocolError GARBAGE', async () => {
+    const err = await faultCase('garbage-framing');
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect((err as NetconfProtocolError).code).toBe('GARBAGE');
+    expect(err.message).toMatch(/bad framing from device: chunked framing: expected LF/);
+  });
+
+  it('chunk header over the limit -> NetconfProtocolError CHUNK_TOO_LARGE', async () => {
+    const err = await faultCase('huge-chunk-header');
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect((err as NetconfProtocolError).code).toBe('CHUNK_TOO_LARGE');
+  });
+
+  it('unknown message-id -> NetconfProtocolError UNKNOWN_MESSAGE_ID', async () => {
+    const err = await faultCase('unknown-message-id');
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect((err as NetconfProtocolError).code).toBe('UNKNOWN_MESSAGE_ID');
+    expect(err.message).toMatch(/unknown message-id '999999'/);
+  });
+
+  it('never answers -> NetconfTimeoutError, and the session is closed', async () => {
+    const c = await connect('never-answer', { rpcTimeoutMs: 300 });
+    const p = c.getConfig('running');
+    await srv!.rpcSeen;
+    const err = await p.catch((e: unknown) => e as NetconfError);
+    expect(err).toBeInstanceOf(NetconfTimeoutError);
+    expect((err as NetconfTimeoutError).operation).toBe('get-config');
+    expect(err.message).toBe(`leaf7 (127.0.0.1:${srv!.port}): get-config got no reply within 300 ms; session closed (outcome unknown)`);
+    await expectNoLeak(c);
+  });
+
+  it('no hello -> connect timeout naming the stage', async () => {
+    const err = await connect('no-hello', { connectTimeoutMs: 400 }).catch((e: unknown) => e as NetconfError);
+    expect(err).toBeInstanceOf(NetconfConnectError);
+    expect(err.message).toMatch(/leaf7 .*connect timed out after 400 ms \(waiting for the server hello\)/);
+    await waitFor(() => srv!.openConnections() === 0);
+    await waitFor(() => tcpHandles() === baseline);
+  });
+
+  it('refuses auth -> NetconfAuthError naming the user', async () => {
+    const err = await connect('refuse-auth').catch((e: unknown) => e as NetconfError);
+    expect(err).toBeInstanceOf(NetconfAuthError);
+    expect(err.message).toBe(`leaf7 (127.0.0.1:${srv!.port}): authentication failed for user u`);
+    expect(srv!.authAttempts).toBeGreaterThanOrEqual(1);
+    await waitFor(() => srv!.openConnections() === 0);
+    await waitFor(() => tcpHandles() === baseline);
+  });
+
+  it('nobody listening -> NetconfConnectError ECONNREFUSED', async () => {
+    srv = await startBadServer('never-answer');
+    const port = srv.port;
+    await srv.close();
+    srv = undefined;
+    const err = await NetconfClient.connect({ host: '127.0.0.1', port, username: 'u', password: 'p' }).catch((e: unknown) => e as NetconfError);
+    expect(err).toBeInstanceOf(NetconfConnectError);
+    expect(err.message).toBe(`127.0.0.1:${port}: cannot connect: ECONNREFUSED`);
+    await waitFor(() => tcpHandles() === baseline);
+  });
+
+  it('host key: trusted on first use, a changed key fails with HostKeyChangedError, RMA reset trusts the new one', async () => {
+    const store = new MemoryHostKeyStore();
+    const base = tcpHandles();
+    const keyA = utils.generateKeyPairSync('ed25519');
+    srv = await startBadServer('never-answer', keyA);
+    const fpA = hostKeyFingerprint((utils.parseKey(keyA.public) as { getPublicSSH(): Buffer }).getPublicSSH());
+    const c1 = await NetconfClient.connect({ host: '127.0.0.1', port: srv.port, deviceId: 'spine1', username: 'u', password: 'p', hostKeyStore: store });
+    expect(await store.get('spine1')).toBe(fpA);
+    expect(c1.hostKey).toBe(fpA);
+    c1.destroy();
+    await c1.closed;
+    await srv.close();
+
+    // the "same device" comes back with another key
+    srv = await startBadServer('never-answer');
+    const err = await NetconfClient.connect({ host: '127.0.0.1', port: srv.port, deviceId: 'spine1', username: 'u', password: 'p', hostKeyStore: store }).catch(
+      (e: unknown) => e as HostKeyChangedError,
+    );
+    expect(err).toBeInstanceOf(HostKeyChangedError);
+    expect(err.device).toBe(`spine1 (127.0.0.1:${srv.port})`);
+    expect(err.expected).toBe(fpA);
+    expect(err.actual).not.toBe(fpA);
+    expect(err.message).toMatch(/SSH host key changed \(pinned SHA256:.*, presented SHA256:.*\); refusing to connect/);
+    expect(srv.authAttempts).toBe(0); // no credentials were sent to the impostor
+    expect(await store.get('spine1')).toBe(fpA);
+    await waitFor(() => tcpHandles() === base && srv!.openConnections() === 0);
+
+    await resetHostKey(store, 'spine1');
+    const c2 = await NetconfClient.connect({ host: '127.0.0.1', port: srv.port, deviceId: 'spine1', username: 'u', password: 'p', hostKeyStore: store });
+    expect(await store.get('spine1')).toBe(err.actual);
+    c2.destroy();
+    await c2.closed;
+    await waitFor(() => tcpHandles() === base && srv!.openConnections() === 0);
+  });
+});
