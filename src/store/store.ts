@@ -235,6 +235,8 @@ export class Store {
   private allocateFn?: AllocateFn;
   private validateFn?: ValidateFn;
   private readonly r: Redis & Scripted;
+  /** Optimistic commits done and version conflicts retried (by this instance). */
+  readonly stats = { commits: 0, conflicts: 0 };
 
   constructor(readonly redis: Redis, opts: StoreOptions) {
     if (!Buffer.isBuffer(opts.secretKey) || opts.secretKey.length !== 32) throw new Error('Store: secretKey must be 32 bytes');
@@ -350,8 +352,9 @@ export class Store {
       if (tx.empty && tx.conds.length === 0) return result;
       if (this.hooks.beforeCommit) await this.hooks.beforeCommit({ op, fabric: f, attempt });
       const c = await this.commit(f, snap.version, tx);
-      if (c.status === 'ok' || c.status === 'dup') return result;
+      if (c.status === 'ok' || c.status === 'dup') { this.stats.commits++; return result; }
       if (c.status === 'locked') throw locked(f, c.holder);
+      this.stats.conflicts++;
       // Jittered, capped backoff: concurrent writers on one fabric spread out instead of colliding again.
       await sleep(Math.random() * Math.min(2 + attempt * 2, 50));
     }

@@ -56,3 +56,20 @@ export async function startTestRedis(): Promise<TestRedis> {
   };
   return t;
 }
+
+/** Every key matching `pattern` with its full content, canonical (for before/after comparisons). */
+export async function dumpKeys(r: Redis, pattern: string): Promise<Record<string, unknown>> {
+  const keys = (await r.keys(pattern)).sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const t = await r.type(k);
+    if (t === 'string') out[k] = await r.get(k);
+    else if (t === 'hash') out[k] = Object.fromEntries(Object.entries(await r.hgetall(k)).sort());
+    else if (t === 'set') out[k] = (await r.smembers(k)).sort();
+    else if (t === 'list') out[k] = await r.lrange(k, 0, -1);
+    else if (t === 'zset') out[k] = await r.zrange(k, 0, -1, 'WITHSCORES');
+    else if (t === 'stream') out[k] = await r.xrange(k, '-', '+');
+    else out[k] = `<${t}>`;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { describeIf } from '../helpers/env';
-import { startTestRedis, TestRedis } from '../helpers/redis';
+import { startTestRedis, TestRedis, dumpKeys } from '../helpers/redis';
 import { Store, StoreError, isStoreError, connectRedis } from '../../src/store';
 import { linkKey, Allocations } from '../../src/domain/types';
 import { FabricError } from '../../src/domain/errors';
@@ -17,23 +17,6 @@ const fabricText = (name: string) => EXAMPLE
   .replace('name: dc1', `name: ${name}`)
   .replace('password: s3cret', `password: ${PASSWORD}`)
   .replace('community: fabric-ro', `community: ${COMMUNITY}`);
-
-/** Every key under the prefix with its full content, canonical (for before/after comparisons). */
-export async function dumpKeys(r: Redis, pattern: string): Promise<Record<string, unknown>> {
-  const keys = (await r.keys(pattern)).sort();
-  const out: Record<string, unknown> = {};
-  for (const k of keys) {
-    const t = await r.type(k);
-    if (t === 'string') out[k] = await r.get(k);
-    else if (t === 'hash') out[k] = Object.fromEntries(Object.entries(await r.hgetall(k)).sort());
-    else if (t === 'set') out[k] = (await r.smembers(k)).sort();
-    else if (t === 'list') out[k] = await r.lrange(k, 0, -1);
-    else if (t === 'zset') out[k] = await r.zrange(k, 0, -1, 'WITHSCORES');
-    else if (t === 'stream') out[k] = await r.xrange(k, '-', '+');
-    else out[k] = `<${t}>`;
-  }
-  return out;
-}
 
 async function rejects(p: Promise<unknown>): Promise<Error> {
   try { await p; } catch (e) { return e as Error; }
