@@ -16,6 +16,12 @@ export interface ServiceConfig {
   discoveryAllow: string[];
   /** Device jobs a worker process runs at once (BullMQ worker concurrency). */
   jobConcurrency: number;
+  /** BullMQ job lock: a dead worker's device job is retried after about this long (JOB_LOCK_MS). */
+  jobLockMs: number;
+  /** Fabric lock TTL, kept alive by live workers (FABRIC_LOCK_TTL_MS). */
+  fabricLockTtlMs: number;
+  /** Extra job-type modules to load (FABRIC_JOB_PLUGINS, comma-separated paths). */
+  jobPlugins: string[];
   logLevel: string;
 }
 
@@ -60,6 +66,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     ztpBaseUrl: optional(env, 'ZTP_BASE_URL'),
     discoveryAllow: allow ? allow.split(',').map((s) => s.trim()).filter(Boolean) : [],
     jobConcurrency: intVar(env, 'JOB_CONCURRENCY', 50, 1, 10000),
+    jobLockMs: intVar(env, 'JOB_LOCK_MS', 30_000, 500, 3_600_000),
+    fabricLockTtlMs: intVar(env, 'FABRIC_LOCK_TTL_MS', 60_000, 500, 3_600_000),
+    jobPlugins: (optional(env, 'FABRIC_JOB_PLUGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };
 }

@@ -1,0 +1,87 @@
+// Every error leaves the API as {error, message, path?} (409 for a busy fabric adds jobId).
+// Validation errors name the JSON path of the bad field; nothing ever carries a stack trace.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { FabricError } from '../domain/errors';
+import { JobConflictError, JobFinishedError, JobNotFoundError } from '../jobs/engine';
+import { StoreError } from '../store/errors';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly path?: string, readonly jobId?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const notFound = (message: string) => new ApiError(404, 'not_found', message);
+export const badRequest = (message: string, path?: string) => new ApiError(400, 'bad_request', message, path);
+
+export interface ErrorBody { error: string; message: string; path?: string; jobId?: string }
+
+interface AjvError { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }
+
+/** `/devices/0/name` -> `devices[0].name` (the form FabricError paths use). */
+export function jsonPath(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+function fromValidation(errs: AjvError[], context: string | undefined): ErrorBody {
+  const e = errs[0];
+  let extra: string | undefined;
+  let why = e.message ?? 'is not valid';
+  if (e.keyword === 'required' && typeof e.params?.missingProperty === 'string') {
+    extra = e.params.missingProperty;
+    why = 'is required';
+  } else if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') {
+    extra = e.params.additionalProperty;
+    why = 'is not a known field';
+  } else if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) {
+    why = `must be one of ${(e.params!.allowedValues as unknown[]).join(', ')}`;
+  }
+  let path = jsonPath(e.instancePath ?? '', extra);
+  if (context && context !== 'body') path = path ? `${context}.${path}` : context;
+  return { error: 'bad_request', message: `${path || context || 'body'}: ${why}`, ...(path ? { path } : {}) };
+}
+
+export function toErrorReply(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (err instanceof ApiError) {
+    return { status: err.status, body: { error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}), ...(err.jobId ? { jobId: err.jobId } : {}) }, internal: false };
+  }
+  if (err instanceof FabricError) {
+    return { status: 400, body: { error: 'bad_request', message: err.message, ...(err.path ? { path: err.path } : {}) }, internal: false };
+  }
+  if (err instanceof StoreError) {
+    const map = { not_found: 404, conflict: 409, locked: 409, invalid: 400, contention: 503 } as const;
+    const code = { not_found: 'not_found', conflict: 'conflict', locked: 'conflict', invalid: 'bad_request', contention: 'unavailable' } as const;
+    return {
+      status: map[err.code],
+      body: { error: code[err.code], message: err.message, ...(err.path ? { path: err.path } : {}), ...(err.jobId ? { jobId: err.jobId } : {}) },
+      internal: false,
+    };
+  }
+  if (err instanceof JobConflictError) {
+    return { status: 409, body: { error: 'conflict', message: err.message, jobId: err.jobId }, internal: false };
+  }
+  if (err instanceof JobNotFoundError) return { status: 404, body: { error: 'not_found', message: err.message }, internal: false };
+  if (err instanceof JobFinishedError) return { status: 409, body: { error: 'conflict', message: err.message }, internal: false };
+  const fe = err as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fe && Array.isArray(fe.validation) && fe.validation.length) {
+    return { status: 400, body: fromValidation(fe.validation, fe.validationContext), internal: false };
+  }
+  if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // fastify's own client errors (bad JSON, wrong content type, body too large)
+    const code = fe.statusCode === 404 ? 'not_found' : fe.statusCode === 413 ? 'too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'bad_request';
+    return { status: fe.statusCode, body: { error: code, message: (fe.message || 'bad request').split('\n')[0] }, internal: false };
+  }
+  return { status: 500, body: { error: 'internal', message: 'internal error (see the service log)' }, internal: true };
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const { status, body, internal } = toErrorReply(err);
+  if (internal) req.log.error({ err }, 'request failed');
+  else if (status >= 500) req.log.warn({ err: (err as Error).message }, 'request failed');
+  void reply.status(status).send(body);
+}

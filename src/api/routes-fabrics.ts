@@ -1,0 +1,251 @@
+// Fabrics, namespaces, devices, roles, links, intended config, events, and the fabric jobs
+// (onboard, autoconfigure). Reads need viewer; jobs and role changes operator; the rest admin.
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
+import { intendedConfig } from '../jobs/autoconfigure';
+import type { DevicePatch, FabricUpdate, NewDevice } from '../store';
+import { actorOf, type ApiContext } from './app';
+import { notFound, badRequest } from './errors';
+import {
+  AutoconfigureBody, ConfigReply, DeviceParams, DevicePatchBody, DeviceReply, EventReply, FabricFileBody,
+  FabricParams, FabricPatch, FabricReply, Items, JobAccepted, LinkBody, LinkReply, NewDeviceBody, OnboardBody, RolesBody,
+} from './schemas';
+
+const E = { $ref: 'Error#' };
+const errs = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, E]));
+
+type P = { f: string };
+type PD = { f: string; d: string };
+
+/** `spine1:swp1` -> {device, port} (the fabric file's link form). */
+function parseEnd(s: string, path: string): LinkEndT {
+  const i = s.indexOf(':');
+  if (i <= 0 || i === s.length - 1) throw badRequest(`${path}: "${s}" is not device:port`, path);
+  return { device: s.slice(0, i), port: s.slice(i + 1) };
+}
+
+export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): void {
+  const { store, jobs } = ctx;
+  const needFabric = async (f: string) => {
+    const rec = await store.getFabric(f);
+    if (!rec) throw notFound(`fabric "${f}" not found`);
+    return rec;
+  };
+
+  api.get('/fabrics', {
+    config: { role: 'viewer' },
+    schema: { tags: ['fabrics'], summary: 'List fabrics', response: { 200: Items(FabricReply) } },
+  }, async () => ({ items: await store.listFabrics() }));
+
+  api.post<{ Body: unknown }>('/fabrics', {
+    config: { role: 'admin' },
+    schema: { tags: ['fabrics'], summary: 'Create a fabric from a fabric file (JSON)', body: FabricFileBody, response: { 201: FabricReply, ...errs(400, 409) } },
+  }, async (req, reply) => {
+    const rec = await store.createFabric(req.body as object, actorOf(req));
+    return reply.status(201).send(rec);
+  });
+
+  api.get<{ Params: P }>('/fabrics/:f', {
+    config: { role: 'viewer' },
+    schema: { tags: ['fabrics'], summary: 'One fabric (no secrets)', params: FabricParams, response: { 200: FabricReply, ...errs(404) } },
+  }, async (req) => {
+    const rec = await needFabric(req.params.f);
+    const [devices, links, lockedBy] = await Promise.all([
+      store.listDevicesRaw(req.params.f), store.listLinks(req.params.f), store.getFabricLock(req.params.f),
+    ]);
+    return { ...rec, devices: devices.length, links: links.length, ...(lockedBy ? { lockedBy } : {}) };
+  });
+
+  api.patch<{ Params: P; Body: FabricUpdate }>('/fabrics/:f', {
+    config: { role: 'admin' },
+    schema: { tags: ['fabrics'], summary: 'Change settings, namespaces, credentials or SNMP', params: FabricParams, body: FabricPatch, response: { 200: FabricReply, ...errs(400, 404, 409) } },
+  }, async (req) => store.updateFabric(req.params.f, req.body, actorOf(req)));
+
+  api.delete<{ Params: P }>('/fabrics/:f', {
+    config: { role: 'admin' },
+    schema: { tags: ['fabrics'], summary: 'Delete a fabric (refused while a fabric job runs)', params: FabricParams, response: { 204: Type.Null(), ...errs(404, 409) } },
+  }, async (req, reply) => {
+    await needFabric(req.params.f);
+    await store.deleteFabric(req.params.f, actorOf(req));
+    return reply.status(204).send();
+  });
+
+  api.get<{ Params: P }>('/fabrics/:f/namespaces', {
+    config: { role: 'viewer' },
+    schema: { tags: ['fabrics'], summary: 'Address and ASN pools', params: FabricParams, response: { ...errs(404) } },
+  }, async (req) => (await needFabric(req.params.f)).namespaces);
+
+  api.put<{ Params: P; Body: FabricUpdate['namespaces'] }>('/fabrics/:f/namespaces', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['fabrics'], summary: 'Replace the pools (refused when an allocation would fall outside)', params: FabricParams,
+      body: Type.Object({
+        management: Type.Array(Type.Object({ cidr: Type.String(), gateway: Type.String() })),
+        loopback: Type.Array(Type.String()), fabric: Type.Array(Type.String()),
+        asn: Type.Array(Type.Object({ min: Type.Integer(), max: Type.Integer() })), overlayAsn: Type.Optional(Type.Integer()),
+      }, { additionalProperties: false }),
+      response: { ...errs(400, 404, 409) },
+    },
+  }, async (req) => (await store.updateFabric(req.params.f, { namespaces: req.body }, actorOf(req))).namespaces);
+
+  // ------------------------------------------------------------------ devices
+  api.get<{ Params: P }>('/fabrics/:f/devices', {
+    config: { role: 'viewer' },
+    schema: { tags: ['devices'], summary: 'Devices of a fabric', params: FabricParams, response: { 200: Items(DeviceReply), ...errs(404) } },
+  }, async (req) => {
+    const items = await store.listDevices(req.params.f);
+    if (items.length === 0) await needFabric(req.params.f);
+    return { items };
+  });
+
+  api.post<{ Params: P; Body: NewDevice }>('/fabrics/:f/devices', {
+    config: { role: 'admin' },
+    schema: { tags: ['devices'], summary: 'Add a device', params: FabricParams, body: NewDeviceBody, response: { 201: DeviceReply, ...errs(400, 404, 409) } },
+  }, async (req, reply) => reply.status(201).send(await store.addDevice(req.params.f, req.body, {}, actorOf(req))));
+
+  api.get<{ Params: PD }>('/fabrics/:f/devices/:d', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['devices'], summary: 'One device with its ports', params: DeviceParams,
+      response: { 200: Type.Composite([DeviceReply, Type.Object({ ports: Type.Array(Type.Object({ name: Type.String(), mac: Type.Optional(Type.String()), operState: Type.Optional(Type.String()), speedMbps: Type.Optional(Type.Number()), description: Type.Optional(Type.String()) })), needsConfig: Type.Boolean() })]), ...errs(404) },
+    },
+  }, async (req) => {
+    const dev = await store.getDevice(req.params.f, req.params.d);
+    if (!dev) { await needFabric(req.params.f); throw notFound(`device "${req.params.d}" not found in fabric "${req.params.f}"`); }
+    return dev;
+  });
+
+  api.patch<{ Params: PD; Body: DevicePatch & { name?: string } }>('/fabrics/:f/devices/:d', {
+    config: { role: 'operator' },
+    schema: { tags: ['devices'], summary: 'Rename a device or change its facts/states', params: DeviceParams, body: DevicePatchBody, response: { 200: DeviceReply, ...errs(400, 404, 409) } },
+  }, async (req) => {
+    const { name, ...patch } = req.body;
+    let current = req.params.d;
+    let rec;
+    if (name !== undefined && name !== current) {
+      rec = await store.renameDevice(req.params.f, current, name, actorOf(req));
+      current = name;
+    }
+    if (Object.keys(patch).length > 0) rec = await store.updateDevice(req.params.f, current, patch, actorOf(req));
+    if (!rec) {
+      const dev = await store.getDevice(req.params.f, current);
+      if (!dev) throw notFound(`device "${current}" not found in fabric "${req.params.f}"`);
+      rec = dev;
+    }
+    return rec;
+  });
+
+  api.delete<{ Params: PD }>('/fabrics/:f/devices/:d', {
+    config: { role: 'admin' },
+    schema: { tags: ['devices'], summary: 'Delete a device', params: DeviceParams, response: { 204: Type.Null(), ...errs(404, 409) } },
+  }, async (req, reply) => {
+    await store.deleteDevice(req.params.f, req.params.d, actorOf(req));
+    return reply.status(204).send();
+  });
+
+  api.put<{ Params: PD; Body: { physicalRole: PhysicalRole; roles: string[] } }>('/fabrics/:f/devices/:d/roles', {
+    config: { role: 'operator' },
+    schema: { tags: ['devices'], summary: 'Assign physical and routing/bridging roles (checked against the node profile)', params: DeviceParams, body: RolesBody, response: { 200: DeviceReply, ...errs(400, 404) } },
+  }, async (req) => store.setDeviceRoles(req.params.f, req.params.d, req.body, actorOf(req)));
+
+  api.get<{ Params: PD }>('/fabrics/:f/devices/:d/config', {
+    config: { role: 'viewer' },
+    schema: { tags: ['devices'], summary: 'Intended config of a device (no secrets)', params: DeviceParams, response: { 200: ConfigReply, ...errs(400, 404) } },
+  }, async (req) => {
+    await needFabric(req.params.f);
+    if (!(await store.getDevice(req.params.f, req.params.d))) throw notFound(`device "${req.params.d}" not found in fabric "${req.params.f}"`);
+    const cfg = await intendedConfig(store, req.params.f, req.params.d);
+    if (!cfg) throw badRequest(`device "${req.params.d}" has no plan yet: give it a profile and a physical role`, 'd');
+    return cfg;
+  });
+
+  // ------------------------------------------------------------------ links
+  api.get<{ Params: P }>('/fabrics/:f/links', {
+    config: { role: 'viewer' },
+    schema: { tags: ['links'], summary: 'Links (with their /31 when addressed, anomalies from discovery)', params: FabricParams, response: { 200: Items(LinkReply), ...errs(404) } },
+  }, async (req) => {
+    const items = await store.listLinks(req.params.f);
+    if (items.length === 0) await needFabric(req.params.f);
+    return { items };
+  });
+
+  api.post<{ Params: P; Body: { a: LinkEndT; b: LinkEndT } }>('/fabrics/:f/links', {
+    config: { role: 'admin' },
+    schema: { tags: ['links'], summary: 'Add a link', params: FabricParams, body: LinkBody, response: { 201: LinkReply, ...errs(400, 404, 409) } },
+  }, async (req, reply) => {
+    const added = await store.addLinks(req.params.f, [{ a: req.body.a, b: req.body.b }], actorOf(req));
+    const key = linkKey(req.body);
+    return reply.status(201).send(added.find((l) => linkKey(l) === key) ?? added[0]);
+  });
+
+  api.delete<{ Params: { f: string; link: string } }>('/fabrics/:f/links/:link', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['links'], summary: 'Delete a link, named `deviceA:portA--deviceB:portB` (URL-encoded)',
+      params: Type.Object({ f: Type.String({ minLength: 1 }), link: Type.String({ minLength: 3 }) }),
+      response: { 204: Type.Null(), ...errs(400, 404) },
+    },
+  }, async (req, reply) => {
+    const parts = req.params.link.split('--');
+    if (parts.length !== 2) throw badRequest(`link: "${req.params.link}" is not deviceA:portA--deviceB:portB`, 'link');
+    const key = linkKey({ a: parseEnd(parts[0], 'link'), b: parseEnd(parts[1], 'link') });
+    await needFabric(req.params.f);
+    const links = await store.listLinks(req.params.f);
+    const rest = links.filter((l) => linkKey(l) !== key);
+    if (rest.length === links.length) throw notFound(`link ${key} not found in fabric "${req.params.f}"`);
+    await store.replaceLinks(req.params.f, rest.map((l) => ({ a: l.a, b: l.b, ...(l.anomaly ? { anomaly: l.anomaly } : {}) })), actorOf(req));
+    return reply.status(204).send();
+  });
+
+  // ------------------------------------------------------------------ events
+  api.get<{ Params: P; Querystring: { since?: string; limit?: number } }>('/fabrics/:f/events', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['fabrics'], summary: 'Event history (who changed what, when), oldest first', params: FabricParams,
+      querystring: Type.Object({ since: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
+      response: { 200: Items(EventReply, { next: Type.Optional(Type.String()) }), ...errs(400, 404) },
+    },
+  }, async (req) => {
+    await needFabric(req.params.f);
+    return store.listEvents(req.params.f, req.query);
+  });
+
+  // ------------------------------------------------------------------ fabric jobs
+  api.post<{ Params: P; Body: Record<string, unknown> }>('/fabrics/:f/onboard', {
+    config: { role: 'operator' },
+    schema: { tags: ['jobs'], summary: 'Start onboarding (greenfield ZTP or brownfield sweep)', params: FabricParams, body: OnboardBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
+  }, async (req, reply) => {
+    await needFabric(req.params.f);
+    const jobId = await jobs.submit('onboard', req.params.f, { ...req.body, requestedBy: actorOf(req).actor });
+    return reply.status(202).send({ jobId });
+  });
+
+  api.post<{ Params: P; Body: { dryRun?: boolean; devices?: string[] } | undefined }>('/fabrics/:f/autoconfigure', {
+    config: { role: 'operator' },
+    schema: { tags: ['jobs'], summary: 'Allocate, compile, render (and push) every device', params: FabricParams, body: AutoconfigureBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
+  }, async (req, reply) => {
+    await needFabric(req.params.f);
+    const body = req.body ?? {};
+    const jobId = await jobs.submit('autoconfigure', req.params.f, { dryRun: body.dryRun === true, ...(body.devices ? { devices: body.devices } : {}), requestedBy: actorOf(req).actor });
+    return reply.status(202).send({ jobId });
+  });
+
+  api.get<{ Params: P; Querystring: { limit?: number } }>('/fabrics/:f/jobs', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['jobs'], summary: 'Recent jobs of a fabric, newest first', params: FabricParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }),
+      response: { 200: Items(Type.Object({ id: Type.String(), type: Type.String(), state: Type.String(), progress: Type.Integer(), createdAt: Type.String(), finishedAt: Type.Optional(Type.String()), error: Type.Optional(Type.String()) })), ...errs(404) },
+    },
+  }, async (req) => {
+    await needFabric(req.params.f);
+    const ids = await jobs.records.listForFabric(req.params.f, req.query.limit ?? 50);
+    const items = [];
+    for (const id of ids) {
+      const v = await jobs.get(id, { logLimit: 1 });
+      if (v) items.push(v);
+    }
+    return { items };
+  });
+}

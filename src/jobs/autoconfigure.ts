@@ -1,0 +1,108 @@
+// Autoconfigure (issue 4 part): allocate atomically -> compile plans -> a child per device
+// renders its config and records it as the device's intended config. `dryRun` changes nothing.
+// The NETCONF push (issue 7) plugs in with setPushDevice(); until then the push step is skipped
+// and the job log says "push not available yet".
+import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
+import { validateFabric } from '../domain/validate';
+import { allocate } from '../intent/allocate';
+import { compileFabric } from '../intent/compile';
+import { renderDevice } from '../render';
+import type { Store } from '../store';
+import { registerJobType, type DeviceContext } from './registry';
+
+export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
+
+export interface PushContext {
+  jobId: string;
+  fabric: string;
+  device: string;
+  plan: DevicePlan;
+  platform: string;
+  files: Record<string, string>;
+  store: Store;
+  log(message: string): Promise<void>;
+  /** Call between phases of a push (lock, load, commit...): stops there on cancel. */
+  checkCancel(): Promise<void>;
+}
+export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;
+
+let pushDevice: PushDeviceFn | undefined;
+
+/** Issue 7 installs the NETCONF transaction here. */
+export function setPushDevice(fn: PushDeviceFn | undefined): void {
+  pushDevice = fn;
+}
+
+interface PlanData { version: number; dryRun: boolean; allocated: number }
+interface DeviceData { plan: DevicePlan; version: number }
+
+/** The plans of a fabric from the store's inventory; allocates in memory when `persist` is false. */
+export async function planFromStore(store: Store, fabric: string, persist: boolean): Promise<{ file: FabricFile; allocations: Allocations; plans: DevicePlan[]; version: number }> {
+  if (persist) await store.allocateFabric(fabric, { actor: 'autoconfigure' });
+  const { file, allocations: existing, version } = await store.getFabricFile(fabric);
+  validateFabric(file);
+  // Pure and deterministic: with persist the record already covers every device (a no-op here).
+  const allocations = allocate(file, existing);
+  return { file, allocations, plans: compileFabric(file, allocations), version };
+}
+
+/** Intended config of one device (what GET /fabrics/{f}/devices/{d}/config shows). */
+export async function intendedConfig(store: Store, fabric: string, device: string): Promise<{ platform: string; files: Record<string, string> } | null> {
+  const cached = await store.getIntendedConfig(fabric, device);
+  if (cached) return cached;
+  const { plans } = await planFromStore(store, fabric, false);
+  const plan = plans.find((p) => p.name === device);
+  if (!plan) return null;
+  const r = renderDevice(plan);
+  return { platform: plan.platform, files: r.files };
+}
+
+export function registerAutoconfigure(): void {
+  registerJobType<AutoconfigureParams>({
+    type: 'autoconfigure',
+    queue: 'autoconfigure',
+    fabricLock: true,
+    deviceSteps: [{ name: 'render', weight: 1 }, { name: 'record', weight: 1 }, { name: 'push', weight: 6 }],
+    attempts: 3,
+    plan: async (ctx) => {
+      const store = ctx.services.store as Store;
+      const dryRun = ctx.params.dryRun === true;
+      const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
+      const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
+      const chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
+      await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
+      const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
+      return { devices: chosen.map((plan) => ({ device: plan.name, data: { plan, version } satisfies DeviceData })), data };
+    },
+    runDevice: async (ctx: DeviceContext<AutoconfigureParams>) => {
+      const { plan, version } = ctx.data as DeviceData;
+      const store = ctx.services.store as Store;
+      const rendered = renderDevice(plan);
+      const files = Object.keys(rendered.files).sort();
+      const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
+      if (ctx.params.dryRun) {
+        await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);
+        return { platform: plan.platform, files, bytes, dryRun: true };
+      }
+      await ctx.step('record');
+      // Recorded only against the inventory version it was planned from (no stale config).
+      if (!(await store.setIntendedConfig(ctx.fabric, plan.name, { platform: plan.platform, files: rendered.files }, version))) {
+        throw new Error('the fabric changed since this job planned it; run autoconfigure again');
+      }
+      if (!pushDevice) {
+        await ctx.log('push not available yet: intended config recorded, nothing sent to the device');
+        return { platform: plan.platform, files, bytes, pushed: false };
+      }
+      await ctx.step('push');
+      const res = await pushDevice({
+        jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform,
+        files: rendered.files, store, log: ctx.log, checkCancel: ctx.checkCancel,
+      });
+      return { platform: plan.platform, files, bytes, pushed: true, ...(res ?? {}) };
+    },
+    finalize: async (ctx) => {
+      const data = ctx.planData as PlanData | undefined;
+      return { dryRun: data?.dryRun ?? false, pushAvailable: !!pushDevice };
+    },
+  });
+}

@@ -1,0 +1,37 @@
+// `npm run worker`: workers only, on REDIS_URL, so more processes on more machines share one
+// Redis. They call the same functions the CLI and the API call.
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/log';
+import { openStore } from '../src/store';
+import { openJobSystem, registerBuiltinJobTypes } from '../src/jobs/runtime';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.redisUrl) throw new Error('REDIS_URL is required for workers (e.g. redis://127.0.0.1:6379)');
+  const logger = createLogger({ level: config.logLevel, name: 'fabric-worker' });
+  const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
+  const jobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
+  const types = registerBuiltinJobTypes(config, logger);
+  await jobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
+    concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
+  });
+  logger.info({ jobTypes: types, concurrency: config.jobConcurrency }, 'workers ready');
+  process.stdout.write(`fabric worker: ready (${types.join(', ')}), concurrency ${config.jobConcurrency}\n`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    await jobs.close().catch(() => undefined);
+    await opened.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((e) => {
+  process.stderr.write(`fabric worker: cannot start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.exit(1);
+});
