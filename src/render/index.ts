@@ -84,7 +84,18 @@ function routeTarget(asn: number, value: number): string {
   return asn > 65535 ? `target:${asn}L:${value}` : `target:${asn}:${value}`;
 }
 
-const MARKER = /^#@ ([a-z0-9_]+)\s*$/;
+const MARKER = /^#@ ([a-z0-9_]+)[ \t]*$/;
+
+/** Drops leading blank lines and trailing whitespace (no regex: these strings can be large). */
+function stripBlankEdges(s: string): string {
+  let lineStart = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10) lineStart = i + 1;
+    else if (c !== 32 && c !== 9 && c !== 13) return s.slice(lineStart).trimEnd();
+  }
+  return '';
+}
 
 export class Renderer {
   private readonly env: nunjucks.Environment;
@@ -150,9 +161,8 @@ export class Renderer {
     const ctx = { p: plan };
     const groups: { name: string; body: string }[] = [];
     for (const { feature, template } of this.featureTemplates(plan)) {
-      const body = this.renderTemplate(template, ctx);
-      if (body.trim() === '') continue;
-      groups.push({ name: junosGroupName(feature), body: body.replace(/^\s*\n/, '').replace(/\s+$/, '') });
+      const body = stripBlankEdges(this.renderTemplate(template, ctx));
+      if (body !== '') groups.push({ name: junosGroupName(feature), body });
     }
     const xml = this.renderTemplate('junos/_configuration.njk', { p: plan, groups });
     return { [`${plan.name}.xml`]: xml };
@@ -164,28 +174,23 @@ export class Renderer {
     for (const { template } of this.featureTemplates(plan)) {
       const text = this.renderTemplate(template, ctx);
       let section: FrrSection | undefined;
-      let buf: string[] = [];
-      const flush = () => {
-        if (section && buf.some((l) => l.trim() !== '')) parts[section].push(buf.join('\n').replace(/\s+$/, ''));
-        buf = [];
+      let from = 0;
+      const take = (to: number) => {
+        const chunk = stripBlankEdges(text.slice(from, to));
+        if (chunk === '') return;
+        if (section === undefined) throw new RenderError(`template ${template}: text before the first #@ section line`);
+        parts[section].push(chunk);
       };
-      for (const line of text.split('\n')) {
-        const m = MARKER.exec(line);
-        if (m) {
-          flush();
-          if (!(FRR_SECTIONS as readonly string[]).includes(m[1])) {
-            throw new RenderError(`template ${template}: unknown section ${m[1]}`);
-          }
-          section = m[1] as FrrSection;
-          continue;
+      const marker = new RegExp(MARKER.source, 'gm');
+      for (let m = marker.exec(text); m !== null; m = marker.exec(text)) {
+        take(m.index);
+        if (!(FRR_SECTIONS as readonly string[]).includes(m[1])) {
+          throw new RenderError(`template ${template}: unknown section ${m[1]}`);
         }
-        if (section === undefined) {
-          if (line.trim() !== '') throw new RenderError(`template ${template}: text before the first #@ section line`);
-          continue;
-        }
-        buf.push(line);
+        section = m[1] as FrrSection;
+        from = m.index + m[0].length;
       }
-      flush();
+      take(text.length);
     }
     const s = Object.fromEntries(FRR_SECTIONS.map((k) => [k, parts[k].join('\n')])) as Record<FrrSection, string>;
     const files: Record<string, string> = {
