@@ -123,8 +123,10 @@ IRD=$ROOT/tmp/initrd   # inside the root: the host may lack cpio, the chroot has
 mkdir -p "$IRD/bin" "$IRD/mods" "$IRD/proc" "$IRD/sys" "$IRD/dev" "$IRD/newroot"
 cp "$ROOT/bin/busybox" "$IRD/bin/busybox"
 for a in sh mount umount insmod mkdir sleep switch_root cat echo; do ln -s busybox "$IRD/bin/$a"; done
-chroot "$ROOT" modprobe -S "$KVER" --show-depends virtio_pci virtio_blk crc32c_generic ext4 \
-  | awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++' >"$WORK/mods.list"
+for m in virtio_pci virtio_blk crc32c_generic ext4; do
+  chroot "$ROOT" modprobe -S "$KVER" --show-depends "$m"
+done | awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++' >"$WORK/mods.list"
+grep -q '/ext4.ko$' "$WORK/mods.list" || { log "initrd: ext4 module not found"; exit 1; }
 : >"$IRD/mods/order"
 while read -r ko; do
   cp "$ROOT$ko" "$IRD/mods/"; basename "$ko" >>"$IRD/mods/order"
@@ -133,7 +135,7 @@ cat >"$IRD/init" <<'RDINIT'
 #!/bin/sh
 mount -t proc proc /proc
 mount -t devtmpfs dev /dev
-for m in $(cat /mods/order); do insmod /mods/$m 2>/dev/null; done
+for m in $(cat /mods/order); do insmod /mods/$m || echo "initrd: insmod $m failed" >/dev/console; done
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 if ! mount -t ext4 -o rw /dev/vda /newroot; then echo "initrd: cannot mount /dev/vda" >/dev/console; sleep 2; echo o >/proc/sysrq-trigger; fi

@@ -186,7 +186,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 hostname twin-${p.labName}
 mount -o remount,rw / 2>/dev/null
-mkdir -p /var/run/netns /run/frr /var/log /var/lib/twin
+mkdir -p /run/netns /run/lock /run/lldpd /var/log /var/lib/twin
+# what systemd-tmpfiles would make (no systemd here): FRR's run directory belongs to frr
+install -d -m 0755 -o frr -g frr /run/frr 2>/dev/null || mkdir -p /run/frr
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
 modprobe bonding max_bonds=0; modprobe dummy numdummies=0
   for m in 8021q vrf bridge veth vxlan tun macvlan; do modprobe $m 2>/dev/null; done
@@ -247,6 +249,41 @@ export function guestDriverMain(netnsModule: string, labRoot: string, mgmtMac: s
     ip(['link', 'set', nic, 'up']);
     ip(['link', 'set', 'mgmt0', 'up']);
   };
+  // Servers with two NICs (802.3ad bond0) or a VLAN: this kernel has bonding and 802.1Q, so the
+  // guest makes them when the netns code has not (idempotent: what exists is left alone).
+  const serverLinks = (topo: import('../topology').Topology) => {
+    for (const srv of topo.servers) {
+      const ns = `${topo.name}-${srv.name}`;
+      const has = (dev: string) => cp.spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
+      let base = 'eth1';
+      if (srv.nics.length >= 2) {
+        base = 'bond0';
+        if (!has('bond0')) {
+          ip(['-n', ns, 'link', 'add', 'bond0', 'type', 'bond', 'mode', '802.3ad', 'miimon', '100', 'lacp_rate', 'fast']);
+          srv.nics.forEach((_n, j) => {
+            ip(['-n', ns, 'link', 'set', `eth${j + 1}`, 'down']);
+            ip(['-n', ns, 'link', 'set', `eth${j + 1}`, 'master', 'bond0']);
+            ip(['-n', ns, 'link', 'set', `eth${j + 1}`, 'up']);
+          });
+          ip(['-n', ns, 'link', 'set', 'bond0', 'up']);
+          log(`vm guest: ${srv.name}: bond0 (802.3ad) over ${srv.nics.map((_n, j) => `eth${j + 1}`).join(', ')}`);
+        }
+      }
+      let dev = base;
+      if (srv.vlan !== undefined) {
+        dev = `${base}.${srv.vlan}`;
+        if (!has(dev)) {
+          ip(['-n', ns, 'link', 'add', 'link', base, 'name', dev, 'type', 'vlan', 'id', String(srv.vlan)]);
+          ip(['-n', ns, 'link', 'set', dev, 'up']);
+          log(`vm guest: ${srv.name}: ${dev} (802.1Q VLAN ${srv.vlan})`);
+        }
+      }
+      if (srv.address) {
+        const shown = ip(['-n', ns, '-j', '-4', 'addr', 'show']);
+        if (!shown.includes(`"local":"${srv.address.split('/')[0]}"`)) ip(['-n', ns, 'addr', 'add', srv.address, 'dev', dev]);
+      }
+    }
+  };
   const done = (v: unknown) => {
     process.stdout.write('\n@@result ' + JSON.stringify(v) + '\n');
     process.exit(0);
@@ -267,6 +304,7 @@ export function guestDriverMain(netnsModule: string, labRoot: string, mgmtMac: s
         nodeBin,
         log,
       });
+      serverLinks(req.topology as import('../topology').Topology);
       done(res);
     } else if (op === 'down') {
       await b.down(req.name, { root: labRoot, log });
