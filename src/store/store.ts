@@ -149,7 +149,10 @@ class Tx {
   private readonly idx = new Map<string, number>();
   readonly ops: string[][] = [];
   readonly conds: (string | number)[][] = [];
-  /** Set when the write changes what intent compiles (drops the intended-config cache). */
+  /**
+   * Set when the write changes what intent compiles: bumps the intent version and drops the
+   * intended-config cache. State/fact-only writes (managedState, osVersion, ports) clear it.
+   */
   inventory = true;
 
   private k(key: string): number {
@@ -183,6 +186,8 @@ interface Snapshot {
   ports: Map<string, PortRecord[]>;
   hostKeys: Map<string, string>;
   needs: Set<string>;
+  /** Bumped only by writes that change what intent compiles. */
+  intentVersion: number;
 }
 
 function emptyServices(): FabricServices {
@@ -308,6 +313,7 @@ export class Store {
       .hgetall(this.fk(f, 'ports'))
       .hgetall(this.fk(f, 'hostkeys'))
       .smembers(this.fk(f, 'needs'))
+      .get(this.fk(f, 'iver'))
       .exec();
     if (!res) throw new Error('redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
@@ -323,11 +329,12 @@ export class Store {
       ports: mapOf<PortRecord[]>(v[7] as Record<string, string>),
       hostKeys: new Map(Object.entries((v[8] as Record<string, string>) ?? {})),
       needs: new Set(v[9] as string[]),
+      intentVersion: Number((v[10] as string | null) ?? 0),
     };
   }
 
   private async commit(f: string, version: string, tx: Tx): Promise<{ status: 'ok' | 'dup' | 'conflict' } | { status: 'locked'; holder: string }> {
-    if (tx.inventory) tx.op('DEL', this.fk(f, 'intended'));
+    if (tx.inventory) { tx.op('DEL', this.fk(f, 'intended')); tx.op('INCR', this.fk(f, 'iver')); }
     const opKey = `${this.prefix}op:${randomUUID()}`;
     const keys = [this.fk(f, 'ver'), opKey, ...tx.keys];
     const spec = JSON.stringify({ c: tx.conds.length ? tx.conds : {}, o: tx.ops.length ? tx.ops : {} });
@@ -570,7 +577,7 @@ export class Store {
       links: this.linkRecords(s.links, s.alloc),
       allocations: s.alloc,
       services: s.services,
-      version: Number(s.version),
+      version: s.intentVersion,
     };
   }
 
@@ -578,7 +585,7 @@ export class Store {
   async getFabricFile(f: string): Promise<{ file: FabricFile; allocations: Allocations; version: number }> {
     const s = await this.readSnapshot(f);
     this.need(s, f);
-    return { file: this.fileOf(s), allocations: s.alloc, version: Number(s.version) };
+    return { file: this.fileOf(s), allocations: s.alloc, version: s.intentVersion };
   }
 
   async getServices(f: string): Promise<FabricServices> {
@@ -772,6 +779,7 @@ export class Store {
       if (!created && cur && sameJson({ ...cur, updatedAt: '' }, { ...dev, updatedAt: '' }) && !portsChanged) {
         return { device: cur, created };
       }
+      tx.inventory = created || dev.profile !== cur?.profile;
       this.writeDevice(tx, f, dev);
       if (portsChanged) tx.op('HSET', this.fk(f, 'ports'), dev.name, JSON.stringify(disc.ports));
       this.event(tx, f, {
@@ -807,6 +815,8 @@ export class Store {
         if (patch.serial) tx.op('HSET', this.fk(f, 'serials'), patch.serial, d);
       }
       if (patch.profile !== undefined && patch.profile !== cur.profile) this.validateDeviceSpec(s, dev, 'profile');
+      // States and facts do not change the intended config (serial/model/addresses are not compiled).
+      tx.inventory = patch.profile !== undefined && patch.profile !== cur.profile;
       this.writeDevice(tx, f, dev);
       // Only what changed goes into the history (values are facts, never secrets).
       const changed: Record<string, unknown> = {};
@@ -937,7 +947,7 @@ export class Store {
   hostKeyStore(f: string, ctx: Actor = {}): HostKeyStore {
     const key = this.fk(f, 'hostkeys');
     const ev = (action: string, d: string) => ['at', now(), 'actor', ctx.actor ?? 'netconf', 'action', action, 'object', `device/${d}`];
-    return {
+    const store: HostKeyStore = {
       get: async (d) => (await this.redis.hget(key, d)) ?? undefined,
       set: async (d, fp) => {
         await this.redis.multi().hset(key, d, fp).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.trusted', d), 'details', JSON.stringify({ fingerprint: fp })).exec();
@@ -946,6 +956,9 @@ export class Store {
         await this.redis.multi().hdel(key, d).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.reset', d)).exec();
       },
     };
+    // The NETCONF client (src/netconf/client.ts) calls it delete().
+    store.delete = store.reset;
+    return store;
   }
 
   // ----------------------------------------------------------------------------- links
@@ -1365,6 +1378,6 @@ export class Store {
 
   /** Caches an intended config computed from inventory `version`; dropped when the inventory moved on. */
   async setIntendedConfig(f: string, d: string, cfg: IntendedConfig, version: number): Promise<boolean> {
-    return (await this.r.fzIntendedSet(2, this.fk(f, 'ver'), this.fk(f, 'intended'), String(version), d, JSON.stringify(cfg))) === 1;
+    return (await this.r.fzIntendedSet(2, this.fk(f, 'iver'), this.fk(f, 'intended'), String(version), d, JSON.stringify(cfg))) === 1;
   }
 }

@@ -153,7 +153,10 @@ export interface Inventory {
   links: LinkRecord[];
   allocations: Allocations;
   services: FabricServices;
-  /** Optimistic version of the fabric's inventory (bumped by every write). */
+  /**
+   * Intent version: bumped by every write that changes what intent compiles (not by state or
+   * fact updates). Pass it to setIntendedConfig.
+   */
   version: number;
 }
 
@@ -220,4 +223,6 @@ export interface HostKeyStore {
   get(deviceId: string): Promise<string | undefined>;
   set(deviceId: string, fingerprint: string): Promise<void>;
   reset(deviceId: string): Promise<void>;
+  /** Same as reset (the name the NETCONF client uses). */
+  delete?(deviceId: string): Promise<void>;
 }

@@ -318,7 +318,7 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(await store.getFabric('lock')).toBeNull();
     expect(isStoreError(await rejects(store.listDevices('lock')), 'not_found')).toBe(true);
     const left = Object.keys(await dumpKeys(redis, 'fz:f:lock:*')).sort();
-    expect(left).toEqual(['fz:f:lock:events', 'fz:f:lock:ver']);
+    expect(left).toEqual(['fz:f:lock:events', 'fz:f:lock:iver', 'fz:f:lock:ver']);
     const evs = (await store.listEvents('lock', { limit: 100 })).items;
     expect(evs[evs.length - 1]).toMatchObject({ action: 'fabric.deleted', actor: 'admin' });
   });
@@ -372,16 +372,26 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(isStoreError(await rejects(store.updateJob('nope', { progress: 1 })), 'not_found')).toBe(true);
   });
 
-  test('intended-config cache is dropped by any inventory write', async () => {
+  test('intended-config cache: kept across state/fact writes, dropped by writes intent compiles', async () => {
     await store.createFabric(fabricText('cache'));
-    const inv = await store.getInventory('cache');
-    expect(await store.setIntendedConfig('cache', 'leaf1', { platform: 'frr', files: { 'leaf1.frr.conf': 'x' } }, inv.version)).toBe(true);
-    expect(await store.getIntendedConfig('cache', 'leaf1')).toEqual({ platform: 'frr', files: { 'leaf1.frr.conf': 'x' } });
-    await store.updateDevice('cache', 'leaf2', { osVersion: '1' });
+    const v0 = (await store.getFabricFile('cache')).version;
+    const cfg = { platform: 'frr', files: { 'leaf1.frr.conf': 'x' } };
+    expect(await store.setIntendedConfig('cache', 'leaf1', cfg, v0)).toBe(true);
+    expect(await store.getIntendedConfig('cache', 'leaf1')).toEqual(cfg);
+    // A job moving devices through states must not invalidate its own plan.
+    await store.updateDevice('cache', 'leaf2', { managedState: 'activating', osVersion: '1' });
+    await store.upsertDiscoveredDevice('cache', { serial: 'SIM0102', managementIp: '10.0.0.12', ports: [{ name: 'swp51' }] });
+    await store.setPorts('cache', 'leaf3', [{ name: 'swp52' }]);
+    expect((await store.getInventory('cache')).version).toBe(v0);
+    expect(await store.getIntendedConfig('cache', 'leaf1')).toEqual(cfg);
+    // Roles change what intent compiles.
+    await store.setDeviceRoles('cache', 'leaf2', { physicalRole: 'leaf', roles: ['null'] });
     expect(await store.getIntendedConfig('cache', 'leaf1')).toBeNull();
+    expect((await store.getFabricFile('cache')).version).toBe(v0 + 1);
     // A config computed from an older version is not cached.
-    expect(await store.setIntendedConfig('cache', 'leaf1', { platform: 'frr', files: {} }, inv.version)).toBe(false);
+    expect(await store.setIntendedConfig('cache', 'leaf1', cfg, v0)).toBe(false);
     expect(await store.getIntendedConfig('cache', 'leaf1')).toBeNull();
+    expect(await store.setIntendedConfig('cache', 'leaf1', cfg, v0 + 1)).toBe(true);
   });
 
   test('ping answers; a 1,000-device fabric lists in one round trip', async () => {
