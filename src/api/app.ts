@@ -40,7 +40,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: 32 * 1024 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // coerceTypes 'array': query strings arrive as text (limit=50).
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
   });
   const metrics = createMetrics({ jobs: deps.jobs, store: deps.store });
@@ -74,7 +75,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   // Auth: every /api/v1 route names the role it needs; the OpenAPI document is public.
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const cfg = req.routeOptions.config;
-    if (!req.url.startsWith(API_PREFIX) || cfg?.public) return;
+    // Unmatched URLs fall through to the 404 handler; public routes need no token.
+    if (!req.url.startsWith(API_PREFIX) || cfg?.public || !req.routeOptions.url) return;
     const need: Role = cfg?.role ?? 'admin';
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;

@@ -42,7 +42,8 @@ function fromValidation(errs: AjvError[], context: string | undefined): ErrorBod
     why = `must be one of ${(e.params!.allowedValues as unknown[]).join(', ')}`;
   }
   let path = jsonPath(e.instancePath ?? '', extra);
-  if (context && context !== 'body') path = path ? `${context}.${path}` : context;
+  const ctxName = context === 'querystring' ? 'query' : context;
+  if (ctxName && ctxName !== 'body') path = path ? `${ctxName}.${path}` : ctxName;
   return { error: 'bad_request', message: `${path || context || 'body'}: ${why}`, ...(path ? { path } : {}) };
 }
 
