@@ -46,12 +46,35 @@ async function readFabricFile(file: string): Promise<string> {
   }
 }
 
-/** Render FILE into DIR; returns the file names written (sorted). Writes nothing on error. */
-export async function renderToDir(file: string, outDir: string): Promise<string[]> {
-  const { files } = renderFabric(await readFabricFile(file));
+async function readAllocations(path: string | undefined): Promise<Allocations> {
+  if (!path) return emptyAllocations();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyAllocations(); // first run
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const a = JSON.parse(text) as Partial<Allocations>;
+    return { loopbacks: a.loopbacks ?? {}, asns: a.asns ?? {}, links: a.links ?? {} };
+  } catch (e) {
+    throw new Error(`${path}: not an allocations JSON record: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Render FILE into DIR; returns the file names written (sorted). Writes nothing on error.
+ * With `allocationsPath`, earlier allocations are read from (and the new record written to)
+ * that JSON file, so re-renders after adding devices never renumber the others.
+ */
+export async function renderToDir(file: string, outDir: string, allocationsPath?: string): Promise<string[]> {
+  const existing = await readAllocations(allocationsPath);
+  const { files, allocations } = renderFabric(await readFabricFile(file), existing);
   await mkdir(outDir, { recursive: true });
   const names = Object.keys(files).sort();
   for (const name of names) await writeFile(join(outDir, name), files[name]);
+  if (allocationsPath) await writeFile(allocationsPath, `${JSON.stringify(allocations, null, 2)}\n`);
   return names;
 }
 
@@ -61,8 +84,9 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .description('render the config of every device of a fabric file into DIR (offline, no service)')
     .argument('<file>', 'fabric file (YAML or JSON)')
     .requiredOption('-o, --out <dir>', 'output directory (created when missing)')
-    .action(async (file: string, opts: { out: string }) => {
-      const names = await renderToDir(file, opts.out);
+    .option('-a, --allocations <file>', 'JSON record of earlier allocations to keep (updated on success)')
+    .action(async (file: string, opts: { out: string; allocations?: string }) => {
+      const names = await renderToDir(file, opts.out, opts.allocations);
       ctx.out(`rendered ${names.length} files into ${opts.out}\n`);
     });
 

@@ -123,3 +123,20 @@ describe('bin/fabric.js (compiled, as a user runs it)', () => {
     expect(existsSync(badOut)).toBe(false);
   });
 });
+
+describe('fabric render --allocations', () => {
+  test('keeps earlier allocations when a device is added at the top of the file', async () => {
+    const rec = join(tmp, 'alloc.json');
+    expect(await main(['render', EXAMPLE_FRR, '-o', join(tmp, 'a'), '--allocations', rec], capture())).toBe(0);
+    const first = JSON.parse(readFileSync(rec, 'utf8'));
+    expect(first.loopbacks.spine1).toBe('10.255.0.1');
+    const grown = join(tmp, 'grown.yaml');
+    writeFileSync(grown, readFileSync(EXAMPLE_FRR, 'utf8').replace('devices:\n',
+      'devices:\n  - {name: leaf0, profile: frr-switch, physicalRole: leaf, roles: [CRB-Access]}\n'));
+    expect(await main(['render', grown, '-o', join(tmp, 'b'), '--allocations', rec], capture())).toBe(0);
+    const second = JSON.parse(readFileSync(rec, 'utf8'));
+    for (const [d, ip] of Object.entries(first.loopbacks)) expect(second.loopbacks[d]).toBe(ip);
+    expect(second.loopbacks.leaf0).toBe('10.255.0.7');
+    expect(readFileSync(join(tmp, 'b', 'spine1.frr.conf'), 'utf8')).toContain('10.255.0.1/32');
+  });
+});
