@@ -66,8 +66,11 @@ export function defaultTemplateDir(): string {
   throw new RenderError(`templates/ not found above ${__dirname}`);
 }
 
+const XML_SPECIAL = /[&<>"]/;
 function xmlEscape(v: unknown): string {
-  return String(v)
+  const s = String(v);
+  if (!XML_SPECIAL.test(s)) return s;
+  return s
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -76,7 +79,9 @@ function xmlEscape(v: unknown): string {
 
 /** One line of free text for a line-based config (FRR descriptions). */
 function oneLine(v: unknown): string {
-  return String(v).replace(/[\r\n]+/g, ' ').trim();
+  const s = String(v);
+  if (s.indexOf('\n') === -1 && s.indexOf('\r') === -1) return s.trim();
+  return s.replace(/[\r\n]+/g, ' ').trim();
 }
 
 /** Junos route target for an AS: 4-byte ASNs take the `L` suffix. */
@@ -100,6 +105,7 @@ function stripBlankEdges(s: string): string {
 export class Renderer {
   private readonly env: nunjucks.Environment;
   private readonly exists = new Map<string, boolean>();
+  private readonly compiled = new Map<string, nunjucks.Template>();
 
   constructor(readonly templateDir: string = defaultTemplateDir()) {
     // noCache false: each template is read and compiled once per Renderer.
@@ -124,9 +130,19 @@ export class Renderer {
     return ok;
   }
 
+  private template(name: string): nunjucks.Template {
+    let t = this.compiled.get(name);
+    if (t === undefined) {
+      t = this.env.getTemplate(name, true);
+      this.compiled.set(name, t);
+    }
+    return t;
+  }
+
   private renderTemplate(name: string, ctx: object): string {
     try {
-      return this.env.render(name, ctx);
+      // Compiled Template objects are kept here: env.render() looks each one up again.
+      return this.template(name).render(ctx);
     } catch (e) {
       throw new RenderError(`template ${name}: ${(e as Error).message.replace(/\s+/g, ' ').trim()}`);
     }
