@@ -81,7 +81,8 @@ export class FrrLab {
       sh('ip', ['netns', 'add', ns]);
       this.namespaces.push(ns);
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      // /proc/sys/net inside `ip netns exec` is the namespace's own.
+      sh('ip', ['netns', 'exec', ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
     }
     this.options.links.forEach((l, i) => {
       // Temporary host-side names (<=15 chars), renamed to the port names inside the namespaces.

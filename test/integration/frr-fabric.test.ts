@@ -82,6 +82,7 @@ d('FRR 8.4 runs the rendered configs of a 2-spine 3-leaf fabric', () => {
     for (const p of plans) {
       const running = lab!.vtysh(p.name, 'show running-config');
       expect(running).toContain(`router bgp ${p.overlay!.asn}`);
+      expect(running).not.toContain('no ip forwarding'); // the lab turned it on in each namespace
       expect(running).toContain(`interface lo\n ip address ${p.loopback}/32`);
       for (const n of p.underlay.neighbors) {
         expect(running).toContain(`neighbor ${n.address} remote-as ${n.peerAsn}`);
