@@ -51,7 +51,8 @@ export interface StoreOptions {
 }
 
 // KEYS[1] version, KEYS[2] idempotency marker of this attempt, KEYS[3..] keys of the ops.
-// ARGV[1] expected version ('*' = any), ARGV[2] JSON {c: conditions, o: ops}.
+// ARGV[1] expected version ('*' = any: field-level writes check the fields they read instead),
+// ARGV[2] JSON {c: conditions, o: ops}.
 // Returns {1, newVersion} | {0, currentVersion} (conflict) | {2} (already applied) | {-1, holder} (locked).
 const COMMIT_LUA = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return {2, ''} end
@@ -62,6 +63,10 @@ for _, c in ipairs(spec.c) do
   if c[1] == 'absent' then
     local v = redis.call('GET', KEYS[c[2]])
     if v then return {-1, v} end
+  elseif c[1] == 'heq' then
+    if redis.call('HGET', KEYS[c[2]], c[3]) ~= c[4] then return {0, ver} end
+  elseif c[1] == 'hnil' then
+    if redis.call('HEXISTS', KEYS[c[2]], c[3]) == 1 then return {0, ver} end
   end
 end
 for _, op in ipairs(spec.o) do
@@ -172,6 +177,10 @@ class Tx {
     for (let i = 0; i < fields.length; i += HSET_CHUNK) this.op('HDEL', key, ...fields.slice(i, i + HSET_CHUNK));
   }
   absent(key: string): void { this.conds.push(['absent', this.k(key)]); }
+  /** The commit applies only if hash field `key[field]` still holds `value` (null: absent). */
+  fieldIs(key: string, field: string, value: string | null): void {
+    this.conds.push(value === null ? ['hnil', this.k(key), field] : ['heq', this.k(key), field, value]);
+  }
   get empty(): boolean { return this.ops.length === 0; }
 }
 
@@ -229,6 +238,12 @@ function specOf(d: DeviceRecord): DeviceSpec | undefined {
   if (d.managementIp) s.managementIp = d.managementIp;
   if (d.model) s.model = d.model;
   return s;
+}
+
+/** What intent compiles from a device (render/intent read no serial, model or management address). */
+function intentOf(d: DeviceRecord | undefined): unknown {
+  const s = d && specOf(d);
+  return s ? [s.name, s.profile, s.physicalRole, s.roles] : undefined;
 }
 
 export class Store {
@@ -363,6 +378,37 @@ export class Store {
       if (c.status === 'locked') throw locked(f, c.holder);
       this.stats.conflicts++;
       // Jittered, capped backoff: concurrent writers on one fabric spread out instead of colliding again.
+      await sleep(Math.random() * Math.min(2 + attempt * 2, 50));
+    }
+    throw new StoreError('contention', `fabric ${f}: ${op} gave up after ${this.maxAttempts} conflicting attempts; retry later`);
+  }
+
+  /**
+   * Field-level optimistic write for the hot per-device paths (discovery upserts, state changes,
+   * ports): `read` fetches hash fields and records them as commit conditions, so concurrent
+   * writes to different devices never collide, and a write to the same fields retries.
+   */
+  private async mutateFine<T>(f: string, op: string,
+    fn: (read: (fields: [string, string][]) => Promise<(string | null)[]>, tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const tx = new Tx();
+      const read = async (fields: [string, string][]) => {
+        const p = this.redis.pipeline();
+        for (const [k, fl] of fields) p.hget(k, fl);
+        const res = (await p.exec()) ?? [];
+        return res.map(([err, v], i) => {
+          if (err) throw err;
+          tx.fieldIs(fields[i][0], fields[i][1], (v as string | null) ?? null);
+          return (v as string | null) ?? null;
+        });
+      };
+      const result = await fn(read, tx);
+      if (tx.empty) return result;
+      if (this.hooks.beforeCommit) await this.hooks.beforeCommit({ op, fabric: f, attempt });
+      const c = await this.commit(f, '*', tx);
+      if (c.status === 'ok' || c.status === 'dup') { this.stats.commits++; return result; }
+      if (c.status === 'locked') throw locked(f, c.holder);
+      this.stats.conflicts++;
       await sleep(Math.random() * Math.min(2 + attempt * 2, 50));
     }
     throw new StoreError('contention', `fabric ${f}: ${op} gave up after ${this.maxAttempts} conflicting attempts; retry later`);
@@ -744,14 +790,16 @@ export class Store {
   async upsertDiscoveredDevice(f: string, disc: DiscoveredDevice, ctx: Actor = {}): Promise<{ device: DeviceRecord; created: boolean }> {
     if (typeof disc.serial !== 'string' || disc.serial.length === 0) throw invalid('serial: required', 'serial');
     this.checkStates(disc);
-    return this.mutate(f, 'upsertDiscoveredDevice', (s, tx) => {
-      this.need(s, f);
+    return this.mutateFine(f, 'upsertDiscoveredDevice', async (read, tx) => {
+      const [fab, indexed] = await read([[this.fabricsKey, f], [this.fk(f, 'serials'), disc.serial]]);
+      if (!fab) throw notFound(`fabric ${f}`);
+      const name = indexed ?? checkName('device', disc.serial, 'serial');
+      const [curJson, portsJson] = await read([[this.fk(f, 'devices'), name], [this.fk(f, 'ports'), name]]);
+      const cur = curJson ? JSON.parse(curJson) as DeviceRecord : undefined;
       const at = now();
-      const name = s.serials.get(disc.serial);
       let dev: DeviceRecord;
       let created = false;
-      if (name && s.devices.has(name)) {
-        const cur = s.devices.get(name)!;
+      if (indexed && cur) {
         dev = {
           ...cur,
           model: disc.model ?? cur.model,
@@ -764,22 +812,22 @@ export class Store {
           updatedAt: at,
         };
       } else {
-        const newName = checkName('device', disc.serial, 'serial');
-        if (s.devices.has(newName)) throw conflict(`a device named ${newName} (another serial) already exists in fabric ${f}`, 'serial');
+        if (cur) throw conflict(`a device named ${name} (another serial) already exists in fabric ${f}`, 'serial');
         dev = this.newDevice({
-          name: newName, serial: disc.serial, model: disc.model, profile: disc.profile,
+          name, serial: disc.serial, model: disc.model, profile: disc.profile,
           managementIp: disc.managementIp, osVersion: disc.osVersion, hostname: disc.hostname,
           managedState: disc.managedState, onboardingState: disc.onboardingState ?? 'discovered',
         }, at);
         tx.op('HSET', this.fk(f, 'serials'), disc.serial, dev.name);
         created = true;
       }
-      const cur = s.devices.get(dev.name);
-      const portsChanged = disc.ports !== undefined && !sameJson(disc.ports, s.ports.get(dev.name) ?? []);
+      const oldPorts = portsJson ? JSON.parse(portsJson) as PortRecord[] : [];
+      const portsChanged = disc.ports !== undefined && !sameJson(disc.ports, oldPorts);
       if (!created && cur && sameJson({ ...cur, updatedAt: '' }, { ...dev, updatedAt: '' }) && !portsChanged) {
         return { device: cur, created };
       }
-      tx.inventory = created || dev.profile !== cur?.profile;
+      // Intent sees a device only with profile and physical role: facts alone do not move it.
+      tx.inventory = !sameJson(intentOf(cur), intentOf(dev));
       this.writeDevice(tx, f, dev);
       if (portsChanged) tx.op('HSET', this.fk(f, 'ports'), dev.name, JSON.stringify(disc.ports));
       this.event(tx, f, {
@@ -804,6 +852,28 @@ export class Store {
     this.checkStates(patch);
     const allowed = ['serial', 'model', 'profile', 'managementIp', 'osVersion', 'hostname', 'managedState', 'onboardingState'];
     for (const k of Object.keys(patch)) if (!allowed.includes(k)) throw invalid(`${k}: cannot be patched here (allowed: ${allowed.join(', ')})`, k);
+    if (patch.profile !== undefined) return this.updateDeviceProfile(f, d, patch, ctx);
+    return this.mutateFine(f, 'updateDevice', async (read, tx) => {
+      const [fab, curJson] = await read([[this.fabricsKey, f], [this.fk(f, 'devices'), d]]);
+      if (!fab) throw notFound(`fabric ${f}`);
+      if (!curJson) throw notFound(`device ${d} in fabric ${f}`);
+      const cur = JSON.parse(curJson) as DeviceRecord;
+      const dev: DeviceRecord = { ...cur, ...patch, updatedAt: now() } as DeviceRecord;
+      if (patch.serial !== undefined && patch.serial !== cur.serial) {
+        if (patch.serial) {
+          const [holder] = await read([[this.fk(f, 'serials'), patch.serial]]);
+          if (holder && holder !== d) throw conflict(`serial ${patch.serial} already belongs to device ${holder}`, 'serial');
+          tx.op('HSET', this.fk(f, 'serials'), patch.serial, d);
+        }
+        if (cur.serial) tx.op('HDEL', this.fk(f, 'serials'), cur.serial);
+      }
+      this.finishDeviceUpdate(tx, f, cur, dev, patch, ctx);
+      return dev;
+    });
+  }
+
+  /** A profile change is validated against the whole fabric (roles@physical of the new profile). */
+  private updateDeviceProfile(f: string, d: string, patch: DevicePatch, ctx: Actor): Promise<DeviceRecord> {
     return this.mutate(f, 'updateDevice', (s, tx) => {
       const cur = this.device(s, f, d);
       const dev: DeviceRecord = { ...cur, ...patch, updatedAt: now() } as DeviceRecord;
@@ -814,16 +884,20 @@ export class Store {
         if (cur.serial) tx.op('HDEL', this.fk(f, 'serials'), cur.serial);
         if (patch.serial) tx.op('HSET', this.fk(f, 'serials'), patch.serial, d);
       }
-      if (patch.profile !== undefined && patch.profile !== cur.profile) this.validateDeviceSpec(s, dev, 'profile');
-      // States and facts do not change the intended config (serial/model/addresses are not compiled).
-      tx.inventory = patch.profile !== undefined && patch.profile !== cur.profile;
-      this.writeDevice(tx, f, dev);
-      // Only what changed goes into the history (values are facts, never secrets).
-      const changed: Record<string, unknown> = {};
-      for (const k of Object.keys(patch) as (keyof DevicePatch)[]) if (patch[k] !== cur[k]) changed[k] = patch[k];
-      this.event(tx, f, { actor: ctx.actor, action: 'device.updated', object: `device/${d}`, details: changed });
+      if (patch.profile !== cur.profile) this.validateDeviceSpec(s, dev, 'profile');
+      this.finishDeviceUpdate(tx, f, cur, dev, patch, ctx);
       return dev;
     });
+  }
+
+  private finishDeviceUpdate(tx: Tx, f: string, cur: DeviceRecord, dev: DeviceRecord, patch: DevicePatch, ctx: Actor): void {
+    // States and facts do not change the intended config; only what intent sees does.
+    tx.inventory = !sameJson(intentOf(cur), intentOf(dev));
+    this.writeDevice(tx, f, dev);
+    // Only what changed goes into the history (values are facts, never secrets).
+    const changed: Record<string, unknown> = {};
+    for (const k of Object.keys(patch) as (keyof DevicePatch)[]) if (patch[k] !== cur[k]) changed[k] = patch[k];
+    this.event(tx, f, { actor: ctx.actor, action: 'device.updated', object: `device/${cur.name}`, details: changed });
   }
 
   /**
@@ -932,9 +1006,11 @@ export class Store {
 
   /** Replaces the ports of a device (discovery's interface onboarding). */
   async setPorts(f: string, d: string, ports: PortRecord[], ctx: Actor = {}): Promise<void> {
-    await this.mutate(f, 'setPorts', (s, tx) => {
-      this.device(s, f, d);
-      if (sameJson(ports, s.ports.get(d) ?? [])) return;
+    await this.mutateFine(f, 'setPorts', async (read, tx) => {
+      const [fab, dev, old] = await read([[this.fabricsKey, f], [this.fk(f, 'devices'), d], [this.fk(f, 'ports'), d]]);
+      if (!fab) throw notFound(`fabric ${f}`);
+      if (!dev) throw notFound(`device ${d} in fabric ${f}`);
+      if (sameJson(ports, old ? JSON.parse(old) : [])) return;
       tx.inventory = false;
       tx.op('HSET', this.fk(f, 'ports'), d, JSON.stringify(ports));
       this.event(tx, f, { actor: ctx.actor ?? 'discovery', action: 'device.ports', object: `device/${d}`, details: { ports: ports.length } });
