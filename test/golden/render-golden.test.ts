@@ -8,6 +8,7 @@ const CASES: [name: string, file: string][] = [
   ['dc1-junos', path.join(REPO, 'examples/dc1-junos.yaml')],
   ['lean-frr', path.join(REPO, 'test/golden/fabrics/lean-frr.yaml')],
   ['lean-junos', path.join(REPO, 'test/golden/fabrics/lean-junos.yaml')],
+  ['mixed-frr', path.join(REPO, 'test/golden/fabrics/mixed-frr.yaml')],
 ];
 
 describe('golden configs', () => {
