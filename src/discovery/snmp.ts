@@ -101,13 +101,71 @@ export class SnmpDevice {
     });
   }
 
+  /**
+   * LLDP neighbors: the lldpRemTable columns needed (one GetBulk walks them side by side), then
+   * only the lldpLocPortTable rows those neighbors sit on (one GET), not every local port.
+   */
   async lldp(): Promise<LldpInfo> {
-    const [loc, rem, chassis] = await Promise.all([
-      this.walk(OID.lldpLocPortEntry),
-      this.walk(OID.lldpRemEntry),
+    const cols = [REM.chassisIdSubtype, REM.chassisId, REM.portIdSubtype, REM.portId, REM.sysName];
+    const [rem, chassis] = await Promise.all([
+      this.walkColumns(OID.lldpRemEntry, cols),
       this.getOptional(OID.lldpLocChassisId),
     ]);
+    const portNums = new Set<string>();
+    for (const k of rem.keys()) portNums.add(k.split('.')[2]);
+    const locOids: string[] = [];
+    for (const n of portNums) for (const c of [LOC.portIdSubtype, LOC.portId, LOC.portDesc]) locOids.push(`${OID.lldpLocPortEntry}.${c}.${n}`);
+    const loc = await this.getMany(locOids, OID.lldpLocPortEntry);
     return { chassisId: chassis === undefined ? undefined : formatId(4, chassis), neighbors: joinLldp(loc, rem) };
+  }
+
+  /** GETs in batches; result keyed by suffix after `base`; missing instances left out. */
+  getMany(oids: string[], base: string): Promise<Map<string, any>> {
+    const out = new Map<string, any>();
+    const batches: string[][] = [];
+    for (let i = 0; i < oids.length; i += 24) batches.push(oids.slice(i, i + 24));
+    return Promise.all(batches.map((b) => new Promise<void>((resolve, reject) => {
+      this.session.get(b, (e: unknown, vbs: any[]) => {
+        if (e) return reject(this.fail(e));
+        for (const v of vbs) if (!snmp.isVarbindError(v)) out.set(v.oid.slice(base.length + 1), v.value);
+        resolve();
+      });
+    }))).then(() => out);
+  }
+
+  /** Columns of one table walked together with GetBulk; suffix (col.index) -> value. */
+  walkColumns(entry: string, columns: number[]): Promise<Map<string, any>> {
+    const out = new Map<string, any>();
+    const maxRep = this.opts.maxRepetitions ?? 50;
+    return new Promise((resolve, reject) => {
+      let cursors = columns.map((c) => ({ base: `${entry}.${c}`, at: `${entry}.${c}` }));
+      let rounds = 0;
+      const step = (): void => {
+        if (cursors.length === 0) return resolve(out);
+        // Bounded: a table cannot take more GetBulk rounds than this.
+        if (++rounds > 10_000) return reject(new SnmpError(this.address, `${entry}: table walk did not end`));
+        this.session.getBulk(cursors.map((c) => c.at), 0, Math.max(1, Math.floor(maxRep / cursors.length)), (e: unknown, vbs: any[]) => {
+          if (e) return reject(this.fail(e));
+          // net-snmp groups a GetBulk reply per requested OID: vbs[i] is column i's rows.
+          const done = new Set<number>();
+          let any = false;
+          cursors.forEach((c, ci) => {
+            const rows: any[] = Array.isArray(vbs[ci]) ? vbs[ci] : [vbs[ci]];
+            if (rows.length === 0) { done.add(ci); return; }
+            for (const v of rows) {
+              if (!v || snmp.isVarbindError(v) || typeof v.oid !== 'string' || !v.oid.startsWith(`${c.base}.`)) { done.add(ci); return; }
+              out.set(v.oid.slice(entry.length + 1), v.value);
+              c.at = v.oid;
+              any = true;
+            }
+          });
+          if (!any) return resolve(out);
+          cursors = cursors.filter((_, i) => !done.has(i));
+          step();
+        });
+      };
+      step();
+    });
   }
 
   private getOptional(oid: string): Promise<Buffer | undefined> {

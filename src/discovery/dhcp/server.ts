@@ -27,6 +27,8 @@ export interface DhcpServerOptions {
   bindAddress?: string;        // 0.0.0.0
   port?: number;               // 67
   clientPort?: number;         // 68
+  /** Port replies to a relay go to (giaddr). Default: `port`. */
+  relayPort?: number;
   /** Lifetime of an OFFER not yet requested, ms. Default 30 s. */
   offerMs?: number;
   /** How long a declined address stays unusable, ms. Default 10 min. */
@@ -52,7 +54,7 @@ export class DhcpServer extends EventEmitter {
   constructor(opts: DhcpServerOptions) {
     super();
     this.o = {
-      bindAddress: '0.0.0.0', port: 67, clientPort: 68, offerMs: 30_000, declineMs: 600_000, registryCacheMs: 1000,
+      bindAddress: '0.0.0.0', port: 67, clientPort: 68, relayPort: opts.port ?? 67, offerMs: 30_000, declineMs: 600_000, registryCacheMs: 1000,
       log: () => undefined, ...opts,
     };
     const n = parseIp(opts.serverAddress);
@@ -347,7 +349,7 @@ export class DhcpServer extends EventEmitter {
     const buf = encode(reply);
     let to: string;
     let port = this.o.clientPort;
-    if (p.giaddr !== '0.0.0.0') { to = p.giaddr; port = this.o.port; } // back through the relay
+    if (p.giaddr !== '0.0.0.0') { to = p.giaddr; port = this.o.relayPort; } // back through the relay
     else if (!nak && p.ciaddr !== '0.0.0.0') to = p.ciaddr;                 // renew: unicast
     else to = '255.255.255.255';                                            // no ARP from userspace: broadcast
     this.stats.answered++;
