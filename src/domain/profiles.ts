@@ -3,7 +3,7 @@
 // sync, once, cached. Everything else here is pure.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { FEATURES, Feature, NodeProfile, PHYSICAL_ROLES, PhysicalRole, ROUTING_ROLES, RoutingRole } from './types';
 
 export type ProfileSet = Record<string, NodeProfile>;

@@ -1,7 +1,7 @@
 // Generated Clos fabrics for benchmarks, the simulator and tests: N spines in pods, each
 // leaf uplinked to every spine of its pod; spines 1..rrs are route reflectors, the other
 // spines lean, leaves CRB-Access. Deterministic: same options, same file.
-import { stringify } from 'yaml';
+import { dump } from 'js-yaml';
 import { DeviceSpec, FabricFile, LinkSpec } from '../domain/types';
 
 export type ClosPlatform = 'frr' | 'junos';
@@ -100,8 +100,8 @@ export function generateClos(o: ClosOptions): FabricFile {
 
 /** The fabric file as YAML text: one flow line per device and per link (`[a:port, b:port]`). */
 export function fabricToYaml(file: FabricFile): string {
-  const lines = [stringify({ fabric: file.fabric }).trimEnd(), 'devices:'];
-  for (const d of file.devices) lines.push(`  - ${JSON.stringify(d)}`);
+  const lines = [dump({ fabric: file.fabric }, { flowLevel: 3, lineWidth: -1 }).trimEnd(), 'devices:'];
+  for (const d of file.devices) lines.push(`  - ${dump(d, { flowLevel: 0, lineWidth: -1 }).trimEnd()}`);
   lines.push('links:');
   for (const l of file.links) lines.push(`  - [${l.a.device}:${l.a.port}, ${l.b.device}:${l.b.port}]`);
   return `${lines.join('\n')}\n`;
