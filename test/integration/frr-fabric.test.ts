@@ -9,6 +9,7 @@ import { renderDevice } from '../../src/render';
 import type { DevicePlan } from '../../src/domain/types';
 import { describeIf } from '../helpers/env';
 import { FrrLab, LoadResult, pollUntil } from '../helpers/frr-lab';
+import { countSessions, expectedFabricState, readFabricState } from '../helpers/frr-fabric-check';
 
 const FABRIC = `
 fabric:
@@ -34,11 +35,6 @@ links:
   - [spine2:swp2, leaf2:swp52]
   - [spine2:swp3, leaf3:swp52]
 `;
-
-interface PeerMap { [addr: string]: { state: string; remoteAs?: number; localAs?: number } }
-interface Summary { ipv4Unicast?: { peers: PeerMap }; l2VpnEvpn?: { peers: PeerMap }; peers?: PeerMap }
-interface BfdPeer { peer: string; status: string }
-type Routes = Record<string, { protocol: string; selected?: boolean }[]>;
 
 const d = describeIf({
   root: true,
@@ -101,33 +97,12 @@ d('FRR 8.4 runs the rendered configs of a 2-spine 3-leaf fabric', () => {
   });
 
   test('every EBGP, EVPN and BFD session is up and every device reaches every loopback', async () => {
-    const probe = () => plans.map((p) => {
-      const ipv4 = lab!.vtyshJson<Summary>(p.name, 'show bgp ipv4 unicast summary json');
-      const evpn = lab!.vtyshJson<Summary>(p.name, 'show bgp l2vpn evpn summary json');
-      const bfd = lab!.vtyshJson<BfdPeer[]>(p.name, 'show bfd peers json');
-      const routes = lab!.vtyshJson<Routes>(p.name, 'show ip route bgp json');
-      const peers = (s: Summary) => Object.entries(s.peers ?? s.ipv4Unicast?.peers ?? s.l2VpnEvpn?.peers ?? {});
-      return {
-        device: p.name,
-        ebgpUp: peers(ipv4).filter(([, v]) => v.state === 'Established').map(([k]) => k).sort(),
-        evpnUp: peers(evpn).filter(([, v]) => v.state === 'Established').map(([k]) => k).sort(),
-        bfdUp: bfd.filter((b) => b.status === 'up').map((b) => b.peer).sort(),
-        loopbacks: Object.entries(routes).filter(([pfx, rs]) => pfx.endsWith('/32') && rs.some((r) => r.protocol === 'bgp' && r.selected))
-          .map(([pfx]) => pfx).sort(),
-      };
-    });
-    const want = plans.map((p) => ({
-      device: p.name,
-      ebgpUp: p.underlay.neighbors.map((n) => n.address).sort(),
-      evpnUp: p.overlay!.neighbors.map((n) => n.address).sort(),
-      bfdUp: p.underlay.neighbors.map((n) => n.address).sort(),
-      loopbacks: plans.filter((o) => o.name !== p.name).map((o) => `${o.loopback}/32`).sort(),
-    }));
-    const r = await pollUntil(probe, (v) => JSON.stringify(v) === JSON.stringify(want), { timeoutMs: 60000, intervalMs: 1000 });
+    const want = expectedFabricState(plans);
+    const r = await pollUntil(() => readFabricState(lab!, plans), (v) => JSON.stringify(v) === JSON.stringify(want),
+      { timeoutMs: 60000, intervalMs: 1000 });
     expect(r.value).toEqual(want);
-    const count = (k: 'ebgpUp' | 'evpnUp' | 'bfdUp') => r.value.reduce((n, x) => n + x[k].length, 0);
     // 6 links = 12 EBGP session ends; 7 EVPN sessions = 14 ends; 12 BFD peers.
-    expect([count('ebgpUp'), count('evpnUp'), count('bfdUp')]).toEqual([12, 14, 12]);
+    expect(countSessions(r.value)).toEqual({ ebgp: 12, evpn: 14, bfd: 12 });
     // eslint-disable-next-line no-console
     console.log(`FRR fabric converged in ${r.elapsedMs} ms after config load`);
   }, 90000);
