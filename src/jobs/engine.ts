@@ -115,7 +115,9 @@ export class JobSystem {
    * takes the fabric lock and another job holds it. Params are stored and shown: no secrets.
    */
   async submit(type: string, fabric: string, params: Record<string, unknown> = {}): Promise<string> {
-    const routing = TYPE_ROUTING[type] ?? { queue: DEVICE_QUEUE, fabricLock: false };
+    const routing = TYPE_ROUTING[type];
+    // A type this process does not know would land on the wrong queue: refuse it.
+    if (!routing) throw new Error(`unknown job type "${type}" (known: ${Object.keys(TYPE_ROUTING).sort().join(', ')})`);
     const id = randomUUID();
     if (routing.fabricLock) await this.takeLock(fabric, id);
     try {
