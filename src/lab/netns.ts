@@ -32,7 +32,10 @@ export async function listNamespaces(): Promise<Set<string>> {
 
 /** Path of the compiled agent entry point (next to this file in dist/). */
 export function agentMainPath(): string {
-  return resolve(__dirname, 'agent', 'main.js');
+  // compiled: next to this file; from TypeScript sources (tests): the build in dist/
+  const here = resolve(__dirname, 'agent', 'main.js');
+  if (existsSync(here)) return here;
+  return resolve(__dirname, '..', '..', 'dist', 'src', 'lab', 'agent', 'main.js');
 }
 
 async function batch(ns: string | undefined, lines: string[]): Promise<void> {
@@ -253,6 +256,7 @@ export class NetnsBackend implements LabBackend {
     for (const n of recordedNamespaces(p)) {
       rmSync(`/var/run/frr/${n}`, { recursive: true, force: true });
       rmSync(`/etc/frr/${n}`, { recursive: true, force: true });
+      rmSync(`/run/twin/${n}`, { recursive: true, force: true });
     }
     rmSync(p.runDir, { recursive: true, force: true });
     rmSync(p.record, { force: true });

@@ -137,6 +137,12 @@ export class Device {
     return [...this.pids.values()].filter(isAlive);
   }
 
+  /**
+   * Sockets live in /run/twin/<namespace>/ (0755): short paths (unix sockets take 107 bytes at
+   * most) and reachable by lldpd's unprivileged child whatever the lab root's mode.
+   */
+  get sockDir(): string { return `/run/twin/${this.cfg.namespace}`; }
+
   // ------------------------------------------------------------------ FRR
   private get frrRun(): string { return `/var/run/frr/${this.cfg.namespace}`; }
   private get frrEtc(): string { return `/etc/frr/${this.cfg.namespace}`; }
@@ -208,6 +214,7 @@ export class Device {
 
   private async startSnmpd(): Promise<void> {
     const b = this.state.bootstrap!;
+    mkdirSync(this.sockDir, { recursive: true, mode: 0o755 });
     const persist = join(this.cfg.stateDir, 'snmp');
     mkdirSync(persist, { recursive: true, mode: 0o700 });
     const conf = join(this.cfg.runDir, 'snmpd.conf');
@@ -219,7 +226,7 @@ export class Device {
       'sysLocation digital twin',
       `sysContact lab ${this.cfg.lab}`,
       'master agentx',
-      `agentXSocket unix:${join(this.cfg.runDir, 'agentx.sock')}`,
+      `agentXSocket unix:${join(this.sockDir, 'agentx.sock')}`,
       'agentXPerms 0660 0770',
     ];
     if (b.snmp.community) lines.push(`rocommunity ${b.snmp.community} default`);
@@ -230,12 +237,12 @@ export class Device {
     writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o600 });
     this.spawn('snmpd', ['snmpd', '-f', '-C', '-c', conf, '-Lf', join(this.cfg.runDir, 'snmpd.daemon.log'), '-p', join(this.cfg.runDir, 'snmpd.pid')],
       { ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: persist });
-    await waitFor('snmpd AgentX socket', () => existsSync(join(this.cfg.runDir, 'agentx.sock')), 20_000, 50);
+    await waitFor('snmpd AgentX socket', () => existsSync(join(this.sockDir, 'agentx.sock')), 20_000, 50);
   }
 
   private async startLldpd(): Promise<void> {
-    const sock = join(this.cfg.runDir, 'lldpd.sock');
-    const conf = join(this.cfg.runDir, 'lldpd.conf');
+    const sock = join(this.sockDir, 'lldpd.sock');
+    const conf = join(this.sockDir, 'lldpd.conf');
     writeFileSync(conf, [
       `configure system hostname ${this.hostname()}`,
       `configure system description "${this.sysDescr()}"`,
@@ -246,14 +253,14 @@ export class Device {
       '',
     ].join('\n'));
     const ifaces = this.cfg.ports.length ? this.cfg.ports.join(',') : 'swp*';
-    this.spawn('lldpd', ['lldpd', '-d', '-u', sock, '-X', join(this.cfg.runDir, 'agentx.sock'), '-I', ifaces, '-O', conf]);
+    this.spawn('lldpd', ['lldpd', '-d', '-u', sock, '-X', join(this.sockDir, 'agentx.sock'), '-I', ifaces, '-O', conf]);
     await waitFor('lldpd socket', async () => existsSync(sock) && (await run(['lldpcli', '-u', sock, 'show', 'configuration'], { timeoutMs: 3000 })).code === 0, 20_000, 100);
   }
 
   async stopManagementDaemons(): Promise<void> {
     await Promise.all([this.stop('lldpd'), this.stop('snmpd')]);
-    rmSync(join(this.cfg.runDir, 'agentx.sock'), { force: true });
-    rmSync(join(this.cfg.runDir, 'lldpd.sock'), { force: true });
+    rmSync(join(this.sockDir, 'agentx.sock'), { force: true });
+    rmSync(join(this.sockDir, 'lldpd.sock'), { force: true });
   }
 
   // ------------------------------------------------------------------ config validate / apply
@@ -331,7 +338,7 @@ export class Device {
   }
 
   async lldpNeighbors(): Promise<{ localPort: string; remoteSystem?: string; remotePort?: string; remoteChassisId?: string; remoteMgmt?: string }[]> {
-    const sock = join(this.cfg.runDir, 'lldpd.sock');
+    const sock = join(this.sockDir, 'lldpd.sock');
     if (!existsSync(sock)) return [];
     const r = await run(['lldpcli', '-u', sock, '-f', 'json0', 'show', 'neighbors', 'details'], { timeoutMs: 10_000 });
     if (r.code !== 0) return [];
