@@ -179,7 +179,8 @@ let vrfTableNext = 1001;
  * Commands taking the kernel from `prev` (what the agent made before) to `ifaces`.
  * `existing` lists the netdevs present now (so a vanished netdev is recreated).
  */
-export function planReconcile(ifaces: Iface[], prev: NetdevState, existing: Set<string>): ReconcilePlan {
+export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: ReadonlySet<string>): ReconcilePlan {
+  const existing = new Set(existingNow); // planning never mutates its input
   const cmds: string[][] = [];
   const ip = (...a: string[]): void => { cmds.push(['ip', ...a]); };
   const want = new Map(ifaces.map((f) => [f.name, f]));
