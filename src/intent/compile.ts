@@ -7,7 +7,7 @@ import {
   ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures,
 } from '../domain/profiles';
 import {
-  Allocations, DevicePlan, FabricFile, LinkEnd, OverlayNeighbor, PlanInterface, RoutingRole,
+  Allocations, DevicePlan, FabricFile, Feature, LinkEnd, OverlayNeighbor, PlanInterface, RoutingRole,
   UnderlayNeighbor, linkKey,
 } from '../domain/types';
 import { hasOverlay, validateFabric } from '../domain/validate';
@@ -26,6 +26,14 @@ export function compileFabric(
   const settings = settingsOf(file);
   const devs = deviceIndex(file);
   const bfd = settings.bfd.intervalMs > 0;
+  // Most devices share a role list: compute each distinct list's features once.
+  const featureCache = new Map<string, Feature[]>();
+  const features = (roles: string[]): Feature[] => {
+    const key = roles.join(',');
+    let f = featureCache.get(key);
+    if (!f) { f = featuresFor(roles, roleFeatures); featureCache.set(key, f); }
+    return f.slice();
+  };
 
   // Per-device adjacency in link order; the link's first end takes the lower /31 address.
   const adj = new Map<string, Adjacent[]>();
@@ -86,7 +94,7 @@ export function compileFabric(
       profile: profile.name,
       physicalRole: d.physicalRole,
       roles: d.roles.filter((r): r is RoutingRole => r !== 'null'),
-      features: featuresFor(d.roles, roleFeatures),
+      features: features(d.roles),
       loopback,
       routerId: loopback,
       asn,
