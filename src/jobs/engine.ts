@@ -424,7 +424,9 @@ export class JobSystem {
       await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
         attempt > 1 && name === stepNames[0] ? `${name} (attempt ${attempt})` : name);
     };
-    const ctx: DeviceContext<Record<string, unknown>> = { ...base, device: d.device, data: d.data, planData: undefined, attempt, step };
+    const ctx: DeviceContext<Record<string, unknown>> = {
+      ...base, log: (message: string) => records.log(d.jobId, message, d.device), device: d.device, data: d.data, planData: undefined, attempt, step,
+    };
     await step(stepNames[0]);
     try {
       const result = await def.runDevice(ctx);
