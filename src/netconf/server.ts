@@ -350,6 +350,9 @@ export class ServerSession {
   private queue: Promise<void> = Promise.resolve();
   private helloTimer?: NodeJS.Timeout;
   private gotHello = false;
+  /** resolves when the session has ended and its locks/rollback are handled */
+  readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
 
   constructor(
     private readonly server: NetconfServer,
@@ -360,6 +363,7 @@ export class ServerSession {
     remote: string,
   ) {
     this.device = device;
+    this.ended = new Promise((r) => (this.resolveEnded = r));
     this.id = device.allocateSessionId();
     this.username = username;
     this.remote = remote;
@@ -417,7 +421,7 @@ export class ServerSession {
     } catch {
       /* already gone */
     }
-    void this.device.sessionEnded(this, reason);
+    void this.device.sessionEnded(this, reason).finally(() => this.resolveEnded());
   }
 
   private onMessage(msg: string): void {
@@ -884,11 +888,12 @@ export class NetconfServer {
   listen(device: NetconfDevice, opts: { host?: string; port?: number; hostKeys?: (string | Buffer)[] } = {}): Promise<NetconfListener> {
     const host = opts.host ?? '127.0.0.1';
     const conns = new Set<Connection>();
+    const sessions = new Set<ServerSession>();
     const ssh = new SshServer(
       { hostKeys: opts.hostKeys ?? this.hostKeys, ...(this.keepaliveInterval ? { keepaliveInterval: this.keepaliveInterval } : {}) },
       (conn, info) => {
         conns.add(conn);
-        this.handleConnection(device, conn, `${info.ip}:${info.port}`);
+        this.handleConnection(device, conn, `${info.ip}:${info.port}`, sessions);
         conn.on('close', () => conns.delete(conn));
       },
     );
@@ -906,7 +911,7 @@ export class NetconfServer {
           close: () =>
             new Promise<void>((res) => {
               this.listeners.delete(l);
-              for (const s of [...device.sessions.values()]) s.terminate('server closing');
+              for (const s of [...sessions]) s.terminate('server closing');
               for (const c of conns) {
                 try {
                   c.end();
@@ -928,7 +933,7 @@ export class NetconfServer {
     await Promise.all([...this.listeners].map((l) => l.close()));
   }
 
-  private handleConnection(device: NetconfDevice, conn: Connection, remote: string): void {
+  private handleConnection(device: NetconfDevice, conn: Connection, remote: string, sessions: Set<ServerSession>): void {
     let username = '';
     conn.on('error', () => undefined); // a client vanishing must not crash the process
     conn.on('authentication', (ctx: AuthContext) => {
@@ -951,7 +956,9 @@ export class NetconfServer {
             return;
           }
           const ch = acc();
-          new ServerSession(this, device, ch, conn, username, remote);
+          const s = new ServerSession(this, device, ch, conn, username, remote);
+          sessions.add(s);
+          void s.ended.then(() => sessions.delete(s));
         });
         for (const ev of ['pty', 'shell', 'exec', 'env', 'x11', 'auth-agent', 'sftp'] as const) {
           session.on(ev as 'shell', (_a: unknown, rej?: () => void) => {
