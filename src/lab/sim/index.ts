@@ -22,6 +22,8 @@ export interface SimOptions extends SimTopologyOptions {
   /** skip NETCONF or SNMP (memory measurements) */
   netconf?: boolean;
   snmp?: boolean;
+  /** devices generated (their neighbors see them) but not started: racked, not yet powered */
+  exclude?: string[];
 }
 
 export interface Sim {
@@ -29,6 +31,8 @@ export interface Sim {
   links: string[];
   startupMs: number;
   netconf?: SimNetconf;
+  /** starts a device left out with `exclude` */
+  startDevice(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,20 +51,31 @@ export async function runSim(o: SimOptions): Promise<Sim> {
     await Promise.all(agents.map((a) => a.close()));
     await nc?.close();
   };
+  const start = async (d: SimDeviceSpec): Promise<void> => {
+    if (o.snmp !== false) agents.push(await startSnmpAgent(d, peers, { community: o.community ?? SIM_DEFAULTS.community, v3: o.v3, port: o.snmpPort }));
+    if (nc) await nc.add(d);
+  };
+  const excluded = new Set(o.exclude ?? []);
+  const started = new Set<string>();
   try {
     // Bounded parallelism: fast, without a burst of thousands of binds at once.
     const batch = 50;
-    for (let i = 0; i < devices.length; i += batch) {
-      await Promise.all(devices.slice(i, i + batch).map(async (d) => {
-        if (o.snmp !== false) agents.push(await startSnmpAgent(d, peers, { community: o.community ?? SIM_DEFAULTS.community, v3: o.v3, port: o.snmpPort }));
-        if (nc) await nc.add(d);
-      }));
+    const todo = devices.filter((d) => !excluded.has(d.name));
+    for (let i = 0; i < todo.length; i += batch) {
+      await Promise.all(todo.slice(i, i + batch).map(async (d) => { await start(d); started.add(d.name); }));
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  return { devices, links: simLinkKeys(devices), startupMs: Date.now() - t0, netconf: nc, stop };
+  const startDevice = async (name: string): Promise<void> => {
+    const d = peers.get(name);
+    if (!d) throw new Error(`sim: no device ${name}`);
+    if (started.has(name)) return;
+    await start(d);
+    started.add(name);
+  };
+  return { devices, links: simLinkKeys(devices), startupMs: Date.now() - t0, netconf: nc, startDevice, stop };
 }
 
 const NS_RE = /^ds[a-z0-9-]{1,13}$/;

@@ -1,0 +1,315 @@
+// The `onboard` job: greenfield (DHCP leases -> bootstrap -> NETCONF facts) or brownfield
+// (sweep -> SNMP -> NETCONF facts), then the same import (profile by model or sysObjectID,
+// device upserted by serial, ports), then LLDP topology over SNMP -> links with anomalies.
+// Re-running on a managed fabric adds what is new and touches nothing else; the devices on
+// both ends of a new link are marked for the next autoconfigure.
+//
+// Written against H5's job registry (plan -> one child per device -> finalize); `runOnboarding`
+// drives the same three functions in-process (tests, CLI, benchmarks).
+import type { Redis } from 'ioredis';
+import type { FabricFile, LinkSpec, SnmpSettings, Credentials, PhysicalRole } from '../domain/types';
+import { linkKey } from '../domain/types';
+import { profileForModel, profileForSysObjectId } from '../domain/profiles';
+import type { JobTypeDef, PlanContext, DeviceContext, FinalizeContext, JobServices } from '../jobs/registry';
+import type { DeviceOutcome } from '../jobs/records';
+import type { DeviceRecord, LinkRecord, PortRecord, Store } from '../store';
+import { AllowList, DiscoveryError } from './allow';
+import { sweep, validateSweep } from './sweep';
+import { SnmpDevice, type LldpInfo, type SystemInfo } from './snmp';
+import { readFacts, type DeviceFactsRead } from './facts';
+import { buildTopology, type Anomaly, type TopologyDevice } from './topology';
+import { RedisLeaseStore, activeFabricFor, releaseUnonboarded, type Lease } from './dhcp';
+
+export interface OnboardParams {
+  mode: 'greenfield' | 'brownfield';
+  expectedDevices?: number;
+  serials?: string[];
+  subnets?: string[];
+  cablingPlan?: (LinkSpec | [string, string])[];
+  manageUnderlay?: boolean;
+  timeoutSeconds?: number;
+  /** tests and the sim: ports other than 830 / 161 */
+  netconfPort?: number;
+  snmpPort?: number;
+  /** greenfield: DHCP lease time handed out (default 3600 s) */
+  leaseSeconds?: number;
+  /** greenfield: how long a device may take to apply its bootstrap (default 120 s) */
+  bootstrapWaitSeconds?: number;
+}
+
+export interface DeviceTaskData { ip: string; serial?: string; mac?: string }
+
+export interface OnboardDeviceResult {
+  ip: string;
+  serial: string;
+  name: string;
+  model: string;
+  profile: string | null;
+  unknownModel?: true;
+  osVersion: string;
+  system?: SystemInfo;
+  lldp?: LldpInfo;
+  snmpError?: string;
+}
+
+export interface OnboardResult {
+  mode: 'greenfield' | 'brownfield';
+  found: { name: string; serial: string; ip: string; profile: string | null; created: boolean }[];
+  missing: string[];
+  unknownModels: { name: string; model: string; sysObjectID?: string }[];
+  links: { found: number; added: number; kept: number };
+  anomalies: Anomaly[];
+  needsConfig: string[];
+  releasedLeases?: number;
+}
+
+interface PlanData { mode: OnboardParams['mode']; expected?: number; serials?: string[] }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function storeOf(s: JobServices): Store { return s.store as Store; }
+
+function allowFor(s: JobServices, file: FabricFile): AllowList {
+  const conf = (s.config as { discoveryAllow?: string[] }).discoveryAllow ?? [];
+  return new AllowList(conf.length ? conf : file.fabric.namespaces.management.map((m) => m.cidr));
+}
+
+function snmpSettings(secrets: { snmp?: SnmpSettings }): SnmpSettings {
+  if (!secrets.snmp) throw new DiscoveryError('the fabric has no SNMP settings: discovery reads LLDP over SNMP (set fabric.snmp)');
+  return secrets.snmp;
+}
+
+function normPlan(p?: OnboardParams['cablingPlan']): LinkSpec[] | undefined {
+  if (!p) return undefined;
+  const end = (t: string, i: number, side: string) => {
+    const k = t.indexOf(':');
+    if (k <= 0 || k === t.length - 1) throw new DiscoveryError(`cablingPlan[${i}].${side} "${t}" is not device:port`);
+    return { device: t.slice(0, k), port: t.slice(k + 1) };
+  };
+  return p.map((l, i) => (Array.isArray(l) ? { a: end(l[0], i, '0'), b: end(l[1], i, '1') } : l));
+}
+
+// ------------------------------------------------------------------------------ plan
+
+export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ devices: { device: string; data: DeviceTaskData }[]; data: PlanData }> {
+  const p = ctx.params;
+  if (p.mode !== 'greenfield' && p.mode !== 'brownfield') throw new DiscoveryError(`mode: "${String(p.mode)}" is not greenfield or brownfield`);
+  const store = storeOf(ctx.services);
+  const { file } = await store.getFabricFile(ctx.fabric);
+  normPlan(p.cablingPlan); // bad plans fail before anything is sent
+  const allow = allowFor(ctx.services, file);
+  const mgmt = file.fabric.namespaces.management.map((m) => m.cidr);
+  const data: PlanData = { mode: p.mode, expected: p.expectedDevices, serials: p.serials };
+  if (p.mode === 'brownfield') {
+    const subnets = p.subnets?.length ? p.subnets : mgmt;
+    validateSweep({ subnets, allow, managementSubnets: mgmt });
+    await ctx.log(`sweeping ${subnets.join(', ')}`);
+    const r = await sweep({ subnets, allow, managementSubnets: mgmt, deadlineMs: Math.min(600, p.timeoutSeconds ?? 600) * 1000 });
+    await ctx.log(`sweep: ${r.alive.length} of ${r.probed} addresses answered in ${r.durationMs} ms`);
+    return { devices: r.alive.map((ip) => ({ device: ip, data: { ip } })), data };
+  }
+  // Greenfield: open DHCP for this fabric and wait for the devices to take leases.
+  const leases = new RedisLeaseStore(ctx.services.redis);
+  const timeoutMs = (p.timeoutSeconds ?? 900) * 1000;
+  const deadline = Date.now() + timeoutMs;
+  await leases.activate(activeFabricFor(file, { leaseSeconds: p.leaseSeconds, jobId: ctx.jobId, untilMs: deadline + 10 * 60_000 }));
+  await ctx.log(`DHCP open for ${mgmt.join(', ')} until the expected devices have leases (timeout ${Math.round(timeoutMs / 1000)} s)`);
+  const want = p.serials?.length ? new Set(p.serials) : undefined;
+  const expected = want ? want.size : p.expectedDevices ?? file.devices.filter((d) => d.serial).length;
+  const seen = new Map<string, Lease>();
+  for (;;) {
+    await ctx.checkCancel();
+    for (const l of await leases.list(ctx.fabric)) {
+      if (l.state !== 'bound' || !l.serial || seen.has(l.serial)) continue;
+      if (want && !want.has(l.serial)) continue;
+      seen.set(l.serial, l);
+      await store.upsertDiscoveredDevice(ctx.fabric, { serial: l.serial, managementIp: l.ip, managedState: 'dhcp', model: l.model });
+      await ctx.log(`${l.serial} took lease ${l.ip}${l.model ? ` (${l.vendor ?? ''} ${l.model})` : ''}`);
+    }
+    if (expected > 0 && seen.size >= expected) break;
+    if (Date.now() >= deadline) {
+      await ctx.log(`timeout: ${seen.size} of ${expected || 'the'} expected devices took a lease`);
+      break;
+    }
+    await sleep(1000);
+  }
+  return { devices: [...seen.values()].map((l) => ({ device: l.ip, data: { ip: l.ip, serial: l.serial, mac: l.mac } })), data };
+}
+
+// ------------------------------------------------------------------------------ device
+
+async function factsWithRetry(ip: string, creds: Credentials, o: { allow: AllowList; port?: number; waitMs: number; hostKeyStore?: Parameters<typeof readFacts>[1]['hostKeyStore']; deviceId?: string; checkCancel(): Promise<void> }): Promise<DeviceFactsRead> {
+  const until = Date.now() + o.waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readFacts(ip, { credentials: creds, port: o.port, allow: o.allow, hostKeyStore: o.hostKeyStore, deviceId: o.deviceId, connectTimeoutMs: 10_000 });
+    } catch (e) {
+      // Before its bootstrap is applied a device refuses NETCONF: wait (bounded) and retry.
+      if (Date.now() + 2000 > until || attempt >= 200) throw e;
+      await o.checkCancel();
+      await sleep(2000);
+    }
+  }
+}
+
+export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<OnboardDeviceResult> {
+  const p = ctx.params;
+  const { ip, serial: leaseSerial } = ctx.data as DeviceTaskData;
+  const store = storeOf(ctx.services);
+  const { file } = await store.getFabricFile(ctx.fabric);
+  const allow = allowFor(ctx.services, file);
+  const secrets = await store.getFabricSecrets(ctx.fabric);
+  // facts: NETCONF with the fabric's credentials (greenfield: once the bootstrap is applied)
+  await ctx.step('facts');
+  const waitMs = p.mode === 'greenfield' ? (p.bootstrapWaitSeconds ?? 120) * 1000 : 0;
+  const facts = await factsWithRetry(ip, secrets.credentials, { allow, port: p.netconfPort, waitMs, checkCancel: () => ctx.checkCancel() });
+  if (leaseSerial && facts.serial !== leaseSerial) {
+    throw new DiscoveryError(`${ip}: facts report serial ${facts.serial}, the DHCP lease was taken by ${leaseSerial}`);
+  }
+  // snmp: system group and LLDP (a failure here is reported, not fatal: facts are enough to import)
+  await ctx.step('snmp');
+  let system: SystemInfo | undefined;
+  let lldp: LldpInfo | undefined;
+  let snmpError: string | undefined;
+  const snmp = new SnmpDevice(ip, { settings: snmpSettings(secrets), port: p.snmpPort, allow, timeoutMs: 2000, retries: 2 });
+  try {
+    [system, lldp] = await Promise.all([snmp.system(), snmp.lldp()]);
+  } catch (e) {
+    snmpError = (e as Error).message;
+    await ctx.log(`${ip}: ${snmpError}`);
+  } finally {
+    snmp.close();
+  }
+  // import: profile, device by serial, ports; management address pinned in the store (and, in
+  // greenfield, reserved in DHCP: the agent keeps its lease address once bootstrapped)
+  await ctx.step('import');
+  const byModel = facts.model ? profileForModel(facts.model) : undefined;
+  const byOid = !byModel && system?.sysObjectID ? profileForSysObjectId(system.sysObjectID) : undefined;
+  const profile = byModel ?? byOid;
+  const ports: PortRecord[] = facts.interfaces
+    .filter((i) => !/^(eth0|lo|mgmt\d*|em0|fxp0|re0:mgmt-\d)$/.test(i.name))
+    .map((i) => ({ name: i.name, ...(i.mac ? { mac: i.mac } : {}), operState: i.operStatus === 'up' ? 'up' : i.operStatus === 'down' ? 'down' : 'unknown' }));
+  const { device } = await store.upsertDiscoveredDevice(ctx.fabric, {
+    serial: facts.serial, model: facts.model || undefined, profile: profile?.name, managementIp: ip, osVersion: facts.osVersion || undefined,
+    hostname: facts.hostname || undefined, ports, managedState: 'active', onboardingState: 'interfaces_onboarded',
+  });
+  if (!profile) await ctx.log(`${device.name}: unknown model "${facts.model}"${system ? ` (sysObjectID ${system.sysObjectID})` : ''}: no node profile matches; imported without one`);
+  const r: OnboardDeviceResult = { ip, serial: facts.serial, name: device.name, model: facts.model, profile: profile?.name ?? device.profile, osVersion: facts.osVersion };
+  if (!profile && !device.profile) r.unknownModel = true;
+  if (system) r.system = system;
+  if (lldp) r.lldp = lldp;
+  if (snmpError) r.snmpError = snmpError;
+  return r;
+}
+
+// ------------------------------------------------------------------------------ finalize
+
+export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Promise<OnboardResult> {
+  const p = ctx.params;
+  const store = storeOf(ctx.services);
+  const plan = (ctx.planData ?? {}) as PlanData;
+  const ok = Object.values(ctx.devices).filter((o: DeviceOutcome) => o.state === 'succeeded' && o.result).map((o) => o.result as OnboardDeviceResult);
+  const records = await store.listDevices(ctx.fabric);
+  const bySerial = new Map(records.filter((d) => d.serial).map((d) => [d.serial!, d]));
+  // Topology over every device that answered SNMP; names as the store has them now.
+  const tds: TopologyDevice[] = ok.map((r) => {
+    const rec = bySerial.get(r.serial);
+    return {
+      name: rec?.name ?? r.name,
+      physicalRole: (rec?.physicalRole ?? undefined) as PhysicalRole | undefined,
+      aliases: [r.system?.sysName, r.serial, rec?.hostname ?? undefined].filter((x): x is string => !!x),
+      chassisIds: r.lldp?.chassisId ? [r.lldp.chassisId] : [],
+      neighbors: r.lldp ? r.lldp.neighbors : null,
+    };
+  });
+  const topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
+  const existing = await store.listLinks(ctx.fabric);
+  const have = new Set(existing.map((l: LinkRecord) => linkKey(l)));
+  const fresh = topo.links.filter((l) => !have.has(linkKey(l)));
+  if (fresh.length) await store.addLinks(ctx.fabric, fresh.map((l) => ({ a: l.a, b: l.b, ...(l.anomaly ? { anomaly: l.anomaly } : {}) })));
+  // Both ends of a new link need config at the next autoconfigure (the old peer too).
+  const needs = [...new Set(fresh.flatMap((l) => [l.a.device, l.b.device]))].filter((n) => records.some((d: DeviceRecord) => d.name === n));
+  if (needs.length) await store.markNeedsConfig(ctx.fabric, needs);
+  // Devices whose LLDP was read are topology_discovered.
+  for (const r of ok) {
+    if (!r.lldp) continue;
+    const rec = bySerial.get(r.serial);
+    if (rec && rec.onboardingState === 'interfaces_onboarded') await store.updateDevice(ctx.fabric, rec.name, { onboardingState: 'topology_discovered' });
+  }
+  for (const a of topo.anomalies) await ctx.log(`cabling: ${a.message}`);
+  const foundSerials = new Set(ok.map((r) => r.serial));
+  let missing: string[] = [];
+  if (plan.serials?.length) missing = plan.serials.filter((s) => !foundSerials.has(s));
+  else if (plan.mode === 'greenfield' || p.expectedDevices) {
+    const listed = (await store.getFabricFile(ctx.fabric)).file.devices.filter((d) => d.serial).map((d) => d.serial!);
+    missing = listed.filter((s) => !foundSerials.has(s));
+    const expected = p.expectedDevices ?? listed.length;
+    if (missing.length === 0 && ok.length < expected) missing = [`${expected - ok.length} device(s) not found (expected ${expected}, found ${ok.length})`];
+  }
+  if (missing.length) await ctx.log(`missing: ${missing.join(', ')}`);
+  const result: OnboardResult = {
+    mode: plan.mode ?? p.mode,
+    found: ok.map((r) => ({ name: bySerial.get(r.serial)?.name ?? r.name, serial: r.serial, ip: r.ip, profile: r.profile, created: false })),
+    missing,
+    unknownModels: ok.filter((r) => r.unknownModel).map((r) => ({ name: r.name, model: r.model, sysObjectID: r.system?.sysObjectID })),
+    links: { found: topo.links.length, added: fresh.length, kept: topo.links.length - fresh.length },
+    anomalies: topo.anomalies,
+    needsConfig: needs,
+  };
+  if ((plan.mode ?? p.mode) === 'greenfield') {
+    const leases = new RedisLeaseStore(ctx.services.redis);
+    const released = await releaseUnonboarded(leases, ctx.fabric, foundSerials);
+    await leases.deactivate(ctx.fabric);
+    result.releasedLeases = released.length;
+    if (released.length) await ctx.log(`released ${released.length} lease(s) of devices not onboarded: ${released.map((l) => l.serial ?? l.mac).join(', ')}`);
+  }
+  return result;
+}
+
+export const ONBOARD_STEPS = [{ name: 'facts', weight: 3 }, { name: 'snmp', weight: 2 }, { name: 'import', weight: 1 }];
+
+export const onboardJob: JobTypeDef<OnboardParams> = {
+  type: 'onboard',
+  queue: 'discovery',
+  fabricLock: true,
+  deviceSteps: ONBOARD_STEPS,
+  attempts: 1,
+  plan: planOnboard,
+  runDevice: onboardDevice,
+  finalize: finalizeOnboard,
+};
+
+/**
+ * The same job without BullMQ: plan, every device (bounded concurrency), finalize. For tests,
+ * the CLI and benchmarks; the service runs it through the job system.
+ */
+export async function runOnboarding(o: {
+  fabric: string;
+  params: OnboardParams;
+  services: { store: Store; redis: Redis; config?: { discoveryAllow?: string[] } };
+  concurrency?: number;
+  log?: (m: string) => void;
+}): Promise<OnboardResult & { failed: { device: string; error: string }[] }> {
+  const services = { store: o.services.store, redis: o.services.redis, config: { discoveryAllow: [], ...(o.services.config ?? {}) }, logger: console } as unknown as JobServices;
+  const base = {
+    jobId: `local-${Date.now()}`, type: 'onboard', fabric: o.fabric, params: o.params, services,
+    log: async (m: string) => o.log?.(m), checkCancel: async () => undefined,
+  };
+  const plan = await planOnboard(base);
+  const outcomes: Record<string, DeviceOutcome> = {};
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < plan.devices.length) {
+      const t = plan.devices[next++];
+      try {
+        const result = await onboardDevice({ ...base, device: t.device, data: t.data, planData: plan.data, attempt: 1, step: async () => undefined });
+        outcomes[t.device] = { state: 'succeeded', progress: 1, result };
+      } catch (e) {
+        outcomes[t.device] = { state: 'failed', progress: 0, error: (e as Error).message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 32, plan.devices.length)) }, worker));
+  const result = await finalizeOnboard({ ...base, planData: plan.data, devices: outcomes, cancelled: false });
+  return { ...result, failed: Object.entries(outcomes).filter(([, v]) => v.state === 'failed').map(([device, v]) => ({ device, error: v.error ?? '' })) };
+}
