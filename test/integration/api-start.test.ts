@@ -15,7 +15,7 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catc
 interface Started { child: ChildProcess; out: () => string; base: string }
 
 async function start(dataDir: string): Promise<Started> {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   delete env.REDIS_URL;
   delete env.FABRIC_SECRET_KEY;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/api/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
