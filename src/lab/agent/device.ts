@@ -65,6 +65,8 @@ export class Device {
   readonly cfg: DeviceConfig;
   state: DeviceState;
   phase: Phase = 'factory-default';
+  /** What status.json shows while booting (until NETCONF listens): factory-default or rebooting. */
+  statusOverride?: Phase;
   private pids = new Map<string, PidEntry>();
   private log: (m: string) => void;
 
@@ -95,7 +97,7 @@ export class Device {
   writeStatus(extra: Record<string, unknown> = {}): void {
     const s = {
       node: this.cfg.node,
-      phase: this.phase,
+      phase: this.statusOverride ?? this.phase,
       managementIp: this.state.managementIp,
       hostname: this.hostname(),
       serial: this.cfg.serial,

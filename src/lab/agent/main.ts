@@ -45,6 +45,8 @@ export class Agent {
     writeFileSync(join(this.cfg.runDir, 'agent.pid'), String(process.pid));
     const d = this.dev;
     d.phase = 'factory-default';
+    // until NETCONF listens, a rebooting device stays "rebooting", a new one "factory-default"
+    if (d.statusOverride !== 'rebooting') d.statusOverride = 'factory-default';
     d.writeStatus({ netconf: false });
     await d.portsUp();
     await d.startFrr();
@@ -138,6 +140,7 @@ export class Agent {
     });
     this.ncDevice = nc;
     this.listener = await this.server.listen(nc, { host: d.state.managementIp, port: b.netconf.port });
+    d.statusOverride = undefined;
     d.writeStatus({ netconf: true });
   }
 
@@ -155,6 +158,7 @@ export class Agent {
     const d = this.dev;
     log(`install-software ${version}: rebooting for ${seconds} s`);
     d.phase = 'rebooting';
+    d.statusOverride = 'rebooting';
     d.writeStatus({ netconf: false });
     await this.stopNetconf();
     await d.stopAll();
@@ -209,6 +213,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGUSR2', () => void agent.onLease());
+  // a factory-default device has nothing listening yet: keep the process (the device) alive
+  setInterval(() => undefined, 1 << 30);
   try {
     await agent.boot();
   } catch (e) {

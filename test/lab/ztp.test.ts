@@ -1,0 +1,155 @@
+// Greenfield path of a twin device: factory default (only dhclient on eth0, no NETCONF, no SNMP),
+// then the device's own dhclient script, given a lease carrying a bootstrap URL, sets the lease
+// address and wakes the agent, which fetches the bootstrap over HTTP from a server in the
+// controller namespace and applies it (host name, credentials, NETCONF, SNMP v2c + v3, LLDP).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { describeIf } from '../helpers/env';
+import { netnsBackend } from '../../src/lab/netns';
+import { validateTopology } from '../../src/lab/topology';
+import { LabPaths, recordedPids } from '../../src/lab/state';
+import { NetconfClient } from '../../src/netconf/client';
+import { labName, tmpRoot, relay, snmpwalk, inNs, sh, namespaces, waitUntil, within, leftovers, type Relay } from './helpers';
+
+jest.setTimeout(180_000);
+
+const d = describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'vtysh', 'lldpd', 'snmpd', 'snmpwalk', 'dhclient'] });
+
+const LAB = labName();
+const ROOT = tmpRoot();
+
+const topo = validateTopology({
+  name: LAB,
+  devices: [{ name: 'leaf1', profile: 'frr-switch', serial: 'ZTP0001' }, { name: 'leaf2', profile: 'frr-switch', serial: 'ZTP0002' }],
+  links: [['leaf1:swp1', 'leaf2:swp1']],
+  management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
+});
+
+const BOOTSTRAP = {
+  hostname: 'leaf1',
+  credentials: { username: 'ops', password: 'ztp-s3cret' },
+  netconf: { port: 830 },
+  snmp: { community: 'ztp-ro', v3: { user: 'ztpuser', authKey: 'authpass123', privKey: 'privpass123' } },
+  lldp: true,
+};
+
+// An HTTP server in the controller namespace, logging each request line to stdout.
+const HTTP = `
+const http = require('node:http');
+const body = process.argv[1];
+http.createServer((req, res) => {
+  process.stdout.write(req.method + ' ' + req.url + '\\n');
+  if (req.url === '/ztp/ZTP0001') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body); }
+  else if (req.url === '/ztp/BAD') { res.writeHead(200); res.end('{"credentials": {"username": "x", "password": "y"}, "snmp": {"community": "c"}, "telnet": true}'); }
+  else { res.writeHead(404); res.end(); }
+}).listen(8099, '10.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+
+d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
+  let http: ChildProcess;
+  const requests: string[] = [];
+  const relays: Relay[] = [];
+  let client: NetconfClient | undefined;
+
+  beforeAll(async () => {
+    await netnsBackend.up(topo, { root: ROOT, timeoutSeconds: 60 });
+    http = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, process.execPath, '-e', HTTP, JSON.stringify(BOOTSTRAP)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      http.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const l of lines) {
+          if (l === 'ready') resolve();
+          else requests.push(l);
+        }
+      });
+      http.once('exit', (c) => reject(new Error(`http server exited ${c}`)));
+    });
+  });
+
+  afterAll(async () => {
+    if (client) await within(client.close().catch(() => undefined), 3000);
+    for (const r of relays) await within(r.close().catch(() => undefined), 3000);
+    if (http && http.exitCode === null) { http.kill('SIGTERM'); await within(new Promise((r) => http.once('exit', r)), 3000); }
+    const pids = recordedPids(new LabPaths(LAB, ROOT).pidFile).map((e) => e.pid);
+    await netnsBackend.down(LAB, { root: ROOT });
+    expect(await leftovers(LAB, ROOT, pids)).toEqual([]);
+    expect((await namespaces()).filter((n) => n.startsWith(`${LAB}-`))).toEqual([]);
+  });
+
+  function runScript(node: string, env: Record<string, string>): ReturnType<typeof sh> {
+    const runDir = new LabPaths(LAB, ROOT).nodeRun(node);
+    // dhclient runs its script with only its own variables: env -i reproduces that
+    const vars = Object.entries({ ...env, LAB_RUN: runDir }).map(([k, v]) => `${k}=${v}`);
+    return inNs(`${LAB}-${node}`, ['env', '-i', ...vars, join(runDir, 'dhclient-script')]);
+  }
+
+  test('factory default: only dhclient on eth0, no address, nothing listening', async () => {
+    const st = await netnsBackend.status(LAB, { root: ROOT });
+    expect(st.nodes.map((n) => [n.name, n.state, n.managementIp])).toEqual([['leaf1', 'factory-default', undefined], ['leaf2', 'factory-default', undefined]]);
+    for (const n of st.nodes) expect(n.processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'dhclient', 'zebra']);
+    const listening = (await inNs(`${LAB}-leaf1`, ['ss', '-Hltun'])).stdout;
+    expect(listening).not.toMatch(/:830\b|:161\b/);
+    const conf = (await sh(['cat', join(new LabPaths(LAB, ROOT).nodeRun('leaf1'), 'dhclient.conf')])).stdout;
+    expect(conf).toContain('send vendor-class-identifier "FRR-frr-switch-ZTP0001";');
+  });
+
+  test('a lease without a bootstrap URL: address kept, still factory default', async () => {
+    const r = await runScript('leaf2', { reason: 'BOUND', interface: 'eth0', new_ip_address: '10.0.0.61', new_subnet_mask: '255.255.255.0', new_dhcp_server_identifier: '10.0.0.1' });
+    expect(r.code).toBe(0);
+    expect((await inNs(`${LAB}-leaf2`, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout).toContain('10.0.0.61/24');
+    await new Promise((res) => setTimeout(res, 1000));
+    expect((await netnsBackend.status(LAB, { root: ROOT })).nodes[1].state).toBe('factory-default');
+  });
+
+  test('a bootstrap with an unknown key is refused; the device stays factory default', async () => {
+    await runScript('leaf2', { reason: 'RENEW', interface: 'eth0', new_ip_address: '10.0.0.61', new_subnet_mask: '255.255.255.0', new_dhcp_server_identifier: '10.0.0.1', new_bootfile_name: 'http://10.0.0.1:8099/ztp/BAD' });
+    await waitUntil('BAD fetched', async () => requests.includes('GET /ztp/BAD'), 15_000, 100);
+    const stFile = join(new LabPaths(LAB, ROOT).nodeRun('leaf2'), 'status.json');
+    const st = await waitUntil('ztp error reported', async () => {
+      const s = JSON.parse((await sh(['cat', stFile])).stdout) as { ztpError?: string; phase: string };
+      return s.ztpError ? s : undefined;
+    }, 10_000, 100);
+    expect(st.ztpError).toBe('bootstrap: unknown key "telnet"');
+    expect(st.phase).toBe('factory-default');
+  });
+
+  test('a lease with option 67 URL: address set, bootstrap fetched and applied (NETCONF, SNMP v2c/v3, LLDP, host name)', async () => {
+    const r = await runScript('leaf1', {
+      reason: 'BOUND', interface: 'eth0', new_ip_address: '10.0.0.50', new_subnet_mask: '255.255.255.0',
+      new_dhcp_server_identifier: '10.0.0.1', new_bootfile_name: 'http://10.0.0.1:8099/ztp/ZTP0001',
+    });
+    expect(r.code).toBe(0);
+    expect((await inNs(`${LAB}-leaf1`, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout).toContain('10.0.0.50/24');
+    await waitUntil('bootstrapped', async () => (await netnsBackend.status(LAB, { root: ROOT })).nodes[0].state === 'bootstrapped', 30_000, 200);
+    expect(requests.filter((q) => q === 'GET /ztp/ZTP0001')).toHaveLength(1);
+    const st = await netnsBackend.status(LAB, { root: ROOT });
+    expect(st.nodes[0].managementIp).toBe('10.0.0.50');
+    expect(st.nodes[0].processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'dhclient', 'lldpd', 'snmpd', 'zebra']);
+    // SNMP with the bootstrap's community and v3 user, from the controller namespace
+    const sys = await waitUntil('snmp', async () => snmpwalk(LAB, '10.0.0.50', '1.3.6.1.2.1.1', ['-v2c', '-c', 'ztp-ro']), 10_000, 500);
+    expect(sys.get('.1.3.6.1.2.1.1.5.0')).toBe('leaf1');
+    expect(sys.get('.1.3.6.1.2.1.1.1.0')).toBe('FRR-switch frr-switch serial ZTP0001 version 8.4.4');
+    const v3 = await snmpwalk(LAB, '10.0.0.50', '1.3.6.1.2.1.1.5', ['-v3', '-l', 'authPriv', '-u', 'ztpuser', '-a', 'SHA', '-A', 'authpass123', '-x', 'AES', '-X', 'privpass123']);
+    expect([...v3.values()]).toEqual(['leaf1']);
+    await expect(snmpwalk(LAB, '10.0.0.50', '1.3.6.1.2.1.1.5', ['-v2c', '-c', 'fabric-ro'])).rejects.toThrow(/Timeout/);
+    // NETCONF with the bootstrap's credentials only
+    const rl = await relay(LAB, '10.0.0.50', 830);
+    relays.push(rl);
+    await expect(NetconfClient.connect({ host: '127.0.0.1', port: rl.port, username: 'ops', password: 'wrong', connectTimeoutMs: 10_000 })).rejects.toThrow();
+    try {
+      client = await NetconfClient.connect({ host: '127.0.0.1', port: rl.port, username: 'ops', password: 'ztp-s3cret', connectTimeoutMs: 10_000 });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; agent log: ${(await sh(['tail', '-20', join(new LabPaths(LAB, ROOT).nodeRun('leaf1'), 'agent.log')])).stdout}`);
+    }
+    const facts = await client.rpc('<get-facts xmlns="urn:fabric:device"/>');
+    expect(facts.xml).toContain('<hostname>leaf1</hostname><vendor>FRR</vendor><model>frr-switch</model><serial-number>ZTP0001</serial-number>');
+    expect(facts.xml).toContain('<management-address>10.0.0.50</management-address>');
+    // a renewal of the same lease does not bootstrap twice
+    await runScript('leaf1', { reason: 'RENEW', interface: 'eth0', new_ip_address: '10.0.0.50', old_ip_address: '10.0.0.50', new_subnet_mask: '255.255.255.0', new_dhcp_server_identifier: '10.0.0.1', new_bootfile_name: 'http://10.0.0.1:8099/ztp/ZTP0001' });
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(requests.filter((q) => q === 'GET /ztp/ZTP0001')).toHaveLength(1);
+  });
+});
