@@ -166,6 +166,7 @@ class Tx {
     return i;
   }
   op(cmd: string, key: string, ...args: (string | number)[]): void {
+    this.written.add(key);
     (this.ops as unknown[][]).push([cmd, this.k(key), ...args.map(String)]);
   }
   hsetMany(key: string, entries: [string, string][]): void {
@@ -176,6 +177,8 @@ class Tx {
   hdelMany(key: string, fields: string[]): void {
     for (let i = 0; i < fields.length; i += HSET_CHUNK) this.op('HDEL', key, ...fields.slice(i, i + HSET_CHUNK));
   }
+  private readonly written = new Set<string>();
+  touches(key: string): boolean { return this.written.has(key); }
   absent(key: string): void { this.conds.push(['absent', this.k(key)]); }
   /** The commit applies only if hash field `key[field]` still holds `value` (null: absent). */
   fieldIs(key: string, field: string, value: string | null): void {
@@ -183,6 +186,8 @@ class Tx {
   }
   get empty(): boolean { return this.ops.length === 0; }
 }
+
+interface DeviceListEntry { ver: string | null; raw: string[]; records: DeviceRecord[]; json?: string }
 
 interface Snapshot {
   version: string;
@@ -240,6 +245,12 @@ function specOf(d: DeviceRecord): DeviceSpec | undefined {
   return s;
 }
 
+/** Cached records are shared between callers: freeze them so a caller's edit fails loudly. */
+function frozen(d: DeviceRecord): DeviceRecord {
+  Object.freeze(d.roles);
+  return Object.freeze(d);
+}
+
 /** What intent compiles from a device (render/intent read no serial, model or management address). */
 function intentOf(d: DeviceRecord | undefined): unknown {
   const s = d && specOf(d);
@@ -257,6 +268,7 @@ export class Store {
   private readonly r: Redis & Scripted;
   /** Optimistic commits done and version conflicts retried (by this instance). */
   readonly stats = { commits: 0, conflicts: 0 };
+  private readonly devCache = new Map<string, DeviceListEntry>();
 
   constructor(readonly redis: Redis, opts: StoreOptions) {
     if (!Buffer.isBuffer(opts.secretKey) || opts.secretKey.length !== 32) throw new Error('Store: secretKey must be 32 bytes');
@@ -350,6 +362,7 @@ export class Store {
 
   private async commit(f: string, version: string, tx: Tx): Promise<{ status: 'ok' | 'dup' | 'conflict' } | { status: 'locked'; holder: string }> {
     if (tx.inventory) { tx.op('DEL', this.fk(f, 'intended')); tx.op('INCR', this.fk(f, 'iver')); }
+    if (tx.touches(this.fk(f, 'devices'))) tx.op('INCR', this.fk(f, 'dver'));
     const opKey = `${this.prefix}op:${randomUUID()}`;
     const keys = [this.fk(f, 'ver'), opKey, ...tx.keys];
     const spec = JSON.stringify({ c: tx.conds.length ? tx.conds : {}, o: tx.ops.length ? tx.ops : {} });
@@ -659,23 +672,54 @@ export class Store {
 
   // ----------------------------------------------------------------------------- devices
 
-  /** All devices of a fabric, sorted by name: two commands in one round trip. */
-  async listDevices(f: string): Promise<DeviceRecord[]> {
-    const res = await this.redis.pipeline().hexists(this.fabricsKey, f).hvals(this.fk(f, 'devices')).exec();
+  /**
+   * Device list cache: every commit that touches a fabric's devices hash bumps `dver` in the
+   * same atomic script, so one tiny GET tells whether the cached list is current (also across
+   * processes). A changed version reloads the list (HVALS), parsing only records that changed.
+   */
+  private async deviceList(f: string): Promise<DeviceListEntry> {
+    const cached = this.devCache.get(f);
+    if (cached) {
+      const ver = await this.redis.get(this.fk(f, 'dver'));
+      if (ver === cached.ver) return cached;
+    }
+    const res = await this.redis.pipeline().get(this.fk(f, 'dver')).hexists(this.fabricsKey, f).hvals(this.fk(f, 'devices')).exec();
     if (!res) throw new Error('redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
-    if (!res[0][1]) throw notFound(`fabric ${f}`);
-    const out = (res[1][1] as string[]).map((v) => JSON.parse(v) as DeviceRecord);
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (!res[1][1]) { this.devCache.delete(f); throw notFound(`fabric ${f}`); }
+    const ver = res[0][1] as string | null;
+    const prev = new Map<string, DeviceRecord>();
+    if (cached) cached.raw.forEach((r, i) => prev.set(r, cached.records[i]));
+    const pairs = (res[2][1] as string[]).map((r): [string, DeviceRecord] => [r, prev.get(r) ?? frozen(JSON.parse(r) as DeviceRecord)]);
+    pairs.sort(([, a], [, b]) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entry: DeviceListEntry = { ver, raw: pairs.map(([r]) => r), records: pairs.map(([, d]) => d) };
+    if (ver !== null) {
+      this.devCache.delete(f);
+      this.devCache.set(f, entry);
+      // Bounded: keep the most recently loaded fabrics only.
+      while (this.devCache.size > 32) this.devCache.delete(this.devCache.keys().next().value as string);
+    }
+    return entry;
   }
 
-  /** The raw JSON of every device (for an API that streams the list without re-encoding). */
+  /**
+   * All devices of a fabric, sorted by name. One small round trip when nothing changed since the
+   * last call (records are frozen and shared: copy before changing one).
+   */
+  async listDevices(f: string): Promise<DeviceRecord[]> {
+    return [...(await this.deviceList(f)).records];
+  }
+
+  /** The stored JSON of every device, sorted by name (for an API that sends them without re-encoding). */
   async listDevicesRaw(f: string): Promise<string[]> {
-    const res = await this.redis.pipeline().hexists(this.fabricsKey, f).hvals(this.fk(f, 'devices')).exec();
-    if (!res) throw new Error('redis pipeline returned nothing');
-    for (const [err] of res) if (err) throw err;
-    if (!res[0][1]) throw notFound(`fabric ${f}`);
-    return res[1][1] as string[];
+    return [...(await this.deviceList(f)).raw];
+  }
+
+  /** The whole device list as one JSON array text (built once per change). */
+  async listDevicesJson(f: string): Promise<string> {
+    const e = await this.deviceList(f);
+    e.json ??= `[${e.raw.join(',')}]`;
+    return e.json;
   }
 
   async getDevice(f: string, d: string): Promise<DeviceDetail | null> {

@@ -167,6 +167,27 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(ups).toHaveLength(20);
   });
 
+  test('device list cache stays exact across store instances (processes) and versions', async () => {
+    await store.createFabric(fabricText('lc'));
+    const other = new Store(t.client(), { secretKey: t.secretKey });
+    expect((await other.listDevices('lc')).find((d) => d.name === 'leaf1')!.managedState).toBe('dhcp');
+    await store.updateDevice('lc', 'leaf1', { managedState: 'active' });
+    expect((await other.listDevices('lc')).find((d) => d.name === 'leaf1')!.managedState).toBe('active');
+    await store.renameDevice('lc', 'leaf2', 'leaf2b');
+    expect((await other.listDevices('lc')).map((d) => d.name)).toEqual(['leaf1', 'leaf2b', 'leaf3', 'leaf4', 'spine1', 'spine2']);
+    expect(JSON.parse(await other.listDevicesJson('lc'))).toEqual(await store.listDevices('lc'));
+    // Writes that do not touch device records keep the cache (no version bump).
+    const dver = await redis.get('fz:f:lc:dver');
+    await store.setPorts('lc', 'leaf1', [{ name: 'swp51' }]);
+    await store.allocateFabric('lc');
+    expect(await redis.get('fz:f:lc:dver')).toBe(dver);
+    // Shared records are frozen: editing one throws instead of corrupting the cache.
+    const list = await other.listDevices('lc');
+    expect(() => { (list[0] as { managedState: string }).managedState = 'error'; }).toThrow(TypeError);
+    await store.deleteFabric('lc');
+    expect(isStoreError(await rejects(other.listDevices('lc')), 'not_found')).toBe(true);
+  });
+
   test('roles validated against the node profile; refused roles change nothing', async () => {
     await store.createFabric(fabricText('roles'));
     await store.addDevice('roles', { name: 'qfx1', serial: 'QFX1', profile: 'juniper-qfx5110-48s-4c', physicalRole: 'leaf', roles: ['CRB-Access'] });
@@ -337,7 +358,8 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(await store.getFabric('lock')).toBeNull();
     expect(isStoreError(await rejects(store.listDevices('lock')), 'not_found')).toBe(true);
     const left = Object.keys(await dumpKeys(redis, 'fz:f:lock:*')).sort();
-    expect(left).toEqual(['fz:f:lock:events', 'fz:f:lock:iver', 'fz:f:lock:ver']);
+    // Only the history and the version counters stay (counters never restart: no ABA for a recreated fabric).
+    expect(left).toEqual(['fz:f:lock:dver', 'fz:f:lock:events', 'fz:f:lock:iver', 'fz:f:lock:ver']);
     const evs = (await store.listEvents('lock', { limit: 100 })).items;
     expect(evs[evs.length - 1]).toMatchObject({ action: 'fabric.deleted', actor: 'admin' });
   });
