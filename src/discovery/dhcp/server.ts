@@ -89,6 +89,13 @@ export class DhcpServer extends EventEmitter {
     this.sock = undefined;
   }
 
+  /** The bound address (port 0 picks a free one). */
+  address(): { address: string; port: number } {
+    if (!this.sock) throw new Error('DHCP server is not started');
+    const a = this.sock.address();
+    return { address: a.address, port: a.port };
+  }
+
   /** Waits until every packet received so far is handled. */
   idle(): Promise<void> { return this.queue.catch(() => undefined); }
 

@@ -1,0 +1,126 @@
+// The DHCP server's relay path byte for byte, on loopback only: we play the relay agent
+// (giaddr 127.66.0.1, our own UDP socket) in front of the server (127.66.0.2). Covers the
+// option 82 echo, Juniper option 43 / 150, NAK, DECLINE, pool exhaustion and the
+// "no onboarding fabric" silence. Leases live in a real Redis.
+import dgram from 'node:dgram';
+import Redis from 'ioredis';
+import { describeIf } from '../helpers/env';
+import { startTestRedis, type TestRedis } from '../helpers/redis';
+import { DhcpServer, RedisLeaseStore } from '../../src/discovery/dhcp';
+import { decode, encode, OPT, MSG, parseSubOptions, subOptions, readIp, type DhcpPacket } from '../../src/discovery/dhcp/packet';
+
+const RELAY = '127.66.0.1';
+const SERVER = '127.66.0.2';
+
+describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback)', () => {
+  let tr: TestRedis;
+  let redis: Redis;
+  let store: RedisLeaseStore;
+  let server: DhcpServer;
+  let relay: dgram.Socket;
+  const replies: DhcpPacket[] = [];
+  const logs: string[] = [];
+  let xid = 1000;
+
+  const agentInfo = subOptions([[1, Buffer.from('ge-0/0/7.0')], [2, Buffer.from('tor-a')]]);
+  function packet(type: number, mac: string, opts: [number, Buffer][] = [], extra: Partial<DhcpPacket> = {}): DhcpPacket {
+    const options = new Map<number, Buffer>([[OPT.messageType, Buffer.from([type])], ...opts]);
+    return {
+      op: 1, htype: 1, hlen: 6, hops: 1, xid: ++xid, secs: 0, flags: 0, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
+      giaddr: RELAY, chaddr: mac, sname: '', file: '', options, ...extra,
+    };
+  }
+  async function send(p: DhcpPacket, expectReply = true): Promise<DhcpPacket | undefined> {
+    const before = replies.length;
+    await new Promise<void>((r) => relay.send(encode(p), server.address().port, SERVER, () => r()));
+    await server.idle();
+    for (let i = 0; i < 50 && replies.length === before && expectReply; i++) await new Promise((r) => setTimeout(r, 20));
+    if (!expectReply) await new Promise((r) => setTimeout(r, 100));
+    return replies.length > before ? replies[replies.length - 1] : undefined;
+  }
+  const vc = (s: string): [number, Buffer] => [OPT.vendorClass, Buffer.from(s)];
+
+  beforeAll(async () => {
+    tr = await startTestRedis();
+    redis = tr.client();
+    store = new RedisLeaseStore(redis, `fz:dhcp:t${Date.now()}:`);
+    relay = dgram.createSocket('udp4');
+    relay.on('message', (m) => replies.push(decode(m)));
+    await new Promise<void>((r) => relay.bind(0, RELAY, () => r()));
+    server = new DhcpServer({
+      store, serverAddress: SERVER, serverPrefix: 24, ztpBaseUrl: `http://${SERVER}:8080`, bindAddress: SERVER, port: 0,
+      relayPort: relay.address().port, registryCacheMs: 0, log: (m) => logs.push(m),
+    });
+    await server.start();
+    await store.activate({
+      fabric: 'dc9', leaseSeconds: 600, until: Date.now() + 600_000,
+      subnets: [{ cidr: '127.66.0.0/24', gateway: RELAY, rangeStart: '127.66.0.10', rangeEnd: '127.66.0.12' }],
+      reservations: [{ serial: 'RES1', ip: '127.66.0.50' }],
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    relay?.close();
+    await tr?.stop();
+  });
+
+  test('Juniper DISCOVER -> OFFER: option 82 echoed unchanged, option 43 sub-options 1/3/5, option 150, giaddr kept', async () => {
+    const offer = (await send(packet(MSG.DISCOVER, '02:00:00:00:66:01', [vc('Juniper-qfx5110-48s-4c-WS001'), [OPT.relayAgentInfo, agentInfo]])))!;
+    expect(offer.options.get(OPT.messageType)![0]).toBe(MSG.OFFER);
+    expect(offer.op).toBe(2);
+    expect(offer.yiaddr).toBe('127.66.0.10');
+    expect(offer.giaddr).toBe(RELAY);
+    expect(offer.options.get(OPT.relayAgentInfo)).toEqual(agentInfo);
+    expect(readIp(offer.options.get(OPT.serverId))).toBe(SERVER);
+    expect(readIp(offer.options.get(OPT.router))).toBe(RELAY);
+    expect(readIp(offer.options.get(OPT.subnetMask))).toBe('255.255.255.0');
+    expect(readIp(offer.options.get(OPT.tftpServerAddress))).toBe(SERVER);
+    const subs = parseSubOptions(offer.options.get(OPT.vendorSpecific)!);
+    expect(subs.get(1)!.toString()).toMatch(/^ztp\/WS001\?t=[0-9a-f]{32}$/);
+    expect(subs.get(3)!.toString()).toBe('http');
+    expect(subs.get(5)!.toString()).toBe('8080');
+    expect(offer.options.has(OPT.bootfileName)).toBe(false);
+    expect((await store.get('dc9', '127.66.0.10'))).toMatchObject({ state: 'offered', serial: 'WS001', model: 'qfx5110-48s-4c', relay: RELAY });
+  });
+
+  test('REQUEST -> ACK binds the lease; a REQUEST for another address is NAKed (82 echoed)', async () => {
+    const ack = (await send(packet(MSG.REQUEST, '02:00:00:00:66:01', [vc('Juniper-qfx5110-48s-4c-WS001'), [OPT.serverId, Buffer.from([127, 66, 0, 2])], [OPT.requestedIp, Buffer.from([127, 66, 0, 10])], [OPT.relayAgentInfo, agentInfo]])))!;
+    expect(ack.options.get(OPT.messageType)![0]).toBe(MSG.ACK);
+    expect(ack.yiaddr).toBe('127.66.0.10');
+    expect(ack.options.get(OPT.leaseTime)!.readUInt32BE(0)).toBe(600);
+    expect(ack.options.get(OPT.relayAgentInfo)).toEqual(agentInfo);
+    expect(await store.get('dc9', '127.66.0.10')).toMatchObject({ state: 'bound', agentInfo: agentInfo.toString('hex') });
+    const token = parseSubOptions(ack.options.get(OPT.vendorSpecific)!).get(1)!.toString().split('t=')[1];
+    expect(await store.takeToken(token)).toMatchObject({ serial: 'WS001', platform: 'junos', ip: '127.66.0.10', fabric: 'dc9' });
+
+    const nak = (await send(packet(MSG.REQUEST, '02:00:00:00:66:01', [[OPT.requestedIp, Buffer.from([127, 66, 0, 11])], [OPT.relayAgentInfo, agentInfo]])))!;
+    expect(nak.options.get(OPT.messageType)![0]).toBe(MSG.NAK);
+    expect(nak.yiaddr).toBe('0.0.0.0');
+    expect(nak.options.get(OPT.message)!.toString()).toBe('no lease of 127.66.0.11 for 02:00:00:00:66:01');
+    expect(nak.options.get(OPT.relayAgentInfo)).toEqual(agentInfo);
+  });
+
+  test('reservation by serial wins over the pool; DECLINE takes an address out; the pool runs dry cleanly', async () => {
+    const r = (await send(packet(MSG.DISCOVER, '02:00:00:00:66:02', [vc('FRR-frr-switch-RES1')])))!;
+    expect(r.yiaddr).toBe('127.66.0.50');
+    expect(r.options.get(OPT.bootfileName)!.toString()).toMatch(/^http:\/\/127\.66\.0\.2:8080\/ztp\/RES1\?t=[0-9a-f]{32}$/);
+
+    const o1 = (await send(packet(MSG.DISCOVER, '02:00:00:00:66:03', [vc('FRR-frr-switch-S3')])))!;
+    expect(o1.yiaddr).toBe('127.66.0.11');
+    await send(packet(MSG.DECLINE, '02:00:00:00:66:03', [[OPT.requestedIp, Buffer.from([127, 66, 0, 11])]]), false);
+    expect(logs.some((l) => l.includes('02:00:00:00:66:03 declined 127.66.0.11 (address in use)'))).toBe(true);
+    const o2 = (await send(packet(MSG.DISCOVER, '02:00:00:00:66:04', [vc('FRR-frr-switch-S4')])))!;
+    expect(o2.yiaddr).toBe('127.66.0.12'); // .11 declined, .10 bound
+    const none = await send(packet(MSG.DISCOVER, '02:00:00:00:66:05', [vc('FRR-frr-switch-S5')]), false);
+    expect(none).toBeUndefined();
+    expect(logs).toContain('dhcp: pool 127.66.0.0/24 of fabric dc9 is exhausted: no offer to 02:00:00:00:66:05');
+  });
+
+  test('a relay of a subnet no onboarding fabric serves gets no answer and a log line', async () => {
+    const ignoredBefore = server.stats.ignored;
+    const none = await send(packet(MSG.DISCOVER, '02:00:00:00:66:09', [vc('FRR-frr-switch-X9')], { giaddr: '127.67.0.1' }), false);
+    expect(none).toBeUndefined();
+    expect(server.stats.ignored).toBe(ignoredBefore + 1);
+    expect(logs).toContain('dhcp: DISCOVER from 02:00:00:00:66:09 (serial X9) via relay 127.67.0.1 matches no onboarding fabric: no answer');
+  });
+});
