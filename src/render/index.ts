@@ -50,9 +50,16 @@ const OVERLAY_FEATURES = new Set<Feature>([
   'overlay_networking', 'overlay_lag', 'overlay_multi_homing', 'overlay_security_group',
 ]);
 
+/**
+ * Every Junos configuration group the service owns starts with this prefix. A push merges the
+ * rendered groups (replace="replace"); a group the device has but the new config lacks (a
+ * feature that went away) is stale, and the push layer deletes it with its apply-groups entry.
+ */
+export const JUNOS_GROUP_PREFIX = '__fabric_';
+
 /** Junos configuration group owned by the service for a feature. */
 export function junosGroupName(feature: Feature): string {
-  return `__fabric_${feature}__`;
+  return `${JUNOS_GROUP_PREFIX}${feature}__`;
 }
 
 /** Finds templates/ next to package.json, from src/render or dist/src/render alike. */

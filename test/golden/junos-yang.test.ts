@@ -37,6 +37,7 @@ links:
   - [spine1:et-0/0/0, leaf1:et-0/0/48]
   - [spine1:et-0/0/1, leaf2:et-0/0/48]
   - [spine1:et-0/0/2, gw1:et-0/0/0]
+  - [leaf1:et-0/0/49, leaf2:et-0/0/49]
 `;
 
 d('rendered Junos XML against Juniper YANG 23.4R1', () => {
