@@ -50,12 +50,19 @@ d('FRR 8.4 runs a mixed fabric (lean spine among overlay devices)', () => {
     expect(countSessions(r.value)).toEqual({ ebgp: 8, evpn: 4, bfd: 0 });
   }, 90000);
 
-  test('leaf2 reaches leaf1 through both spines, with no overlay AS in any path', () => {
+  test('leaf2 reaches leaf1 through both spines (ECMP), with no overlay AS in any path', () => {
     const [leaf1, spine1, spine2] = ['leaf1', 'spine1', 'spine2'].map((n) => plans.find((p) => p.name === n)!);
     const route = lab!.vtyshJson<{ paths: { aspath: { string: string }; multipath?: boolean; bestpath?: { overall?: boolean } }[] }>(
       'leaf2', `show bgp ipv4 unicast ${leaf1.loopback}/32 json`);
     const paths = route.paths.map((x) => x.aspath.string).sort();
     expect(paths).toEqual([`${spine1.asn} ${leaf1.asn}`, `${spine2.asn} ${leaf1.asn}`].sort());
     for (const p of paths) expect(p).not.toContain(String(leaf1.overlay!.asn));
+    // ECMP across different spine ASNs (multipath-relax): both next hops in the RIB.
+    const rib = lab!.vtyshJson<Record<string, { selected?: boolean; nexthops: { ip: string; active?: boolean }[] }[]>>(
+      'leaf2', `show ip route ${leaf1.loopback}/32 json`);
+    const leaf2 = plans.find((p) => p.name === 'leaf2')!;
+    const viaSpines = leaf2.underlay.neighbors.filter((n) => n.peerDevice.startsWith('spine')).map((n) => n.address).sort();
+    const best = rib[`${leaf1.loopback}/32`].find((r) => r.selected)!;
+    expect(best.nexthops.filter((h) => h.active).map((h) => h.ip).sort()).toEqual(viaSpines);
   });
 });
