@@ -14,6 +14,7 @@ import { ErrorReply } from './schemas';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
+import { ztpRoutes } from '../discovery/service';
 
 export interface ApiDeps {
   store: Store;
@@ -108,6 +109,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
   }, { prefix: API_PREFIX });
+
+  // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token> (public: devices carry no token).
+  await app.register(ztpRoutes(deps.store));
 
   await app.ready();
   return Object.assign(app as unknown as FastifyInstance, { metrics });

@@ -6,6 +6,7 @@ import { openStore } from '../store';
 import { openJobSystem, registerBuiltinJobTypes } from '../jobs/runtime';
 import { TokenStore } from './auth';
 import { buildApp } from './app';
+import { startDiscoveryServices } from '../discovery/service';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   const tokens = new TokenStore(opened.redis);
   const admin = await tokens.ensureAdminToken(config.dataDir);
   const app = await buildApp({ store: opened.store, jobs, tokens, config, logger });
+  // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set.
+  const discovery = await startDiscoveryServices({ store: opened.store, config, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     await app.close().catch(() => undefined);
+    await discovery.stop().catch(() => undefined);
     await jobs.close().catch(() => undefined);
     await opened.close().catch(() => undefined);
     process.exit(0);
