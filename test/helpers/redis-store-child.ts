@@ -4,7 +4,7 @@
 import { Store, connectRedis } from '../../src/store';
 
 interface Task {
-  mode: 'race' | 'crash-rename' | 'crash-sequence';
+  mode: 'race' | 'crash-rename' | 'crash-sequence' | 'lock';
   url: string;
   key: string; // base64
   fabric: string;
@@ -52,6 +52,13 @@ async function main(): Promise<void> {
       links: Object.fromEntries(Object.entries(a.links).filter(([k]) => mine.some((d) => k.includes(`${d}:`)))),
     };
     await send({ done: true, got, stats: store.stats });
+  } else if (task.mode === 'lock') {
+    // A job holding the fabric lock with a short TTL, refreshing it as a live worker does.
+    const ok = await store.acquireFabricLock(f, `job-${process.pid}`, 600);
+    if (!ok.ok) throw new Error(`lock held by ${ok.heldBy}`);
+    setInterval(() => { void store.refreshFabricLock(f, `job-${process.pid}`, 600); }, 150);
+    await send({ at: 'locked', op: `job-${process.pid}` });
+    await new Promise(() => { /* until SIGKILL */ });
   } else if (task.mode === 'crash-rename') {
     await store.renameDevice(f, 'leaf1', 'renamed-leaf1');
     await send({ done: true }); // never reached

@@ -152,6 +152,26 @@ describeIf({ commands: ['redis-server'] })('store faults (real Redis, real proce
     expect(Object.keys(a.links)).toHaveLength(9);
   });
 
+  test('a SIGKILLed job holder: its refreshed lock outlives the TTL while it lives, then expires', async () => {
+    await store.createFabric(fabricText('lockkill'));
+    const k = spawnChild(task('lock', 'lockkill'));
+    children.push(k.proc);
+    await k.next((m) => !!m.ready);
+    k.proc.send('go');
+    const holder = (await k.next((m) => m.at === 'locked')).op!;
+    // Alive: refreshed past several TTLs (600 ms), still held, others refused with its id.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await store.getFabricLock('lockkill')).toBe(holder);
+    expect(await store.acquireFabricLock('lockkill', 'job-other', 60_000)).toEqual({ ok: false, heldBy: holder });
+    k.proc.kill('SIGKILL');
+    await waitExit(k.proc);
+    let gone = false;
+    for (let i = 0; i < 40 && !gone; i++) { await new Promise((r) => setTimeout(r, 50)); gone = (await store.getFabricLock('lockkill')) === null; }
+    expect(gone).toBe(true);
+    expect(await store.acquireFabricLock('lockkill', 'job-other', 60_000)).toEqual({ ok: true });
+    await store.releaseFabricLock('lockkill', 'job-other');
+  });
+
   test('Redis restarted in the middle of a sequence: the client reconnects, pending and later operations succeed, data kept (AOF)', async () => {
     await store.createFabric(fabricText('restart'));
     await store.allocateFabric('restart');

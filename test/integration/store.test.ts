@@ -232,6 +232,25 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(ev[0]).toMatchObject({ actor: 'bob', details: { loopbacks: 6, asns: 6, links: 8 } });
   });
 
+  test('brownfield import: kept by later allocation; duplicates and out-of-pool values refused', async () => {
+    await store.createFabric(fabricText('imp'));
+    const k = linkKey({ a: { device: 'spine1', port: 'swp1' }, b: { device: 'leaf1', port: 'swp51' } });
+    await store.importAllocations('imp', { loopbacks: { leaf1: '10.255.0.200' }, asns: { leaf1: 64700 }, links: { [k]: '10.254.15.254/31' } });
+    const a = await store.allocateFabric('imp');
+    expect(a.loopbacks.leaf1).toBe('10.255.0.200');
+    expect(a.asns.leaf1).toBe(64700);
+    expect(a.links[k]).toBe('10.254.15.254/31');
+    expect(new Set(Object.values(a.loopbacks)).size).toBe(6);
+    const before = await store.getAllocations('imp');
+    const dup = await rejects(store.importAllocations('imp', { loopbacks: { leaf2: '10.255.0.200' } }));
+    expect(isStoreError(dup, 'conflict')).toBe(true);
+    expect(dup.message).toMatch(/loopback 10\.255\.0\.200 is given to both/);
+    const out = await rejects(store.importAllocations('imp', { asns: { leaf2: 65999 } }));
+    expect(out.message).toBe('allocations: ASN 65999 of device leaf2 falls outside every ASN range');
+    expect(isStoreError(await rejects(store.importAllocations('imp', { loopbacks: { ghost: '10.255.0.9' } })), 'invalid')).toBe(true);
+    expect(await store.getAllocations('imp')).toEqual(before);
+  });
+
   test('a defective allocator handing out a duplicate is refused before Redis', async () => {
     await store.createFabric(fabricText('dup'));
     const s2 = new Store(redis, {
