@@ -194,7 +194,8 @@ export class NetnsBackend implements LabBackend {
         labPidFile: p.pidFile, preconfigured: pre,
       };
       writeFileSync(join(runDir, 'device.json'), JSON.stringify(cfg, null, 2), { mode: 0o600 });
-      const pid = spawnDaemon(['ip', 'netns', 'exec', ns(d.name), nodeBin, main, '--run', runDir], join(runDir, 'agent.log'));
+      // its own UTS namespace too: each device (and the FRR, lldpd, snmpd it starts) has its own host name
+      const pid = spawnDaemon(['ip', 'netns', 'exec', ns(d.name), 'unshare', '--uts', nodeBin, main, '--run', runDir], join(runDir, 'agent.log'));
       recordPidTo(p.pidFile, pid, d.name, 'agent');
     }
     log(`${topo.devices.length} device agents started`);

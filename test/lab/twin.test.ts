@@ -10,6 +10,7 @@ import { netnsBackend } from '../../src/lab/netns';
 import { validateTopology, type Topology } from '../../src/lab/topology';
 import { LabPaths, recordedPids } from '../../src/lab/state';
 import { NetconfClient } from '../../src/netconf/client';
+import { kernelFeatures } from '../../src/lab/kernel';
 import { labName, tmpRoot, relay, snmpwalk, inNs, leftovers, namespaces, waitUntil, sh, within, type Relay } from './helpers';
 
 jest.setTimeout(240_000);
@@ -169,8 +170,11 @@ d('twin (netns backend)', () => {
     const state = await c.get('<frr-state xmlns="urn:fabric:frr"><bgp/></frr-state>');
     expect(state).toMatch(/<neighbor><address>10\.254\.0\.1<\/address><vrf>default<\/vrf><afi>ipv4Unicast<\/afi><local-as>65001<\/local-as><remote-as>65101<\/remote-as><state>Established<\/state>/);
     // leaf1's loopback arrived over BGP
-    const routes = await c.get('<frr-state xmlns="urn:fabric:frr"><routes/></frr-state>');
-    expect(routes).toContain('<prefix>10.255.0.11/32</prefix><protocol>bgp</protocol>');
+    const routes = await waitUntil('leaf1 loopback over BGP', async () => {
+      const r = await c.get('<frr-state xmlns="urn:fabric:frr"><routes/></frr-state>');
+      return r.includes('<prefix>10.255.0.11/32</prefix><protocol>bgp</protocol>') ? r : undefined;
+    }, 20_000, 250);
+    expect(routes).toContain('<prefix>10.255.0.11/32</prefix><protocol>bgp</protocol><nexthop><address>10.254.0.1</address><interface>swp1</interface></nexthop>');
     const lldp = await c.get('<frr-state xmlns="urn:fabric:frr"><lldp/></frr-state>');
     expect(lldp).toContain('<local-port>swp1</local-port><remote-system-name>leaf1</remote-system-name><remote-port>swp51</remote-port>');
     const facts = await c.rpc('<get-facts xmlns="urn:fabric:device"/>');
@@ -191,9 +195,10 @@ d('twin (netns backend)', () => {
     expect(await vtyshRun('leaf1')).toContain('neighbor 10.254.0.0 shutdown');
     await waitUntil('session shut down', async () => (await bgpState('leaf1', '10.254.0.0')) === 'Idle (Admin)', 15_000, 200);
     // no confirm: after the timeout FRR has the old config, the datastore too, and BGP returns
-    await waitUntil('rollback in FRR', async () => !(await vtyshRun('leaf1')).includes('probe-rollback'), 20_000, 250);
+    // the datastore reverts once the old config is back in FRR
+    await waitUntil('rollback of the running datastore', async () => (await c.getConfig('running')) === before, 20_000, 250);
+    expect(await vtyshRun('leaf1')).not.toContain('probe-rollback');
     expect(await vtyshRun('leaf1')).not.toContain('neighbor 10.254.0.0 shutdown');
-    expect(await c.getConfig('running')).toBe(before);
     await waitUntil('BGP back after rollback', async () => (await bgpState('leaf1', '10.254.0.0')) === 'Established', 60_000, 500);
   });
 
@@ -212,6 +217,69 @@ d('twin (netns backend)', () => {
       discarded: true,
     });
     expect(await vtyshRun('leaf2')).toContain('router bgp 65102');
+  });
+
+  test('interfaces text: kernel netdevs reconciled, unchanged ones kept (same ifindex), missing kernel features refused', async () => {
+    const c = await nc('leaf2');
+    const links = async (): Promise<Map<string, { ifindex: number; mtu: number; master?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string } } }>> => {
+      const arr = JSON.parse((await inNs(`${LAB}-leaf2`, ['ip', '-j', '-d', 'link', 'show'])).stdout) as { ifname: string; ifindex: number; mtu: number; master?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string } } }[];
+      return new Map(arr.map((l) => [l.ifname, l]));
+    };
+    const ifs = (vni: number, mtu: number): string => `auto br100\niface br100\n    bridge-ports vni100\n    mtu ${mtu}\niface vni100\n    vxlan-id ${vni}\n    vxlan-local-tunnelip 10.255.0.12\n    bridge-learning off\n`;
+    const push = async (interfaces: string): Promise<void> => {
+      await c.editConfig({ target: 'candidate', config: `<frr xmlns="urn:fabric:frr"><interfaces>${interfaces}</interfaces></frr>` });
+      await c.commit();
+    };
+    await push(ifs(100, 1500));
+    const l1 = await links();
+    expect(l1.get('br100')!.linkinfo!.info_kind).toBe('bridge');
+    expect(l1.get('vni100')!.linkinfo!.info_kind).toBe('vxlan');
+    expect(l1.get('vni100')!.linkinfo!.info_data).toMatchObject({ id: 100, local: '10.255.0.12' });
+    expect(l1.get('vni100')!.master).toBe('br100');
+    // the frr-conf pushed earlier (by ncclient) is untouched by an interfaces-only edit
+    expect(await c.getConfig('running')).toContain('router bgp 65102');
+    // mutable change: same netdevs (same ifindex), new MTU
+    await push(ifs(100, 1400));
+    const l2 = await links();
+    expect(l2.get('br100')!.ifindex).toBe(l1.get('br100')!.ifindex);
+    expect(l2.get('vni100')!.ifindex).toBe(l1.get('vni100')!.ifindex);
+    expect(l2.get('br100')!.mtu).toBe(1400);
+    // creation parameter change: only the VXLAN netdev is made again
+    await push(ifs(200, 1400));
+    const l3 = await links();
+    expect(l3.get('br100')!.ifindex).toBe(l1.get('br100')!.ifindex);
+    expect(l3.get('vni100')!.ifindex).not.toBe(l1.get('vni100')!.ifindex);
+    expect(l3.get('vni100')!.linkinfo!.info_data!.id).toBe(200);
+    expect(l3.get('vni100')!.master).toBe('br100');
+    // a bond on a kernel without bonding: refused at commit, nothing changed
+    if ((await kernelFeatures()).get('bond') === false) {
+      await c.editConfig({ target: 'candidate', config: '<frr xmlns="urn:fabric:frr"><interfaces>iface bond1\n    bond-slaves swp52\n    bond-mode 802.3ad\n</interfaces></frr>' });
+      await expect(c.commit()).rejects.toThrow('interfaces: this kernel lacks bonding; run the lab with --backend vm');
+      await c.discardChanges();
+      expect((await links()).has('bond1')).toBe(false);
+    }
+    // empty interfaces text: the netdevs go
+    await push('');
+    const l4 = await links();
+    expect(l4.has('br100')).toBe(false);
+    expect(l4.has('vni100')).toBe(false);
+  });
+
+  test('CLI: status and exec on the running lab; a non-root user is told clearly', async () => {
+    const cli = join(__dirname, '..', '..', 'dist', 'src', 'lab', 'cli.js');
+    const st = await sh([process.execPath, cli, 'status', LAB, '--dir', ROOT]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(new RegExp(`^lab ${LAB} \\(netns\\) running`));
+    expect(st.stdout).toMatch(/^spine1\s+device\s+configured\s+10\.0\.0\.11\s+8\.4\.4\s+1\/1 established$/m);
+    const ex = await sh([process.execPath, cli, 'exec', LAB, 'leaf1', '--dir', ROOT, '--', 'ip', '-br', 'link', 'show', 'swp51']);
+    expect(ex.code).toBe(0);
+    expect(ex.stdout).toMatch(/^swp51@\S+\s+UP/);
+    const bad = await sh([process.execPath, cli, 'exec', LAB, 'nosuch', '--dir', ROOT, '--', 'true']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`lab: lab ${LAB}: no node "nosuch" (nodes: ctl, spine1, spine2, leaf1, leaf2, bms1)\n`);
+    const nobody = await sh(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'down', LAB, '--dir', ROOT]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toBe('lab: the twin needs root (network namespaces, veths, daemons): run it as root, e.g. sudo npm run lab -- ...\n');
   });
 
   test('install-software: the device reboots (NETCONF away, daemons restarted, links flap) and reports the new version', async () => {

@@ -200,8 +200,17 @@ export class Device {
   }
 
   /** Applies a bootstrap: host name, snmpd (v2c + v3), lldpd over AgentX; NETCONF is the caller's. */
+  /** Sets the host name of the device's own UTS namespace (the agent runs under `unshare --uts`). */
+  async setHostname(name: string): Promise<void> {
+    const r = await run(['hostname', name]);
+    if (r.code !== 0) this.log(`hostname ${name}: ${r.stderr.trim()}`);
+    // FRR read the host name when it started: tell it too (BGP hostname capability, prompts)
+    if (this.running('zebra')) await run(this.vtysh(['-c', 'configure terminal', '-c', `hostname ${name}`]), { timeoutMs: 10_000 });
+  }
+
   async applyBootstrap(b: Bootstrap): Promise<void> {
     this.state.bootstrap = b;
+    await this.setHostname(this.hostname());
     if (!this.state.managementIp) throw new Error('no management address');
     await this.startSnmpd();
     if (b.lldp) await this.startLldpd();

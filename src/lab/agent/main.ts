@@ -49,6 +49,7 @@ export class Agent {
     if (d.statusOverride !== 'rebooting') d.statusOverride = 'factory-default';
     d.writeStatus({ netconf: false });
     await d.portsUp();
+    await d.setHostname(d.state.bootstrap?.hostname ?? this.cfg.preconfigured?.bootstrap.hostname ?? this.cfg.serial);
     await d.startFrr();
     if (d.state.bootstrap && d.state.managementIp) {
       // a reboot of a bootstrapped device: it keeps its address, bootstrap and config

@@ -72,7 +72,10 @@ export class GuestChannel {
           process.stdin.on('end', onStdinEnd);
           process.stdin.resume();
         } else {
-          if (input !== undefined) sock.write(frame(FRAME.stdin, typeof input === 'string' ? Buffer.from(input) : input));
+          if (input !== undefined) {
+            const buf = typeof input === 'string' ? Buffer.from(input) : input;
+            for (let i = 0; i < buf.length; i += 1 << 20) sock.write(frame(FRAME.stdin, buf.subarray(i, i + (1 << 20))));
+          }
           sock.write(frame(FRAME.stdinEnd, ''));
         }
       });

@@ -190,8 +190,10 @@ mkdir -p /run/netns /run/lock /run/lldpd /var/log /var/lib/twin
 # what systemd-tmpfiles would make (no systemd here): FRR's run directory belongs to frr
 install -d -m 0755 -o frr -g frr /run/frr 2>/dev/null || mkdir -p /run/frr
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
-modprobe bonding max_bonds=0; modprobe dummy numdummies=0
-  for m in 8021q vrf bridge veth vxlan tun macvlan; do modprobe $m 2>/dev/null; done
+# no udev here: load the drivers of qemu's devices and what the labs need by hand
+# (one modprobe: each process start costs under emulation; no bond0/dummy0 made on load)
+printf 'options bonding max_bonds=0\noptions dummy numdummies=0\n' >/etc/modprobe.d/twin.conf
+modprobe -a virtio_net bonding dummy 8021q vrf bridge veth vxlan tun macvlan
 # the VM's own namespace never routes: mgmt0 here is a plain bridge, the control NIC leads nowhere
 sysctl -qw net.ipv4.ip_forward=0 kernel.panic=5 2>/dev/null
 ip link set lo up

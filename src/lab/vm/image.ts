@@ -43,7 +43,8 @@ function describe(dir: string, built: boolean): VmImage {
   }
   return {
     dir,
-    kernel: join(dir, 'vmlinuz'),
+    // uncompressed (PVH entry) when the build could make it: boots ~20 s sooner under TCG
+    kernel: existsSync(join(dir, 'vmlinux')) ? join(dir, 'vmlinux') : join(dir, 'vmlinuz'),
     initrd: join(dir, 'initrd.img'),
     disk: join(dir, 'root.ext4'),
     key: dir.split('/').pop() ?? dir,

@@ -15,7 +15,7 @@ import { LabPaths, ensureDir, readRecord, recordNamespace, recordPidTo, recorded
 import { must, run, sleep } from '../sh';
 import { GuestChannel, type GuestRunOptions, type GuestRunResult } from './channel';
 import { guestDriverScript } from './guest';
-import { prepareGuestJs } from './guestjs';
+import { packGuestApp, prepareGuestApp, timeoutScaleScript } from './guestjs';
 import { ensureImage, repoRoot } from './image';
 import { bootVm, channelOf, chooseAccel, consoleTail, procStartOf, stopVm, vmAlive } from './qemu';
 
@@ -40,6 +40,7 @@ export interface VmRecord {
 const GUEST_SHARE = '/twin';
 const GUEST_LAB_ROOT = '/var/lib/twin/labs';
 const GUEST_NODE = '/usr/local/bin/node';
+const GUEST_APP_ROOT = '/opt/twin';
 
 function requireRoot(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -190,17 +191,38 @@ export class VmBackend implements LabBackend {
     }
   }
 
+  /** Ships the project's code into the guest's disk unless it is already there (by content hash). */
+  private async guestApp(p: LabPaths, ch: GuestChannel, log: (l: string) => void): Promise<string> {
+    const repo = repoRoot();
+    const app = prepareGuestApp(repo, join(vmDir(p), 'js'), ['src/lab/netns.js', 'src/lab/agent/main.js']);
+    const dir = `${GUEST_APP_ROOT}/app-${app.hash}`;
+    const have = await ch.run(['test', '-f', `${dir}/.complete`], { hostTimeoutMs: 60_000 });
+    if (have.code === 0) return dir;
+    const t = Date.now();
+    const tar = await packGuestApp(app, repo);
+    await ch.check(['sh', '-c', `rm -rf ${dir}.tmp && mkdir -p ${dir}.tmp && tar -xzf - -C ${dir}.tmp`], { input: tar, timeoutMs: 600_000, hostTimeoutMs: 610_000 });
+    await ch.check(['sh', '-c', `cat > ${dir}.tmp/twin-scale.js && touch ${dir}.tmp/.complete && rm -rf ${dir} && mv ${dir}.tmp ${dir}`], { input: timeoutScaleScript(dir), hostTimeoutMs: 60_000 });
+    log(`vm: shipped ${app.files.length} files and ${app.packages.length} packages (${Math.round(tar.length / 1024)} KiB) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return dir;
+  }
+
   /** Runs the guest driver (netns code inside the VM); progress lines go to log. */
   private async driver(p: LabPaths, port: number, token: string, op: 'up' | 'down' | 'status', req: object, log: (l: string) => void, timeoutMs = 15 * 60_000): Promise<unknown> {
     const share = join(vmDir(p), 'share');
-    const repo = repoRoot();
-    const js = prepareGuestJs(repo, share, GUEST_SHARE);
-    writeFileSync(join(share, 'driver.js'), guestDriverScript(`${js.guestRoot}/src/lab/netns.js`, GUEST_LAB_ROOT, mgmtMacOf(p.name), GUEST_NODE));
+    const ch = new GuestChannel(port, token);
+    const appDir = await this.guestApp(p, ch, log);
+    const accel = vmRecordOf(readRecord(p))?.accel;
+    writeFileSync(join(share, 'driver.js'), guestDriverScript(`${appDir}/src/lab/netns.js`, GUEST_LAB_ROOT, mgmtMacOf(p.name), GUEST_NODE));
     const reqFile = `req-${op}-${process.pid}-${Date.now()}.json`;
     writeFileSync(join(share, reqFile), JSON.stringify(req), { mode: 0o600 });
     try {
-      const r = await new GuestChannel(port, token).run([GUEST_NODE, `${GUEST_SHARE}/driver.js`, op, `${GUEST_SHARE}/${reqFile}`], {
-        env: { NODE_PATH: js.nodePath, LAB_DIR: GUEST_LAB_ROOT },
+      const r = await ch.run([GUEST_NODE, `${GUEST_SHARE}/driver.js`, op, `${GUEST_SHARE}/${reqFile}`], {
+        env: {
+          LAB_DIR: GUEST_LAB_ROOT,
+          NODE_OPTIONS: `--require ${appDir}/twin-scale.js`,
+          // the netns code's waits were sized for a native kernel; software emulation is ~5-10x slower
+          LAB_TIMEOUT_SCALE: process.env.LAB_TIMEOUT_SCALE ?? (accel === 'kvm' ? '1' : '6'),
+        },
         timeoutMs,
         hostTimeoutMs: timeoutMs + 10_000,
         onStderrLine: (l) => l.trim() && log(`  [vm] ${l}`),
