@@ -1,5 +1,5 @@
 // Rendering: DevicePlan + templates/<platform>/<feature>.njk -> config files. Pure: the only IO
-// is reading the templates once (compiled templates are cached by the environment).
+// is reading the templates once (each Renderer compiles a template on first use and keeps it).
 //
 // junos: each feature renders the body of one configuration group the service owns
 //        (`__fabric_<feature>__`, replace="replace"), applied with <apply-groups>; the
