@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { Allocations, DevicePlan } from '../domain/types';
 import { emptyAllocations } from '../intent/allocate';
 import { planFabric } from '../intent/compile';
+import { fabricToYaml, generateClos } from '../intent/generate';
 import { renderDevice } from '../render/index';
 import { CliExit } from './context';
 import type { CliContext } from './context';
@@ -35,6 +36,11 @@ export function renderFabric(input: string | object, existing: Allocations = emp
     }
   }
   return { plans, allocations, files };
+}
+
+function toInt(v: string): number {
+  if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a whole number`);
+  return Number(v);
 }
 
 async function readFabricFile(file: string): Promise<string> {
@@ -88,6 +94,20 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .action(async (file: string, opts: { out: string; allocations?: string }) => {
       const names = await renderToDir(file, opts.out, opts.allocations);
       ctx.out(`rendered ${names.length} files into ${opts.out}\n`);
+    });
+
+  program
+    .command('generate')
+    .description('print a generated Clos fabric file (YAML): spines in pods, every leaf uplinked to its pod\'s spines')
+    .requiredOption('--spines <n>', 'number of spines', toInt)
+    .requiredOption('--leaves <n>', 'number of leaves', toInt)
+    .option('--pods <n>', 'pods (spines split evenly)', toInt, 1)
+    .option('--rrs <n>', 'spines 1..n are route reflectors', toInt, 4)
+    .option('--platform <p>', 'frr or junos', 'frr')
+    .option('--name <name>', 'fabric name')
+    .action((opts: { spines: number; leaves: number; pods: number; rrs: number; platform: string; name?: string }) => {
+      if (opts.platform !== 'frr' && opts.platform !== 'junos') throw new Error(`--platform: "${opts.platform}" is not frr or junos`);
+      ctx.out(fabricToYaml(generateClos({ ...opts, platform: opts.platform })));
     });
 
   program

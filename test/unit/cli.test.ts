@@ -140,3 +140,26 @@ describe('fabric render --allocations', () => {
     expect(readFileSync(join(tmp, 'b', 'spine1.frr.conf'), 'utf8')).toContain('10.255.0.1/32');
   });
 });
+
+describe('fabric generate', () => {
+  test('prints a valid Clos fabric file that renders', async () => {
+    const c = capture();
+    expect(await main(['generate', '--spines', '4', '--leaves', '8', '--pods', '2', '--rrs', '2', '--platform', 'junos'], c)).toBe(0);
+    expect(c.stdout).toContain('  - [spine3:et-0/0/0, leaf5:et-0/0/48]');
+    const f = join(tmp, 'gen.yaml');
+    writeFileSync(f, c.stdout);
+    const v = capture();
+    expect(await main(['validate', f], v)).toBe(0);
+    expect(v.stdout).toBe('ok: 12 devices, 16 links\n');
+  });
+
+  test('bad numbers and shapes are one-line errors', async () => {
+    let c = capture();
+    expect(await main(['generate', '--spines', 'x', '--leaves', '8'], c)).toBe(1);
+    expect(c.stderr.trim().split('\n')).toHaveLength(1);
+    expect(c.stderr).toMatch(/^fabric: .*"x" is not a whole number/);
+    c = capture();
+    expect(await main(['generate', '--spines', '3', '--leaves', '8', '--pods', '2'], c)).toBe(1);
+    expect(c.stderr).toBe('fabric: generateClos: 3 spines do not split into 2 pods\n');
+  });
+});
