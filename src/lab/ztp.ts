@@ -217,6 +217,9 @@ export function dhclientConf(vendorClass: string, serial: string): string {
     'request subnet-mask, broadcast-address, routers, vendor-encapsulated-options, tftp-server-name, bootfile-name, ztp-tftp-servers, dhcp-server-identifier;',
     'timeout 60;',
     'retry 10;',
+    // a device in factory default asks often: at most 5 s between DISCOVERs
+    'initial-interval 1;',
+    'backoff-cutoff 5;',
     '',
   ].join('\n');
 }

@@ -40,13 +40,43 @@ const body = process.argv[1];
 http.createServer((req, res) => {
   process.stdout.write(req.method + ' ' + req.url + '\\n');
   if (req.url === '/ztp/ZTP0001') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body); }
+  else if (req.url === '/ztp/ZTP0002') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf2"')); }
   else if (req.url === '/ztp/BAD') { res.writeHead(200); res.end('{"credentials": {"username": "x", "password": "y"}, "snmp": {"community": "c"}, "telnet": true}'); }
   else { res.writeHead(404); res.end(); }
 }).listen(8099, '10.0.0.1', () => process.stdout.write('ready\\n'));
 `;
 
+// A minimal DHCP responder in the controller namespace (the service's real server is tested in
+// test/integration): answers DISCOVER/REQUEST with an address and option 67 = the bootstrap URL
+// of the client's serial (from option 61), and prints what each client sent as a JSON line.
+const DHCPD = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+const leases = new Map(); let next = 70;
+function opts(b) { const o = new Map(); let i = 240; while (i < b.length) { const c = b[i]; if (c === 255) break; if (c === 0) { i++; continue; } o.set(c, b.subarray(i + 2, i + 2 + b[i + 1])); i += 2 + b[i + 1]; } return o; }
+s.on('message', (b) => {
+  if (b[0] !== 1 || b.readUInt32BE(236) !== 0x63825363) return;
+  const o = opts(b); const type = o.get(53) && o.get(53)[0];
+  if (type !== 1 && type !== 3) return;
+  const mac = b.subarray(28, 34).toString('hex');
+  const cid = o.get(61) ? o.get(61) : Buffer.alloc(0);
+  const serial = cid.length > 1 && cid[0] === 0 ? cid.subarray(1).toString() : mac;
+  process.stdout.write(JSON.stringify({ type, vendorClass: o.get(60) && o.get(60).toString(), clientIdHex: cid.toString('hex'), hostName: o.get(12) && o.get(12).toString(), serial }) + '\\n');
+  if (!leases.has(mac)) leases.set(mac, '10.0.0.' + (next++));
+  const ip = leases.get(mac).split('.').map(Number);
+  const r = Buffer.alloc(240); b.copy(r, 0, 0, 240);
+  r[0] = 2; r.fill(0, 12, 16); Buffer.from(ip).copy(r, 16); r.fill(0, 20, 24); r.writeUInt16BE(0x8000, 10);
+  const url = Buffer.from('http://10.0.0.1:8099/ztp/' + serial);
+  const o2 = [53, 1, type === 1 ? 2 : 5, 54, 4, 10, 0, 0, 1, 51, 4, 0, 0, 2, 88, 1, 4, 255, 255, 255, 0, 67, url.length, ...url, 255];
+  const out = Buffer.concat([r, Buffer.from(o2)]);
+  s.send(out, 68, '255.255.255.255');
+});
+s.bind(67, '0.0.0.0', () => { s.setBroadcast(true); process.stdout.write('ready\\n'); });
+`;
+
 d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
   let http: ChildProcess;
+  let dhcpd: ChildProcess | undefined;
   const requests: string[] = [];
   const relays: Relay[] = [];
   let client: NetconfClient | undefined;
@@ -70,6 +100,7 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
   });
 
   afterAll(async () => {
+    if (dhcpd && dhcpd.exitCode === null) { dhcpd.kill('SIGTERM'); await within(new Promise((r) => dhcpd.once('exit', r)), 3000); }
     if (client) await within(client.close().catch(() => undefined), 3000);
     for (const r of relays) await within(r.close().catch(() => undefined), 3000);
     if (http && http.exitCode === null) { http.kill('SIGTERM'); await within(new Promise((r) => http.once('exit', r)), 3000); }
@@ -127,7 +158,8 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
     expect(requests.filter((q) => q === 'GET /ztp/ZTP0001')).toHaveLength(1);
     const st = await netnsBackend.status(LAB, { root: ROOT });
     expect(st.nodes[0].managementIp).toBe('10.0.0.50');
-    expect(st.nodes[0].processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'dhclient', 'lldpd', 'snmpd', 'zebra']);
+    // ZTP is over: dhclient stopped, the address stays
+    expect(st.nodes[0].processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'lldpd', 'snmpd', 'zebra']);
     // SNMP with the bootstrap's community and v3 user, from the controller namespace
     const sys = await waitUntil('snmp', async () => snmpwalk(LAB, '10.0.0.50', '1.3.6.1.2.1.1', ['-v2c', '-c', 'ztp-ro']), 10_000, 500);
     expect(sys.get('.1.3.6.1.2.1.1.5.0')).toBe('leaf1');
@@ -151,5 +183,35 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
     await runScript('leaf1', { reason: 'RENEW', interface: 'eth0', new_ip_address: '10.0.0.50', old_ip_address: '10.0.0.50', new_subnet_mask: '255.255.255.0', new_dhcp_server_identifier: '10.0.0.1', new_bootfile_name: 'http://10.0.0.1:8099/ztp/ZTP0001' });
     await new Promise((res) => setTimeout(res, 1000));
     expect(requests.filter((q) => q === 'GET /ztp/ZTP0001')).toHaveLength(1);
+  });
+
+  test('real dhclient end to end: DISCOVER carries vendor class, client id and host name from the serial; the lease\'s option 67 bootstraps the device', async () => {
+    const seen: { type: number; vendorClass?: string; clientIdHex: string; hostName?: string; serial: string }[] = [];
+    dhcpd = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, process.execPath, '-e', DHCPD], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      dhcpd!.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const l of lines) {
+          if (l === 'ready') resolve();
+          else seen.push(JSON.parse(l));
+        }
+      });
+      dhcpd!.once('exit', (c) => reject(new Error(`dhcp responder exited ${c}`)));
+    });
+    await waitUntil('leaf2 bootstrapped over real DHCP', async () => {
+      const n = (await netnsBackend.status(LAB, { root: ROOT })).nodes[1];
+      return n.state === 'bootstrapped' && n.managementIp?.startsWith('10.0.0.7') ? n : undefined;
+    }, 60_000, 250);
+    // only leaf2 asked: leaf1 stopped its DHCP client when its ZTP ended
+    const discover = seen.find((x) => x.type === 1)!;
+    expect(discover).toEqual({ type: 1, vendorClass: 'FRR-frr-switch-ZTP0002', clientIdHex: '00' + Buffer.from('ZTP0002').toString('hex'), hostName: 'ZTP0002', serial: 'ZTP0002' });
+    expect(new Set(seen.map((x) => x.serial))).toEqual(new Set(['ZTP0002']));
+    expect(requests).toContain('GET /ztp/ZTP0002');
+    const ip = (await netnsBackend.status(LAB, { root: ROOT })).nodes[1].managementIp!;
+    const sys = await snmpwalk(LAB, ip, '1.3.6.1.2.1.1.5', ['-v2c', '-c', 'ztp-ro']);
+    expect([...sys.values()]).toEqual(['leaf2']);
   });
 });

@@ -99,6 +99,8 @@ export class Agent {
     log(`lease ${ip}/${prefixLen}; fetching bootstrap ${url}`);
     const b = await fetchBootstrap(url);
     await this.afterBootstrap(b);
+    // ZTP is over: the device keeps its lease address (the service pins it) and stops asking
+    await this.dev.stopDhclient();
   }
 
   async afterBootstrap(b: Bootstrap): Promise<void> {
