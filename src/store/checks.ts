@@ -39,18 +39,27 @@ export function orphanedAllocation(ns: Namespaces, a: Allocations): { path: stri
 
 /** First duplicate address / subnet / ASN in a record, or undefined. */
 export function duplicateAllocation(a: Allocations): string | undefined {
-  const seen = new Map<string, string>();
-  const check = (kind: string, value: string, holder: string) => {
-    const k = `${kind}:${value}`;
-    const prev = seen.get(k);
-    if (prev !== undefined) return `${kind} ${value} is given to both ${prev} and ${holder}`;
-    seen.set(k, holder);
+  const check = <V>(kind: string, rec: Record<string, V>): string | undefined => {
+    const seen = new Map<V, string>();
+    for (const holder in rec) {
+      const v = rec[holder];
+      const prev = seen.get(v);
+      if (prev !== undefined) return `${kind} ${String(v)} is given to both ${prev} and ${holder}`;
+      seen.set(v, holder);
+    }
     return undefined;
   };
-  for (const [d, ip] of Object.entries(a.loopbacks)) { const e = check('loopback', ip, d); if (e) return e; }
-  for (const [d, asn] of Object.entries(a.asns)) { const e = check('ASN', String(asn), d); if (e) return e; }
-  for (const [l, c] of Object.entries(a.links)) { const e = check('subnet', c, l); if (e) return e; }
-  return undefined;
+  return check('loopback', a.loopbacks) ?? check('ASN', a.asns) ?? check('subnet', a.links);
+}
+
+/** Same entries (order aside). */
+export function sameAllocations(a: Allocations, b: Allocations): boolean {
+  const eq = <V>(x: Record<string, V>, y: Record<string, V>) => {
+    let n = 0;
+    for (const k in x) { if (x[k] !== y[k]) return false; n++; }
+    return n === Object.keys(y).length;
+  };
+  return eq(a.loopbacks, b.loopbacks) && eq(a.asns, b.asns) && eq(a.links, b.links);
 }
 
 /** Names the store can put into keys and events: the domain's rule. */

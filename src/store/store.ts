@@ -24,7 +24,7 @@ import {
 import { conflict, invalid, locked, notFound, StoreError } from './errors';
 import { decrypt, encrypt, redactSecrets } from './secrets';
 import { AllocateFn, defaultAllocate, defaultValidate, emptyAllocations, parseFile, ValidateFn } from './domain';
-import { duplicateAllocation, NAME_RE, orphanedAllocation } from './checks';
+import { duplicateAllocation, NAME_RE, orphanedAllocation, sameAllocations } from './checks';
 
 export interface StoreHooks {
   /**
@@ -197,6 +197,7 @@ interface Snapshot {
   alloc: Allocations;
   serials: Map<string, string>;
   services: FabricServices;
+  /** Only the deviceExtras device's (see readSnapshot). */
   ports: Map<string, PortRecord[]>;
   hostKeys: Map<string, string>;
   needs: Set<string>;
@@ -326,10 +327,15 @@ export class Store {
 
   // ----------------------------------------------------------------------------- snapshot / commit
 
-  private async readSnapshot(f: string): Promise<Snapshot> {
+  /**
+   * One pipeline read of what snapshot writes need. Ports, host keys and needsConfig markers are
+   * read only for `deviceExtras` (rename moves them): after discovery, ports are the bulk of a
+   * fabric and no other snapshot write needs them.
+   */
+  private async readSnapshot(f: string, deviceExtras?: string): Promise<Snapshot> {
     // The version is read FIRST in the pipeline: a write landing between it and the other reads
     // bumps the version, so the commit's check fails and we retry with a fresh snapshot.
-    const res = await this.redis.pipeline()
+    const p = this.redis.pipeline()
       .get(this.fk(f, 'ver'))
       .hget(this.fabricsKey, f)
       .hgetall(this.fk(f, 'devices'))
@@ -337,15 +343,15 @@ export class Store {
       .get(this.fk(f, 'alloc'))
       .hgetall(this.fk(f, 'serials'))
       .get(this.fk(f, 'services'))
-      .hgetall(this.fk(f, 'ports'))
-      .hgetall(this.fk(f, 'hostkeys'))
-      .smembers(this.fk(f, 'needs'))
-      .get(this.fk(f, 'iver'))
-      .exec();
+      .get(this.fk(f, 'iver'));
+    if (deviceExtras !== undefined) {
+      p.hget(this.fk(f, 'ports'), deviceExtras).hget(this.fk(f, 'hostkeys'), deviceExtras).sismember(this.fk(f, 'needs'), deviceExtras);
+    }
+    const res = await p.exec();
     if (!res) throw new Error('redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
     const v = res.map(([, x]) => x);
-    return {
+    const snap: Snapshot = {
       version: (v[0] as string | null) ?? '0',
       fabric: v[1] ? JSON.parse(v[1] as string) as FabricRecord : undefined,
       devices: mapOf<DeviceRecord>(v[2] as Record<string, string>),
@@ -353,11 +359,17 @@ export class Store {
       alloc: v[4] ? JSON.parse(v[4] as string) as Allocations : emptyAllocations(),
       serials: new Map(Object.entries((v[5] as Record<string, string>) ?? {})),
       services: v[6] ? JSON.parse(v[6] as string) as FabricServices : emptyServices(),
-      ports: mapOf<PortRecord[]>(v[7] as Record<string, string>),
-      hostKeys: new Map(Object.entries((v[8] as Record<string, string>) ?? {})),
-      needs: new Set(v[9] as string[]),
-      intentVersion: Number((v[10] as string | null) ?? 0),
+      intentVersion: Number((v[7] as string | null) ?? 0),
+      ports: new Map(),
+      hostKeys: new Map(),
+      needs: new Set(),
     };
+    if (deviceExtras !== undefined) {
+      if (v[8]) snap.ports.set(deviceExtras, JSON.parse(v[8] as string) as PortRecord[]);
+      if (v[9]) snap.hostKeys.set(deviceExtras, v[9] as string);
+      if (v[10] === 1) snap.needs.add(deviceExtras);
+    }
+    return snap;
   }
 
   private async commit(f: string, version: string, tx: Tx): Promise<{ status: 'ok' | 'dup' | 'conflict' } | { status: 'locked'; holder: string }> {
@@ -379,9 +391,9 @@ export class Store {
    * Read-compute-commit with bounded optimistic retries. `fn` reads the snapshot, throws on
    * bad input (nothing written), and records its writes (and events) in the Tx.
    */
-  private async mutate<T>(f: string, op: string, fn: (s: Snapshot, tx: Tx) => T): Promise<T> {
+  private async mutate<T>(f: string, op: string, fn: (s: Snapshot, tx: Tx) => T, deviceExtras?: string): Promise<T> {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const snap = await this.readSnapshot(f);
+      const snap = await this.readSnapshot(f, deviceExtras);
       const tx = new Tx();
       const result = fn(snap, tx);
       if (tx.empty && tx.conds.length === 0) return result;
@@ -985,7 +997,7 @@ export class Store {
       if (!sameJson(services, sv)) tx.op('SET', this.fk(f, 'services'), JSON.stringify(services));
       this.event(tx, f, { actor: ctx.actor, action: 'device.renamed', object: `device/${newName}`, details: { from: d, to: newName } });
       return dev;
-    });
+    }, d);
   }
 
   /** Sets physical and routing/bridging roles, checked against the device's node profile. */
@@ -1070,10 +1082,10 @@ export class Store {
     const store: HostKeyStore = {
       get: async (d) => (await this.redis.hget(key, d)) ?? undefined,
       set: async (d, fp) => {
-        await this.redis.multi().hset(key, d, fp).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.trusted', d), 'details', JSON.stringify({ fingerprint: fp })).exec();
+        await this.redis.multi().hset(key, d, fp).incr(this.fk(f, 'ver')).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.trusted', d), 'details', JSON.stringify({ fingerprint: fp })).exec();
       },
       reset: async (d) => {
-        await this.redis.multi().hdel(key, d).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.reset', d)).exec();
+        await this.redis.multi().hdel(key, d).incr(this.fk(f, 'ver')).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.reset', d)).exec();
       },
     };
     // The NETCONF client (src/netconf/client.ts) calls it delete().
@@ -1192,11 +1204,12 @@ export class Store {
   async listNeedsConfig(f: string): Promise<string[]> {
     return (await this.redis.smembers(this.fk(f, 'needs'))).sort();
   }
+  // These bump the commit version so a rename in flight retries and moves the marker.
   async markNeedsConfig(f: string, devices: string[]): Promise<void> {
-    if (devices.length) await this.redis.sadd(this.fk(f, 'needs'), ...devices);
+    if (devices.length) await this.redis.multi().sadd(this.fk(f, 'needs'), ...devices).incr(this.fk(f, 'ver')).exec();
   }
   async clearNeedsConfig(f: string, devices: string[]): Promise<void> {
-    if (devices.length) await this.redis.srem(this.fk(f, 'needs'), ...devices);
+    if (devices.length) await this.redis.multi().srem(this.fk(f, 'needs'), ...devices).incr(this.fk(f, 'ver')).exec();
   }
 
   // ----------------------------------------------------------------------------- allocations
@@ -1223,7 +1236,7 @@ export class Store {
     for (const [d, ip] of Object.entries(s.alloc.loopbacks)) if (d in next.loopbacks && next.loopbacks[d] !== ip) throw new Error(`allocation refused: would renumber loopback of ${d}`);
     for (const [d, a] of Object.entries(s.alloc.asns)) if (d in next.asns && next.asns[d] !== a) throw new Error(`allocation refused: would renumber ASN of ${d}`);
     for (const [k, c] of Object.entries(s.alloc.links)) if (k in next.links && next.links[k] !== c) throw new Error(`allocation refused: would renumber link ${k}`);
-    if (sameJson(next, s.alloc)) return next;
+    if (sameAllocations(next, s.alloc)) return next;
     tx.op('SET', this.fk(f, 'alloc'), JSON.stringify(next));
     const count = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((k) => !(k in b)).length;
     this.event(tx, f, {
