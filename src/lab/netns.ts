@@ -159,10 +159,25 @@ export class NetnsBackend implements LabBackend {
     const up = (n: string, l: string): void => { upLines.set(n, [...(upLines.get(n) ?? []), l]); };
     for (const l of topo.links) { up(ns(l.a.node), `link set ${l.a.port} up`); up(ns(l.b.node), `link set ${l.b.port} up`); }
     for (const s of topo.servers) {
-      up(ns(s.name), 'link set lo up');
-      s.nics.forEach((nic, j) => { up(ns(s.name), `link set eth${j + 1} up`); up(ns(nic.node), `link set ${nic.port} up`); });
-      // a single-NIC server carries its address on eth1 (bond/VLAN servers are refused above)
-      if (s.address && s.nics.length === 1 && s.vlan === undefined) up(ns(s.name), `addr add ${s.address} dev eth1`);
+      const sn = ns(s.name);
+      up(sn, 'link set lo up');
+      s.nics.forEach((nic) => up(ns(nic.node), `link set ${nic.port} up`));
+      // Two NICs or more: an 802.3ad bond0 (ESI-LAG on the leaves); a VLAN rides on top of the
+      // bond or eth1. Kernels without bonding/802.1Q never get here (cannotCarry refuses them).
+      let dev = 'eth1';
+      if (s.nics.length >= 2) {
+        up(sn, 'link add bond0 type bond mode 802.3ad lacp_rate fast miimon 100 xmit_hash_policy layer3+4');
+        s.nics.forEach((_, j) => up(sn, `link set eth${j + 1} master bond0`));
+        dev = 'bond0';
+      }
+      s.nics.forEach((_, j) => up(sn, `link set eth${j + 1} up`));
+      if (dev === 'bond0') up(sn, 'link set bond0 up');
+      if (s.vlan !== undefined) {
+        up(sn, `link add link ${dev} name ${dev}.${s.vlan} type vlan id ${s.vlan}`);
+        dev = `${dev}.${s.vlan}`;
+        up(sn, `link set ${dev} up`);
+      }
+      if (s.address) up(sn, `addr add ${s.address} dev ${dev}`);
     }
     for (const [n, lines] of upLines) await batch(n, lines);
     log(`${topo.links.length} links, ${topo.servers.length} servers cabled`);
