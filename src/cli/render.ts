@@ -3,7 +3,7 @@
 // in memory first; files are written only when every device rendered.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { Allocations, DevicePlan } from '../domain/types';
 import { emptyAllocations } from '../intent/allocate';
 import { planFabric } from '../intent/compile';
@@ -39,7 +39,7 @@ export function renderFabric(input: string | object, existing: Allocations = emp
 }
 
 function toInt(v: string): number {
-  if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a whole number`);
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`"${v}" is not a whole number`);
   return Number(v);
 }
 
