@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
 import { intendedConfig } from '../jobs/autoconfigure';
-import type { DevicePatch, FabricUpdate, NewDevice } from '../store';
+import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
 import { actorOf, type ApiContext } from './app';
 import { notFound, badRequest } from './errors';
 import {
@@ -25,8 +25,17 @@ function parseEnd(s: string, path: string): LinkEndT {
   return { device: s.slice(0, i), port: s.slice(i + 1) };
 }
 
+/** The contract's device fields (DESIGN §5), nothing else. */
+function deviceView(d: DeviceRecord) {
+  return {
+    name: d.name, serial: d.serial, model: d.model, profile: d.profile, managementIp: d.managementIp, osVersion: d.osVersion,
+    physicalRole: d.physicalRole, roles: d.roles, managedState: d.managedState, onboardingState: d.onboardingState, hostname: d.hostname,
+  };
+}
+
 export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): void {
   const { store, jobs } = ctx;
+  const deviceListCache = new Map<string, { records: DeviceRecord[]; json: Buffer }>();
   const needFabric = async (f: string) => {
     const rec = await store.getFabric(f);
     if (!rec) throw notFound(`fabric "${f}" not found`);
@@ -93,10 +102,20 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
   api.get<{ Params: P }>('/fabrics/:f/devices', {
     config: { role: 'viewer' },
     schema: { tags: ['devices'], summary: 'Devices of a fabric', params: FabricParams, response: { 200: Items(DeviceReply), ...errs(404) } },
-  }, async (req) => {
+  }, async (req, reply) => {
     const items = await store.listDevices(req.params.f);
     if (items.length === 0) await needFabric(req.params.f);
-    return { items };
+    // The store hands back the same frozen records while nothing changed: reuse the JSON.
+    const hit = deviceListCache.get(req.params.f);
+    if (hit && hit.records.length === items.length && items.every((r, i) => r === hit.records[i])) {
+      return reply.type('application/json; charset=utf-8').send(hit.json);
+    }
+    // Kept as bytes: no re-encoding of a large reply per request.
+    const json = Buffer.from(JSON.stringify({ items: items.map(deviceView) }), 'utf8');
+    deviceListCache.delete(req.params.f);
+    deviceListCache.set(req.params.f, { records: items, json });
+    while (deviceListCache.size > 32) deviceListCache.delete(deviceListCache.keys().next().value as string);
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
   api.post<{ Params: P; Body: NewDevice }>('/fabrics/:f/devices', {
