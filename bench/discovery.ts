@@ -30,7 +30,7 @@ async function outside(argv: string[]): Promise<number> {
 async function inside(argv: string[]): Promise<number> {
   const simArgs = ['--spines', '4', '--leaves', '496', ...argv, '--cidr', CIDR];
   const o = parseSimArgs(simArgs);
-  const sim = fork(join(__dirname, '../src/lab/sim/main.js'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const sim = fork(join(__dirname, '../src/lab/sim/main.js'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--max-semi-space-size=32'] });
   try {
     const ready = await new Promise<{ startupMs: number; rssMB: number; devices: number; links: number }>((resolve, reject) => {
       sim.once('message', (m) => resolve(m as never));
@@ -42,7 +42,7 @@ async function inside(argv: string[]): Promise<number> {
       subnets: [CIDR], managementSubnets: [CIDR], allow: new AllowList([CIDR]),
       snmp: { community: 'fabric-ro' }, credentials: { username: 'admin', password: 'admin123' },
       sweep: { intervalMs: 1, retries: 1, timeoutMs: 300, chunkSize: 256, concurrency: 4 },
-      concurrency: 64, snmpTimeoutMs: 3000,
+      concurrency: 32, snmpTimeoutMs: 3000,
     });
     const listed = expected.map((d) => ({ name: d.name, serial: d.serial, physicalRole: d.role }));
     const found = r.devices.filter((d) => d.facts).map((d) => {
@@ -51,6 +51,10 @@ async function inside(argv: string[]): Promise<number> {
     });
     const topo = topologyOf(found);
     const totalMs = Date.now() - t0;
+    const simStats = await new Promise<{ cpu: NodeJS.CpuUsage; rssMB: number }>((resolve) => {
+      sim.on('message', (m: any) => { if (m?.stats) resolve(m); });
+      sim.send('stats');
+    });
     const want = simLinkKeys(expected);
     const got = topo.links.map((l) => `${l.a.device}:${l.a.port}--${l.b.device}:${l.b.port}`);
     const missing = want.filter((k) => !got.includes(k));
@@ -61,8 +65,12 @@ async function inside(argv: string[]): Promise<number> {
       devices: expected.length, alive: r.alive.length, withFacts: found.length, errors: errors.length,
       links: got.length, expectedLinks: want.length, missingLinks: missing.length, extraLinks: extra.length, anomalies: topo.anomalies.length,
       serialsOk, sweepMs: r.timings.sweepMs, probeMs: r.timings.probeMs, totalMs,
-      simStartupMs: ready.startupMs, simRssMB: ready.rssMB,
+      simStartupMs: ready.startupMs, simRssMB: simStats.rssMB,
       benchRssMB: Math.round(process.memoryUsage().rss / 1048576),
+      // CPU seconds (user+system) since start: load-independent, unlike wall time on a shared VM
+      benchCpuS: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1),
+      simCpuS: +((simStats.cpu.user + simStats.cpu.system) / 1e6).toFixed(1),
+      loadAvg1m: +(require('node:os').loadavg()[0]).toFixed(1),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (errors.length) process.stdout.write(`first errors: ${errors.slice(0, 5).join(' | ')}\n`);

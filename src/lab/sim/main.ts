@@ -43,6 +43,10 @@ export async function simMain(argv: string[]): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
+  // A parent (benchmarks) may ask for CPU and memory figures.
+  process.on('message', (m) => {
+    if (m === 'stats') process.send?.({ stats: true, cpu: process.cpuUsage(), rssMB: Math.round(process.memoryUsage().rss / 1048576) });
+  });
 }
 
 if (require.main === module) {

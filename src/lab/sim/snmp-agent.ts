@@ -89,7 +89,10 @@ export function startSnmpAgent(
       tableIndex: [{ columnName: 'lldpLocPortNum' }],
     });
     const portNum = new Map(dev.ports.map((p) => [p.name, p.num]));
-    for (const p of dev.ports) mib.addTableRow('lldpLocPortTable', [p.num, 5, p.name, p.name]);
+    // LLDP runs on the cabled ports only: the sim stays light (a leaf's 48 server ports would
+    // triple the MIB's size for nothing discovery reads).
+    const cabled = new Set(dev.neighbors.map((n) => n.localPort));
+    for (const p of dev.ports) if (cabled.has(p.name)) mib.addTableRow('lldpLocPortTable', [p.num, 5, p.name, p.name]);
     mib.registerProvider({
       name: 'lldpRemTable', type: snmp.MibProviderType.Table, oid: '1.0.8802.1.1.2.1.4.1.1', maxAccess: NA(),
       tableColumns: [
