@@ -1,7 +1,7 @@
 // The intent compiler: validated inventory + allocations -> one DevicePlan per device.
 // Pure and deterministic: same input, same plans (device order = file order).
 import { FabricError } from '../domain/errors';
-import { formatIp, parseCidr } from '../domain/ipv4';
+import { formatIp, parseIp } from '../domain/ipv4';
 import { parseFabricFile, settingsOf } from '../domain/parse';
 import {
   ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures,
@@ -11,6 +11,7 @@ import {
   UnderlayNeighbor, linkKey,
 } from '../domain/types';
 import { hasOverlay, validateFabric } from '../domain/validate';
+import { compileServices } from './services';
 import { allocate, deviceIndex, emptyAllocations, isAddressedLink } from './allocate';
 
 interface Adjacent { port: string; peer: LinkEnd; address?: string; peerAddress?: string }
@@ -44,10 +45,11 @@ export function compileFabric(
     if (isAddressedLink(l, devs)) {
       const key = linkKey(l);
       const cidr = allocations.links[key] ?? missing('/31', `link ${key}`);
-      const r = parseCidr(cidr);
-      if (!r.ok || r.cidr.prefix !== 31) throw new FabricError('allocations', `allocations: link ${key} has "${cidr}", not a /31`);
-      aAddr = formatIp(r.cidr.base);
-      bAddr = formatIp(r.cidr.base + 1);
+      // Every link's /31 is read here: a direct parse, no regex.
+      const base = cidr.endsWith('/31') ? parseIp(cidr.slice(0, -3)) : undefined;
+      if (base === undefined || base % 2 !== 0) throw new FabricError('allocations', `allocations: link ${key} has "${cidr}", not a /31`);
+      aAddr = formatIp(base);
+      bAddr = formatIp(base + 1);
     }
     adj.get(l.a.device)?.push({ port: l.a.port, peer: l.b, address: aAddr, peerAddress: bAddr });
     adj.get(l.b.device)?.push({ port: l.b.port, peer: l.a, address: bAddr, peerAddress: aAddr });
@@ -66,7 +68,7 @@ export function compileFabric(
   const clientNeighbors: OverlayNeighbor[] = members.filter((n) => !rrSet.has(n))
     .map((n) => ({ address: lo(n), device: n, client: true }));
 
-  return file.devices.map((d): DevicePlan => {
+  const plans = file.devices.map((d): DevicePlan => {
     const profile = profiles[d.profile];
     if (!profile) throw new FabricError('devices', `devices (${d.name}).profile: unknown profile "${d.profile}"`);
     const loopback = lo(d.name);
@@ -122,6 +124,8 @@ export function compileFabric(
     }
     return plan;
   });
+  // Overlay services (VNs, LRs, VPGs) onto the plans of the devices they touch.
+  return compileServices(file, plans);
 }
 
 export interface FabricPlan {

@@ -129,6 +129,15 @@ describe('compileFabric', () => {
     expect(JSON.stringify(compile(file()))).toBe(JSON.stringify(compile(file())));
   });
 
+  test('a link record that is not a /31 is a clear error', () => {
+    const f = file();
+    const a = allocate(f, emptyAllocations());
+    for (const bad of ['10.254.0.1/31', '10.254.0.0/30', 'x/31']) {
+      const broken = { ...a, links: { ...a.links, 'leaf1:swp51--spine1:swp1': bad } };
+      expect(() => compileFabric(f, broken)).toThrow(`allocations: link leaf1:swp51--spine1:swp1 has "${bad}", not a /31`);
+    }
+  });
+
   test('missing allocations are a clear error', () => {
     expect(() => compileFabric(file(), emptyAllocations())).toThrow(/^allocations: no \/31 for link leaf1:swp51--spine1:swp1/);
   });
