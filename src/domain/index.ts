@@ -5,3 +5,4 @@ export * from './ipv4';
 export * from './parse';
 export * from './profiles';
 export * from './validate';
+export * from './services';

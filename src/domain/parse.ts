@@ -3,6 +3,7 @@
 // cross-object rules (pools, profiles, roles, ports) live in validate.ts.
 import { load as loadYaml } from 'js-yaml';
 import { FabricError } from './errors';
+import { parseServices } from './services';
 import {
   AsnRange, DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec,
   ManagementSubnet, Namespaces, PHYSICAL_ROLES, PhysicalRole, SnmpSettings,
@@ -258,10 +259,11 @@ export function parseFabricFile(input: string | object): FabricFile {
     devices: list(o.devices, 'devices').map(parseDevice),
     links: list(o.links, 'links').map(parseLink),
   };
-  // Overlay services belong to a later stage; carried through untouched when present.
   for (const k of ['virtualNetworks', 'logicalRouters', 'servers', 'vpgs'] as const) {
     if (o[k] !== undefined && o[k] !== null) (file as unknown as Obj)[k] = list(o[k], k);
   }
+  // Overlay services: structure checked and normalised in services.ts.
+  parseServices(file);
   return file;
 }
 

@@ -200,10 +200,73 @@ export interface DevicePlan {
     vtepSource: string;           // loopback address
     routeDistinguisher: string;   // <loopback>:1
   };
-  // Filled by the VN / LR / VPG issue; empty arrays render nothing.
-  virtualNetworks: unknown[];
-  logicalRouters: unknown[];
-  vpgs: unknown[];
+  // Overlay services on this device (src/intent/services.ts); empty arrays render nothing.
+  virtualNetworks: PlanVirtualNetwork[];
+  logicalRouters: PlanLogicalRouter[];
+  vpgs: PlanVpg[];
+}
+
+/** A VN present on one device: bound on its VPG ports, or routed here by a logical router. */
+export interface PlanVirtualNetwork {
+  name: string;
+  vni: number;
+  /** Device-local VLAN id of the VN (Junos vlan-id; FRR names only). */
+  vlan: number;
+  /** `target:<overlayAsn>:<vni>` */
+  routeTarget: string;
+  /** `<loopback>:<vlan>` */
+  rd: string;
+  subnet?: string;
+  /** Gateway address without prefix length. */
+  gateway?: string;
+  /** Local attachments: the VPG interface (lag or single port) and how the VN rides it. */
+  members: { interface: string; vpg: string; vlan?: number; untagged: boolean }[];
+  /** Name of the logical router routing this VN on this device (an IRB/SVI exists here). */
+  router?: string;
+}
+
+export interface PlanIrb {
+  network: string;
+  vni: number;
+  vlan: number;
+  /** Unique per device: `<host address>/<len>` (CRB gateways) or the gateway itself (ERB anycast). */
+  address: string;
+  /** The VN's gateway, `<gw>/<len>` (virtual-gateway-address on CRB, anycast on ERB). */
+  gateway: string;
+  /** Anycast/virtual gateway MAC. */
+  mac: string;
+}
+
+export interface PlanLogicalRouter {
+  name: string;
+  mode: 'crb' | 'erb';
+  /** VRF / routing-instance name. */
+  vrf: string;
+  l3vni: number;
+  /** Device-local VLAN of the L3VNI (FRR bridge naming, Junos unused). */
+  l3vlan: number;
+  routeTarget: string;
+  rd: string;
+  networks: string[];
+  irbs: PlanIrb[];
+}
+
+export interface PlanVpg {
+  name: string;
+  server?: string;
+  /** Type-0 ESI (10 bytes) when the VPG spans two or more leaves. */
+  esi?: string;
+  /** LACP system id (and FRR es-sys-mac), from the ESI, when multi-homed. */
+  lacpSystemId?: string;
+  /** FRR local ES id (1..16777215), the same on every leaf of the VPG, from the ESI. */
+  esId?: number;
+  /** ae<n> (junos) / bond<n> (frr) when multi-homed or more than one local port. */
+  lag?: string;
+  /** The interface carrying the bindings: the lag, or the single port. */
+  interface: string;
+  /** This device's ports of the VPG. */
+  ports: string[];
+  bindings: { network: string; vni: number; vlan?: number; untagged: boolean; localVlan: number }[];
 }
 
 /** Stable key of a link regardless of which end is listed first. */

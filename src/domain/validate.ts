@@ -1,6 +1,7 @@
 // Cross-object validation of a parsed fabric file. Every problem becomes one line that
 // starts with where it is (`devices[3] (leaf2).roles[0]: ...`) and a JSON-path-like `path`.
 import { FabricError } from './errors';
+import { collectServiceErrors } from './services';
 import { Cidr, contains, parseCidr, parseIp } from './ipv4';
 import {
   NULL_ROLE, ProfileSet, allowedRoles, describePorts, isLean, loadProfiles, portValid, roleAllowed,
@@ -175,6 +176,8 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
     end(l.a, 'a');
     end(l.b, 'b');
   });
+  // ---- overlay services (virtual networks, logical routers, servers, VPGs)
+  errs.push(...collectServiceErrors(file, profiles));
   return errs;
 }
 

@@ -1,3 +1,4 @@
 export * from './allocate';
 export * from './compile';
 export * from './generate';
+export * from './services';

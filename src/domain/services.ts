@@ -1,0 +1,349 @@
+// Overlay services of a fabric file: virtual networks (L2VNIs), logical routers (VRFs with an
+// L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
+// parseServices normalises the four lists (structure); collectServiceErrors checks the
+// cross-object rules of DESIGN section 1/5. Every problem is one line starting with where it is.
+import { FabricError } from './errors';
+import { contains, parseCidr, parseIp } from './ipv4';
+import { ProfileSet, portValid, describePorts } from './profiles';
+import {
+  FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
+} from './types';
+
+export const VNI_MIN = 1;
+export const VNI_MAX = 16777214;
+/** Logical router names name a VRF (a Linux netdev on FRR): 1-15 characters. */
+export const LR_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
+const SERVICE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** Roles whose leaves carry access ports (VPGs). */
+export const ACCESS_ROLES = ['CRB-Access', 'ERB-UCAST-Gateway'];
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown): string => {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+};
+function fail(path: string, what: string): never {
+  throw new FabricError(path, `${path}: ${what}`);
+}
+function obj(v: unknown, path: string, keys: readonly string[]): Obj {
+  if (!isObj(v)) fail(path, `expected a mapping, got ${describe(v)}`);
+  for (const k of Object.keys(v)) if (!keys.includes(k)) fail(`${path}.${k}`, `unknown field (allowed: ${keys.join(', ')})`);
+  return v;
+}
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
+  return v;
+}
+function int(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `expected an integer, got ${describe(v)}`);
+  return v;
+}
+function list(v: unknown, path: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(path, `expected a list, got ${describe(v)}`);
+  return v;
+}
+/** `leaf1:swp10` or {device, port}. */
+function end(v: unknown, path: string, extra: readonly string[] = []): Obj & LinkEnd {
+  if (typeof v === 'string') {
+    const c = v.indexOf(':');
+    if (c <= 0 || c === v.length - 1) fail(path, `"${v}" is not "device:port"`);
+    return { device: v.slice(0, c), port: v.slice(c + 1) };
+  }
+  const o = obj(v, path, ['device', 'port', ...extra]);
+  return { ...o, device: str(o.device, `${path}.device`), port: str(o.port, `${path}.port`) };
+}
+
+export function parseVirtualNetwork(v: unknown, path: string): VirtualNetworkSpec {
+  const o = obj(v, path, ['name', 'vni', 'subnet', 'gateway']);
+  const vn: VirtualNetworkSpec = { name: str(o.name, `${path}.name`), vni: int(o.vni, `${path}.vni`) };
+  if (o.subnet !== undefined && o.subnet !== null) vn.subnet = str(o.subnet, `${path}.subnet`);
+  if (o.gateway !== undefined && o.gateway !== null) vn.gateway = str(o.gateway, `${path}.gateway`);
+  return vn;
+}
+
+export function parseLogicalRouter(v: unknown, path: string): LogicalRouterSpec {
+  const o = obj(v, path, ['name', 'mode', 'networks', 'vni']);
+  const mode = str(o.mode, `${path}.mode`);
+  if (mode !== 'crb' && mode !== 'erb') fail(`${path}.mode`, `"${mode}" is not crb or erb`);
+  return {
+    name: str(o.name, `${path}.name`),
+    mode,
+    networks: list(o.networks, `${path}.networks`).map((n, i) => str(n, `${path}.networks[${i}]`)),
+    vni: int(o.vni, `${path}.vni`),
+  };
+}
+
+export function parseServer(v: unknown, path: string): ServerSpec {
+  const o = obj(v, path, ['name', 'nics']);
+  const nics = list(o.nics, `${path}.nics`).map((n, i) => {
+    const p = `${path}.nics[${i}]`;
+    const e = end(n, p, ['mac']);
+    const nic: ServerSpec['nics'][number] = { device: e.device, port: e.port };
+    if (e.mac !== undefined && e.mac !== null) nic.mac = str(e.mac, `${p}.mac`);
+    return nic;
+  });
+  return { name: str(o.name, `${path}.name`), nics };
+}
+
+export function parseVpg(v: unknown, path: string): VpgSpec {
+  const o = obj(v, path, ['name', 'server', 'ports', 'bindings']);
+  const vpg: VpgSpec = {
+    name: str(o.name, `${path}.name`),
+    ports: list(o.ports, `${path}.ports`).map((p, i) => {
+      const e = end(p, `${path}.ports[${i}]`);
+      return { device: e.device, port: e.port };
+    }),
+    bindings: list(o.bindings, `${path}.bindings`).map((b, i): VpgBinding => {
+      const p = `${path}.bindings[${i}]`;
+      const bo = obj(b, p, ['network', 'vlan', 'untagged']);
+      const network = str(bo.network, `${p}.network`);
+      const hasVlan = bo.vlan !== undefined && bo.vlan !== null;
+      if (bo.untagged !== undefined && bo.untagged !== true) fail(`${p}.untagged`, `expected true (or leave it out and give vlan), got ${describe(bo.untagged)}`);
+      if (hasVlan && bo.untagged === true) fail(p, 'give either vlan or untagged: true, not both');
+      if (bo.untagged === true) return { network, untagged: true };
+      if (!hasVlan) fail(p, 'needs vlan (1..4094) or untagged: true');
+      return { network, vlan: int(bo.vlan, `${p}.vlan`) };
+    }),
+  };
+  if (o.server !== undefined && o.server !== null) vpg.server = str(o.server, `${path}.server`);
+  return vpg;
+}
+
+/** Normalises the four service lists of a decoded fabric file in place (absent lists stay absent). */
+export function parseServices(file: FabricFile): void {
+  const raw = file as unknown as Obj;
+  if (raw.virtualNetworks !== undefined) file.virtualNetworks = list(raw.virtualNetworks, 'virtualNetworks').map((v, i) => parseVirtualNetwork(v, `virtualNetworks[${i}]`));
+  if (raw.logicalRouters !== undefined) file.logicalRouters = list(raw.logicalRouters, 'logicalRouters').map((v, i) => parseLogicalRouter(v, `logicalRouters[${i}]`));
+  if (raw.servers !== undefined) file.servers = list(raw.servers, 'servers').map((v, i) => parseServer(v, `servers[${i}]`));
+  if (raw.vpgs !== undefined) file.vpgs = list(raw.vpgs, 'vpgs').map((v, i) => parseVpg(v, `vpgs[${i}]`));
+}
+
+export const isUntagged = (b: VpgBinding): b is { network: string; untagged: true } => 'untagged' in b && b.untagged === true;
+
+/** Every VPG binding of a network (the API refuses deleting a network while this is non-empty). */
+export function networkBindings(file: FabricFile, network: string): { vpg: string; vlan?: number; untagged: boolean }[] {
+  const out: { vpg: string; vlan?: number; untagged: boolean }[] = [];
+  for (const v of file.vpgs ?? []) {
+    for (const b of v.bindings) {
+      if (b.network !== network) continue;
+      out.push(isUntagged(b) ? { vpg: v.name, untagged: true } : { vpg: v.name, vlan: b.vlan, untagged: false });
+    }
+  }
+  return out;
+}
+
+/** Logical routers that route a network. */
+export function networkRouters(file: FabricFile, network: string): string[] {
+  return (file.logicalRouters ?? []).filter((l) => l.networks.includes(network)).map((l) => l.name);
+}
+
+/** Every problem in the service lists, in file order. Assumes devices/links were parsed. */
+export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): FabricError[] {
+  const errs: FabricError[] = [];
+  const add = (path: string, where: string, what: string) => errs.push(new FabricError(path, `${where}: ${what}`));
+  const vns = file.virtualNetworks ?? [];
+  const lrs = file.logicalRouters ?? [];
+  const servers = file.servers ?? [];
+  const vpgs = file.vpgs ?? [];
+  const overlayAsn = file.fabric.namespaces.overlayAsn;
+  const lab = (kind: string, i: number, name: string | undefined) => (name ? `${kind}[${i}] (${name})` : `${kind}[${i}]`);
+  const devByName = new Map(file.devices.map((d) => [d.name, d]));
+  // Ports the fabric links use: never access ports.
+  const linkPorts = new Map<string, number>();
+  file.links.forEach((l, i) => { linkPorts.set(`${l.a.device}:${l.a.port}`, i); linkPorts.set(`${l.b.device}:${l.b.port}`, i); });
+
+  if ((vns.length || lrs.length || vpgs.length) && overlayAsn === undefined) {
+    add('fabric.namespaces.overlayAsn', 'fabric.namespaces.overlayAsn', 'missing: virtual networks need the overlay (iBGP EVPN) ASN for their route targets');
+  }
+
+  // ---- virtual networks
+  const vnIndex = new Map<string, number>();
+  const vniOwner = new Map<number, string>();
+  vns.forEach((vn, i) => {
+    const p = `virtualNetworks[${i}]`;
+    const w = lab('virtualNetworks', i, vn.name);
+    if (!SERVICE_NAME_RE.test(vn.name)) add(`${p}.name`, `${w}.name`, `"${vn.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
+    if (vnIndex.has(vn.name)) add(`${p}.name`, `${w}.name`, `duplicate virtual network name "${vn.name}" (also virtualNetworks[${vnIndex.get(vn.name)}])`);
+    else vnIndex.set(vn.name, i);
+    if (vn.vni < VNI_MIN || vn.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${vn.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
+    else if (vniOwner.has(vn.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${vn.vni} is already used by ${vniOwner.get(vn.vni)}`);
+    else {
+      vniOwner.set(vn.vni, p);
+      if (overlayAsn !== undefined && overlayAsn > 65535 && vn.vni > 65535) {
+        add(`${p}.vni`, `${w}.vni`, `${vn.vni} does not fit a route target of 4-byte overlay AS ${overlayAsn} (VNI at most 65535)`);
+      }
+    }
+    let cidr;
+    if (vn.subnet !== undefined) {
+      const r = parseCidr(vn.subnet);
+      if (!r.ok) add(`${p}.subnet`, `${w}.subnet`, `"${vn.subnet}" ${r.reason}`);
+      else if (r.cidr.prefix > 30) add(`${p}.subnet`, `${w}.subnet`, `${vn.subnet} is too small for hosts and a gateway (at most /30)`);
+      else cidr = r.cidr;
+    }
+    if (vn.gateway !== undefined) {
+      const gw = parseIp(vn.gateway);
+      if (gw === undefined) add(`${p}.gateway`, `${w}.gateway`, `"${vn.gateway}" is not an IPv4 address`);
+      else if (vn.subnet === undefined) add(`${p}.gateway`, `${w}.gateway`, 'a gateway needs a subnet');
+      else if (cidr && !contains(cidr, gw)) add(`${p}.gateway`, `${w}.gateway`, `${vn.gateway} is outside ${vn.subnet}`);
+      else if (cidr && (gw === cidr.base || gw === cidr.base + cidr.size - 1)) {
+        add(`${p}.gateway`, `${w}.gateway`, `${vn.gateway} is the ${gw === cidr.base ? 'network' : 'broadcast'} address of ${vn.subnet}`);
+      }
+    }
+  });
+
+  // ---- logical routers
+  const lrIndex = new Map<string, number>();
+  const vnRouter = new Map<string, string>();
+  lrs.forEach((lr, i) => {
+    const p = `logicalRouters[${i}]`;
+    const w = lab('logicalRouters', i, lr.name);
+    if (!LR_NAME_RE.test(lr.name)) add(`${p}.name`, `${w}.name`, `"${lr.name}" is not a valid logical router name (a letter, then letters, digits, "_", "-"; up to 15: it names the VRF)`);
+    if (lrIndex.has(lr.name)) add(`${p}.name`, `${w}.name`, `duplicate logical router name "${lr.name}" (also logicalRouters[${lrIndex.get(lr.name)}])`);
+    else lrIndex.set(lr.name, i);
+    if (lr.vni < VNI_MIN || lr.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${lr.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
+    else if (vniOwner.has(lr.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${lr.vni} is already used by ${vniOwner.get(lr.vni)}`);
+    else {
+      vniOwner.set(lr.vni, p);
+      if (overlayAsn !== undefined && overlayAsn > 65535 && lr.vni > 65535) {
+        add(`${p}.vni`, `${w}.vni`, `${lr.vni} does not fit a route target of 4-byte overlay AS ${overlayAsn} (VNI at most 65535)`);
+      }
+    }
+    const role = lr.mode === 'crb' ? 'CRB-Gateway' : 'ERB-UCAST-Gateway';
+    if (!file.devices.some((d) => d.roles.includes(role))) {
+      add(`${p}.mode`, `${w}.mode`, `${lr.mode} needs a device with the ${role} role (none has it)`);
+    }
+    const seen = new Set<string>();
+    lr.networks.forEach((n, j) => {
+      const np = `${p}.networks[${j}]`;
+      const nw = `${w}.networks[${j}]`;
+      const vi = vnIndex.get(n);
+      if (vi === undefined) { add(np, nw, `unknown virtual network "${n}"`); return; }
+      if (seen.has(n)) { add(np, nw, `network "${n}" listed twice`); return; }
+      seen.add(n);
+      const other = vnRouter.get(n);
+      if (other !== undefined) { add(np, nw, `network "${n}" is already in logical router ${other} (a network joins at most one)`); return; }
+      vnRouter.set(n, lr.name);
+      const vn = vns[vi];
+      if (vn.subnet === undefined || vn.gateway === undefined) add(np, nw, `network "${n}" needs a subnet and a gateway to be routed`);
+    });
+  });
+
+  // ---- servers
+  const serverIndex = new Map<string, number>();
+  const nicOwner = new Map<string, string>();
+  /** An access port: on a leaf with an access role, valid for its profile, not a fabric link port. */
+  const accessPortProblem = (e: LinkEnd): string | undefined => {
+    const d = devByName.get(e.device);
+    if (!d) return `unknown device "${e.device}"`;
+    if (d.physicalRole !== 'leaf') return `${e.device}:${e.port} is not a leaf access port (${e.device} is a ${d.physicalRole})`;
+    const prof = profiles[d.profile];
+    if (prof && !portValid(prof, e.port)) return `"${e.port}" is not a valid port for ${e.device} (${prof.name}: ${describePorts(prof)})`;
+    const li = linkPorts.get(`${e.device}:${e.port}`);
+    if (li !== undefined) return `${e.device}:${e.port} is not a leaf access port (it is a fabric link port, links[${li}])`;
+    return undefined;
+  };
+  servers.forEach((s, i) => {
+    const p = `servers[${i}]`;
+    const w = lab('servers', i, s.name);
+    if (!SERVICE_NAME_RE.test(s.name)) add(`${p}.name`, `${w}.name`, `"${s.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
+    if (serverIndex.has(s.name)) add(`${p}.name`, `${w}.name`, `duplicate server name "${s.name}" (also servers[${serverIndex.get(s.name)}])`);
+    else serverIndex.set(s.name, i);
+    if (s.nics.length === 0) add(`${p}.nics`, `${w}.nics`, 'empty: a server needs at least one NIC');
+    s.nics.forEach((n, j) => {
+      const np = `${p}.nics[${j}]`;
+      const nw = `${w}.nics[${j}]`;
+      const prob = accessPortProblem(n);
+      if (prob) { add(np, nw, prob); return; }
+      if (n.mac !== undefined && !MAC_RE.test(n.mac)) add(`${np}.mac`, `${nw}.mac`, `"${n.mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`);
+      const key = `${n.device}:${n.port}`;
+      const other = nicOwner.get(key);
+      if (other !== undefined) add(np, nw, `port ${key} is already a NIC of ${other}`);
+      else nicOwner.set(key, s.name);
+    });
+  });
+
+  // ---- VPGs
+  const vpgIndex = new Map<string, number>();
+  const portOwner = new Map<string, string>();
+  // Junos maps one VLAN id to one network per device (enterprise style): device -> vlan -> network
+  const junosVlans = new Map<string, Map<number, { network: string; where: string }>>();
+  const junosNetVlan = new Map<string, Map<string, { vlan: number; where: string }>>();
+  vpgs.forEach((v, i) => {
+    const p = `vpgs[${i}]`;
+    const w = lab('vpgs', i, v.name);
+    if (!SERVICE_NAME_RE.test(v.name)) add(`${p}.name`, `${w}.name`, `"${v.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
+    if (vpgIndex.has(v.name)) add(`${p}.name`, `${w}.name`, `duplicate VPG name "${v.name}" (also vpgs[${vpgIndex.get(v.name)}])`);
+    else vpgIndex.set(v.name, i);
+    let server: ServerSpec | undefined;
+    if (v.server !== undefined) {
+      const si = serverIndex.get(v.server);
+      if (si === undefined) add(`${p}.server`, `${w}.server`, `unknown server "${v.server}"`);
+      else server = servers[si];
+    }
+    if (v.ports.length === 0) add(`${p}.ports`, `${w}.ports`, 'empty: a VPG needs at least one port');
+    const devices = new Set<string>();
+    v.ports.forEach((e, j) => {
+      const pp = `${p}.ports[${j}]`;
+      const pw = `${w}.ports[${j}]`;
+      const prob = accessPortProblem(e);
+      if (prob) { add(pp, pw, prob); return; }
+      const d = devByName.get(e.device)!;
+      if (!d.roles.some((r) => ACCESS_ROLES.includes(r))) {
+        add(pp, pw, `${e.device}:${e.port} is not a leaf access port (${e.device} has no access role: ${ACCESS_ROLES.join(' or ')})`);
+        return;
+      }
+      const key = `${e.device}:${e.port}`;
+      const other = portOwner.get(key);
+      if (other !== undefined) { add(pp, pw, `port ${key} is already in ${other === v.name ? 'this VPG' : `VPG ${other}`}`); return; }
+      portOwner.set(key, v.name);
+      if (server && !server.nics.some((n) => n.device === e.device && n.port === e.port)) {
+        add(pp, pw, `port ${key} is not a NIC of server ${server.name}`);
+      }
+      devices.add(e.device);
+    });
+    const vlans = new Map<number, number>();
+    const nets = new Map<string, number>();
+    let untagged: number | undefined;
+    v.bindings.forEach((b, j) => {
+      const bp = `${p}.bindings[${j}]`;
+      const bw = `${w}.bindings[${j}]`;
+      if (!vnIndex.has(b.network)) { add(`${bp}.network`, `${bw}.network`, `unknown virtual network "${b.network}"`); return; }
+      if (nets.has(b.network)) { add(`${bp}.network`, `${bw}.network`, `network "${b.network}" is bound twice in this VPG (also bindings[${nets.get(b.network)}])`); return; }
+      if (isUntagged(b)) {
+        if (untagged !== undefined) { add(`${bp}.untagged`, `${bw}.untagged`, `a second untagged binding (bindings[${untagged}] is untagged already)`); return; }
+        untagged = j;
+      } else {
+        if (b.vlan < 1 || b.vlan > 4094) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is outside 1..4094`); return; }
+        if (vlans.has(b.vlan)) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is used twice in this VPG (also bindings[${vlans.get(b.vlan)}])`); return; }
+        vlans.set(b.vlan, j);
+        for (const dn of devices) {
+          const prof = profiles[devByName.get(dn)!.profile];
+          if (prof?.platform !== 'junos') continue;
+          const byVlan = junosVlans.get(dn) ?? new Map();
+          const byNet = junosNetVlan.get(dn) ?? new Map();
+          junosVlans.set(dn, byVlan);
+          junosNetVlan.set(dn, byNet);
+          const a = byVlan.get(b.vlan);
+          const c = byNet.get(b.network);
+          if (a && a.network !== b.network) {
+            add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} on Junos device ${dn} already carries network ${a.network} (${a.where}); Junos maps a VLAN id to one network per device`);
+            return;
+          }
+          if (c && c.vlan !== b.vlan) {
+            add(`${bp}.vlan`, `${bw}.vlan`, `network ${b.network} already rides VLAN ${c.vlan} on Junos device ${dn} (${c.where}); Junos maps a network to one VLAN id per device`);
+            return;
+          }
+          byVlan.set(b.vlan, { network: b.network, where: bp });
+          byNet.set(b.network, { vlan: b.vlan, where: bp });
+        }
+      }
+      nets.set(b.network, j);
+    });
+  });
+  return errs;
+}
