@@ -61,14 +61,32 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** A redis-server left behind by a SIGKILLed service on the same data dir would corrupt the AOF: stop it. */
-async function stopStale(pidFile: string): Promise<void> {
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch { return undefined; }
+}
+
+/**
+ * A redis-server on the same data dir: when its service is gone (SIGKILLed, the server was
+ * re-parented away from a node process) stop it, since two servers on one AOF corrupt it; when
+ * a live service still runs it, refuse to start.
+ */
+async function stopStale(pidFile: string, dir: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
   let cmd = '';
   try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return; }
   if (!cmd.includes('redis-server')) return;
+  const ppid = parentOf(pid);
+  let parentComm = '';
+  try { if (ppid && ppid > 1) parentComm = readFileSync(`/proc/${ppid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+  if (parentComm === 'node' && ppid !== process.pid) {
+    throw new Error(`redis-server pid ${pid} (started by process ${ppid}) already serves ${dir}: stop that service, or set REDIS_URL to share it`);
+  }
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
   if (alive(pid)) process.kill(pid, 'SIGKILL');
@@ -90,7 +108,7 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
   const dir = join(opts.dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pidFile = join(dir, 'redis.pid');
-  await stopStale(pidFile);
+  await stopStale(pidFile, dir);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   // A free port can be taken between our probe and redis' bind: retry a few times with a new one.
   const attempts = opts.port ? 1 : 5;
