@@ -73,32 +73,44 @@ function toOut(nodes: XmlNode[]): OutNode[] {
 }
 
 function mergeChildren(current: OutNode[], incoming: XmlNode[], defaultOp: EditOperation, path: string): OutNode[] {
-  const out = current.filter((n) => n.kind !== 'text' || n.value.trim() !== '');
+  const out: (OutNode | undefined)[] = current.filter((n) => n.kind !== 'text' || n.value.trim() !== '');
   const elOf = (n: OutNode): XmlElement | undefined => (n.kind === 'raw' ? n.el : n.kind === 'built' ? n.like : undefined);
+  // key -> position of the first element with that key: O(n) merges of big lists
+  const index = new Map<string, number>();
+  out.forEach((n, i) => {
+    const e = elOf(n!);
+    if (e) {
+      const k = keyOf(e);
+      if (!index.has(k)) index.set(k, i);
+    }
+  });
+  const append = (n: OutNode, key: string) => {
+    out.push(n);
+    if (!index.has(key)) index.set(key, out.length - 1);
+  };
   for (const inc of incoming) {
     if (inc.type !== 'element') continue;
     const op = opOf(inc) ?? defaultOp;
     const key = keyOf(inc);
-    const idx = out.findIndex((n) => {
-      const e = elOf(n);
-      return e !== undefined && keyOf(e) === key;
-    });
+    const idx = index.get(key) ?? -1;
     const here = `${path}/${inc.qname}`;
     switch (op) {
       case 'delete':
-        if (idx < 0) throw new RpcError('data-missing', `cannot delete ${here}: not present`, { path: here });
-        out.splice(idx, 1);
-        break;
       case 'remove':
-        if (idx >= 0) out.splice(idx, 1);
+        if (idx < 0) {
+          if (op === 'delete') throw new RpcError('data-missing', `cannot delete ${here}: not present`, { path: here });
+          break;
+        }
+        out[idx] = undefined;
+        index.delete(key);
         break;
       case 'create':
         if (idx >= 0) throw new RpcError('data-exists', `cannot create ${here}: already present`, { path: here });
-        out.push({ kind: 'raw', el: inc });
+        append({ kind: 'raw', el: inc }, key);
         break;
       case 'replace':
         if (idx >= 0) out[idx] = { kind: 'raw', el: inc };
-        else out.push({ kind: 'raw', el: inc });
+        else append({ kind: 'raw', el: inc }, key);
         break;
       case 'none':
       case 'merge':
@@ -106,10 +118,10 @@ function mergeChildren(current: OutNode[], incoming: XmlNode[], defaultOp: EditO
         if (idx < 0) {
           // 'none' only descends; it creates nothing unless a descendant says so
           if (op === 'none') {
-            if (hasOps(inc)) out.push({ kind: 'built', like: inc, children: mergeChildren([], inc.children, op, here) });
-          } else out.push({ kind: 'raw', el: inc });
+            if (hasOps(inc)) append({ kind: 'built', like: inc, children: mergeChildren([], inc.children, op, here) }, key);
+          } else append({ kind: 'raw', el: inc }, key);
         } else if (hasElementChildren(inc)) {
-          const cur = out[idx];
+          const cur = out[idx]!;
           const curEl = elOf(cur)!;
           const curChildren = cur.kind === 'built' ? cur.children : toOut(curEl.children);
           out[idx] = { kind: 'built', like: curEl, children: mergeChildren(curChildren, inc.children, op === 'none' ? 'none' : 'merge', here) };
@@ -119,7 +131,7 @@ function mergeChildren(current: OutNode[], incoming: XmlNode[], defaultOp: EditO
       }
     }
   }
-  return out;
+  return out.filter((n): n is OutNode => n !== undefined);
 }
 
 /**

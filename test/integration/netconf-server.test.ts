@@ -267,6 +267,21 @@ describe('NETCONF server core', () => {
     await c.close();
   });
 
+  it('multi-megabyte configs cross intact in both directions (several chunks each way)', async () => {
+    const big = new NetconfDevice({ id: 'big', running: '' });
+    const bl = await server.listen(big);
+    const c = await NetconfClient.connect({ host: '127.0.0.1', port: bl.port, username: 'admin', password: 'admin123' });
+    const entries = Array.from({ length: 30_000 }, (_, i) => `<interface><name>swp${i}</name><description>port ${i} é✓</description></interface>`);
+    const cfg = `<interfaces xmlns="urn:example:if">${entries.join('')}</interfaces>`;
+    expect(Buffer.byteLength(cfg)).toBeGreaterThan(2 * 1024 * 1024); // > 2 chunks of 1 MiB
+    await c.editConfig({ config: cfg });
+    await c.commit();
+    expect(big.running).toBe(cfg);
+    expect(await c.getConfig('running')).toBe(cfg);
+    await c.close();
+    await bl.close();
+  });
+
   it('one server, many devices on many loopback addresses, each with its own state', async () => {
     const devs = Array.from({ length: 10 }, (_, i) => new NetconfDevice({ id: `sim${i}`, running: SYS(`sim${i}`) }));
     const ls = await Promise.all(devs.map((d, i) => server.listen(d, { host: `127.0.1.${i + 1}`, port: 0 })));
