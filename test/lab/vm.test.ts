@@ -12,7 +12,11 @@ import { vmBackend, ensureImage, tapName, type VmRecord } from '../../src/lab/vm
 import { procStartOf } from '../../src/lab/vm/qemu';
 import type { LabUpResult } from '../../src/lab/backend';
 
-const d = describeIf({ root: true, commands: ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ip'] });
+// A VM under software emulation takes minutes and both cores: on a developer machine the file
+// runs only when asked (FABRIC_VM_TESTS=1); under CI it always runs (and fails when it cannot).
+const wanted = process.env.CI === 'true' || process.env.FABRIC_VM_TESTS === '1';
+if (!wanted) console.warn('skipping the vm backend tests: set FABRIC_VM_TESTS=1 (always on under CI=true)');
+const d = wanted ? describeIf({ root: true, commands: ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4', 'ip'] }) : describe.skip;
 
 const LAB = `vt${process.pid % 100000}`.slice(0, 8);
 

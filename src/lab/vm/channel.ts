@@ -38,7 +38,7 @@ export class GuestChannel {
       let failure = '';
       let settled = false;
       let partial = '';
-      const inheritStdin = stdio === 'inherit' && process.stdin.isTTY !== undefined;
+      const inheritStdin = stdio === 'inherit';
       const onStdin = (d: Buffer) => sock.write(frame(FRAME.stdin, d));
       const onStdinEnd = () => sock.write(frame(FRAME.stdinEnd, ''));
       const timer = hostTimeoutMs

@@ -7,7 +7,7 @@
 // down/up, so the second up ships nothing).
 import { builtinModules } from 'node:module';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -57,12 +57,15 @@ function transpileSources(repo: string, staging: string): number {
           fileName: file,
           compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, resolveJsonModule: true },
         }).outputText;
-    writeFileSync(outFile, js);
+    // tmp + rename: labs started at once may share this staging directory
+    writeFileSync(`${outFile}.${process.pid}`, js);
+    renameSync(`${outFile}.${process.pid}`, outFile);
     stamps[rel] = stamp;
     n++;
   }
   mkdirSync(staging, { recursive: true });
-  writeFileSync(stampFile, JSON.stringify(stamps));
+  writeFileSync(`${stampFile}.${process.pid}`, JSON.stringify(stamps));
+  renameSync(`${stampFile}.${process.pid}`, stampFile);
   return n;
 }
 

@@ -7,6 +7,7 @@
 //   vm/disk.qcow2 (the guest's disk over the cached image: survives down/up), vm/console.log,
 //   vm/share/ (9p share, /twin in the guest: init, agent, driver, token, transpiled JS).
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabBackend, LabStatus, LabUpOptions, LabUpResult, NodeStatus } from '../backend';
@@ -16,7 +17,7 @@ import { must, run, sleep } from '../sh';
 import { GuestChannel, type GuestRunOptions, type GuestRunResult } from './channel';
 import { guestDriverScript } from './guest';
 import { packGuestApp, prepareGuestApp, timeoutScaleScript } from './guestjs';
-import { ensureImage, repoRoot } from './image';
+import { ensureImage, imageCacheDir, repoRoot } from './image';
 import { bootVm, channelOf, chooseAccel, consoleTail, procStartOf, stopVm, vmAlive } from './qemu';
 
 export { ensureImage, repoRoot } from './image';
@@ -194,7 +195,9 @@ export class VmBackend implements LabBackend {
   /** Ships the project's code into the guest's disk unless it is already there (by content hash). */
   private async guestApp(p: LabPaths, ch: GuestChannel, log: (l: string) => void): Promise<string> {
     const repo = repoRoot();
-    const app = prepareGuestApp(repo, join(vmDir(p), 'js'), ['src/lab/netns.js', 'src/lab/agent/main.js']);
+    // staging of transpiled sources: one per repository, shared by its labs (cheap second up)
+    const staging = join(imageCacheDir(), 'js', createHash('sha256').update(repo).digest('hex').slice(0, 12));
+    const app = prepareGuestApp(repo, staging, ['src/lab/netns.js', 'src/lab/agent/main.js']);
     const dir = `${GUEST_APP_ROOT}/app-${app.hash}`;
     const have = await ch.run(['test', '-f', `${dir}/.complete`], { hostTimeoutMs: 60_000 });
     if (have.code === 0) return dir;
