@@ -35,6 +35,8 @@ export interface OnboardParams {
   leaseSeconds?: number;
   /** greenfield: how long a device may take to apply its bootstrap (default 120 s) */
   bootstrapWaitSeconds?: number;
+  /** greenfield: LLDP re-reads (5 s apart) while links look one-sided (default 4) */
+  lldpSettleRounds?: number;
 }
 
 export interface DeviceTaskData { ip: string; serial?: string; mac?: string }
@@ -117,23 +119,34 @@ export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ de
   const want = p.serials?.length ? new Set(p.serials) : undefined;
   const expected = want ? want.size : p.expectedDevices ?? file.devices.filter((d) => d.serial).length;
   const seen = new Map<string, Lease>();
+  // Devices onboarded by an earlier run no longer ask for DHCP (they keep their pinned
+  // address): they count as found and are re-read where they are, so a re-run is quick and
+  // changes nothing.
+  const known: { device: string; data: DeviceTaskData }[] = [];
+  for (const d of await store.listDevices(ctx.fabric)) {
+    if (!d.serial || !d.managementIp || d.managedState !== 'active') continue;
+    if (want && !want.has(d.serial)) continue;
+    known.push({ device: d.managementIp, data: { ip: d.managementIp, serial: d.serial } });
+  }
+  const knownSerials = new Set(known.map((k) => k.data.serial!));
+  if (known.length) await ctx.log(`${known.length} device(s) already onboarded: ${[...knownSerials].join(', ')}`);
   for (;;) {
     await ctx.checkCancel();
     for (const l of await leases.list(ctx.fabric)) {
-      if (l.state !== 'bound' || !l.serial || seen.has(l.serial)) continue;
+      if (l.state !== 'bound' || !l.serial || seen.has(l.serial) || knownSerials.has(l.serial)) continue;
       if (want && !want.has(l.serial)) continue;
       seen.set(l.serial, l);
       await store.upsertDiscoveredDevice(ctx.fabric, { serial: l.serial, managementIp: l.ip, managedState: 'dhcp', model: l.model });
       await ctx.log(`${l.serial} took lease ${l.ip}${l.model ? ` (${l.vendor ?? ''} ${l.model})` : ''}`);
     }
-    if (expected > 0 && seen.size >= expected) break;
+    if (expected > 0 && seen.size + known.length >= expected) break;
     if (Date.now() >= deadline) {
-      await ctx.log(`timeout: ${seen.size} of ${expected || 'the'} expected devices took a lease`);
+      await ctx.log(`timeout: ${seen.size + known.length} of ${expected || 'the'} expected devices found`);
       break;
     }
     await sleep(1000);
   }
-  return { devices: [...seen.values()].map((l) => ({ device: l.ip, data: { ip: l.ip, serial: l.serial, mac: l.mac } })), data };
+  return { devices: [...known, ...[...seen.values()].map((l) => ({ device: l.ip, data: { ip: l.ip, serial: l.serial, mac: l.mac } }))], data };
 }
 
 // ------------------------------------------------------------------------------ device
@@ -222,7 +235,25 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
       neighbors: r.lldp ? r.lldp.neighbors : null,
     };
   });
-  const topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
+  let topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
+  // Freshly bootstrapped devices start LLDP seconds apart: a link seen from one end only may
+  // just not have been announced yet. Re-read LLDP (bounded) before calling it an anomaly.
+  const unsettled = (): boolean => topo.anomalies.some((a) => a.kind === 'one-sided' || a.kind === 'outside-fabric');
+  if ((plan.mode ?? p.mode) === 'greenfield' && ok.length > 1) {
+    const { file } = await store.getFabricFile(ctx.fabric);
+    const allow = allowFor(ctx.services, file);
+    const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
+    for (let round = 0; round < (p.lldpSettleRounds ?? 4) && unsettled(); round++) {
+      await ctx.log(`LLDP not settled (${topo.anomalies.length} anomalies): reading it again in 5 s`);
+      await sleep(5000);
+      await ctx.checkCancel();
+      await Promise.all(ok.map(async (r, i) => {
+        const d = new SnmpDevice(r.ip, { settings, port: p.snmpPort, allow, timeoutMs: 2000, retries: 1 });
+        try { tds[i].neighbors = (await d.lldp()).neighbors; } catch { /* keep what we had */ } finally { d.close(); }
+      }));
+      topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
+    }
+  }
   const existing = await store.listLinks(ctx.fabric);
   const have = new Set(existing.map((l: LinkRecord) => linkKey(l)));
   const fresh = topo.links.filter((l) => !have.has(linkKey(l)));
