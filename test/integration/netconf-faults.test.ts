@@ -19,6 +19,8 @@ import {
   NetconfTimeoutError,
 } from '../../src/netconf/errors';
 import { utils } from 'ssh2';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 function tcpHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
@@ -198,4 +200,44 @@ describe('NETCONF client against a misbehaving server', () => {
     await c2.closed;
     await waitFor(() => tcpHandles() === base && srv!.openConnections() === 0);
   });
+  it('a frozen peer (SIGSTOP) is detected by SSH keepalives: pending RPCs fail, no hang', async () => {
+    // a server in its own process, so it can be frozen: it sends a hello and answers nothing
+    const script = `
+      const { Server, utils } = require(${JSON.stringify(join(__dirname, '../../node_modules/ssh2'))});
+      const k = utils.generateKeyPairSync('ed25519');
+      const hello = '<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities><session-id>3</session-id></hello>]]>]]>';
+      const srv = new Server({ hostKeys: [k.private] }, (c) => {
+        c.on('error', () => {});
+        c.on('authentication', (ctx) => ctx.accept());
+        c.on('ready', () => c.on('session', (a) => a().on('subsystem', (acc) => acc().write(hello))));
+      });
+      srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      const c = await NetconfClient.connect({
+        host: '127.0.0.1',
+        port,
+        deviceId: 'frozen1',
+        username: 'u',
+        password: 'p',
+        keepaliveIntervalMs: 200,
+        keepaliveCountMax: 2,
+        rpcTimeoutMs: 60_000,
+      });
+      expect(c.framing).toBe('eom');
+      child.kill('SIGSTOP');
+      const t0 = Date.now();
+      const err = await failure(c.getConfig('running'));
+      expect(Date.now() - t0).toBeLessThan(30_000); // far below the 60 s RPC timeout
+      expect(err).toBeInstanceOf(NetconfSessionClosedError);
+      expect(err.message).toMatch(/^frozen1 \(127\.0\.0\.1:\d+\): SSH error: Keepalive timeout/);
+      c.destroy();
+      await c.closed;
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 60_000);
 });
