@@ -267,6 +267,28 @@ describe('NETCONF server core', () => {
     await c.close();
   });
 
+  it('copy-config: inline config or running into candidate; to running only with writable-running', async () => {
+    const c = await session();
+    await c.copyConfig({ config: SYS('copied') }, 'candidate');
+    expect(await c.getConfig('candidate')).toBe(SYS('copied'));
+    await c.copyConfig('running', 'candidate');
+    expect(await c.getConfig('candidate')).toBe(dev.running);
+    expect((await failure(c.copyConfig({ config: SYS('x') }, 'running'))).tag).toBe('invalid-value');
+    await c.close();
+
+    const wr = new NetconfDevice({ id: 'wr', running: SYS('a'), writableRunning: true, hooks: { apply: (cfg) => void applied.push({ config: cfg, reason: 'copy-config' }) } });
+    const wl = await server.listen(wr);
+    const w = await NetconfClient.connect({ host: '127.0.0.1', port: wl.port, username: 'admin', password: 'admin123' });
+    expect(w.hasCapability('urn:ietf:params:netconf:capability:writable-running:1.0')).toBe(true);
+    await w.copyConfig({ config: SYS('b') }, 'running');
+    expect(wr.running).toBe(SYS('b'));
+    await w.editConfig({ target: 'running', config: IFS('swp1') });
+    expect(wr.running).toBe(SYS('b') + IFS('swp1'));
+    expect(applied.map((a) => a.config)).toEqual([SYS('b'), SYS('b') + IFS('swp1')]);
+    await w.close();
+    await wl.close();
+  });
+
   it('multi-megabyte configs cross intact in both directions (several chunks each way)', async () => {
     const big = new NetconfDevice({ id: 'big', running: '' });
     const bl = await server.listen(big);
