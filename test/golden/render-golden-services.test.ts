@@ -1,0 +1,16 @@
+// Golden files of the overlay-services fabrics (VNs, logical routers, servers, VPGs) on both
+// platforms. `UPDATE_GOLDEN=1 npx jest test/golden/render-golden-services.test.ts` rewrites them.
+import * as path from 'node:path';
+import { compareGolden, renderFabricFile, REPO } from './golden';
+
+const CASES: [name: string, file: string][] = [
+  ['services-frr', path.join(REPO, 'test/golden/fabrics/services-frr.yaml')],
+  ['services-junos', path.join(REPO, 'test/golden/fabrics/services-junos.yaml')],
+];
+
+describe('golden configs: overlay services', () => {
+  test.each(CASES)('%s renders as its golden files', (name, file) => {
+    const problems = compareGolden(name, renderFabricFile(file));
+    if (problems) throw new Error(`rendered ${name} differs from test/golden/${name}:\n${problems}`);
+  });
+});
