@@ -6,6 +6,7 @@
 //
 // Written against H5's job registry (plan -> one child per device -> finalize); `runOnboarding`
 // drives the same three functions in-process (tests, CLI, benchmarks).
+import { networkInterfaces } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { FabricFile, LinkSpec, SnmpSettings, Credentials, PhysicalRole } from '../domain/types';
 import { linkKey } from '../domain/types';
@@ -67,6 +68,10 @@ export interface OnboardResult {
 
 interface PlanData { mode: OnboardParams['mode']; expected?: number; serials?: string[] }
 
+function localAddresses(iface: string): string[] {
+  return (networkInterfaces()[iface] ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function storeOf(s: JobServices): Store { return s.store as Store; }
@@ -107,8 +112,12 @@ export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ de
     validateSweep({ subnets, allow, managementSubnets: mgmt });
     await ctx.log(`sweeping ${subnets.join(', ')}`);
     const r = await sweep({ subnets, allow, managementSubnets: mgmt, deadlineMs: Math.min(600, p.timeoutSeconds ?? 600) * 1000 });
-    await ctx.log(`sweep: ${r.alive.length} of ${r.probed} addresses answered in ${r.durationMs} ms`);
-    return { devices: r.alive.map((ip) => ({ device: ip, data: { ip } })), data };
+    // The management gateways and the service's own management address answer too: not devices.
+    const own = (ctx.services.config as { dhcpInterface?: string }).dhcpInterface;
+    const notDevices = new Set([...file.fabric.namespaces.management.map((m) => m.gateway), ...(own ? localAddresses(own) : [])]);
+    const alive = r.alive.filter((ip) => !notDevices.has(ip));
+    await ctx.log(`sweep: ${r.alive.length} of ${r.probed} addresses answered in ${r.durationMs} ms${alive.length < r.alive.length ? ` (${r.alive.length - alive.length} gateway/own address left out)` : ''}`);
+    return { devices: alive.map((ip) => ({ device: ip, data: { ip } })), data };
   }
   // Greenfield: open DHCP for this fabric and wait for the devices to take leases.
   const leases = new RedisLeaseStore(ctx.services.redis);
