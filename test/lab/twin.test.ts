@@ -9,7 +9,7 @@ import { describeIf } from '../helpers/env';
 import { netnsBackend } from '../../src/lab/netns';
 import { validateTopology, type Topology } from '../../src/lab/topology';
 import { LabPaths, recordedPids } from '../../src/lab/state';
-import { NetconfClient } from '../../src/netconf/client';
+import { NetconfClient, MemoryHostKeyStore } from '../../src/netconf/client';
 import { kernelFeatures } from '../../src/lab/kernel';
 import { labName, tmpRoot, relay, snmpwalk, inNs, leftovers, namespaces, waitUntil, sh, within, type Relay } from './helpers';
 
@@ -73,13 +73,15 @@ async function bgpState(node: string, peer: string): Promise<string | undefined>
 d('twin (netns backend)', () => {
   const relays: Relay[] = [];
   const clients: NetconfClient[] = [];
+  // host keys pinned per device on first use: a device must keep its key across a reboot
+  const hostKeys = new MemoryHostKeyStore();
   let allPids: number[] = [];
   let upSeconds = 0;
 
   async function nc(node: keyof typeof IP): Promise<NetconfClient> {
     const r = await relay(LAB, IP[node], 830);
     relays.push(r);
-    const c = await NetconfClient.connect({ host: '127.0.0.1', port: r.port, deviceId: node, username: 'admin', password: 'admin123', connectTimeoutMs: 20_000 });
+    const c = await NetconfClient.connect({ host: '127.0.0.1', port: r.port, deviceId: node, username: 'admin', password: 'admin123', connectTimeoutMs: 20_000, hostKeyStore: hostKeys });
     clients.push(c);
     return c;
   }
@@ -296,9 +298,11 @@ d('twin (netns backend)', () => {
     const c2 = await waitUntil('NETCONF back', async () => {
       const r = await relay(LAB, IP.spine1, 830);
       relays.push(r);
-      return NetconfClient.connect({ host: '127.0.0.1', port: r.port, deviceId: 'spine1', username: 'admin', password: 'admin123', connectTimeoutMs: 5000 });
+      // same pinned host key store: a new key after the reboot would fail here
+      return NetconfClient.connect({ host: '127.0.0.1', port: r.port, deviceId: 'spine1', username: 'admin', password: 'admin123', connectTimeoutMs: 5000, hostKeyStore: hostKeys });
     }, 60_000, 1000);
     clients.push(c2);
+    expect(await hostKeys.get('spine1')).toMatch(/^SHA256:/);
     const facts = await c2.rpc('<get-facts xmlns="urn:fabric:device"/>');
     expect(facts.xml).toContain('<os-version>8.5.0-twin</os-version>');
     const sys = await snmpwalk(LAB, IP.spine1, '1.3.6.1.2.1.1.1');
