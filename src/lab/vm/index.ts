@@ -163,8 +163,8 @@ export class VmBackend implements LabBackend {
         labName: topo.name, dir: vmDir(p), image, repo: repoRoot(), mgmtTap: tap, mgmtMac, accel, log,
         memoryMb: Number(process.env.FABRIC_VM_MEMORY_MB ?? 0) || Math.min(4096, 1024 + 256 * (topo.devices.length + topo.servers.length)),
         cpus: Number(process.env.FABRIC_VM_CPUS ?? 2),
+        onStarted: (pid) => recordPidTo(p.pidFile, pid, 'vm', 'qemu'),
       });
-      recordPidTo(p.pidFile, rt.pid, 'vm', 'qemu');
       const vm: VmRecord = { pid: rt.pid, pidStart: rt.pidStart, port: rt.port, tap, mgmtMac, accel: rt.accel, image: image.key, bootSeconds: rt.bootSeconds };
       rec.extra = { tap, vm };
       writeRecord(p, rec);

@@ -33,6 +33,8 @@ export interface VmBootOptions {
   /** Seconds to wait for the guest agent (default 240: software emulation is slow). */
   bootTimeoutSeconds?: number;
   log?: (line: string) => void;
+  /** Called as soon as qemu runs (before the wait for its agent): record the pid for down. */
+  onStarted?: (pid: number, pidStart: string) => void;
 }
 
 export interface VmRuntime {
@@ -200,6 +202,7 @@ export async function bootVm(o: VmBootOptions): Promise<VmRuntime> {
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   const pidStart = procStartOf(pid);
   if (!pid || !pidStart) throw new Error(`vm: qemu exited at once: ${consoleTail(consoleLog)}`);
+  o.onStarted?.(pid, pidStart);
   const rt: VmRuntime = { pid, pidStart, port, token, accel: o.accel, console: consoleLog, bootSeconds: 0 };
   try {
     await waitAgent(rt, (o.bootTimeoutSeconds ?? 240) * 1000);
