@@ -70,9 +70,23 @@ for _, c in ipairs(spec.c) do
   end
 end
 for _, op in ipairs(spec.o) do
-  local args = {}
-  for i = 3, #op do args[#args + 1] = op[i] end
-  redis.call(op[1], KEYS[op[2]], unpack(args))
+  if op[1] == 'DCHG' then
+    -- Device-list change log: bump dver, note each written device at the new version,
+    -- keep the newest 10,000 and remember the highest version trimmed (readers below it reload all).
+    local v = redis.call('INCR', KEYS[op[2]])
+    local z = KEYS[tonumber(op[3])]
+    for i = 5, #op do redis.call('ZADD', z, v, op[i]) end
+    local n = redis.call('ZCARD', z)
+    if n > 10000 then
+      local cut = redis.call('ZRANGE', z, n - 10001, n - 10001, 'WITHSCORES')
+      redis.call('SET', KEYS[tonumber(op[4])], cut[2])
+      redis.call('ZREMRANGEBYRANK', z, 0, n - 10001)
+    end
+  else
+    local args = {}
+    for i = 3, #op do args[#args + 1] = op[i] end
+    redis.call(op[1], KEYS[op[2]], unpack(args))
+  end
 end
 redis.call('SET', KEYS[2], '1', 'EX', 600)
 return {1, tostring(redis.call('INCR', KEYS[1]))}
@@ -179,6 +193,23 @@ class Tx {
   }
   private readonly written = new Set<string>();
   touches(key: string): boolean { return this.written.has(key); }
+  /** Hash fields written (HSET/HDEL) to `key`; '*' when the whole key was deleted. */
+  fieldsWritten(key: string): string[] {
+    const i = this.idx.get(key);
+    const out = new Set<string>();
+    for (const op of this.ops) {
+      if ((op[1] as unknown as number) !== i) continue;
+      if (op[0] === 'HSET') for (let j = 2; j < op.length; j += 2) out.add(op[j]);
+      else if (op[0] === 'HDEL') for (let j = 2; j < op.length; j++) out.add(op[j]);
+      else out.add('*');
+    }
+    return [...out];
+  }
+  /** The Lua-side device change-log op (see COMMIT_LUA). */
+  dchg(verKey: string, logKey: string, floorKey: string, names: string[]): void {
+    const v = this.k(verKey); const z = this.k(logKey); const fl = this.k(floorKey);
+    (this.ops as unknown[][]).push(['DCHG', v, String(z), String(fl), ...names]);
+  }
   absent(key: string): void { this.conds.push(['absent', this.k(key)]); }
   /** The commit applies only if hash field `key[field]` still holds `value` (null: absent). */
   fieldIs(key: string, field: string, value: string | null): void {
@@ -374,7 +405,9 @@ export class Store {
 
   private async commit(f: string, version: string, tx: Tx): Promise<{ status: 'ok' | 'dup' | 'conflict' } | { status: 'locked'; holder: string }> {
     if (tx.inventory) { tx.op('DEL', this.fk(f, 'intended')); tx.op('INCR', this.fk(f, 'iver')); }
-    if (tx.touches(this.fk(f, 'devices'))) tx.op('INCR', this.fk(f, 'dver'));
+    if (tx.touches(this.fk(f, 'devices'))) {
+      tx.dchg(this.fk(f, 'dver'), this.fk(f, 'dchg'), this.fk(f, 'dfloor'), tx.fieldsWritten(this.fk(f, 'devices')));
+    }
     const opKey = `${this.prefix}op:${randomUUID()}`;
     const keys = [this.fk(f, 'ver'), opKey, ...tx.keys];
     const spec = JSON.stringify({ c: tx.conds.length ? tx.conds : {}, o: tx.ops.length ? tx.ops : {} });
@@ -691,9 +724,23 @@ export class Store {
    */
   private async deviceList(f: string): Promise<DeviceListEntry> {
     const cached = this.devCache.get(f);
-    if (cached) {
-      const ver = await this.redis.get(this.fk(f, 'dver'));
+    if (cached && cached.ver !== null) {
+      const res = await this.redis.pipeline()
+        .get(this.fk(f, 'dver'))
+        .get(this.fk(f, 'dfloor'))
+        .zrangebyscore(this.fk(f, 'dchg'), `(${cached.ver}`, '+inf')
+        .exec();
+      if (!res) throw new Error('redis pipeline returned nothing');
+      for (const [err] of res) if (err) throw err;
+      const ver = res[0][1] as string | null;
       if (ver === cached.ver) return cached;
+      const floor = Number((res[1][1] as string | null) ?? 0);
+      const changed = res[2][1] as string[];
+      // Partial reload: only the devices written since our version (unless the log was trimmed
+      // past it or the whole hash was replaced).
+      if (ver !== null && changed.length > 0 && !changed.includes('*') && floor <= Number(cached.ver)) {
+        return this.patchDeviceList(f, cached, ver, changed);
+      }
     }
     const res = await this.redis.pipeline().get(this.fk(f, 'dver')).hexists(this.fabricsKey, f).hvals(this.fk(f, 'devices')).exec();
     if (!res) throw new Error('redis pipeline returned nothing');
@@ -703,6 +750,25 @@ export class Store {
     const prev = new Map<string, DeviceRecord>();
     if (cached) cached.raw.forEach((r, i) => prev.set(r, cached.records[i]));
     const pairs = (res[2][1] as string[]).map((r): [string, DeviceRecord] => [r, prev.get(r) ?? frozen(JSON.parse(r) as DeviceRecord)]);
+    return this.cacheDeviceList(f, ver, pairs);
+  }
+
+  private async patchDeviceList(f: string, cached: DeviceListEntry, ver: string, changed: string[]): Promise<DeviceListEntry> {
+    const res = await this.redis.pipeline().hexists(this.fabricsKey, f).hmget(this.fk(f, 'devices'), ...changed).exec();
+    if (!res) throw new Error('redis pipeline returned nothing');
+    for (const [err] of res) if (err) throw err;
+    if (!res[0][1]) { this.devCache.delete(f); throw notFound(`fabric ${f}`); }
+    const byName = new Map<string, [string, DeviceRecord]>();
+    cached.records.forEach((d, i) => byName.set(d.name, [cached.raw[i], d]));
+    (res[1][1] as (string | null)[]).forEach((raw, i) => {
+      if (raw === null) byName.delete(changed[i]);
+      else byName.set(changed[i], [raw, frozen(JSON.parse(raw) as DeviceRecord)]);
+    });
+    // Values read after `ver` may be newer than it: harmless, the next call re-reads them.
+    return this.cacheDeviceList(f, ver, [...byName.values()]);
+  }
+
+  private cacheDeviceList(f: string, ver: string | null, pairs: [string, DeviceRecord][]): DeviceListEntry {
     pairs.sort(([, a], [, b]) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const entry: DeviceListEntry = { ver, raw: pairs.map(([r]) => r), records: pairs.map(([, d]) => d) };
     if (ver !== null) {

@@ -181,6 +181,30 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     await store.setPorts('lc', 'leaf1', [{ name: 'swp51' }]);
     await store.allocateFabric('lc');
     expect(await redis.get('fz:f:lc:dver')).toBe(dver);
+    // Partial reloads: only changed devices are re-read, and the result equals a fresh full read.
+    await store.addDevices('lc', [{ name: 'new1', serial: 'N1' }, { name: 'new2', serial: 'N2' }]);
+    await store.deleteDevice('lc', 'leaf3');
+    await store.upsertDiscoveredDevice('lc', { serial: 'N1', osVersion: '7' });
+    const hvals = async () => Number(/cmdstat_hvals:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const h0 = await hvals();
+    const list1 = await other.listDevices('lc');
+    expect(await hvals()).toBe(h0); // patched from the change log (HMGET of 4 names), no full HVALS
+    const fresh = new Store(t.client(), { secretKey: t.secretKey });
+    expect(list1).toEqual(await fresh.listDevices('lc'));
+    expect((await other.listDevices('lc')).map((d) => d.name)).toEqual(['leaf1', 'leaf2b', 'leaf4', 'new1', 'new2', 'spine1', 'spine2']);
+    expect(await redis.zrangebyscore('fz:f:lc:dchg', `(${await redis.get('fz:f:lc:dver')}`, '+inf')).toEqual([]);
+    // A change log trimmed past a reader's version makes it reload everything (10,050 writes in one commit).
+    await store.addDevices('lc', Array.from({ length: 10_050 }, (_, i) => ({ name: `bulk${i}` })));
+    expect(Number(await redis.get('fz:f:lc:dfloor'))).toBeGreaterThan(0);
+    expect(await redis.zcard('fz:f:lc:dchg')).toBe(10_000);
+    await store.updateDevice('lc', 'leaf1', { osVersion: 'after-trim' });
+    const afterTrim = await other.listDevices('lc');
+    expect(afterTrim).toHaveLength(7 + 10_050);
+    expect(afterTrim.find((d) => d.name === 'leaf1')!.osVersion).toBe('after-trim');
+    for (let i = 0; i < 3; i++) await store.deleteDevice('lc', `bulk${i}`);
+    await store.updateDevice('lc', 'bulk9', { osVersion: 'x' });
+    expect(await other.listDevices('lc')).toEqual(await fresh.listDevices('lc'));
+    expect(await other.listDevices('lc')).toHaveLength(7 + 10_047);
     // Shared records are frozen: editing one throws instead of corrupting the cache.
     const list = await other.listDevices('lc');
     expect(() => { (list[0] as { managedState: string }).managedState = 'error'; }).toThrow(TypeError);
@@ -311,9 +335,10 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(await store.listConfigCommits('ren', 'rack7-leaf1')).toMatchObject([{ jobId: 'j1', text: 'hostname leaf1' }]);
     // Discovery finds the box by serial under its new name.
     expect((await store.upsertDiscoveredDevice('ren', { serial: 'SIM0101', osVersion: '9' })).device.name).toBe('rack7-leaf1');
-    // Raw: the old name appears nowhere in the fabric's keys (except the event history).
+    // Raw: the old name appears nowhere in the fabric's keys (except the histories).
     const raw = await dumpKeys(redis, 'fz:f:ren:*');
     delete raw['fz:f:ren:events'];
+    delete raw['fz:f:ren:dchg']; // the device-list change log names both, by design
     expect(JSON.stringify(raw)).not.toMatch(/"leaf1[":]/);
     expect(isStoreError(await rejects(store.renameDevice('ren', 'rack7-leaf1', 'spine1')), 'conflict')).toBe(true);
     expect(isStoreError(await rejects(store.renameDevice('ren', 'rack7-leaf1', 'bad name')), 'invalid')).toBe(true);
@@ -378,7 +403,7 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(isStoreError(await rejects(store.listDevices('lock')), 'not_found')).toBe(true);
     const left = Object.keys(await dumpKeys(redis, 'fz:f:lock:*')).sort();
     // Only the history and the version counters stay (counters never restart: no ABA for a recreated fabric).
-    expect(left).toEqual(['fz:f:lock:dver', 'fz:f:lock:events', 'fz:f:lock:iver', 'fz:f:lock:ver']);
+    expect(left).toEqual(['fz:f:lock:dchg', 'fz:f:lock:dver', 'fz:f:lock:events', 'fz:f:lock:iver', 'fz:f:lock:ver']);
     const evs = (await store.listEvents('lock', { limit: 100 })).items;
     expect(evs[evs.length - 1]).toMatchObject({ action: 'fabric.deleted', actor: 'admin' });
   });
