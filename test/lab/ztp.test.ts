@@ -20,7 +20,11 @@ const ROOT = tmpRoot();
 
 const topo = validateTopology({
   name: LAB,
-  devices: [{ name: 'leaf1', profile: 'frr-switch', serial: 'ZTP0001' }, { name: 'leaf2', profile: 'frr-switch', serial: 'ZTP0002' }],
+  devices: [
+    { name: 'leaf1', profile: 'frr-switch', serial: 'ZTP0001' },
+    { name: 'leaf2', profile: 'frr-switch', serial: 'ZTP0002' },
+    { name: 'leaf3', profile: 'frr-switch', serial: 'ZTP0003' },
+  ],
   links: [['leaf1:swp1', 'leaf2:swp1']],
   management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
 });
@@ -41,6 +45,7 @@ http.createServer((req, res) => {
   process.stdout.write(req.method + ' ' + req.url + '\\n');
   if (req.url === '/ztp/ZTP0001') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body); }
   else if (req.url === '/ztp/ZTP0002') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf2"')); }
+  else if (req.url === '/ztp/ZTP0003') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf3"')); }
   else if (req.url === '/ztp/BAD') { res.writeHead(200); res.end('{"credentials": {"username": "x", "password": "y"}, "snmp": {"community": "c"}, "telnet": true}'); }
   else { res.writeHead(404); res.end(); }
 }).listen(8099, '10.0.0.1', () => process.stdout.write('ready\\n'));
@@ -67,7 +72,11 @@ s.on('message', (b) => {
   const r = Buffer.alloc(240); b.copy(r, 0, 0, 240);
   r[0] = 2; r.fill(0, 12, 16); Buffer.from(ip).copy(r, 16); r.fill(0, 20, 24); r.writeUInt16BE(0x8000, 10);
   const url = Buffer.from('http://10.0.0.1:8099/ztp/' + serial);
-  const o2 = [53, 1, type === 1 ? 2 : 5, 54, 4, 10, 0, 0, 1, 51, 4, 0, 0, 2, 88, 1, 4, 255, 255, 255, 0, 67, url.length, ...url, 255];
+  // ZTP0003 gets the Juniper form: option 43 sub-options 1 (file), 3 (http), 5 (port) + option 150
+  const sub = (c, v) => [c, Buffer.from(v).length, ...Buffer.from(v)];
+  const o43 = [...sub(1, 'ztp/' + serial), ...sub(3, 'http'), ...sub(5, '8099')];
+  const ztp = serial === 'ZTP0003' ? [43, o43.length, ...o43, 150, 4, 10, 0, 0, 1] : [67, url.length, ...url];
+  const o2 = [53, 1, type === 1 ? 2 : 5, 54, 4, 10, 0, 0, 1, 51, 4, 0, 0, 2, 88, 1, 4, 255, 255, 255, 0, ...ztp, 255];
   const out = Buffer.concat([r, Buffer.from(o2)]);
   s.send(out, 68, '255.255.255.255');
 });
@@ -119,7 +128,7 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
 
   test('factory default: only dhclient on eth0, no address, nothing listening', async () => {
     const st = await netnsBackend.status(LAB, { root: ROOT });
-    expect(st.nodes.map((n) => [n.name, n.state, n.managementIp])).toEqual([['leaf1', 'factory-default', undefined], ['leaf2', 'factory-default', undefined]]);
+    expect(st.nodes.map((n) => [n.name, n.state, n.managementIp])).toEqual([['leaf1', 'factory-default', undefined], ['leaf2', 'factory-default', undefined], ['leaf3', 'factory-default', undefined]]);
     for (const n of st.nodes) expect(n.processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'dhclient', 'zebra']);
     const listening = (await inNs(`${LAB}-leaf1`, ['ss', '-Hltun'])).stdout;
     expect(listening).not.toMatch(/:830\b|:161\b/);
@@ -185,7 +194,7 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
     expect(requests.filter((q) => q === 'GET /ztp/ZTP0001')).toHaveLength(1);
   });
 
-  test('real dhclient end to end: DISCOVER carries vendor class, client id and host name from the serial; the lease\'s option 67 bootstraps the device', async () => {
+  test('real dhclient end to end: DISCOVER carries vendor class, client id and host name from the serial; option 67 (or Juniper option 43 + 150) bootstraps the device', async () => {
     const seen: { type: number; vendorClass?: string; clientIdHex: string; hostName?: string; serial: string }[] = [];
     dhcpd = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, process.execPath, '-e', DHCPD], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
@@ -205,11 +214,17 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
       const n = (await netnsBackend.status(LAB, { root: ROOT })).nodes[1];
       return n.state === 'bootstrapped' && n.managementIp?.startsWith('10.0.0.7') ? n : undefined;
     }, 60_000, 250);
-    // only leaf2 asked: leaf1 stopped its DHCP client when its ZTP ended
-    const discover = seen.find((x) => x.type === 1)!;
+    // leaf3 got the Juniper-style option 43 + 150 instead of 67
+    await waitUntil('leaf3 bootstrapped over real DHCP (option 43)', async () => {
+      const n = (await netnsBackend.status(LAB, { root: ROOT })).nodes[2];
+      return n.state === 'bootstrapped' && n.managementIp?.startsWith('10.0.0.7') ? n : undefined;
+    }, 60_000, 250);
+    // only leaf2 and leaf3 asked: leaf1 stopped its DHCP client when its ZTP ended
+    const discover = seen.find((x) => x.type === 1 && x.serial === 'ZTP0002')!;
     expect(discover).toEqual({ type: 1, vendorClass: 'FRR-frr-switch-ZTP0002', clientIdHex: '00' + Buffer.from('ZTP0002').toString('hex'), hostName: 'ZTP0002', serial: 'ZTP0002' });
-    expect(new Set(seen.map((x) => x.serial))).toEqual(new Set(['ZTP0002']));
+    expect(new Set(seen.map((x) => x.serial))).toEqual(new Set(['ZTP0002', 'ZTP0003']));
     expect(requests).toContain('GET /ztp/ZTP0002');
+    expect(requests).toContain('GET /ztp/ZTP0003');
     const ip = (await netnsBackend.status(LAB, { root: ROOT })).nodes[1].managementIp!;
     const sys = await snmpwalk(LAB, ip, '1.3.6.1.2.1.1.5', ['-v2c', '-c', 'ztp-ro']);
     expect([...sys.values()]).toEqual(['leaf2']);
