@@ -406,29 +406,25 @@ export class JobSystem {
     const records = this.records;
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    if (await records.cancelRequested(d.jobId)) {
-      await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: 0 },
-        Object.fromEntries(stepNames.map((s) => [s, 'cancelled' as StepState])), 'cancelled before it started');
-      return { cancelled: true };
-    }
     const stepState: Record<string, StepState> = Object.fromEntries(stepNames.map((s) => [s, 'queued' as StepState]));
     let current: string | undefined;
     let doneWeight = 0;
     const step = async (name: string) => {
       if (!weights.has(name)) throw new Error(`job type ${d.type}: unknown device step "${name}"`);
       // Reaching the next step means the previous one is done; then honour a cancel.
-      if (current) { stepState[current] = 'succeeded'; doneWeight += weights.get(current)!; current = undefined; }
-      if (await records.cancelRequested(d.jobId)) throw new CancelledError();
+      if (current) { stepState[current] = 'succeeded'; doneWeight += weights.get(current)!; }
       current = name;
       stepState[name] = 'running';
-      await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
+      // One round trip: record the step and read the cancel flag.
+      const cancelled = await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
         attempt > 1 && name === stepNames[0] ? `${name} (attempt ${attempt})` : name);
+      if (cancelled) throw new CancelledError();
     };
     const ctx: DeviceContext<Record<string, unknown>> = {
       ...base, log: (message: string) => records.log(d.jobId, message, d.device), device: d.device, data: d.data, planData: undefined, attempt, step,
     };
-    await step(stepNames[0]);
     try {
+      await step(stepNames[0]);
       const result = await def.runDevice(ctx);
       if (current) stepState[current] = 'succeeded';
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';

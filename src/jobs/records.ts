@@ -109,12 +109,15 @@ export class JobRecords {
     await this.redis.multi().rpush(K.log(id), JSON.stringify(entry)).ltrim(K.log(id), -LOG_CAP, -1).exec();
   }
 
-  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string): Promise<void> {
+  /** Step states and progress of a device; returns whether the job was cancelled (same round trip). */
+  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string): Promise<boolean> {
     const p = this.redis.multi();
+    p.hget(K.job(id), 'cancel');
     for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
     p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress }));
     if (logMessage) p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
-    await p.exec();
+    const res = await p.exec();
+    return res?.[0]?.[1] === '1';
   }
 
   /** A device's final outcome, its steps' final states in the same transaction. */
