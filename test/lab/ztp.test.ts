@@ -109,7 +109,8 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
   });
 
   afterAll(async () => {
-    if (dhcpd && dhcpd.exitCode === null) { dhcpd.kill('SIGTERM'); await within(new Promise((r) => dhcpd.once('exit', r)), 3000); }
+    const dh = dhcpd;
+    if (dh && dh.exitCode === null) { dh.kill('SIGTERM'); await within(new Promise((r) => dh.once('exit', r)), 3000); }
     if (client) await within(client.close().catch(() => undefined), 3000);
     for (const r of relays) await within(r.close().catch(() => undefined), 3000);
     if (http && http.exitCode === null) { http.kill('SIGTERM'); await within(new Promise((r) => http.once('exit', r)), 3000); }
