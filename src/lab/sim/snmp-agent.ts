@@ -12,24 +12,28 @@ export interface SimSnmpOptions {
 }
 
 // net-snmp's MibNode counts a node's children with Object.keys() at every step of a table
-// lookup: O(rows) per varbind, which makes a spine with hundreds of LLDP rows the sim's
-// hot spot. Same semantics, without building the key array.
+// lookup: O(rows) per varbind, which makes a spine with hundreds of LLDP rows the sim's hot
+// spot. Same results without enumerating children on the way: a node holding a value is an
+// instance (a leaf); children are only enumerated when the index ends on an inner node.
 (() => {
   const proto = Object.getPrototypeOf(snmp.createMib().root);
   if (proto.__dsPatched) return;
   proto.__dsPatched = true;
+  const hasChild = (n: any): boolean => {
+    // eslint-disable-next-line no-unreachable-loop, guard-for-in
+    for (const _k in n.children) return true;
+    return false;
+  };
   proto.getInstanceNodeForTableRowIndex = function patched(this: any, index: number[]): any {
     let node = this;
     let i = 0;
     for (;;) {
-      let hasChild = false;
-      // eslint-disable-next-line no-unreachable-loop, guard-for-in
-      for (const _k in node.children) { hasChild = true; break; }
-      if (!hasChild) return node.value != null ? node : null;
-      if (i === index.length) return node.getInstanceNodeForTableRow();
+      if (node.value != null) return node; // instances never get children in this sim
+      if (i === index.length) return hasChild(node) ? node.getInstanceNodeForTableRow() : (node.value != null ? node : null);
       const part = index[i++];
-      if (part == null || !node.children[part]) return null;
-      node = node.children[part];
+      const next = part == null ? undefined : node.children[part];
+      if (!next) return !hasChild(node) && node.value != null ? node : null;
+      node = next;
     }
   };
 })();
