@@ -13,6 +13,8 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { main } from '../../src/cli/main';
 
+jest.setTimeout(120_000);
+
 describeIf({ commands: ['redis-server'] })('fabric CLI: API commands', () => {
   let t: TestRedis;
   let jobs: JobSystem;

@@ -16,6 +16,9 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
 const example = parse(readFileSync(path.join(__dirname, '../../examples/dc1-frr.yaml'), 'utf8'));
+// CI machines are shared: generous bounds, still finite.
+jest.setTimeout(120_000);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and workers)', () => {
@@ -46,7 +49,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
   };
 
   const waitJob = async (id: string, states = ['succeeded', 'failed', 'cancelled']) => {
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 2400; i++) {
       const r = await call('GET', `/api/v1/jobs/${id}`, { role: 'viewer' });
       if (states.includes(r.json.state)) return r.json;
       await sleep(25);

@@ -13,9 +13,12 @@ import { JobSystem, JobConflictError, registerJobType, unregisterJobType, Transi
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
+// CI machines are shared: generous bounds, still finite.
+jest.setTimeout(120_000);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const v = await fn();
