@@ -93,6 +93,12 @@ d('vm backend (one VM for the file)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
     expect(r.stdout.trim()).not.toBe(execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
+    // network safety: the guest's own namespace knows only the control link, no way out
+    const routes = await inVm('vm', ['ip', '-4', 'route', 'show', 'table', 'all']);
+    expect(routes.stdout).not.toMatch(/^default/m);
+    expect(routes.stdout).toMatch(/^10\.0\.2\.0\/24 dev eth0/m);
+    const fwd = await inVm('vm', ['cat', '/proc/sys/net/ipv4/ip_forward']);
+    expect(fwd.stdout.trim()).toBe('0');
   });
 
   test('the guest kernel has what this host lacks: 802.3ad bond, 802.1Q, VRF, VLAN-filtering bridge', async () => {

@@ -88,6 +88,13 @@ function tokenOf(p: LabPaths): string | undefined {
   }
 }
 
+/** How much slower than a native kernel the guest is taken to be (LAB_TIMEOUT_SCALE overrides). */
+export function timeoutScale(accel: string | undefined): number {
+  const forced = Number(process.env.LAB_TIMEOUT_SCALE);
+  if (forced > 0) return forced;
+  return accel === 'kvm' ? 1 : 6;
+}
+
 export class VmBackend implements LabBackend {
   readonly kind = 'vm' as const;
 
@@ -173,7 +180,8 @@ export class VmBackend implements LabBackend {
       await must(['ip', '-n', ctl, 'link', 'set', tap, 'up']);
       // 3. the devices, by the netns backend inside the VM
       const res = (await this.driver(p, rt.port, rt.token, 'up', {
-        name: topo.name, topology: topo, preconfigured: !!opts.preconfigured, timeoutSeconds: opts.timeoutSeconds ?? 300,
+        // the wait for devices is sized for a native kernel too: scaled like the guest's other waits
+        name: topo.name, topology: topo, preconfigured: !!opts.preconfigured, timeoutSeconds: (opts.timeoutSeconds ?? 180) * timeoutScale(rt.accel),
       }, log)) as LabUpResult;
       if (opts.preconfigured) rec.managementIps = res.managementIps;
       writeRecord(p, rec);
@@ -224,7 +232,7 @@ export class VmBackend implements LabBackend {
           LAB_DIR: GUEST_LAB_ROOT,
           NODE_OPTIONS: `--require ${appDir}/twin-scale.js`,
           // the netns code's waits were sized for a native kernel; software emulation is ~5-10x slower
-          LAB_TIMEOUT_SCALE: process.env.LAB_TIMEOUT_SCALE ?? (accel === 'kvm' ? '1' : '6'),
+          LAB_TIMEOUT_SCALE: String(timeoutScale(accel)),
         },
         timeoutMs,
         hostTimeoutMs: timeoutMs + 10_000,
