@@ -1,6 +1,6 @@
 // Brownfield discovery of a /22 on the simulator: sweep (fping), SNMP system + LLDP, NETCONF
 // facts, then the topology; checks that every device is found and every link is right.
-//   npx tsc -p . && node dist/bench/discovery.js [--spines 4 --leaves 496]
+//   npx tsc -p . && node dist/bench/discovery.js [--spines 4 --leaves 496] [--spines-per-pod 4 --cidr 127.20.0.0/21]
 // Needs root: it makes a namespace `dsb<random>` holding only the sim's addresses (so the
 // sweep finds exactly them), runs itself inside it, and removes it at the end.
 import { spawn, fork } from 'node:child_process';
@@ -10,10 +10,11 @@ import { parseSimArgs } from '../src/lab/sim/main';
 import { AllowList } from '../src/discovery/allow';
 import { discoverBrownfield, nameFor, topologyOf } from '../src/discovery/brownfield';
 
-const CIDR = '127.20.0.0/22';
+const DEFAULT_CIDR = '127.20.0.0/22';
+const cidrOf = (argv: string[]): string => { const i = argv.indexOf('--cidr'); return i >= 0 ? argv[i + 1] : DEFAULT_CIDR; };
 
 async function outside(argv: string[]): Promise<number> {
-  const o = { ...parseSimArgs(['--spines', '4', '--leaves', '496', ...argv]), cidr: CIDR };
+  const o = { ...parseSimArgs(['--spines', '4', '--leaves', '496', ...argv]), cidr: cidrOf(argv) };
   const devs = simTopology(o);
   const ns = `dsb${Math.random().toString(36).slice(2, 7)}`;
   prepareSimNamespace(ns, devs.map((d) => d.address));
@@ -28,7 +29,8 @@ async function outside(argv: string[]): Promise<number> {
 }
 
 async function inside(argv: string[]): Promise<number> {
-  const simArgs = ['--spines', '4', '--leaves', '496', ...argv, '--cidr', CIDR];
+  const CIDR = cidrOf(argv);
+  const simArgs = ['--spines', '4', '--leaves', '496', ...argv.filter((_, i) => argv[i] !== '--cidr' && argv[i - 1] !== '--cidr'), '--cidr', CIDR];
   const o = parseSimArgs(simArgs);
   const sim = fork(join(__dirname, '../src/lab/sim/main.js'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--max-semi-space-size=32'] });
   try {
