@@ -1,13 +1,14 @@
 // Autoconfigure (issue 4 part): allocate atomically -> compile plans -> a child per device
 // renders its config and records it as the device's intended config. `dryRun` changes nothing.
-// The NETCONF push (issue 7) plugs in with setPushDevice(); until then the push step is skipped
-// and the job log says "push not available yet".
+// The NETCONF push (issue 7, src/jobs/push.ts) is installed by default; setPushDevice() replaces
+// it (undefined: the push step is skipped and the job log says "push not available yet").
 import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
 import { validateFabric } from '../domain/validate';
 import { allocate } from '../intent/allocate';
 import { compileFabric } from '../intent/compile';
 import { renderDevice } from '../render';
 import type { Store } from '../store';
+import { pushDeviceConfig } from './push';
 import { registerJobType, type DeviceContext } from './registry';
 
 export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
@@ -20,13 +21,17 @@ export interface PushContext {
   platform: string;
   files: Record<string, string>;
   store: Store;
+  /** lock, load, diff, discard: nothing changes; the result carries the diff against running */
+  dryRun?: boolean;
+  /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
+  loopbacks?: Record<string, string>;
   log(message: string): Promise<void>;
   /** Call between phases of a push (lock, load, commit...): stops there on cancel. */
   checkCancel(): Promise<void>;
 }
 export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;
 
-let pushDevice: PushDeviceFn | undefined;
+let pushDevice: PushDeviceFn | undefined = pushDeviceConfig;
 
 /** Issue 7 installs the NETCONF transaction here. */
 export function setPushDevice(fn: PushDeviceFn | undefined): void {
@@ -80,9 +85,17 @@ export function registerAutoconfigure(): void {
       const rendered = renderDevice(plan);
       const files = Object.keys(rendered.files).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
+      const pushCtx = (dryRun: boolean) => ({
+        jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
+        files: rendered.files, store, log: ctx.log, checkCancel: ctx.checkCancel,
+      });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);
-        return { platform: plan.platform, files, bytes, dryRun: true };
+        if (!pushDevice) return { platform: plan.platform, files, bytes, dryRun: true };
+        // Compared with the device's running config (lock, load, diff, discard: nothing changes).
+        await ctx.step('push');
+        const res = await pushDevice(pushCtx(true));
+        return { platform: plan.platform, files, bytes, dryRun: true, ...(res ?? {}) };
       }
       await ctx.step('record');
       // Recorded only against the inventory version it was planned from (no stale config).
@@ -94,10 +107,7 @@ export function registerAutoconfigure(): void {
         return { platform: plan.platform, files, bytes, pushed: false };
       }
       await ctx.step('push');
-      const res = await pushDevice({
-        jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform,
-        files: rendered.files, store, log: ctx.log, checkCancel: ctx.checkCancel,
-      });
+      const res = await pushDevice(pushCtx(false));
       return { platform: plan.platform, files, bytes, pushed: true, ...(res ?? {}) };
     },
     finalize: async (ctx) => {

@@ -1,0 +1,228 @@
+// Per-device push (issue 7): rendered files -> one NETCONF transaction (src/netconf/transaction.ts):
+// lock -> load -> validate -> diff -> commit confirmed -> verify (poll the device's own state
+// against its plan, bounded) -> confirm; anything failing rolls back (discard before the commit,
+// cancel-commit / Junos rollback after it, else the device's confirm timer).
+//
+// Peers are pushed concurrently (one device job each), so a device's sessions come up only once
+// its neighbours are configured too: verify polls until they are, and a neighbour whose own push
+// failed (recorded in a per-job Redis set) is a note, not a failure.
+import { createTwoFilesPatch } from 'diff';
+import { NetconfClient } from '../netconf/client';
+import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
+import { childText, escapeText, parseFragment, textOf, type XmlElement, type XmlNode } from '../netconf/xml';
+import { JUNOS_GROUP_PREFIX } from '../render';
+import type { Store } from '../store';
+import type { PushContext } from './autoconfigure';
+import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
+
+export interface PushSettings {
+  /** where to reach a device's NETCONF server (tests map management addresses to relays) */
+  resolveEndpoint: (d: { fabric: string; device: string; managementIp: string }) => { host: string; port: number } | Promise<{ host: string; port: number }>;
+  /** device-side confirm timer, seconds (Junos: rounded up to minutes) */
+  confirmTimeoutSeconds: number;
+  /** how long verify waits for sessions/routes to come up */
+  verifyTimeoutMs: number;
+  verifyPollMs: number;
+  connectTimeoutMs: number;
+  rpcTimeoutMs: number;
+  verifyPhase: VerifyPhase;
+  /** observes every transaction step (tests: barriers mid-flight) */
+  onStep?: (device: string, step: TransactionStep) => void | Promise<void>;
+}
+
+const DEFAULTS: PushSettings = {
+  resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port: 830 }),
+  confirmTimeoutSeconds: 120,
+  verifyTimeoutMs: 60_000,
+  verifyPollMs: 1_000,
+  connectTimeoutMs: 15_000,
+  rpcTimeoutMs: 60_000,
+  verifyPhase: 'all',
+};
+let settings: PushSettings = { ...DEFAULTS };
+
+/** Overrides push settings (undefined: back to the defaults). */
+export function configurePush(p?: Partial<PushSettings>): void {
+  settings = { ...DEFAULTS, ...(p ?? {}) };
+}
+
+export const NS_FRR = 'urn:fabric:frr';
+
+function frrFiles(device: string, files: Record<string, string>): { frrConf: string; interfaces: string } {
+  return { frrConf: files[`${device}.frr.conf`] ?? '', interfaces: files[`${device}.interfaces`] ?? '' };
+}
+
+function findAll(nodes: XmlNode[], name: string, out: XmlElement[] = []): XmlElement[] {
+  for (const n of nodes) {
+    if (n.type !== 'element') continue;
+    if (n.name === name) out.push(n);
+    else findAll(n.children, name, out);
+  }
+  return out;
+}
+
+/** The running config as files, named like the rendered ones (frr: frr.conf + interfaces; junos: the __fabric_ groups). */
+export async function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
+  if (platform === 'junos') {
+    const data = await client.getConfig('running', '<configuration><groups/></configuration>');
+    const groups = findAll(parseFragment(data), 'groups').filter((g) => (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
+    return { [`${device}.groups`]: groups.map((g) => data.slice(g.start, g.end)).join('\n') };
+  }
+  const data = await client.getConfig('running', `<frr xmlns="${NS_FRR}"/>`);
+  const frr = findAll(parseFragment(data), 'frr')[0];
+  const conf = frr ? textOf(findAll(frr.children, 'frr-conf')[0]) : '';
+  const ifs = frr ? textOf(findAll(frr.children, 'interfaces')[0]) : '';
+  const out: Record<string, string> = { [`${device}.frr.conf`]: conf };
+  if (ifs) out[`${device}.interfaces`] = ifs;
+  return out;
+}
+
+/** Unified diff running -> intended over the union of file names ('' when equal). */
+export function diffFiles(running: Record<string, string>, intended: Record<string, string>): string {
+  const names = [...new Set([...Object.keys(running), ...Object.keys(intended)])].sort();
+  let out = '';
+  for (const n of names) {
+    const a = running[n] ?? '';
+    const b = intended[n] ?? '';
+    if (a === b) continue;
+    out += createTwoFilesPatch(`running/${n}`, `intended/${n}`, a, b, '', '', { context: 3 });
+  }
+  return out;
+}
+
+/** Intended files as they compare against readRunning (junos: the rendered groups only). */
+export function comparableIntended(device: string, platform: string, files: Record<string, string>): Record<string, string> {
+  if (platform !== 'junos') {
+    const f = frrFiles(device, files);
+    const out: Record<string, string> = { [`${device}.frr.conf`]: f.frrConf };
+    if (f.interfaces) out[`${device}.interfaces`] = f.interfaces;
+    return out;
+  }
+  const xml = files[`${device}.xml`] ?? '';
+  const groups = findAll(parseFragment(xml), 'groups');
+  return { [`${device}.groups`]: groups.map((g) => xml.slice(g.start, g.end)).join('\n') };
+}
+
+async function junosLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<void> {
+  const xml = files[`${device}.xml`];
+  if (!xml) throw new Error(`no rendered ${device}.xml`);
+  const wanted = new Set(findAll(parseFragment(xml), 'groups').map((g) => childText(g, 'name') ?? ''));
+  // Groups the service owned before but the new config lacks (a feature that went away).
+  const running = await client.getConfig('running', '<configuration><groups/></configuration>');
+  const stale = findAll(parseFragment(running), 'groups').map((g) => childText(g, 'name') ?? '')
+    .filter((n) => n.startsWith(JUNOS_GROUP_PREFIX) && !wanted.has(n));
+  if (stale.length) {
+    const del = stale.map((n) => `<groups delete="delete"><name>${escapeText(n)}</name></groups><apply-groups delete="delete">${escapeText(n)}</apply-groups>`).join('');
+    await client.loadConfiguration({ action: 'merge', format: 'xml', config: `<configuration>${del}</configuration>` });
+  }
+  await client.loadConfiguration({ action: 'replace', format: 'xml', config: xml });
+}
+
+function frrLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<unknown> {
+  const f = frrFiles(device, files);
+  const config = `<frr xmlns="${NS_FRR}"><frr-conf>${escapeText(f.frrConf)}</frr-conf><interfaces>${escapeText(f.interfaces)}</interfaces></frr>`;
+  return client.editConfig({ target: 'candidate', config, defaultOperation: 'replace' });
+}
+
+const failedKey = (jobId: string) => `fz:push:${jobId}:failed`;
+
+/** Marks a device's push as failed for this job (its neighbours stop expecting it). */
+export async function markPushFailed(store: Store, jobId: string, device: string): Promise<void> {
+  await store.redis.multi().sadd(failedKey(jobId), device).expire(failedKey(jobId), 86_400).exec();
+}
+
+export async function pushFailedDevices(store: Store, jobId: string): Promise<string[]> {
+  return store.redis.smembers(failedKey(jobId));
+}
+
+export async function connectDevice(store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }> {
+  const dev = await store.getDevice(fabric, device);
+  if (!dev) throw new Error(`device ${device} is not in fabric ${fabric}`);
+  if (!dev.managementIp) throw new Error('no management address (onboard the device first)');
+  const ep = await settings.resolveEndpoint({ fabric, device, managementIp: dev.managementIp });
+  const secrets = await store.getFabricSecrets(fabric);
+  const client = await NetconfClient.connect({
+    host: ep.host, port: ep.port, deviceId: device,
+    username: secrets.credentials.username, password: secrets.credentials.password,
+    hostKeyStore: store.hostKeyStore(fabric, { actor: 'push' }),
+    connectTimeoutMs: settings.connectTimeoutMs, rpcTimeoutMs: settings.rpcTimeoutMs,
+  });
+  return { client, platform: client.isJunos ? 'junos' : 'frr' };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the device's state until the plan's checks pass or the bounded wait ends. */
+async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
+  const end = Date.now() + settings.verifyTimeoutMs;
+  const loopbacks = ctx.loopbacks ?? (await ctx.store.getAllocations(ctx.fabric)).loopbacks;
+  let last: VerifyResult | undefined;
+  for (let i = 0; i < 100_000; i++) {
+    const state = await readOperState(client, ctx.platform);
+    const failedPeers = await pushFailedDevices(ctx.store, ctx.jobId);
+    last = checkDevice({ plan: ctx.plan, state, loopbacks, failedPeers, phase: settings.verifyPhase });
+    if (last.ok || Date.now() >= end) break;
+    await ctx.checkCancel();
+    await sleep(settings.verifyPollMs);
+  }
+  if (!last!.ok) throw new Error(`verify: ${describeVerify(last!)}`);
+  return last!;
+}
+
+/** The autoconfigure push hook (installed with setPushDevice). */
+export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  let client: NetconfClient;
+  try {
+    ({ client } = await connectDevice(ctx.store, ctx.fabric, ctx.device));
+  } catch (e) {
+    if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+    throw e;
+  }
+  const junos = ctx.platform === 'junos';
+  if (junos !== client.isJunos) {
+    await client.close();
+    if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+    throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device ${client.isJunos ? 'is' : 'is not'} Junos`);
+  }
+  const intended = comparableIntended(ctx.device, ctx.platform, ctx.files);
+  let verified: VerifyResult | undefined;
+  const steps: string[] = [];
+  try {
+    const r = await pushConfig({
+      client,
+      platform: junos ? 'junos' : 'rfc',
+      load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
+      computeDiff: junos ? undefined : async (c) => diffFiles(await readRunning(c, ctx.device, ctx.platform), intended),
+      verify: async (c) => { verified = await verifyUntil(ctx, c); },
+      confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
+      dryRun: ctx.dryRun,
+      onStep: (s) => {
+        if (s.state !== 'running') steps.push(`${s.name}:${s.state}${s.detail ? ` (${s.detail})` : ''}`);
+        void settings.onStep?.(ctx.device, s);
+      },
+    });
+    const ms = Date.now() - t0;
+    if (ctx.dryRun) {
+      await ctx.log(r.diff ? `dry run: ${r.diff.split('\n').length} diff lines against running` : 'dry run: no changes');
+      return { diff: r.diff, changed: r.diff.trim() !== '', ms };
+    }
+    if (!r.committed) {
+      await ctx.log('no changes: running already matches the intended config; nothing pushed');
+      await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` }).catch(() => undefined);
+      return { changed: false, committed: false, ms, steps };
+    }
+    await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
+    await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${describeVerify(verified!)}`);
+    const text = Object.entries(intended).map(([n, t]) => (Object.keys(intended).length > 1 ? `# ${n}\n${t}` : t)).join('\n');
+    await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: r.diff, platform: ctx.platform });
+    await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
+    return { changed: true, committed: true, ms, steps, verify: { checks: verified!.checked, notes: verified!.notes } };
+  } catch (e) {
+    if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+    if (e instanceof TransactionError) {
+      await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
+    }
+    throw e;
+  }
+}
