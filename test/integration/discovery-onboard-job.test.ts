@@ -1,0 +1,116 @@
+// The `onboard` job through the service's job system (H5's JobSystem on BullMQ, the type
+// registered by src/discovery/onboard-job.ts the way src/jobs/runtime.ts loads it): brownfield
+// on the simulator, one child job per device, per-device steps, the result on the job record.
+// Sim, workers and sweep run in a namespace of our own; Redis on a unix socket.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { describeIf } from '../helpers/env';
+import { Store } from '../../src/store';
+import { prepareSimNamespace, removeSimNamespace, simTopology } from '../../src/lab/sim';
+
+const ROOT = resolve(__dirname, '../..');
+const CIDR = '127.31.0.0/24';
+const ns = `ds${randomBytes(3).toString('hex')}-job`;
+
+describeIf({ root: true, commands: ['ip', 'fping', 'redis-server'] })('the onboard job through the job system', () => {
+  let dir: string;
+  let redisProc: ChildProcess | undefined;
+  let redis: Redis;
+  let store: Store;
+  const key = randomBytes(32);
+  let out = '';
+  let results: any[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-onb-'));
+    chmodSync(dir, 0o755);
+    const sock = join(dir, 'redis.sock');
+    redisProc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    redis = new Redis({ path: sock });
+    store = new Store(redis, { secretKey: key });
+    await store.createFabric({
+      fabric: {
+        name: 'simj', credentials: { username: 'admin', password: 'admin123' }, snmp: { community: 'fabric-ro' },
+        namespaces: { management: [{ cidr: CIDR, gateway: '127.31.0.254' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
+      },
+      // spine1 and leaf1 listed by serial: they take these names; the rest keep their serials.
+      devices: [
+        { name: 'spine1', serial: 'SIM00001', profile: 'frr-switch', physicalRole: 'spine', roles: [] },
+        { name: 'leaf1', serial: 'SIM00003', profile: 'frr-switch', physicalRole: 'leaf', roles: [] },
+      ],
+      links: [],
+    });
+    const devs = simTopology({ spines: 2, leaves: 2, cidr: CIDR });
+    prepareSimNamespace(ns, devs.map((d) => d.address));
+    const hook = join(dir, 'ts-hook.js');
+    writeFileSync(hook, `const ts = require(${JSON.stringify(require.resolve('typescript'))}); const fs = require('fs');
+require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: f }).outputText, f);\n`);
+    const script = `
+const Redis = require('ioredis');
+const { Store } = require(${JSON.stringify(join(ROOT, 'src/store/index.ts'))});
+const { runSim } = require(${JSON.stringify(join(ROOT, 'src/lab/sim/index.ts'))});
+const { JobSystem } = require(${JSON.stringify(join(ROOT, 'src/jobs/index.ts'))});
+const { registerBuiltinJobTypes } = require(${JSON.stringify(join(ROOT, 'src/jobs/runtime.ts'))});
+const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
+(async () => {
+  const mk = () => new Redis({ path: ${JSON.stringify(sock)}, maxRetriesPerRequest: null });
+  const redis = mk();
+  const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex') });
+  const sim = await runSim({ spines: 2, leaves: 2, cidr: ${JSON.stringify(CIDR)} });
+  const logger = createLogger({ level: 'silent' });
+  const config = { discoveryAllow: [${JSON.stringify(CIDR)}], jobPlugins: [] };
+  console.log('TYPES ' + JSON.stringify(registerBuiltinJobTypes(config, logger)));
+  const jobs = new JobSystem({ connection: redis, connect: mk, lockBackend: store, lockTtlMs: 30000 });
+  await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 4 });
+  const id = await jobs.submit('onboard', 'simj', { mode: 'brownfield' });
+  let v;
+  for (let i = 0; i < 600; i++) {
+    v = await jobs.get(id);
+    if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log('RESULT ' + JSON.stringify({ view: v, record: v }));
+  await jobs.close(); await sim.stop(); redis.disconnect();
+  process.exit(0);
+})().catch((e) => { console.error('CHILD FAILED ' + (e && e.stack || e)); process.exit(1); });
+`;
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', hook, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const code = await new Promise<number>((res) => {
+      const t = setTimeout(() => { child.kill('SIGKILL'); }, 150_000);
+      child.on('close', (c) => { clearTimeout(t); res(c ?? 1); });
+    });
+    results = out.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)));
+    if (code !== 0 || results.length !== 1) throw new Error(`child failed (${code}): ${out.slice(-3000)}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    removeSimNamespace(ns);
+    redis?.disconnect();
+    if (redisProc?.pid) { try { process.kill(redisProc.pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(ns);
+  });
+
+  test('one child per device with facts/snmp/import steps; the result names devices and links', () => {
+    expect(out).toContain('TYPES ["autoconfigure","onboard"]');
+    const { view, record } = results[0];
+    expect(view.state).toBe('succeeded');
+    expect(view.progress).toBe(100);
+    expect(Object.keys(view.devices).sort()).toEqual(['127.31.0.1', '127.31.0.2', '127.31.0.3', '127.31.0.4']);
+    for (const d of Object.values(view.devices) as any[]) expect(d.state).toBe('succeeded');
+    const steps = record.steps.filter((st: any) => st.device).map((st: any) => `${st.device}:${st.name}:${st.state}`).sort();
+    expect(steps).toEqual(['127.31.0.1', '127.31.0.2', '127.31.0.3', '127.31.0.4'].flatMap((ip) => [`${ip}:facts:succeeded`, `${ip}:import:succeeded`, `${ip}:snmp:succeeded`]).sort());
+    expect(view.result.found.map((f: any) => f.name).sort()).toEqual(['SIM00002', 'SIM00004', 'leaf1', 'spine1']);
+    expect(view.result.links).toEqual({ found: 4, added: 4, kept: 0 });
+    expect(view.result.anomalies).toEqual([]);
+    expect(JSON.stringify(record)).not.toContain('admin123');
+    expect(record.log.some((l: any) => /sweep: 4 of 254 addresses answered/.test(l.message))).toBe(true);
+  });
+});
