@@ -24,11 +24,17 @@ const pct = (xs: number[], p: number) => {
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 
+let lastCpuMs = 0;
+/** Wall ms; the process CPU ms of the same call lands in lastCpuMs (the machine is shared). */
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const c = process.cpuUsage();
   const t = performance.now();
   const r = await fn();
+  const d = process.cpuUsage(c);
+  lastCpuMs = (d.user + d.system) / 1000;
   return [r, performance.now() - t];
 }
+const cpu = () => `, CPU ${f1(lastCpuMs)} ms`;
 
 async function pool<T>(n: number, conc: number, fn: (i: number) => Promise<T>): Promise<number> {
   let next = 0;
@@ -67,29 +73,32 @@ async function runShape(shape: string): Promise<void> {
     const line = (k: string, v: string) => { out.push(`| ${shape} | ${k} | ${v} |`); };
 
     const [, createMs] = await timed(() => store.createFabric(file));
-    line('createFabric (validate + 1 atomic write)', `${f1(createMs)} ms (${file.devices.length} devices, ${file.links.length} links)`);
+    line('createFabric (validate + 1 atomic write)', `${f1(createMs)} ms${cpu()} (${file.devices.length} devices, ${file.links.length} links)`);
     const [alloc, allocMs] = await timed(() => store.allocateFabric(name));
-    line('allocateFabric from empty', `${f1(allocMs)} ms (${Object.keys(alloc.loopbacks).length} loopbacks, ${Object.keys(alloc.links).length} /31s)`);
+    line('allocateFabric from empty', `${f1(allocMs)} ms${cpu()} (${Object.keys(alloc.loopbacks).length} loopbacks, ${Object.keys(alloc.links).length} /31s)`);
     const [, ffMs] = await timed(() => store.getFabricFile(name));
-    line('getFabricFile', `${f1(ffMs)} ms`);
+    line('getFabricFile', `${f1(ffMs)} ms${cpu()}`);
 
     for (const [label, fn] of [['listDevices', () => store.listDevices(name)], ['listDevicesRaw', () => store.listDevicesRaw(name)]] as const) {
       for (let i = 0; i < 50; i++) await fn(); // warm-up
       const lat: number[] = [];
-      for (let i = 0; i < 500; i++) { const [, ms] = await timed(fn as () => Promise<unknown>); lat.push(ms); }
-      line(`${label} closed loop, 500 calls`, `p50 ${f2(pct(lat, 50))} ms, p99 ${f2(pct(lat, 99))} ms`);
+      let cpuSum = 0;
+      for (let i = 0; i < 500; i++) { const [, ms] = await timed(fn as () => Promise<unknown>); lat.push(ms); cpuSum += lastCpuMs; }
+      line(`${label} closed loop, 500 calls`, `p50 ${f2(pct(lat, 50))} ms, p99 ${f2(pct(lat, 99))} ms, CPU ${f2(cpuSum / 500)} ms/call`);
       const open = await openLoop(200, 10, fn as () => Promise<unknown>);
       line(`${label} at 200 req/s for 10 s`, `p50 ${f2(pct(open, 50))} ms, p99 ${f2(pct(open, 99))} ms`);
     }
 
     // Reload path: a device changed before every list (the cache reloads, re-parsing one record).
     const reload: number[] = [];
+    let reloadCpu = 0;
     for (let i = 0; i < 200; i++) {
       await store.updateDevice(name, file.devices[i % file.devices.length].name, { osVersion: `r${i}` });
       const [, ms] = await timed(() => store.listDevices(name));
       reload.push(ms);
+      reloadCpu += lastCpuMs;
     }
-    line('listDevices right after a device write (reload), 200 calls', `p50 ${f2(pct(reload, 50))} ms, p99 ${f2(pct(reload, 99))} ms`);
+    line('listDevices right after a device write (reload), 200 calls', `p50 ${f2(pct(reload, 50))} ms, p99 ${f2(pct(reload, 99))} ms, CPU ${f2(reloadCpu / 200)} ms/call`);
 
     const before = { ...store.stats };
     const devs = file.devices;
@@ -101,7 +110,7 @@ async function runShape(shape: string): Promise<void> {
     const stMs = await pool(devs.length, 50, (i) => store.updateDevice(name, devs[i].name, { managedState: 'active', onboardingState: 'underlay_configured' }));
     line('state updates, concurrency 50', `${Math.round((devs.length / stMs) * 1000)} /s (${f1(stMs)} ms)`);
     const [, addMs] = await timed(() => store.addDevice(name, { name: 'extra-leaf', profile: 'frr-switch', physicalRole: 'leaf', roles: [] }, { allocate: true }));
-    line('addDevice + allocate on the full fabric', `${f1(addMs)} ms`);
+    line('addDevice + allocate on the full fabric', `${f1(addMs)} ms${cpu()}`);
     const info = await redis.info('memory');
     const mem = /used_memory_human:(\S+)/.exec(info)?.[1];
     line('Redis used memory', String(mem));

@@ -218,7 +218,14 @@ class Tx {
   get empty(): boolean { return this.ops.length === 0; }
 }
 
-interface DeviceListEntry { ver: string | null; raw: string[]; records: DeviceRecord[]; json?: string }
+interface DeviceListEntry {
+  ver: string | null;
+  raw: string[];
+  records: DeviceRecord[];
+  /** name -> position in raw/records (sorted by name) */
+  index: Map<string, number>;
+  json?: string;
+}
 
 interface Snapshot {
   version: string;
@@ -758,9 +765,22 @@ export class Store {
     if (!res) throw new Error('redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
     if (!res[0][1]) { this.devCache.delete(f); throw notFound(`fabric ${f}`); }
+    const vals = res[1][1] as (string | null)[];
+    // Only existing devices changed (the common case: state and fact updates): replace in place,
+    // the order by name stays.
+    if (vals.every((raw, i) => raw !== null && cached.index.has(changed[i]))) {
+      const raw = cached.raw.slice();
+      const records = cached.records.slice();
+      vals.forEach((r, i) => {
+        const at = cached.index.get(changed[i])!;
+        raw[at] = r!;
+        records[at] = frozen(JSON.parse(r!) as DeviceRecord);
+      });
+      return this.storeDeviceList(f, { ver, raw, records, index: cached.index });
+    }
     const byName = new Map<string, [string, DeviceRecord]>();
     cached.records.forEach((d, i) => byName.set(d.name, [cached.raw[i], d]));
-    (res[1][1] as (string | null)[]).forEach((raw, i) => {
+    vals.forEach((raw, i) => {
       if (raw === null) byName.delete(changed[i]);
       else byName.set(changed[i], [raw, frozen(JSON.parse(raw) as DeviceRecord)]);
     });
@@ -770,7 +790,13 @@ export class Store {
 
   private cacheDeviceList(f: string, ver: string | null, pairs: [string, DeviceRecord][]): DeviceListEntry {
     pairs.sort(([, a], [, b]) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const entry: DeviceListEntry = { ver, raw: pairs.map(([r]) => r), records: pairs.map(([, d]) => d) };
+    const index = new Map<string, number>();
+    pairs.forEach(([, d], i) => index.set(d.name, i));
+    return this.storeDeviceList(f, { ver, raw: pairs.map(([r]) => r), records: pairs.map(([, d]) => d), index });
+  }
+
+  private storeDeviceList(f: string, entry: DeviceListEntry): DeviceListEntry {
+    const ver = entry.ver;
     if (ver !== null) {
       this.devCache.delete(f);
       this.devCache.set(f, entry);
@@ -798,6 +824,12 @@ export class Store {
     const e = await this.deviceList(f);
     e.json ??= `[${e.raw.join(',')}]`;
     return e.json;
+  }
+
+  /** The device a serial belongs to (discovery, ZTP), or null. Two small round trips. */
+  async getDeviceBySerial(f: string, serial: string): Promise<DeviceDetail | null> {
+    const name = await this.redis.hget(this.fk(f, 'serials'), serial);
+    return name ? this.getDevice(f, name) : null;
   }
 
   async getDevice(f: string, d: string): Promise<DeviceDetail | null> {

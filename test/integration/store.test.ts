@@ -117,6 +117,9 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(r1.device).toMatchObject({ name: 'leaf1', managementIp: '10.0.0.11', osVersion: '8.4', onboardingState: 'discovered', roles: ['CRB-Access'] });
     const r2 = await store.upsertDiscoveredDevice('disc', { serial: 'NEW999', model: 'frr', profile: 'frr-switch', managementIp: '10.0.0.99' });
     expect(r2.created).toBe(true);
+    expect((await store.getDeviceBySerial('disc', 'NEW999'))!.name).toBe('NEW999');
+    expect((await store.getDeviceBySerial('disc', 'SIM0101'))!.name).toBe('leaf1');
+    expect(await store.getDeviceBySerial('disc', 'nope')).toBeNull();
     expect(r2.device).toMatchObject({ name: 'NEW999', serial: 'NEW999', physicalRole: null, roles: [], managedState: 'dhcp', onboardingState: 'discovered' });
     // Same facts again: no write, no event.
     const evBefore = (await store.listEvents('disc', { limit: 1000 })).items.length;
@@ -191,6 +194,13 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(await hvals()).toBe(h0); // patched from the change log (HMGET of 4 names), no full HVALS
     const fresh = new Store(t.client(), { secretKey: t.secretKey });
     expect(list1).toEqual(await fresh.listDevices('lc'));
+    // Updates only: patched in place, order kept.
+    await store.updateDevice('lc', 'leaf4', { osVersion: 'in-place' });
+    await store.updateDevice('lc', 'new1', { managedState: 'maintenance' });
+    const list2 = await other.listDevices('lc');
+    expect(await hvals()).toBe(h0);
+    expect(list2).toEqual(await fresh.listDevices('lc'));
+    expect(list2.find((d) => d.name === 'leaf4')!.osVersion).toBe('in-place');
     expect((await other.listDevices('lc')).map((d) => d.name)).toEqual(['leaf1', 'leaf2b', 'leaf4', 'new1', 'new2', 'spine1', 'spine2']);
     expect(await redis.zrangebyscore('fz:f:lc:dchg', `(${await redis.get('fz:f:lc:dver')}`, '+inf')).toEqual([]);
     // A change log trimmed past a reader's version makes it reload everything (10,050 writes in one commit).
