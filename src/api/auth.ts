@@ -39,7 +39,13 @@ function newToken(): { id: string; token: string } {
 }
 
 export class TokenStore {
-  constructor(private readonly redis: Redis) {}
+  /**
+   * Verified tokens, by hash, for `cacheMs` (default 1 s): saves two Redis reads per request.
+   * A revoke here takes effect at once; one made by another API process within cacheMs.
+   */
+  private readonly cache = new Map<string, { info: TokenInfo; until: number }>();
+
+  constructor(private readonly redis: Redis, private readonly cacheMs = 1000) {}
 
   async create(role: Role, name?: string): Promise<{ token: string; info: TokenInfo }> {
     const { id, token } = newToken();
@@ -62,11 +68,19 @@ export class TokenStore {
   async verify(token: string): Promise<TokenInfo | undefined> {
     if (!/^fzt_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/.test(token)) return undefined;
     const h = hashToken(token);
+    const now = Date.now();
+    const hit = this.cache.get(h);
+    if (hit && hit.until > now) return hit.info;
     const id = await this.redis.get(K.byHash(h));
-    if (!id) return undefined;
+    if (!id) { this.cache.delete(h); return undefined; }
     const rec = await this.redis.hgetall(K.info(id));
-    if (!rec.hash || !timingSafeEqual(Buffer.from(rec.hash), Buffer.from(h))) return undefined;
-    return toInfo(rec);
+    if (!rec.hash || !timingSafeEqual(Buffer.from(rec.hash), Buffer.from(h))) { this.cache.delete(h); return undefined; }
+    const info = toInfo(rec);
+    if (this.cacheMs > 0) {
+      if (this.cache.size >= 1000) this.cache.clear();
+      this.cache.set(h, { info, until: now + this.cacheMs });
+    }
+    return info;
   }
 
   async list(): Promise<TokenInfo[]> {
@@ -91,6 +105,7 @@ export class TokenStore {
     const rec = await this.redis.hgetall(K.info(id));
     if (!rec.id) return false;
     await this.redis.multi().del(K.byHash(rec.hash)).del(K.info(id)).srem(K.all, id).exec();
+    this.cache.delete(rec.hash);
     return true;
   }
 

@@ -6,7 +6,7 @@ import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store, freePort } from '../../src/store';
 import { JobSystem, getJobType } from '../../src/jobs';
-import { registerAutoconfigure } from '../../src/jobs/autoconfigure';
+import { registerAutoconfigure, setPushDevice } from '../../src/jobs/autoconfigure';
 import { TokenStore } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -40,6 +40,8 @@ describeIf({ commands: ['redis-server'] })('fabric CLI: API commands', () => {
     const store = new Store(redis, { secretKey: t.secretKey });
     jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store });
     if (!getJobType('autoconfigure')) registerAutoconfigure();
+    // No devices answer NETCONF here: run autoconfigure without the push (the twin tests cover it).
+    setPushDevice(undefined);
     const config = loadConfig({ DATA_DIR: t.dataDir });
     const logger = createLogger({ level: 'silent' });
     await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 4 });
