@@ -163,14 +163,15 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     const renew = await waitFor('RENEW', () => c.events().find((e) => e.reason === 'RENEW'), 10000);
     expect(renew.new_ip_address).toBe('10.77.0.10');
     expect((await store.get(fabric, '10.77.0.10'))!.expiresAt).toBeGreaterThan(before);
-    expect(serverLog).toContain('dhcp: renewed 10.77.0.10 to SIM0001');
+    await waitFor('renew log line', () => serverLog.includes('dhcp: renewed 10.77.0.10 to SIM0001') || undefined, 5000);
 
     // release: dhclient -r sends RELEASE; the lease is gone at once.
     execFileSync('ip', ['netns', 'exec', NS.cli, 'dhclient', '-4', '-r', ...c.files, 'c0'], { stdio: 'ignore', timeout: 15000 });
     // At once, well before the lease (6 s) could expire.
     await waitFor('lease released', async () => ((await store.get(fabric, '10.77.0.10')) ? undefined : true), 2000)
       .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(c.events().map((x) => x.reason))} ${serverLog}`); });
-    expect(serverLog).toContain('dhcp: released 10.77.0.10 by SIM0001');
+    // the log line follows the store update: wait for it rather than race it
+    await waitFor('release log line', () => serverLog.includes('dhcp: released 10.77.0.10 by SIM0001') || undefined, 5000);
   }, 60000);
 
   test('reservations by serial (option 60) and by MAC', async () => {
@@ -192,7 +193,7 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     expect(bound.new_routers).toBe('10.78.0.1');
     const l = await store.get(fabric, '10.78.0.50');
     expect(l).toMatchObject({ relay: '10.78.0.1', serial: 'SIM0004', subnet: '10.78.0.0/24' });
-    expect(serverLog).toContain('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)');
+    await waitFor('bound log line', () => serverLog.includes('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)') || undefined, 5000);
     // What dhcrelay -a added (circuit ID = its interface); the echo itself is asserted byte for byte in dhcp-relay.test.ts.
     expect(l!.agentInfo).toBe(`0102${Buffer.from('r1').toString('hex')}`); // circuit ID = dhcrelay's interface
   }, 60000);

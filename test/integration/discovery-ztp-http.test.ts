@@ -39,8 +39,8 @@ describeIf({ commands: ['redis-server'] })('ZTP bootstrap over HTTP', () => {
     app = Fastify({ logger: { level: 'info', stream: sink } });
     await app.register(ztpPlugin, {
       leases,
-      secrets: (f) => store.getFabricSecrets(f),
-      deviceName: async (f, serial) => (await store.listDevices(f)).find((d) => d.serial === serial)?.name,
+      secrets: (f: string) => store.getFabricSecrets(f),
+      deviceName: async (f: string, serial: string) => (await store.listDevices(f)).find((d) => d.serial === serial)?.name,
     });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
