@@ -88,7 +88,7 @@ for _, op in ipairs(spec.o) do
     redis.call(op[1], KEYS[op[2]], unpack(args))
   end
 end
-redis.call('SET', KEYS[2], '1', 'EX', 600)
+redis.call('SET', KEYS[2], '1', 'EX', 120)
 return {1, tostring(redis.call('INCR', KEYS[1]))}
 `;
 
