@@ -2,7 +2,7 @@
 // into a twin of the same fabric through the device agents, the way the service pushes: lock,
 // edit-config, validate, commit confirmed, confirming commit. Every underlay and overlay session
 // comes up; a later change to one neighbor flaps no other session.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeIf } from '../helpers/env';
@@ -93,6 +93,7 @@ d('golden FRR configs pushed into a twin of the same fabric', () => {
     for (const r of relays) await within(r.close().catch(() => undefined), 3000);
     await netnsBackend.down(LAB, { root: ROOT });
     expect((await namespaces()).filter((n) => n.startsWith(`${LAB}-`))).toEqual([]);
+    rmSync(ROOT, { recursive: true, force: true });
   });
 
   test('every underlay and overlay session of the rendered configs comes up', async () => {

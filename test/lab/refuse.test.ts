@@ -1,6 +1,7 @@
 // What the netns backend refuses, before it makes anything: topologies this kernel cannot carry
 // (bonded or VLAN-tagged servers without bonding/802.1Q), --preconfigured without credentials,
 // a lab that is already up, namespaces that belong to someone else.
+import { rmSync } from 'node:fs';
 import { describeIf } from '../helpers/env';
 import { netnsBackend, LabError } from '../../src/lab/netns';
 import { pickBackend } from '../../src/lab/backends';
@@ -22,6 +23,7 @@ const base = (name: string, servers: unknown[] = []): ReturnType<typeof validate
 
 d('netns backend refusals', () => {
   const root = tmpRoot();
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   test('kernel probe finds bridge and vxlan and leaves no scratch namespace', async () => {
     const f = await kernelFeatures();

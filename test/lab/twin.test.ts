@@ -3,7 +3,7 @@
 // namespace matches the cabling, a config pushed over NETCONF brings BGP up, an unconfirmed
 // commit rolls back, python3-ncclient talks to the agent, install-software reboots a device,
 // and down leaves nothing behind (also after an agent was killed).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeIf } from '../helpers/env';
 import { netnsBackend } from '../../src/lab/netns';
@@ -98,6 +98,7 @@ d('twin (netns backend)', () => {
     await netnsBackend.down(LAB, { root: ROOT });
     const left = (await namespaces()).filter((n) => n.startsWith(`${LAB}-`));
     expect(left).toEqual([]);
+    rmSync(ROOT, { recursive: true, force: true });
   });
 
   test('up: namespaces, cabling, management bridge, servers, all devices bootstrapped', async () => {

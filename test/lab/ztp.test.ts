@@ -3,6 +3,7 @@
 // address and wakes the agent, which fetches the bootstrap over HTTP from a server in the
 // controller namespace and applies it (host name, credentials, NETCONF, SNMP v2c + v3, LLDP).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeIf } from '../helpers/env';
 import { netnsBackend } from '../../src/lab/netns';
@@ -118,6 +119,7 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
     await netnsBackend.down(LAB, { root: ROOT });
     expect(await leftovers(LAB, ROOT, pids)).toEqual([]);
     expect((await namespaces()).filter((n) => n.startsWith(`${LAB}-`))).toEqual([]);
+    rmSync(ROOT, { recursive: true, force: true });
   });
 
   function runScript(node: string, env: Record<string, string>): ReturnType<typeof sh> {
