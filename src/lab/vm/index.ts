@@ -297,8 +297,7 @@ export class VmBackend implements LabBackend {
     const management = { cidr: rec.topology.management.cidr, gateway: rec.topology.management.gateway, namespace: `${name}-ctl`, bridge: 'mgmt0' as const };
     if (v && token && vmAlive(v)) {
       const st = (await this.driver(p, v.port, token, 'status', { name }, () => undefined, 120_000)) as LabStatus;
-      const vmNode: NodeStatus = { name: 'vm', kind: 'server', namespace: '(host)', processes: [{ pid: v.pid, what: `qemu (${v.accel})` }] };
-      return { ...st, name, backend: 'vm', dir: p.dir, management, running: st.running, nodes: [...st.nodes, vmNode] };
+      return { ...st, name, backend: 'vm', dir: p.dir, management, running: st.running };
     }
     const nodes: NodeStatus[] = [
       ...rec.topology.devices.map((d): NodeStatus => ({ name: d.name, kind: 'device', namespace: `${name}-${d.name}`, state: 'down', serial: d.serial, model: d.profile })),
