@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { FlowProducer, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { startLocalRedis, connectRedis, Store } from '../src/store';
 import { JobSystem, registerJobType } from '../src/jobs';
 import { loadConfig } from '../src/config';
@@ -45,6 +45,29 @@ async function raw(url: string, n: number, concurrency: number): Promise<{ addMs
   conn.disconnect();
   wconn.disconnect();
   return { addMs, totalMs };
+}
+
+/** A bare BullMQ flow (parent + children, no job records): the queue's own cost of flows. */
+async function rawFlow(url: string, n: number, concurrency: number): Promise<number> {
+  const conn = connectRedis(url);
+  const fp = new FlowProducer({ connection: conn as ConnectionOptions });
+  const wc = connectRedis(url);
+  const pc = connectRedis(url);
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  const wChild = new Worker('bench-child', async () => ({ ok: true }), { connection: wc as ConnectionOptions, concurrency });
+  const wParent = new Worker('bench-parent', async () => { resolveDone(); return 'done'; }, { connection: pc as ConnectionOptions });
+  await Promise.all([wChild.waitUntilReady(), wParent.waitUntilReady()]);
+  const t0 = performance.now();
+  await fp.add({
+    name: 'parent', queueName: 'bench-parent',
+    children: Array.from({ length: n }, (_, i) => ({ name: 'child', queueName: 'bench-child', data: { device: `d${i}` }, opts: { ignoreDependencyOnFailure: true } })),
+  });
+  await Promise.race([done, sleep(600_000)]);
+  const ms = performance.now() - t0;
+  await wChild.close(); await wParent.close(); await fp.close();
+  conn.disconnect(); wc.disconnect(); pc.disconnect();
+  return ms;
 }
 
 async function flow(url: string, n: number, concurrency: number): Promise<{ totalMs: number; state: string; succeeded: number }> {
@@ -87,6 +110,8 @@ async function main(): Promise<void> {
     console.log(`# queue bench ${new Date().toISOString()} node ${process.version} cpus ${cpus().length} load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const r = await raw(server.url, n, concurrency);
     console.log(`raw BullMQ: ${n} trivial jobs, concurrency ${concurrency}: added in ${r.addMs.toFixed(0)} ms; all done in ${r.totalMs.toFixed(0)} ms = ${(n / (r.totalMs / 1000)).toFixed(0)} jobs/s`);
+    const rf = await rawFlow(server.url, flowN, concurrency);
+    console.log(`raw BullMQ flow: 1 parent + ${flowN} children (FlowProducer), concurrency ${concurrency}: ${rf.toFixed(0)} ms = ${(flowN / (rf / 1000)).toFixed(0)} child jobs/s`);
     const f = await flow(server.url, flowN, concurrency);
     console.log(`fabric flow: 1 job, ${flowN} device children (records, steps, log), concurrency ${concurrency}: ${f.state}, ${f.succeeded} succeeded in ${f.totalMs.toFixed(0)} ms = ${(flowN / (f.totalMs / 1000)).toFixed(0)} device jobs/s`);
     console.log(`# load after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

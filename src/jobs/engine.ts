@@ -416,8 +416,9 @@ export class JobSystem {
       current = name;
       stepState[name] = 'running';
       // One round trip: record the step and read the cancel flag.
+      // Step changes show in `steps`; the log says only what is worth reading (retries, outcomes).
       const cancelled = await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
-        attempt > 1 && name === stepNames[0] ? `${name} (attempt ${attempt})` : name);
+        attempt > 1 && name === stepNames[0] ? `attempt ${attempt}` : undefined);
       if (cancelled) throw new CancelledError();
     };
     const ctx: DeviceContext<Record<string, unknown>> = {
