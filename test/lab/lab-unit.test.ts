@@ -250,4 +250,28 @@ iface vni100
       ['ip', 'link', 'set', 'swp10', 'nomaster'],
     ]);
   });
+
+  test('VLAN-aware bridge: access ports, trunk VIDs from the bridge, bridge self VIDs', () => {
+    const text = `iface br0
+    bridge-ports vni10 bond1
+    bridge-vlan-aware yes
+    bridge-vids 10 20
+iface vni10
+    vxlan-id 10010
+    bridge-access 10
+iface bond1
+    bond-slaves swp10
+    bond-mode 802.3ad
+`;
+    const p = planReconcile(parseInterfaces(text), EMPTY_NETDEV_STATE, new Set(['swp10']));
+    expect(p.commands.filter((c) => c[0] === 'bridge' && c[1] === 'vlan')).toEqual([
+      ['bridge', 'vlan', 'add', 'dev', 'br0', 'vid', '10', 'self'],
+      ['bridge', 'vlan', 'add', 'dev', 'br0', 'vid', '20', 'self'],
+      ['bridge', 'vlan', 'add', 'dev', 'vni10', 'vid', '10', 'pvid', 'untagged'],
+      ['bridge', 'vlan', 'add', 'dev', 'bond1', 'vid', '10'],
+      ['bridge', 'vlan', 'add', 'dev', 'bond1', 'vid', '20'],
+    ]);
+    expect(p.commands).toContainEqual(['ip', 'link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1', 'stp_state', '0']);
+    expect(p.commands).toContainEqual(['ip', 'link', 'add', 'bond1', 'type', 'bond', 'mode', '802.3ad', 'lacp_rate', 'slow']);
+  });
 });

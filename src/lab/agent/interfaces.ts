@@ -266,6 +266,26 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
     for (const a of prev.addresses[f.name] ?? []) if (!addrs.includes(a)) ip('addr', 'del', a, 'dev', f.name);
     for (const a of addrs) ip('addr', 'replace', a, 'dev', f.name);
   }
+  // VLAN-aware bridges: member VLANs (ifupdown2: bridge-vids / bridge-pvid / bridge-access on a
+  // port, bridge-vids on the bridge as the default of its ports and for the bridge itself).
+  // Adding is idempotent; VLANs dropped from the text are not removed (documented limit).
+  for (const br of ifaces.filter((x) => x.kind === 'bridge' && ['yes', 'on'].includes(one(x, 'bridge-vlan-aware') ?? ''))) {
+    const brVids = (br.attrs.get('bridge-vids') ?? []).join(' ').split(/\s+/).filter(Boolean);
+    for (const v of brVids) cmds.push(['bridge', 'vlan', 'add', 'dev', br.name, 'vid', v, 'self']);
+    const members = (br.attrs.get('bridge-ports') ?? []).join(' ').split(/\s+/).filter(Boolean);
+    for (const m of members) {
+      const f = want.get(m);
+      const access = f && one(f, 'bridge-access');
+      if (access) {
+        cmds.push(['bridge', 'vlan', 'add', 'dev', m, 'vid', access, 'pvid', 'untagged']);
+        continue;
+      }
+      const vids = f?.attrs.get('bridge-vids') ? f.attrs.get('bridge-vids')!.join(' ').split(/\s+/).filter(Boolean) : brVids;
+      for (const v of vids) cmds.push(['bridge', 'vlan', 'add', 'dev', m, 'vid', v]);
+      const pvid = (f && one(f, 'bridge-pvid')) ?? one(br, 'bridge-pvid');
+      if (pvid) cmds.push(['bridge', 'vlan', 'add', 'dev', m, 'vid', pvid, 'pvid', 'untagged']);
+    }
+  }
   for (const [name, addrs] of Object.entries(prev.addresses)) {
     if (!want.has(name) && existing.has(name)) for (const a of addrs) ip('addr', 'del', a, 'dev', name);
   }
