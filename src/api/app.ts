@@ -108,6 +108,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerFabricRoutes(api, ctx);
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
+    require('./routes-services').registerServiceRoutes(api, ctx);
   }, { prefix: API_PREFIX });
 
   // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token> (public: devices carry no token).
