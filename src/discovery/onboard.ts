@@ -230,7 +230,8 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
   const p = ctx.params;
   const store = storeOf(ctx.services);
   const plan = (ctx.planData ?? {}) as PlanData;
-  const ok = Object.values(ctx.devices).filter((o: DeviceOutcome) => o.state === 'succeeded' && o.result).map((o) => o.result as OnboardDeviceResult);
+  const ok = Object.values(ctx.devices).filter((o: DeviceOutcome) => o.state === 'succeeded' && o.result).map((o) => o.result as OnboardDeviceResult)
+    .sort((x, y) => (x.serial < y.serial ? -1 : x.serial > y.serial ? 1 : 0)); // deterministic result order
   const records = await store.listDevices(ctx.fabric);
   const bySerial = new Map(records.filter((d) => d.serial).map((d) => [d.serial!, d]));
   // Topology over every device that answered SNMP; names as the store has them now.

@@ -61,7 +61,8 @@ const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
   const mk = () => new Redis({ path: ${JSON.stringify(sock)}, maxRetriesPerRequest: null });
   const redis = mk();
   const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex') });
-  const sim = await runSim({ spines: 2, leaves: 2, cidr: ${JSON.stringify(CIDR)} });
+  // a model and sysObjectID no node profile knows: flagged, not fatal
+  const sim = await runSim({ spines: 2, leaves: 2, cidr: ${JSON.stringify(CIDR)}, model: 'acme-x1', sysObjectID: '1.3.6.1.4.1.99999.1' });
   const logger = createLogger({ level: 'silent' });
   const config = { discoveryAllow: [${JSON.stringify(CIDR)}], jobPlugins: [] };
   console.log('TYPES ' + JSON.stringify(registerBuiltinJobTypes(config, logger)));
@@ -98,7 +99,7 @@ const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(ns);
   });
 
-  test('one child per device with facts/snmp/import steps; the result names devices and links', () => {
+  test('one child per device with facts/snmp/import steps; the result names devices and links; unknown models flagged', () => {
     expect(out).toContain('TYPES ["autoconfigure","onboard"]');
     const { view, record } = results[0];
     expect(view.state).toBe('succeeded');
@@ -110,6 +111,13 @@ const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
     expect(view.result.found.map((f: any) => f.name).sort()).toEqual(['SIM00002', 'SIM00004', 'leaf1', 'spine1']);
     expect(view.result.links).toEqual({ found: 4, added: 4, kept: 0 });
     expect(view.result.anomalies).toEqual([]);
+    // listed devices keep the fabric file's profile; the others are imported without one and flagged
+    expect(view.result.found.map((f: any) => `${f.name}:${f.profile}`).sort()).toEqual(['SIM00002:null', 'SIM00004:null', 'leaf1:frr-switch', 'spine1:frr-switch']);
+    expect(view.result.unknownModels).toEqual([
+      { name: 'SIM00002', model: 'acme-x1', sysObjectID: '1.3.6.1.4.1.99999.1' },
+      { name: 'SIM00004', model: 'acme-x1', sysObjectID: '1.3.6.1.4.1.99999.1' },
+    ]);
+    expect(record.log.some((l: any) => l.message === 'SIM00002: unknown model "acme-x1" (sysObjectID 1.3.6.1.4.1.99999.1): no node profile matches; imported without one')).toBe(true);
     expect(JSON.stringify(record)).not.toContain('admin123');
     expect(record.log.some((l: any) => /sweep: 4 of 254 addresses answered/.test(l.message))).toBe(true);
   });

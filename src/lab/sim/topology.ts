@@ -26,6 +26,8 @@ export interface SimTopologyOptions {
   /** Block of 127.0.0.0/8 the addresses come from. Default 127.20.0.0/22 (big enough for 1,022). */
   cidr?: string;
   model?: string;
+  /** default: net-snmp's Linux OID, what a Linux + FRR box reports */
+  sysObjectID?: string;
   serialPrefix?: string;
   /** Front-panel ports on a leaf; uplinks are the last ones. Default 52. */
   leafPorts?: number;
@@ -55,7 +57,7 @@ export function simTopology(o: SimTopologyOptions): SimDeviceSpec[] {
   const mk = (i: number, name: string, role: 'spine' | 'leaf'): SimDeviceSpec => ({
     name, role, address: formatIp(first + i), model, vendor: 'FRR', osVersion: SIM_OS_VERSION,
     serial: `${prefix}${String(i + 1).padStart(5, '0')}`,
-    sysObjectID: SIM_SYS_OBJECT_ID,
+    sysObjectID: o.sysObjectID ?? SIM_SYS_OBJECT_ID,
     chassisId: `02:00:${[(i >> 16) & 255, (i >> 8) & 255, i & 255, 1].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
     ports: [], neighbors: [],
   });
