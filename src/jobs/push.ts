@@ -125,6 +125,7 @@ function frrLoad(client: NetconfClient, device: string, files: Record<string, st
 }
 
 const failedKey = (jobId: string) => `fz:push:${jobId}:failed`;
+const verifiedKey = (jobId: string) => `fz:push:${jobId}:verified`;
 
 /** Marks a device's push as failed for this job (its neighbours stop expecting it). */
 export async function markPushFailed(store: Store, jobId: string, device: string): Promise<void> {
@@ -152,20 +153,33 @@ export async function connectDevice(store: Store, fabric: string, device: string
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the device's state until the plan's checks pass or the bounded wait ends. */
+/**
+ * Polls the device's state until the plan's checks pass or the bounded wait ends. At the end, a
+ * device that has sessions up and only misses peers still being verified themselves waits a
+ * bounded grace: a peer whose own push fails meanwhile becomes a note, not this device's failure.
+ * A device with nothing up gets no grace (it is the broken one), which breaks the tie.
+ */
 async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
   const end = Date.now() + settings.verifyTimeoutMs;
+  const graceEnd = end + Math.min(30_000, Math.ceil(settings.verifyTimeoutMs / 2));
   const loopbacks = ctx.loopbacks ?? (await ctx.store.getAllocations(ctx.fabric)).loopbacks;
   let last: VerifyResult | undefined;
   for (let i = 0; i < 100_000; i++) {
     const state = await readOperState(client, ctx.platform);
-    const failedPeers = await pushFailedDevices(ctx.store, ctx.jobId);
+    const [failedPeers, verified] = await Promise.all([pushFailedDevices(ctx.store, ctx.jobId), ctx.store.redis.smembers(verifiedKey(ctx.jobId))]);
     last = checkDevice({ plan: ctx.plan, state, loopbacks, failedPeers, phase: settings.verifyPhase });
-    if (last.ok || Date.now() >= end) break;
+    if (last.ok) break;
+    const now = Date.now();
+    if (now >= graceEnd) break;
+    if (now >= end) {
+      const pending = last.blame.every((p) => !verified.includes(p));
+      if (!(last.up > 0 && last.blame.length > 0 && pending)) break;
+    }
     await ctx.checkCancel();
     await sleep(settings.verifyPollMs);
   }
   if (!last!.ok) throw new Error(`verify: ${describeVerify(last!)}`);
+  await ctx.store.redis.multi().sadd(verifiedKey(ctx.jobId), ctx.device).expire(verifiedKey(ctx.jobId), 86_400).exec();
   return last!;
 }
 

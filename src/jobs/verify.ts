@@ -30,7 +30,16 @@ export interface VerifyInput {
   phase?: VerifyPhase;
 }
 
-export interface VerifyResult { ok: boolean; failures: string[]; notes: string[]; checked: number }
+export interface VerifyResult {
+  ok: boolean;
+  failures: string[];
+  notes: string[];
+  checked: number;
+  /** peer devices named by the failures (a session to them down, their loopback missing) */
+  blame: string[];
+  /** sessions of the plan found Established */
+  up: number;
+}
 
 function established(state: OperState, peer: string, afi: string): string | undefined {
   const m = state.bgp.filter((s) => s.peer === peer && (s.afi === undefined || s.afi === afi));
@@ -45,7 +54,9 @@ export function checkDevice(input: VerifyInput): VerifyResult {
   const failed = new Set(input.failedPeers ?? []);
   const failures: string[] = [];
   const notes = new Set<string>();
+  const blame = new Set<string>();
   let checked = 0;
+  let up = 0;
   if (phase !== 'overlay') {
     for (const n of plan.underlay.neighbors) {
       if (failed.has(n.peerDevice)) {
@@ -54,13 +65,13 @@ export function checkDevice(input: VerifyInput): VerifyResult {
       }
       checked++;
       const bad = established(state, n.address, 'ipv4');
-      if (bad) failures.push(`BGP ${n.address} (${n.peerDevice} on ${n.interface}) is ${bad}, not Established`);
+      if (bad) { failures.push(`BGP ${n.address} (${n.peerDevice} on ${n.interface}) is ${bad}, not Established`); blame.add(n.peerDevice); } else up++;
       if (n.bfd) {
         if (!state.bfd) notes.add('BFD state not reported by this device: BFD not checked');
         else {
           checked++;
           const b = state.bfd.find((x) => x.peer === n.address);
-          if (!b || b.state.toLowerCase() !== 'up') failures.push(`BFD ${n.address} (${n.peerDevice}) is ${b ? b.state : 'missing'}, not up`);
+          if (!b || b.state.toLowerCase() !== 'up') { failures.push(`BFD ${n.address} (${n.peerDevice}) is ${b ? b.state : 'missing'}, not up`); blame.add(n.peerDevice); }
         }
       }
     }
@@ -72,7 +83,7 @@ export function checkDevice(input: VerifyInput): VerifyResult {
         continue;
       }
       checked++;
-      if (!routes.has(`${lb}/32`)) failures.push(`no route to ${dev}'s loopback ${lb}/32`);
+      if (!routes.has(`${lb}/32`)) { failures.push(`no route to ${dev}'s loopback ${lb}/32`); blame.add(dev); }
     }
   }
   if (phase !== 'underlay' && plan.overlay) {
@@ -83,10 +94,10 @@ export function checkDevice(input: VerifyInput): VerifyResult {
       }
       checked++;
       const bad = established(state, n.address, 'evpn');
-      if (bad) failures.push(`EVPN ${n.address} (${n.device}) is ${bad}, not Established`);
+      if (bad) { failures.push(`EVPN ${n.address} (${n.device}) is ${bad}, not Established`); blame.add(n.device); } else up++;
     }
   }
-  return { ok: failures.length === 0, failures, notes: [...notes], checked };
+  return { ok: failures.length === 0, failures, notes: [...notes], checked, blame: [...blame].sort(), up };
 }
 
 // ----------------------------------------------------------------------------- parsers

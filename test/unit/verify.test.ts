@@ -50,7 +50,7 @@ describe('parseFrrState', () => {
 describe('checkDevice', () => {
   test('every session Established and every loopback routed: ok, BFD unreported is a note', () => {
     const r = checkDevice({ plan: leaf1, state: parseFrrState(frrSample()), loopbacks });
-    expect(r).toEqual({ ok: true, failures: [], notes: ['BFD state not reported by this device: BFD not checked'], checked: 2 + 5 + 2 });
+    expect(r).toEqual({ ok: true, failures: [], notes: ['BFD state not reported by this device: BFD not checked'], checked: 2 + 5 + 2, blame: [], up: 4 });
   });
 
   test('a session down and a loopback missing are named', () => {
@@ -62,6 +62,8 @@ describe('checkDevice', () => {
       'EVPN 10.255.0.2 (spine2) is Connect, not Established',
     ]);
     expect(describeVerify(r)).toMatch(/^3 of 9 checks failed: BGP 10\.254\.0\.8/);
+    expect(r.blame).toEqual(['leaf4', 'spine2']);
+    expect(r.up).toBe(2);
   });
 
   test('a neighbour whose own push failed is a note, not a failure; its loopback is not expected', () => {

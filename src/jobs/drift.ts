@@ -1,0 +1,95 @@
+// Drift (issue 7): each device's running config (read over NETCONF) against its intended config,
+// as a unified diff. `GET /fabrics/{f}/drift` calls computeDrift; a BullMQ job scheduler
+// (startDriftScheduler, every DRIFT_INTERVAL_SECONDS) checks every fabric and records a
+// `device.drift` event per drifted device in the fabric's event history.
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Store } from '../store';
+import { intendedConfig } from './autoconfigure';
+import { comparableIntended, connectDevice, diffFiles, readRunning } from './push';
+
+export interface DriftItem { device: string; drift: boolean; diff: string; error?: string }
+
+/** Running vs intended per device (devices without a plan are left out; unreachable ones carry `error`). */
+export async function computeDrift(store: Store, fabric: string, opts: { devices?: string[]; concurrency?: number } = {}): Promise<DriftItem[]> {
+  const devices = (await store.listDevices(fabric)).filter((d) => !opts.devices || opts.devices.includes(d.name));
+  const out: DriftItem[] = [];
+  let next = 0;
+  const one = async (name: string, managementIp: string | null): Promise<DriftItem | undefined> => {
+    const intended = await intendedConfig(store, fabric, name).catch(() => null);
+    if (!intended) return undefined;
+    if (!managementIp) return { device: name, drift: false, diff: '', error: 'no management address' };
+    try {
+      const { client, platform } = await connectDevice(store, fabric, name);
+      try {
+        const running = await readRunning(client, name, platform);
+        const diff = diffFiles(running, comparableIntended(name, intended.platform, intended.files));
+        return { device: name, drift: diff !== '', diff };
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    } catch (e) {
+      return { device: name, drift: false, diff: '', error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    }
+  };
+  const worker = async () => {
+    while (next < devices.length) {
+      const d = devices[next++];
+      const r = await one(d.name, d.managementIp);
+      if (r) out.push(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 20, Math.max(1, devices.length)) }, worker));
+  return out.sort((a, b) => a.device.localeCompare(b.device));
+}
+
+/** Checks every fabric once and records drift events; returns the drifted devices per fabric. */
+export async function recordDrift(store: Store): Promise<Record<string, string[]>> {
+  const res: Record<string, string[]> = {};
+  for (const f of await store.listFabrics()) {
+    const items = await computeDrift(store, f.name);
+    res[f.name] = items.filter((i) => i.drift).map((i) => i.device);
+    for (const i of items.filter((x) => x.drift)) {
+      await store.appendEvent(f.name, {
+        actor: 'drift-check', action: 'device.drift', object: `device/${i.device}`,
+        details: { diffLines: i.diff.split('\n').filter((l) => /^[+-][^+-]/.test(l)).length },
+      });
+    }
+  }
+  return res;
+}
+
+export const DRIFT_QUEUE = 'drift-check';
+
+/** DRIFT_INTERVAL_SECONDS: unset or 0 = off. */
+export function driftIntervalSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.DRIFT_INTERVAL_SECONDS;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`DRIFT_INTERVAL_SECONDS: expected a whole number of seconds, got "${v}"`);
+  return n;
+}
+
+/** Starts the scheduled drift check (one scheduler id: many workers, one schedule). */
+export async function startDriftScheduler(o: { connect: () => Redis; store: Store; intervalSeconds: number; onChecked?: (r: Record<string, string[]>) => void }): Promise<{ close(): Promise<void> }> {
+  const qc = o.connect();
+  const wc = o.connect();
+  const queue = new Queue(DRIFT_QUEUE, { connection: qc as unknown as ConnectionOptions });
+  const worker = new Worker(DRIFT_QUEUE, async () => {
+    const r = await recordDrift(o.store);
+    o.onChecked?.(r);
+    return r;
+  }, { connection: wc as unknown as ConnectionOptions, concurrency: 1 });
+  if (o.intervalSeconds > 0) {
+    await queue.upsertJobScheduler('drift', { every: o.intervalSeconds * 1000 }, { name: 'drift-check', opts: { removeOnComplete: 10, removeOnFail: 10 } });
+  } else {
+    await queue.removeJobScheduler('drift');
+  }
+  return {
+    close: async () => {
+      await worker.close();
+      await queue.close();
+      for (const c of [qc, wc]) { try { await c.quit(); } catch { c.disconnect(); } }
+    },
+  };
+}
