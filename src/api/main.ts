@@ -7,6 +7,8 @@ import { openJobSystem, registerBuiltinJobTypes } from '../jobs/runtime';
 import { TokenStore } from './auth';
 import { buildApp } from './app';
 import { startDiscoveryServices } from '../discovery/service';
+import { driftIntervalSeconds, startDriftScheduler } from '../jobs/drift';
+import { connectRedis } from '../store';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   await jobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
     concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
   });
+  // Scheduled drift check (issue 7): DRIFT_INTERVAL_SECONDS, unset or 0 = off.
+  const drift = await startDriftScheduler({ connect: () => connectRedis(opened.url, { connectionName: 'fabric-drift' }), store: opened.store, intervalSeconds: driftIntervalSeconds() });
   const tokens = new TokenStore(opened.redis);
   const admin = await tokens.ensureAdminToken(config.dataDir);
   const app = await buildApp({ store: opened.store, jobs, tokens, config, logger });
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     await app.close().catch(() => undefined);
     await discovery.stop().catch(() => undefined);
     await jobs.close().catch(() => undefined);
+    await drift.close().catch(() => undefined);
     await opened.close().catch(() => undefined);
     process.exit(0);
   };

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
 import { intendedConfig } from '../jobs/autoconfigure';
+import { computeDrift } from '../jobs/drift';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
 import { actorOf, type ApiContext } from './app';
 import { notFound, badRequest } from './errors';
@@ -177,6 +178,30 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     const cfg = await intendedConfig(store, req.params.f, req.params.d);
     if (!cfg) throw badRequest(`device "${req.params.d}" has no plan yet: give it a profile and a physical role`, 'd');
     return cfg;
+  });
+
+  // Issue 7: committed config history and drift (running vs intended, read over NETCONF).
+  api.get<{ Params: PD; Querystring: { limit?: number } }>('/fabrics/:f/devices/:d/config/history', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['devices'], summary: 'Committed configs of a device, newest first (text, diff, job id)', params: DeviceParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }),
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ at: Type.String(), jobId: Type.String(), text: Type.String(), diff: Type.Optional(Type.String()), platform: Type.Optional(Type.String()) })) }), ...errs(400, 404) },
+    },
+  }, async (req) => {
+    await needFabric(req.params.f);
+    return { items: await store.listConfigCommits(req.params.f, req.params.d, { limit: req.query.limit ?? 10 }) };
+  });
+
+  api.get<{ Params: P }>('/fabrics/:f/drift', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['devices'], summary: 'Running vs intended config per device (unified diff)', params: FabricParams,
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ device: Type.String(), drift: Type.Boolean(), diff: Type.String(), error: Type.Optional(Type.String()) })) }), ...errs(404) },
+    },
+  }, async (req) => {
+    await needFabric(req.params.f);
+    return { items: await computeDrift(store, req.params.f) };
   });
 
   // ------------------------------------------------------------------ links
