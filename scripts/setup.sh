@@ -47,7 +47,14 @@ if ((${#missing[@]})); then
 fi
 
 # npm packages: install when node_modules is missing or older than the lock file.
+# `npm install` from the lock file, not `npm ci`: this npm writes lock files without the
+# other platforms' optional packages (msgpackr-extract) and then refuses them in `npm ci`.
+# --ignore-scripts: no package here needs an install script (ssh2's native binding is optional).
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install"
+  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
+
+# Build: the CLI, the service, the workers and the twin run from dist/.
+echo "setup: tsc"
+npx tsc -p tsconfig.json
