@@ -80,6 +80,11 @@ d('rendered Junos XML against Juniper YANG 23.4R1', () => {
       .toEqual({ qfx: '0 3 valid, 0 invalid (junos-qfx 23.4R1)', mx: '0 1 valid, 0 invalid (junos 23.4R1)' });
   }, 300000);
 
+  test('overlay services validate: CRB gateway + type-5 spine, ERB leaf with an ESI-LAG trunk', () => {
+    expect(check('services', readFileSync(path.join(REPO, 'test/golden/fabrics/services-junos.yaml'), 'utf8'), ['spine1', 'leaf3']))
+      .toEqual({ qfx: '0 2 valid, 0 invalid (junos-qfx 23.4R1)', mx: 'none' });
+  }, 300000);
+
   test('the checker does catch a wrong element (the test can fail)', () => {
     const bad = path.join(dir, 'bad');
     mkdirSync(bad, { recursive: true });
