@@ -26,6 +26,8 @@ export interface PushSettings {
   connectTimeoutMs: number;
   rpcTimeoutMs: number;
   verifyPhase: VerifyPhase;
+  /** false: no verify step (the scale simulator has no routing to check) */
+  verify: boolean;
   /** observes every transaction step (tests: barriers mid-flight) */
   onStep?: (device: string, step: TransactionStep) => void | Promise<void>;
 }
@@ -38,6 +40,7 @@ const DEFAULTS: PushSettings = {
   connectTimeoutMs: 15_000,
   rpcTimeoutMs: 60_000,
   verifyPhase: 'all',
+  verify: true,
 };
 let settings: PushSettings = { ...DEFAULTS };
 
@@ -208,7 +211,7 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
       platform: junos ? 'junos' : 'rfc',
       load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
       computeDiff: junos ? undefined : async (c) => diffFiles(await readRunning(c, ctx.device, ctx.platform), intended),
-      verify: async (c) => { verified = await verifyUntil(ctx, c); },
+      verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,
       onStep: (s) => {
@@ -227,11 +230,11 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
       return { changed: false, committed: false, ms, steps };
     }
     await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
-    await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${describeVerify(verified!)}`);
+    await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${verified ? describeVerify(verified) : 'verify turned off'}`);
     const text = Object.entries(intended).map(([n, t]) => (Object.keys(intended).length > 1 ? `# ${n}\n${t}` : t)).join('\n');
     await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: r.diff, platform: ctx.platform });
     await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
-    return { changed: true, committed: true, ms, steps, verify: { checks: verified!.checked, notes: verified!.notes } };
+    return { changed: true, committed: true, ms, steps, ...(verified ? { verify: { checks: verified.checked, notes: verified.notes } } : {}) };
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     if (e instanceof TransactionError) {

@@ -19,6 +19,7 @@ import { JobSystem, type JobView } from '../../src/jobs';
 import { registerAutoconfigure, planFromStore } from '../../src/jobs/autoconfigure';
 import { configurePush, readRunning } from '../../src/jobs/push';
 import { parseFrrState } from '../../src/jobs/verify';
+import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { labName, tmpRoot, relay, within, namespaces, type Relay } from './helpers';
@@ -103,7 +104,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name] });
     configurePush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),
-      verifyTimeoutMs: 90_000, verifyPollMs: 1000, rpcTimeoutMs: 8_000, confirmTimeoutSeconds: 120,
+      verifyTimeoutMs: 40_000, verifyPollMs: 1000, rpcTimeoutMs: 8_000, confirmTimeoutSeconds: 120,
       onStep: (dev, s) => { for (const h of stepHooks) h(dev, s); },
     });
     registerAutoconfigure();
@@ -217,5 +218,51 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     expect(now).not.toContain('receive-interval 400');
     expect(await store.listConfigCommits(F, 'spine2')).toHaveLength(1);
     expect(await store.listConfigCommits(F, 'leaf1')).toHaveLength(2);
+  });
+
+  test('a device whose verify fails (its bgpd is gone) is rolled back with cancel-commit; the others pass without blaming it; drift shows it', async () => {
+    await store.updateFabric(F, { settings: { bfd: { intervalMs: 400, multiplier: 4 } } });
+    const before = (await running('leaf2'))['leaf2.frr.conf'];
+    // A real fault: leaf2's bgpd dies, so FRR cannot take the router bgp stanza at commit.
+    const bgpd = recordedPids(new LabPaths(LAB, ROOT).pidFile).filter((e) => e.node === 'leaf2' && e.what === 'bgpd');
+    expect(bgpd.length).toBeGreaterThan(0);
+    for (const e of bgpd) { try { process.kill(e.pid, 'SIGKILL'); } catch { /* already gone */ } }
+    const v = await finished(await jobs.submit('autoconfigure', F, {}));
+    expect(v.state).toBe('failed');
+    expect(v.devices.leaf2.state).toBe('failed');
+    expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: 4 of 7 checks failed: .*; rolled back \(cancel-commit\)$/);
+    expect(v.error).toMatch(/^1 of 4 devices failed: leaf2: push: /);
+    expect((await running('leaf2'))['leaf2.frr.conf']).toBe(before);
+    expect(await store.listConfigCommits(F, 'leaf2')).toHaveLength(2);
+    for (const dev of ['spine1', 'spine2', 'leaf1']) expect(v.devices[dev].state).toBe('succeeded');
+    // The spines' sessions to leaf2 are down: notes, not failures. (leaf1 may still route to
+    // leaf2's loopback: graceful restart keeps its routes for a while.)
+    for (const dev of ['spine1', 'spine2']) {
+      const notes = (v.devices[dev].result as { verify: { notes: string[] } }).verify.notes;
+      expect(notes.filter((n) => n.startsWith('peer leaf2 not configured (its push failed): BGP '))).toHaveLength(1);
+    }
+    expect((await running('leaf1'))['leaf1.frr.conf']).toContain('detect-multiplier 4');
+    // Drift: only leaf2 runs something else than intended.
+    const drift = await computeDrift(store, F);
+    expect(drift.map((x) => `${x.device}:${x.drift}`)).toEqual(['leaf1:false', 'leaf2:true', 'spine1:false', 'spine2:false']);
+    const d2 = drift.find((x) => x.device === 'leaf2')!;
+    expect(d2.diff).toContain('-  detect-multiplier 3');
+    expect(d2.diff).toContain('+  detect-multiplier 4');
+    // The scheduled check records it in the fabric's events.
+    const since = new Date().toISOString();
+    const sched = await startDriftScheduler({ connect: () => connectRedis(server.url), store, intervalSeconds: 1 });
+    try {
+      const end = Date.now() + 30_000;
+      let evs: { action: string; object: string }[] = [];
+      while (Date.now() < end) {
+        evs = (await store.listEvents(F, { since })).items.filter((e) => e.action === 'device.drift');
+        if (evs.length) break;
+        await sleep(250);
+      }
+      expect(evs[0]).toMatchObject({ action: 'device.drift', object: 'device/leaf2' });
+      expect(new Set(evs.map((e) => e.object))).toEqual(new Set(['device/leaf2']));
+    } finally {
+      await sched.close();
+    }
   });
 });
