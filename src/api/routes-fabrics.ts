@@ -61,10 +61,13 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     schema: { tags: ['fabrics'], summary: 'One fabric (no secrets)', params: FabricParams, response: { 200: FabricReply, ...errs(404) } },
   }, async (req) => {
     const rec = await needFabric(req.params.f);
+    // Counts only: HLEN on the store's documented keys (docs/store.md), not the whole lists.
     const [devices, links, lockedBy] = await Promise.all([
-      store.listDevicesRaw(req.params.f), store.listLinks(req.params.f), store.getFabricLock(req.params.f),
+      store.redis.hlen(`${store.prefix}f:${req.params.f}:devices`),
+      store.redis.hlen(`${store.prefix}f:${req.params.f}:links`),
+      store.getFabricLock(req.params.f),
     ]);
-    return { ...rec, devices: devices.length, links: links.length, ...(lockedBy ? { lockedBy } : {}) };
+    return { ...rec, devices, links, ...(lockedBy ? { lockedBy } : {}) };
   });
 
   api.patch<{ Params: P; Body: FabricUpdate }>('/fabrics/:f', {
