@@ -1,0 +1,135 @@
+// Overlay services intent: which device gets which VN / LR / VPG, derived names and numbers
+// (ESI, LACP system id, es-id, ae/bond numbering, device-local VLANs, RD, route targets, IRB
+// addresses), and that features render only where their objects exist.
+import { planFabric, deriveEsi, lacpSystemIdOf, esIdOf } from '../../src/intent';
+import { renderDevice } from '../../src/render';
+import type { DevicePlan } from '../../src/domain/types';
+import { Doc, base, SERVICES_FRR, SERVICES_JUNOS } from './services-cases';
+
+const plansOf = (input: string | Doc) => planFabric(input).plans;
+const by = (plans: DevicePlan[], n: string) => plans.find((p) => p.name === n)!;
+const groupsOf = (xml: string) => [...xml.matchAll(/<groups replace="replace">\s*<name>([^<]+)<\/name>/g)].map((m) => m[1]);
+
+describe('overlay services intent (frr)', () => {
+  const plans = plansOf(SERVICES_FRR);
+
+  test('ESI, LACP system id and es-id: derived from fabric + VPG name, equal on both leaves', () => {
+    const esi = deriveEsi('svc1', 'vpg3');
+    expect(esi).toMatch(/^00(:[0-9a-f]{2}){9}$/);
+    expect(deriveEsi('svc1', 'vpg3')).toBe(esi);
+    expect(deriveEsi('svc1', 'vpg4')).not.toBe(esi);
+    expect(deriveEsi('other', 'vpg3')).not.toBe(esi);
+    expect(lacpSystemIdOf(esi)).toBe(`02:${esi.split(':').slice(5).join(':')}`);
+    const [a, b] = ['leaf3', 'leaf4'].map((n) => by(plans, n).vpgs[0]);
+    expect(a).toEqual(b);
+    expect(a).toEqual({
+      name: 'vpg3', server: 'bms3', esi, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
+      bindings: [
+        { network: 'app', vni: 10300, untagged: true, localVlan: 3000 },
+        { network: 'web', vni: 10100, vlan: 110, untagged: false, localVlan: 110 },
+      ],
+    });
+    expect(a.esId).toBeGreaterThanOrEqual(1);
+    expect(a.esId).toBeLessThanOrEqual(16777215);
+  });
+
+  test('single-homed: one port is the interface itself; two ports make a bond without ESI', () => {
+    expect(by(plans, 'leaf1').vpgs).toEqual([{
+      name: 'vpg1', server: 'bms1', interface: 'swp10', ports: ['swp10'],
+      bindings: [{ network: 'web', vni: 10100, untagged: true, localVlan: 3000 }],
+    }]);
+    const v2 = by(plans, 'leaf2').vpgs[0];
+    expect([v2.lag, v2.interface, v2.ports, v2.esi]).toEqual(['bond1', 'bond1', ['swp10', 'swp11'], undefined]);
+  });
+
+  test('VNs per device: bound here or routed here; VLAN = lowest tagged binding, else the pool', () => {
+    const vns = (n: string) => by(plans, n).virtualNetworks.map((v) => `${v.name}:${v.vlan}${v.router ? `@${v.router}` : ''}`);
+    expect(vns('spine1')).toEqual(['web:3000@crb1', 'db:3001@crb1']);
+    expect(vns('leaf1')).toEqual(['web:3000']);
+    expect(vns('leaf2')).toEqual(['web:100', 'db:200']);
+    expect(vns('leaf3')).toEqual(['web:110', 'app:3000@erb1']);
+    const web = by(plans, 'leaf2').virtualNetworks[0];
+    expect(web).toEqual({
+      name: 'web', vni: 10100, vlan: 100, routeTarget: 'target:64512:10100', rd: '10.255.0.4:10100',
+      subnet: '10.10.0.0/24', gateway: '10.10.0.1',
+      members: [{ interface: 'bond1', vpg: 'vpg2', vlan: 100, untagged: false }],
+    });
+  });
+
+  test('logical routers: CRB on CRB-Gateway spines with distinct IRB addresses, ERB anycast on ERB leaves', () => {
+    expect(plans.map((p) => `${p.name}:${p.logicalRouters.map((l) => l.name).join(',')}`))
+      .toEqual(['spine1:crb1', 'spine2:crb1', 'leaf1:', 'leaf2:', 'leaf3:erb1', 'leaf4:erb1']);
+    const crb = (n: string) => by(plans, n).logicalRouters[0];
+    expect(crb('spine1').irbs.map((i) => i.address)).toEqual(['10.10.0.254/24', '10.20.0.254/24']);
+    expect(crb('spine2').irbs.map((i) => i.address)).toEqual(['10.10.0.253/24', '10.20.0.253/24']);
+    expect(crb('spine1')).toMatchObject({ vrf: 'crb1', l3vni: 20001, l3vlan: 3002, routeTarget: 'target:64512:20001', rd: '10.255.0.1:13002' });
+    expect(by(plans, 'leaf3').logicalRouters[0].irbs).toEqual([
+      { network: 'app', vni: 10300, vlan: 3000, address: '10.30.0.1/24', gateway: '10.30.0.1/24', mac: '00:00:5e:00:01:01' },
+    ]);
+  });
+
+  test('a CRB gateway address never takes the VN gateway (gateway at the top of the subnet)', () => {
+    const d = base();
+    d.virtualNetworks[0].gateway = '10.10.0.254';
+    const p = plansOf(d);
+    expect(by(p, 'spine1').logicalRouters[0].irbs[0].address).toBe('10.10.0.253/24');
+    expect(by(p, 'spine2').logicalRouters[0].irbs[0].address).toBe('10.10.0.252/24');
+  });
+
+  test('local VLANs: a VN whose lowest VLAN is taken on this device goes to the pool, which skips tagged VLANs', () => {
+    const d = base();
+    d.servers.push({ name: 'bms4', nics: ['leaf2:swp12'] });
+    // app rides VLAN 100 on vpg4 while web holds 100 on leaf2; and a tagged 3000 blocks the pool's first id
+    d.vpgs.push({ name: 'vpg4', server: 'bms4', ports: ['leaf2:swp12'], bindings: [{ network: 'app', vlan: 100 }, { network: 'db', vlan: 3000 }] });
+    const leaf2 = by(plansOf(d), 'leaf2');
+    expect(leaf2.virtualNetworks.map((v) => `${v.name}:${v.vlan}`)).toEqual(['web:100', 'db:200', 'app:3001']);
+    expect(leaf2.vpgs.map((v) => v.interface)).toEqual(['bond1', 'swp12']);
+  });
+
+  test('pure and deterministic: a frozen input plans the same twice', () => {
+    const doc = base();
+    const freeze = (o: unknown): unknown => { if (o && typeof o === 'object') { Object.freeze(o); Object.values(o).forEach(freeze); } return o; };
+    freeze(doc);
+    expect(plansOf(doc)).toEqual(plansOf(SERVICES_FRR));
+  });
+
+  test('features render only where their objects exist', () => {
+    const files = (n: string) => renderDevice(by(plans, n)).files;
+    // leaf1: an L2VNI and an access port, no VRF, no bond, no ES
+    const l1 = files('leaf1');
+    expect(Object.keys(l1).sort()).toEqual(['leaf1.frr.conf', 'leaf1.interfaces']);
+    expect(l1['leaf1.frr.conf']).not.toMatch(/vrf|evpn mh|advertise-default-gw/);
+    expect(l1['leaf1.interfaces']).not.toMatch(/bond|vrf/);
+    // leaf3: ES on the bond, VRF with L3VNI, anycast SVI
+    const l3 = files('leaf3');
+    expect(l3['leaf3.frr.conf']).toContain('interface bond1\n evpn mh es-id');
+    expect(l3['leaf3.interfaces']).toContain('iface br10300\n    bridge-ports vxlan10300 bond1\n    bridge-stp off\n    vrf erb1\n    address 10.30.0.1/24\n    hwaddress 00:00:5e:00:01:01\n');
+    expect(l3['leaf3.interfaces']).toContain('iface bond1.110\n');
+    // spines: default-gw advertisement and two addresses (own + gateway) on the SVI
+    const s1 = files('spine1');
+    expect(s1['spine1.frr.conf']).toContain('  advertise-default-gw\n');
+    expect(s1['spine1.interfaces']).toContain('    address 10.10.0.254/24\n    address 10.10.0.1/24\n');
+    // no services at all: the examples render exactly as before (golden tests), no .interfaces
+  });
+});
+
+describe('overlay services intent (junos)', () => {
+  const plans = plansOf(SERVICES_JUNOS);
+
+  test('ae numbering from 0 per device; device-count; groups only for features with objects', () => {
+    expect(by(plans, 'leaf2').vpgs[0].lag).toBe('ae0');
+    expect(by(plans, 'leaf3').vpgs[0].lag).toBe('ae0');
+    const xml = (n: string) => renderDevice(by(plans, n)).files[`${n}.xml`];
+    expect(groupsOf(xml('leaf1'))).toEqual(['__fabric_basic__', '__fabric_ip_clos__', '__fabric_overlay_bgp__', '__fabric_overlay_evpn__', '__fabric_overlay_networking__']);
+    expect(groupsOf(xml('leaf2'))).toEqual(['__fabric_basic__', '__fabric_ip_clos__', '__fabric_overlay_bgp__', '__fabric_overlay_evpn__', '__fabric_overlay_networking__', '__fabric_overlay_lag__']);
+    expect(groupsOf(xml('leaf3'))).toEqual(['__fabric_basic__', '__fabric_ip_clos__', '__fabric_overlay_bgp__', '__fabric_overlay_evpn__',
+      '__fabric_overlay_evpn_erb__', '__fabric_overlay_evpn_type5__', '__fabric_overlay_networking__', '__fabric_overlay_lag__', '__fabric_overlay_multi_homing__']);
+    expect(groupsOf(xml('spine1'))).toEqual(['__fabric_basic__', '__fabric_ip_clos__', '__fabric_overlay_bgp__', '__fabric_overlay_evpn__',
+      '__fabric_overlay_evpn_gateway__', '__fabric_overlay_evpn_type5__', '__fabric_overlay_networking__']);
+    expect(xml('leaf2')).toContain('<device-count>1</device-count>');
+    expect(xml('leaf2')).toMatch(/<name>xe-0\/0\/11<\/name>\s*<ether-options>\s*<ieee-802.3ad>\s*<bundle>ae0<\/bundle>/);
+    expect(xml('leaf1')).toMatch(/<name>xe-0\/0\/10<\/name>\s*<unit>\s*<name>0<\/name>\s*<family>\s*<ethernet-switching>\s*<interface-mode>access<\/interface-mode>\s*<vlan>\s*<members>web<\/members>/);
+    expect(xml('leaf3')).toMatch(/<name>ae0<\/name>\s*<native-vlan-id>3000<\/native-vlan-id>/);
+    expect(xml('spine1')).toMatch(/<name>10.10.0.254\/24<\/name>\s*<virtual-gateway-address>10.10.0.1<\/virtual-gateway-address>/);
+  });
+});
