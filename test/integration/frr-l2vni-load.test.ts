@@ -21,8 +21,15 @@ d('FRR 8.4 loads the rendered overlay-services configs', () => {
 
   beforeAll(async () => {
     plans = planFabric(readFileSync(path.join(REPO, 'test/golden/fabrics/services-frr.yaml'), 'utf8')).plans;
-    lab = await FrrLab.create({ devices: plans.map((p) => p.name), links: [], daemons: ['zebra', 'bgpd'] });
+    // The same fabric with 4-byte ASNs (route targets <4-byte AS>:<VNI>), loaded into two more
+    // routers of the lab: a CRB gateway spine and an ERB leaf with the ESI-LAG.
+    const text4 = readFileSync(path.join(REPO, 'test/golden/fabrics/services-frr.yaml'), 'utf8')
+      .replace('asn: [{min: 64601, max: 64700}]', 'asn: [{min: 4200000001, max: 4200000100}]')
+      .replace('overlayAsn: 64512', 'overlayAsn: 4210000000');
+    const plans4 = planFabric(text4).plans.filter((p) => p.name === 'spine1' || p.name === 'leaf3');
+    lab = await FrrLab.create({ devices: [...plans.map((p) => p.name), 'a4spine1', 'a4leaf3'], links: [], daemons: ['zebra', 'bgpd'] });
     for (const p of plans) loads.set(p.name, lab.loadConfig(p.name, renderDevice(p).files[`${p.name}.frr.conf`]));
+    for (const p of plans4) loads.set(`a4${p.name}`, lab.loadConfig(`a4${p.name}`, renderDevice(p).files[`${p.name}.frr.conf`]));
   }, 90000);
 
   afterAll(async () => {
@@ -34,7 +41,7 @@ d('FRR 8.4 loads the rendered overlay-services configs', () => {
   test('every device loads with no complaint', () => {
     const bad = [...loads].filter(([, r]) => !r.ok).map(([n, r]) => `${n}: ${r.errors.join(' | ')}`);
     expect(bad).toEqual([]);
-    expect(loads.size).toBe(6);
+    expect(loads.size).toBe(8);
   });
 
   test('FRR keeps the services: VNI route targets, VRF L3VNI, type-5, ES, default-gw', () => {
@@ -50,6 +57,12 @@ d('FRR 8.4 loads the rendered overlay-services configs', () => {
     const spine1 = lab!.vtysh('spine1', 'show running-config');
     expect(spine1).toContain('  advertise-default-gw');
     expect(spine1).toContain('vrf crb1\n vni 20001\nexit-vrf');
+  });
+
+  test('4-byte overlay AS: the VRF instance keeps its <AS>:<L3VNI> route targets', () => {
+    const leaf3 = lab!.vtysh('a4leaf3', 'show running-config');
+    expect(leaf3).toContain('router bgp 4210000000 vrf erb1');
+    expect(leaf3).toContain('  route-target import 4210000000:20002\n');
   });
 
   test('a broken line would be caught (the check can fail)', () => {
