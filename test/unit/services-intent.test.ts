@@ -3,6 +3,7 @@
 // addresses), and that features render only where their objects exist.
 import { planFabric, deriveEsi, lacpSystemIdOf, esIdOf } from '../../src/intent';
 import { renderDevice } from '../../src/render';
+import { featuresNeeded, parseInterfaces } from '../../src/lab/agent/interfaces';
 import type { DevicePlan } from '../../src/domain/types';
 import { Doc, base, SERVICES_FRR, SERVICES_JUNOS } from './services-cases';
 
@@ -110,6 +111,25 @@ describe('overlay services intent (frr)', () => {
     expect(s1['spine1.frr.conf']).toContain('  advertise-default-gw\n');
     expect(s1['spine1.interfaces']).toContain('    address 10.10.0.254/24\n    address 10.10.0.1/24\n');
     // no services at all: the examples render exactly as before (golden tests), no .interfaces
+  });
+});
+
+describe('the device agent takes every rendered .interfaces text', () => {
+  const plans = plansOf(SERVICES_FRR);
+  test.each(['spine1', 'leaf1', 'leaf2', 'leaf3'])('%s parses with the agent\'s parser; kernel features as expected', (n) => {
+    const text = renderDevice(by(plans, n)).files[`${n}.interfaces`];
+    const ifaces = parseInterfaces(text);
+    const want: Record<string, string[]> = {
+      spine1: ['bridge', 'vrf', 'vxlan'],
+      leaf1: ['bridge', 'vxlan'],
+      leaf2: ['bond', 'bridge', 'vlan', 'vxlan'],
+      leaf3: ['bond', 'bridge', 'vlan', 'vrf', 'vxlan'],
+    };
+    expect(featuresNeeded(ifaces).sort()).toEqual(want[n]);
+    // bridges enslave exactly the vxlan of their VNI plus the access side
+    const br = ifaces.find((f) => f.name === 'br10100')!;
+    expect(br.kind).toBe('bridge');
+    expect(br.attrs.get('bridge-ports')![0].split(' ')[0]).toBe('vxlan10100');
   });
 });
 
