@@ -256,11 +256,14 @@ export function guestDriverMain(netnsModule: string, labRoot: string, mgmtMac: s
   const serverLinks = (topo: import('../topology').Topology) => {
     for (const srv of topo.servers) {
       const ns = `${topo.name}-${srv.name}`;
-      const has = (dev: string) => cp.spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0;
+      type L = { ifname: string; link?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number } } };
+      const links = () => JSON.parse(ip(['-n', ns, '-d', '-j', 'link', 'show']) || '[]') as L[];
       let base = 'eth1';
       if (srv.nics.length >= 2) {
-        base = 'bond0';
-        if (!has('bond0')) {
+        const bond = links().find((l) => l.linkinfo?.info_kind === 'bond');
+        if (bond) base = bond.ifname;
+        else {
+          base = 'bond0';
           ip(['-n', ns, 'link', 'add', 'bond0', 'type', 'bond', 'mode', '802.3ad', 'miimon', '100', 'lacp_rate', 'fast']);
           srv.nics.forEach((_n, j) => {
             ip(['-n', ns, 'link', 'set', `eth${j + 1}`, 'down']);
@@ -273,8 +276,10 @@ export function guestDriverMain(netnsModule: string, labRoot: string, mgmtMac: s
       }
       let dev = base;
       if (srv.vlan !== undefined) {
-        dev = `${base}.${srv.vlan}`;
-        if (!has(dev)) {
+        const vl = links().find((l) => l.linkinfo?.info_kind === 'vlan' && l.linkinfo.info_data?.id === srv.vlan);
+        if (vl) dev = vl.ifname;
+        else {
+          dev = `${base}.${srv.vlan}`;
           ip(['-n', ns, 'link', 'add', 'link', base, 'name', dev, 'type', 'vlan', 'id', String(srv.vlan)]);
           ip(['-n', ns, 'link', 'set', dev, 'up']);
           log(`vm guest: ${srv.name}: ${dev} (802.1Q VLAN ${srv.vlan})`);
