@@ -1,6 +1,9 @@
 // Overlay services validation: every refusal, with its exact one-line message and path
 // (`path | message`), on mutated copies of the services fabrics (test/golden/fabrics/services-*.yaml).
 import { parseFabricFile, validateFabric, networkBindings, networkRouters, FabricError } from '../../src/domain';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { planFabric } from '../../src/intent';
 import { Doc, base, problems, SERVICES_FRR, SERVICES_JUNOS } from './services-cases';
 
 const REFUSALS: [string, (d: Doc) => void, string, string[]][] = [
@@ -232,6 +235,15 @@ describe('overlay services validation', () => {
     expect(networkBindings(file, 'nope')).toEqual([]);
     expect(networkRouters(file, 'db')).toEqual(['crb1']);
     expect(networkRouters(file, 'app')).toEqual(['erb1']);
+  });
+
+  test('examples/dc1-frr-services.yaml (the demo\'s shape) is valid and plans an ESI-LAG on leaf3 and leaf4', () => {
+    const text = readFileSync(path.resolve(__dirname, '../../examples/dc1-frr-services.yaml'), 'utf8');
+    expect(problems(() => undefined, text)).toEqual([]);
+    const plans = planFabric(text).plans;
+    const esis = plans.filter((p) => p.vpgs.some((v) => v.esi)).map((p) => `${p.name}:${p.vpgs[0].lag}`);
+    expect(esis).toEqual(['leaf3:bond1', 'leaf4:bond1']);
+    expect(plans.filter((p) => p.logicalRouters.length).map((p) => p.name)).toEqual(['leaf1', 'leaf2', 'leaf3', 'leaf4']);
   });
 
   test('a fabric without services stays valid and gains no lists', () => {
