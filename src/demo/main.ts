@@ -17,7 +17,8 @@ import { parseTopologyText, type Topology } from '../lab/topology';
 import { pickBackend } from '../lab/backends';
 import type { BackendKind, LabBackend } from '../lab/backend';
 
-const LAB = 'demo';
+/** Lab name (the topology file's `demo`; `demovm` on vm so both can run side by side). */
+let LAB = 'demo';
 const FABRIC = 'demo';
 const PORT = 8080;
 const REPO = resolve(__dirname, '../../..');
@@ -218,15 +219,17 @@ function fabricFile(topo: Topology, sc: Scenario) {
 }
 
 // ------------------------------------------------------------------------ the run
-interface Opts { backend: BackendKind; keep?: boolean; dir: string; timeout: string }
+interface Opts { backend: BackendKind; keep?: boolean; dir?: string; timeout: string }
 
 async function run(o: Opts): Promise<void> {
   const sc = scenario(o.backend);
-  const runDir = resolve(o.dir);
+  const runDir = resolve(o.dir!);
   const labRoot = join(runDir, 'lab');
   const dataDir = join(runDir, 'data');
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
-  const topo = parseTopologyText(readFileSync(sc.topologyFile, 'utf8'), sc.topologyFile);
+  const parsed = parseTopologyText(readFileSync(sc.topologyFile, 'utf8'), sc.topologyFile);
+  LAB = o.backend === 'vm' ? 'demovm' : parsed.name;
+  const topo: Topology = { ...parsed, name: LAB };
   const nodeBin = process.execPath;
   say(`demo on the ${o.backend} backend; run directory ${runDir}`);
   if (!sc.full) {
@@ -424,11 +427,12 @@ export async function main(argv: string[]): Promise<number> {
   program.name('demo').description('fabric-ztp end to end on a twin (needs root)')
     .addOption(new Option('--backend <kind>', 'twin backend').choices(['netns', 'vm']).default('netns'))
     .option('--keep', 'leave the twin and the service running at the end')
-    .option('--dir <dir>', 'run directory (lab, service data, logs)', join(REPO, '.lab', 'demo-run'))
+    .option('--dir <dir>', 'run directory (lab, service data, logs; default .lab/demo-run or .lab/demo-run-vm)')
     .option('--timeout <seconds>', 'seconds the twin may take to come up', '300')
     .exitOverride();
   try { program.parse(argv, { from: 'user' }); } catch (e) { return (e as { exitCode?: number }).exitCode ?? 1; }
   const o = program.opts<Opts>();
+  o.dir ??= join(REPO, '.lab', o.backend === 'vm' ? 'demo-run-vm' : 'demo-run');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     process.stderr.write('demo: needs root (it builds network namespaces and runs FRR, DHCP and the service): run it as root, e.g. sudo npm run demo\n');
     return 1;
@@ -451,7 +455,7 @@ export async function main(argv: string[]): Promise<number> {
     say(`FAILED at stage "${stageName}": ${(e as Error).message}`);
   } finally {
     await runCleanups();
-    if (!o.keep || code !== 0) rmSync(join(resolve(o.dir), 'api.sock'), { force: true });
+    if (!o.keep || code !== 0) rmSync(join(resolve(o.dir!), 'api.sock'), { force: true });
   }
   process.stdout.write('\nsummary\n');
   for (const s of summary) process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.seconds.toFixed(1).padStart(6)} s  ${s.stage}${s.note ? `: ${s.note.split('\n')[0]}` : ''}\n`);
