@@ -31,7 +31,8 @@ export interface PushContext {
 }
 export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;
 
-let pushDevice: PushDeviceFn | undefined = pushDeviceConfig;
+// FABRIC_PUSH=off: record intended configs only (nothing sent to devices).
+let pushDevice: PushDeviceFn | undefined = process.env.FABRIC_PUSH === 'off' ? undefined : pushDeviceConfig;
 
 /** Issue 7 installs the NETCONF transaction here. */
 export function setPushDevice(fn: PushDeviceFn | undefined): void {

@@ -22,7 +22,7 @@ import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { labName, tmpRoot, relay, within, namespaces, type Relay } from './helpers';
+import { labName, tmpRoot, relay, sh, within, namespaces, type Relay } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -220,6 +220,34 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     expect(await store.listConfigCommits(F, 'leaf1')).toHaveLength(2);
   });
 
+  test('a device that rejects its commit (FRR runs another AS, set out of band) is reported, running unchanged; the others go on; an incremental autoconfigure repairs it', async () => {
+    const before = (await running('leaf1'))['leaf1.frr.conf'];
+    const asn = /^router bgp (\d+)/m.exec(before)![1];
+    // The fault, set up out of band (not by the service): leaf1's FRR now runs AS 65000.
+    const oob = await sh(['vtysh', '-N', `${LAB}-leaf1`, '-c', 'configure terminal', '-c', `no router bgp ${asn}`, '-c', 'router bgp 65000']);
+    expect(`${oob.code} ${oob.stdout}${oob.stderr}`.trim()).toBe('0');
+    await store.updateFabric(F, { settings: { bfd: { intervalMs: 400, multiplier: 5 } } });
+    const v = await finished(await jobs.submit('autoconfigure', F, {}));
+    expect(v.state).toBe('failed');
+    expect(v.error).toMatch(/^1 of 4 devices failed: leaf1: push: /);
+    expect(v.devices.leaf1.error).toMatch(/^push: leaf1 .*commit-confirmed failed: .*operation-failed.*frr-conf: .*router bgp \d+.*; candidate discarded, running unchanged$/);
+    expect((await running('leaf1'))['leaf1.frr.conf']).toBe(before);
+    expect(await store.listConfigCommits(F, 'leaf1')).toHaveLength(2);
+    for (const dev of ['spine1', 'spine2', 'leaf2']) expect(v.devices[dev].state).toBe('succeeded');
+    for (const dev of ['spine1', 'spine2']) {
+      const notes = (v.devices[dev].result as { verify: { notes: string[] } }).verify.notes;
+      expect(notes.filter((n) => n.startsWith('peer leaf1 not configured (its push failed): BGP '))).toHaveLength(1);
+    }
+    // Repair: remove the stray instance, then push leaf1 alone.
+    expect((await sh(['vtysh', '-N', `${LAB}-leaf1`, '-c', 'configure terminal', '-c', 'no router bgp 65000'])).code).toBe(0);
+    const r = await finished(await jobs.submit('autoconfigure', F, { devices: ['leaf1'] }));
+    expect(r.state).toBe('succeeded');
+    expect(Object.keys(r.devices)).toEqual(['leaf1']);
+    expect(r.devices.leaf1.result).toMatchObject({ committed: true });
+    expect((await running('leaf1'))['leaf1.frr.conf']).toContain('detect-multiplier 5');
+    expect(await store.listConfigCommits(F, 'leaf1')).toHaveLength(3);
+  });
+
   test('a device whose verify fails (its bgpd is gone) is rolled back with cancel-commit; the others pass without blaming it; drift shows it', async () => {
     await store.updateFabric(F, { settings: { bfd: { intervalMs: 400, multiplier: 4 } } });
     const before = (await running('leaf2'))['leaf2.frr.conf'];
@@ -233,7 +261,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: 4 of 7 checks failed: .*; rolled back \(cancel-commit\)$/);
     expect(v.error).toMatch(/^1 of 4 devices failed: leaf2: push: /);
     expect((await running('leaf2'))['leaf2.frr.conf']).toBe(before);
-    expect(await store.listConfigCommits(F, 'leaf2')).toHaveLength(2);
+    expect(await store.listConfigCommits(F, 'leaf2')).toHaveLength(3);
     for (const dev of ['spine1', 'spine2', 'leaf1']) expect(v.devices[dev].state).toBe('succeeded');
     // The spines' sessions to leaf2 are down: notes, not failures. (leaf1 may still route to
     // leaf2's loopback: graceful restart keeps its routes for a while.)
@@ -246,7 +274,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     const drift = await computeDrift(store, F);
     expect(drift.map((x) => `${x.device}:${x.drift}`)).toEqual(['leaf1:false', 'leaf2:true', 'spine1:false', 'spine2:false']);
     const d2 = drift.find((x) => x.device === 'leaf2')!;
-    expect(d2.diff).toContain('-  detect-multiplier 3');
+    expect(d2.diff).toContain('-  detect-multiplier 5');
     expect(d2.diff).toContain('+  detect-multiplier 4');
     // The scheduled check records it in the fabric's events.
     const since = new Date().toISOString();
