@@ -340,6 +340,10 @@ async function run(o: Opts): Promise<void> {
     for (const lr of sc.logicalRouters) await post('logical-routers', lr);
     for (const s of topo.servers) await post('servers', { name: s.name, nics: s.nics.map((n) => ({ device: n.node, port: n.port })) });
     for (const v of sc.vpgs) await post('vpgs', v);
+    // The contract's refusal: a network still bound cannot go.
+    const r = await api.call('DELETE', `/api/v1/fabrics/${FABRIC}/virtual-networks/web`);
+    if (r.status !== 409) fail(`DELETE of the bound network web answered ${r.status}, expected 409`);
+    detail(`DELETE virtual-networks/web while bound: 409 (${r.body?.message})`);
   });
 
   await stage('autoconfigure again: nothing left to change', async () => {
