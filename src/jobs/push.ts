@@ -64,12 +64,29 @@ function findAll(nodes: XmlNode[], name: string, out: XmlElement[] = []): XmlEle
   return out;
 }
 
+/** Junos groups as canonical indented text (no attributes, no whitespace-only text): running and
+ * intended compare equal whatever the device's pretty printing. */
+function canonXml(el: XmlElement, depth = 0): string {
+  const pad = '  '.repeat(depth);
+  const kids = el.children.filter((c): c is XmlElement => c.type === 'element');
+  if (kids.length === 0) {
+    const t = textOf(el).trim();
+    return t ? `${pad}<${el.name}>${escapeText(t)}</${el.name}>` : `${pad}<${el.name}/>`;
+  }
+  return [`${pad}<${el.name}>`, ...kids.map((k) => canonXml(k, depth + 1)), `${pad}</${el.name}>`].join('\n');
+}
+
+function junosGroupsText(xml: string, onlyOwned: boolean): string {
+  const groups = findAll(parseFragment(xml), 'groups').filter((g) => !onlyOwned || (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
+  groups.sort((a, b) => (childText(a, 'name') ?? '').localeCompare(childText(b, 'name') ?? ''));
+  return groups.map((g) => canonXml(g)).join('\n') + (groups.length ? '\n' : '');
+}
+
 /** The running config as files, named like the rendered ones (frr: frr.conf + interfaces; junos: the __fabric_ groups). */
 export async function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
   if (platform === 'junos') {
     const data = await client.getConfig('running', '<configuration><groups/></configuration>');
-    const groups = findAll(parseFragment(data), 'groups').filter((g) => (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
-    return { [`${device}.groups`]: groups.map((g) => data.slice(g.start, g.end)).join('\n') };
+    return { [`${device}.groups`]: junosGroupsText(data, true) };
   }
   const data = await client.getConfig('running', `<frr xmlns="${NS_FRR}"/>`);
   const frr = findAll(parseFragment(data), 'frr')[0];
@@ -101,21 +118,23 @@ export function comparableIntended(device: string, platform: string, files: Reco
     if (f.interfaces) out[`${device}.interfaces`] = f.interfaces;
     return out;
   }
-  const xml = files[`${device}.xml`] ?? '';
-  const groups = findAll(parseFragment(xml), 'groups');
-  return { [`${device}.groups`]: groups.map((g) => xml.slice(g.start, g.end)).join('\n') };
+  return { [`${device}.groups`]: junosGroupsText(files[`${device}.xml`] ?? '', false) };
 }
 
-async function junosLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<void> {
+export async function junosLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<void> {
   const xml = files[`${device}.xml`];
   if (!xml) throw new Error(`no rendered ${device}.xml`);
   const wanted = new Set(findAll(parseFragment(xml), 'groups').map((g) => childText(g, 'name') ?? ''));
-  // Groups the service owned before but the new config lacks (a feature that went away).
-  const running = await client.getConfig('running', '<configuration><groups/></configuration>');
-  const stale = findAll(parseFragment(running), 'groups').map((g) => childText(g, 'name') ?? '')
+  // Groups the service owned before but the new config lacks (a feature that went away), and
+  // their apply-groups entries where present (deleting an absent statement is an error).
+  const running = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
+  const nodes = parseFragment(running);
+  const stale = findAll(nodes, 'groups').map((g) => childText(g, 'name') ?? '')
     .filter((n) => n.startsWith(JUNOS_GROUP_PREFIX) && !wanted.has(n));
+  const applied = new Set(findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()));
   if (stale.length) {
-    const del = stale.map((n) => `<groups delete="delete"><name>${escapeText(n)}</name></groups><apply-groups delete="delete">${escapeText(n)}</apply-groups>`).join('');
+    const del = stale.map((n) => `<groups delete="delete"><name>${escapeText(n)}</name></groups>` +
+      (applied.has(n) ? `<apply-groups delete="delete">${escapeText(n)}</apply-groups>` : '')).join('');
     await client.loadConfiguration({ action: 'merge', format: 'xml', config: `<configuration>${del}</configuration>` });
   }
   await client.loadConfiguration({ action: 'replace', format: 'xml', config: xml });
