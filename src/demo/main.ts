@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseTopologyText, type Topology } from '../lab/topology';
 import { pickBackend } from '../lab/backends';
+import { netnsBackend } from '../lab/netns';
 import type { BackendKind, LabBackend } from '../lab/backend';
 
 /** Lab name (the topology file's `demo`; `demovm` on vm so both can run side by side). */
@@ -167,8 +168,8 @@ interface Scenario {
   full: boolean;
 }
 
-function scenario(kind: BackendKind): Scenario {
-  if (kind === 'netns') {
+function scenario(full: boolean): Scenario {
+  if (!full) {
     return {
       topologyFile: join(REPO, 'examples/demo-topology-netns.yaml'),
       leafRole: 'CRB-Access',
@@ -219,11 +220,20 @@ function fabricFile(topo: Topology, sc: Scenario) {
 }
 
 // ------------------------------------------------------------------------ the run
-interface Opts { backend: BackendKind; keep?: boolean; dir?: string; timeout: string }
+interface Opts { backend?: BackendKind; keep?: boolean; dir?: string; timeout: string }
 
 async function run(o: Opts): Promise<void> {
-  const sc = scenario(o.backend);
-  const runDir = resolve(o.dir!);
+  // The full scenario needs bonds, 802.1Q and VRFs: netns when this kernel has them, else the vm
+  // backend (DESIGN §6's rule); --backend netns on a kernel without them runs the reduced one.
+  const fullFile = join(REPO, 'examples/demo-topology.yaml');
+  const why = await netnsBackend.cannotCarry(parseTopologyText(readFileSync(fullFile, 'utf8'), fullFile));
+  if (!o.backend) {
+    o.backend = why ? 'vm' : 'netns';
+    if (why) say(`this host's kernel cannot carry the full scenario in namespaces (${why}): using the vm backend (--backend netns runs a reduced scenario)`);
+  }
+  const sc = scenario(o.backend === 'vm' || !why);
+  o.dir ??= join(REPO, '.lab', o.backend === 'vm' ? 'demo-run-vm' : 'demo-run');
+  const runDir = resolve(o.dir);
   const labRoot = join(runDir, 'lab');
   const dataDir = join(runDir, 'data');
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
@@ -250,6 +260,7 @@ async function run(o: Opts): Promise<void> {
   });
 
   const api = new Api(join(runDir, 'api.sock'));
+  let servicePid = 0;
   await stage(`service up in ${LAB}-ctl (DHCP/ZTP on mgmt0, own redis-server)`, async () => {
     // A fresh store every run (a --keep run's service must be stopped first).
     rmSync(dataDir, { recursive: true, force: true });
@@ -261,6 +272,7 @@ async function run(o: Opts): Promise<void> {
     const svc = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, nodeBin, join(REPO, 'dist/src/api/main.js')], { env, stdio: ['ignore', fd, fd], cwd: REPO });
     closeSync(fd);
     const svcPid = svc.pid!;
+    servicePid = svcPid;
     detail(`service pid ${svcPid}, log ${logFile}`);
     cleanups.push({
       what: `service (pid ${svcPid}) and its redis-server`,
@@ -407,7 +419,7 @@ async function run(o: Opts): Promise<void> {
     detail(`    or from the host through the unix socket ${api.sock} (curl --unix-socket ${api.sock} http://x/api/v1/fabrics)`);
     detail(`token file: ${join(dataDir, 'admin-token')}`);
     detail(`servers: npm run lab -- exec ${LAB} bms1 --dir ${labRoot} -- ping -c 3 ${addr('bms3')}`);
-    detail(`stop: npm run lab -- down ${LAB} --dir ${labRoot}; kill the service (its pid is in ${join(runDir, 'service.log')})`);
+    detail(`stop: kill ${servicePid} (the service; it stops its redis-server), then npm run lab -- down ${LAB} --dir ${labRoot}`);
   }
 }
 
@@ -429,14 +441,13 @@ async function reportConfigJob(api: Api, jobId: string, timeoutS: number): Promi
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program.name('demo').description('fabric-ztp end to end on a twin (needs root)')
-    .addOption(new Option('--backend <kind>', 'twin backend').choices(['netns', 'vm']).default('netns'))
+    .addOption(new Option('--backend <kind>', 'twin backend (default: netns when the kernel carries the full scenario, else vm)').choices(['netns', 'vm']))
     .option('--keep', 'leave the twin and the service running at the end')
     .option('--dir <dir>', 'run directory (lab, service data, logs; default .lab/demo-run or .lab/demo-run-vm)')
     .option('--timeout <seconds>', 'seconds the twin may take to come up', '300')
     .exitOverride();
   try { program.parse(argv, { from: 'user' }); } catch (e) { return (e as { exitCode?: number }).exitCode ?? 1; }
   const o = program.opts<Opts>();
-  o.dir ??= join(REPO, '.lab', o.backend === 'vm' ? 'demo-run-vm' : 'demo-run');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     process.stderr.write('demo: needs root (it builds network namespaces and runs FRR, DHCP and the service): run it as root, e.g. sudo npm run demo\n');
     return 1;
@@ -459,7 +470,7 @@ export async function main(argv: string[]): Promise<number> {
     say(`FAILED at stage "${stageName}": ${(e as Error).message}`);
   } finally {
     await runCleanups();
-    if (!o.keep || code !== 0) rmSync(join(resolve(o.dir!), 'api.sock'), { force: true });
+    if ((!o.keep || code !== 0) && o.dir) rmSync(join(resolve(o.dir), 'api.sock'), { force: true });
   }
   process.stdout.write('\nsummary\n');
   for (const s of summary) process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.seconds.toFixed(1).padStart(6)} s  ${s.stage}${s.note ? `: ${s.note.split('\n')[0]}` : ''}\n`);
