@@ -37,7 +37,7 @@ d('npm run demo (netns)', () => {
 
   test('runs every stage, proves reachability and isolation, tears everything down', () => {
     expect(demoNamespaces()).toEqual([]); // another demo running would collide: say so first
-    const r = spawnSync(process.execPath, [MAIN, '--dir', join(dir, 'run')], { encoding: 'utf8', timeout: 840_000 });
+    const r = spawnSync(process.execPath, [MAIN, '--backend', 'netns', '--dir', join(dir, 'run')], { encoding: 'utf8', timeout: 840_000 });
     const out = r.stdout;
     if (r.status !== 0) throw new Error(`demo exited ${r.status}:\n${out.slice(-5000)}\n${r.stderr.slice(-2000)}`);
     expect(out).toContain('netns backend: the reduced scenario');
