@@ -186,10 +186,19 @@ async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<Ver
   const graceEnd = end + Math.min(30_000, Math.ceil(settings.verifyTimeoutMs / 2));
   const loopbacks = ctx.loopbacks ?? (await ctx.store.getAllocations(ctx.fabric)).loopbacks;
   let last: VerifyResult | undefined;
+  // Underlay first (sessions per link, loopbacks), then the whole plan (EVPN to the RRs rides
+  // on the underlay): the log says when each phase held.
+  let phase: VerifyPhase = settings.verifyPhase === 'all' && ctx.plan.overlay ? 'underlay' : settings.verifyPhase;
+  const t0 = Date.now();
   for (let i = 0; i < 100_000; i++) {
     const state = await readOperState(client, ctx.platform);
     const [failedPeers, verified] = await Promise.all([pushFailedDevices(ctx.store, ctx.jobId), ctx.store.redis.smembers(verifiedKey(ctx.jobId))]);
-    last = checkDevice({ plan: ctx.plan, state, loopbacks, failedPeers, phase: settings.verifyPhase });
+    last = checkDevice({ plan: ctx.plan, state, loopbacks, failedPeers, phase });
+    if (last.ok && phase !== settings.verifyPhase) {
+      await ctx.log(`underlay verified after ${((Date.now() - t0) / 1000).toFixed(1)} s (${last.checked} checks); now the overlay`);
+      phase = settings.verifyPhase;
+      last = checkDevice({ plan: ctx.plan, state, loopbacks, failedPeers, phase });
+    }
     if (last.ok) break;
     const now = Date.now();
     if (now >= graceEnd) break;

@@ -158,6 +158,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       expect(hist).toHaveLength(1);
       expect(hist[0].jobId).toBe(id);
       expect(hist[0].diff).toContain('+router bgp');
+      expect(v.log.filter((l) => l.device === dev.name && /^underlay verified after [\d.]+ s \(\d+ checks\); now the overlay$/.test(l.message))).toHaveLength(1);
       const st = await state(dev.name);
       const v4 = st.bgp.filter((b) => b.afi === 'ipv4');
       const ev = st.bgp.filter((b) => b.afi === 'evpn');
@@ -259,7 +260,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     const v = await finished(await jobs.submit('autoconfigure', F, {}));
     expect(v.state).toBe('failed');
     expect(v.devices.leaf2.state).toBe('failed');
-    expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: 4 of 7 checks failed: .*; rolled back \(cancel-commit\)$/);
+    expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: \d of \d checks failed: BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; .*rolled back \(cancel-commit\)$/);
     expect(v.error).toMatch(/^1 of 4 devices failed: leaf2: push: /);
     expect((await running('leaf2'))['leaf2.frr.conf']).toBe(before);
     expect(await store.listConfigCommits(F, 'leaf2')).toHaveLength(3);
