@@ -261,6 +261,7 @@ async function run(o: Opts): Promise<void> {
 
   const api = new Api(join(runDir, 'api.sock'));
   let servicePid = 0;
+  let forwarderPid = 0;
   await stage(`service up in ${LAB}-ctl (DHCP/ZTP on mgmt0, own redis-server)`, async () => {
     // A fresh store every run (a --keep run's service must be stopped first).
     rmSync(dataDir, { recursive: true, force: true });
@@ -290,6 +291,7 @@ async function run(o: Opts): Promise<void> {
     });
     const fwd = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, nodeBin, '-e', FORWARDER, api.sock, '127.0.0.1', String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push({ what: `API forwarder (pid ${fwd.pid})`, fn: () => stopChild(fwd, 3000) });
+    forwarderPid = fwd.pid ?? 0;
     await new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error('the API forwarder did not start in 10 s')), 10_000);
       fwd.stdout!.once('data', () => { clearTimeout(t); res(); });
@@ -419,7 +421,7 @@ async function run(o: Opts): Promise<void> {
     detail(`    or from the host through the unix socket ${api.sock} (curl --unix-socket ${api.sock} http://x/api/v1/fabrics)`);
     detail(`token file: ${join(dataDir, 'admin-token')}`);
     detail(`servers: npm run lab -- exec ${LAB} bms1 --dir ${labRoot} -- ping -c 3 ${addr('bms3')}`);
-    detail(`stop: kill ${servicePid} (the service; it stops its redis-server), then npm run lab -- down ${LAB} --dir ${labRoot}`);
+    detail(`stop: kill ${servicePid} ${forwarderPid} (the service, which stops its redis-server, and the API forwarder), then npm run lab -- down ${LAB} --dir ${labRoot}`);
   }
 }
 
