@@ -9,7 +9,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { NetconfClient } from '../netconf/client';
 import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
-import { childText, escapeText, parseFragment, textOf, type XmlElement, type XmlNode } from '../netconf/xml';
+import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
 import { JUNOS_GROUP_PREFIX } from '../render';
 import type { Store } from '../store';
 import type { PushContext } from './autoconfigure';
@@ -53,15 +53,6 @@ export const NS_FRR = 'urn:fabric:frr';
 
 function frrFiles(device: string, files: Record<string, string>): { frrConf: string; interfaces: string } {
   return { frrConf: files[`${device}.frr.conf`] ?? '', interfaces: files[`${device}.interfaces`] ?? '' };
-}
-
-function findAll(nodes: XmlNode[], name: string, out: XmlElement[] = []): XmlElement[] {
-  for (const n of nodes) {
-    if (n.type !== 'element') continue;
-    if (n.name === name) out.push(n);
-    else findAll(n.children, name, out);
-  }
-  return out;
 }
 
 /** Junos groups as canonical indented text (no attributes, no whitespace-only text): running and

@@ -5,7 +5,7 @@
 // get-route-information. Never a shell.
 import type { DevicePlan } from '../domain/types';
 import type { NetconfClient } from '../netconf/client';
-import { childText, parseFragment, type XmlElement, type XmlNode } from '../netconf/xml';
+import { childText, findAll, parseFragment, type XmlElement } from '../netconf/xml';
 
 /** One BGP session as the device reports it; `afi` 'ipv4' | 'evpn' (or undefined: unknown). */
 export interface BgpSessionState { peer: string; afi?: 'ipv4' | 'evpn' | string; state: string }
@@ -101,15 +101,6 @@ export function checkDevice(input: VerifyInput): VerifyResult {
 }
 
 // ----------------------------------------------------------------------------- parsers
-
-function findAll(nodes: XmlNode[], name: string, out: XmlElement[] = []): XmlElement[] {
-  for (const n of nodes) {
-    if (n.type !== 'element') continue;
-    if (n.name === name) out.push(n);
-    else findAll(n.children, name, out);
-  }
-  return out;
-}
 
 const FRR_AFI: Record<string, string> = { ipv4Unicast: 'ipv4', l2VpnEvpn: 'evpn' };
 

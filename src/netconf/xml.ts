@@ -234,6 +234,16 @@ export function parseFragment(src: string, inheritedNs: Record<string, string> =
   return top;
 }
 
+/** Every element named `name` below `nodes`, depth first, not descending into matches. */
+export function findAll(nodes: XmlNode[], name: string, out: XmlElement[] = []): XmlElement[] {
+  for (const n of nodes) {
+    if (n.type !== 'element') continue;
+    if (n.name === name) out.push(n);
+    else findAll(n.children, name, out);
+  }
+  return out;
+}
+
 export function elements(el: XmlElement | undefined): XmlElement[] {
   if (!el) return [];
   return el.children.filter((c): c is XmlElement => c.type === 'element');

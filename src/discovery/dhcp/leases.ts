@@ -2,21 +2,16 @@
 // Leases expire in Redis itself (PX), so a lease nobody renews disappears even when the
 // server is down; an index set per fabric lists them (stale members pruned on read).
 import type Redis from 'ioredis';
+import type { ClientIdentity } from './identity';
 
 export type LeaseState = 'offered' | 'bound';
 
-export interface Lease {
+/** A lease carries who asked (the client's identity, as parsed from its request). */
+export interface Lease extends ClientIdentity {
   fabric: string;
   ip: string;
   /** management subnet CIDR the address comes from */
   subnet: string;
-  mac: string;
-  clientId?: string;     // hex
-  serial?: string;
-  vendor?: string;
-  model?: string;
-  vendorClass?: string;
-  hostName?: string;
   /** relay (giaddr) the client came through, when relayed */
   relay?: string;
   /** option 82 as the relay sent it, hex */
