@@ -2,20 +2,16 @@
 // credentials, SNMP already set), cabled with a mistake: a leaf-leaf link and leaf3's second
 // uplink on spine2:swp4 where the cabling plan says swp3. The sweep, SNMP, NETCONF facts and
 // LLDP run inside the lab's controller namespace; the store is a real Redis on a unix socket.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import { describeIf } from '../helpers/env';
-import { Store } from '../../src/store';
+import type { Store } from '../../src/store';
+import { startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
 import { netnsBackend } from '../../src/lab/netns';
 import { validateTopology } from '../../src/lab/topology';
 
 jest.setTimeout(400_000);
 
-const ROOT_DIR = resolve(__dirname, '../..');
 const LAB = `b${randomBytes(3).toString('hex')}`;
 const SERIALS = { spine1: 'BF00001', spine2: 'BF00002', leaf1: 'BF00011', leaf2: 'BF00012', leaf3: 'BF00013' } as const;
 const PLAN: [string, string][] = [
@@ -26,32 +22,23 @@ const PLAN: [string, string][] = [
 const LINKS: [string, string][] = [...PLAN.slice(0, 5), ['spine2:swp4', 'leaf3:swp52'], ['leaf1:swp49', 'leaf2:swp49']];
 
 describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'lldpd', 'snmpd', 'fping', 'redis-server'] })('brownfield onboarding on a preconfigured, miswired 2x3 twin', () => {
-  let dir: string;
+  let fx: DiscoveryFixture | undefined;
   let labRoot: string;
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis;
   let store: Store;
-  const key = randomBytes(32);
   let out = '';
   let results: any[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ds-bf-'));
-    chmodSync(dir, 0o755);
-    labRoot = join(dir, 'lab');
-    const sock = join(dir, 'redis.sock');
-    redisProc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-    redis = new Redis({ path: sock });
-    store = new Store(redis, { secretKey: key });
-    await store.createFabric({
+    fx = await startDiscoveryFixture({ prefix: 'ds-bf-', fabric: {
       fabric: {
         name: 'bf', credentials: { username: 'admin', password: 'Bf-s3cret!' }, snmp: { community: 'bf-ro' },
         namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
       },
       devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, serial, profile: 'frr-switch', physicalRole: name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
       links: [],
-    });
+    } });
+    store = fx.store;
+    labRoot = join(fx.dir, 'lab');
     const topo = validateTopology({
       name: LAB,
       devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, profile: 'frr-switch', serial })),
@@ -62,17 +49,13 @@ describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'lldpd', 'snmpd', 'fpi
     });
     await netnsBackend.up(topo, { root: labRoot, timeoutSeconds: 120, preconfigured: true });
 
-    const hook = join(dir, 'ts-hook.js');
-    writeFileSync(hook, `const ts = require(${JSON.stringify(require.resolve('typescript'))}); const fs = require('fs');
-require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: f }).outputText, f);\n`);
-    const src = (p: string) => JSON.stringify(join(ROOT_DIR, p));
     const script = `
 const Redis = require('ioredis');
 const { Store } = require(${src('src/store/index.ts')});
 const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
 (async () => {
-  const redis = new Redis({ path: ${JSON.stringify(sock)} });
-  const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex') });
+  const redis = new Redis({ path: ${JSON.stringify(fx.sock)} });
+  const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(fx.key.toString('hex'))}, 'hex') });
   const log = (m) => console.log('LOG ' + m);
   const plan = ${JSON.stringify(PLAN)};
   // LLDP needs a few seconds after the lab is up: wait (bounded) until every device sees its neighbors
@@ -91,22 +74,12 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
   process.exit(0);
 })().catch((e) => { console.error('CHILD FAILED ' + (e && e.stack || e)); process.exit(1); });
 `;
-    const child = spawn('ip', ['netns', 'exec', `${LAB}-ctl`, process.execPath, '-r', hook, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const code = await new Promise<number>((res) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 330_000);
-      child.on('close', (c) => { clearTimeout(t); res(c ?? 1); });
-    });
-    results = out.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)));
-    if (code !== 0 || results.length !== 2) throw new Error(`child failed (${code}): ${out.slice(-4000)}`);
+    ({ results } = await fx.runChild(`${LAB}-ctl`, script, { timeoutMs: 330_000, results: 2, tail: 4000, onOutput: (o) => { out = o; } }));
   }, 380_000);
 
   afterAll(async () => {
     try { await netnsBackend.down(LAB, { root: labRoot }); } catch { /* reported by the lab's own tests */ }
-    redis?.disconnect();
-    if (redisProc?.pid) { try { process.kill(redisProc.pid, 'SIGKILL'); } catch { /* gone */ } }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    fx?.stop();
   }, 60_000);
 
   test('finds all 5 devices with serials and names, the 7 links as cabled, and every anomaly', async () => {

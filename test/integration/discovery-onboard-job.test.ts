@@ -2,38 +2,24 @@
 // registered by src/discovery/onboard-job.ts the way src/jobs/runtime.ts loads it): brownfield
 // on the simulator, one child job per device, per-device steps, the result on the job record.
 // Sim, workers and sweep run in a namespace of our own; Redis on a unix socket.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import { describeIf } from '../helpers/env';
-import { Store } from '../../src/store';
+import type { Store } from '../../src/store';
+import { startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
 import { prepareSimNamespace, removeSimNamespace, simTopology } from '../../src/lab/sim';
 
-const ROOT = resolve(__dirname, '../..');
 const CIDR = '127.31.0.0/24';
 const ns = `ds${randomBytes(3).toString('hex')}-job`;
 
 describeIf({ root: true, commands: ['ip', 'fping', 'redis-server'] })('the onboard job through the job system', () => {
-  let dir: string;
-  let redisProc: ChildProcess | undefined;
-  let redis: Redis;
+  let fx: DiscoveryFixture | undefined;
   let store: Store;
-  const key = randomBytes(32);
   let out = '';
   let results: any[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ds-onb-'));
-    chmodSync(dir, 0o755);
-    const sock = join(dir, 'redis.sock');
-    redisProc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-    redis = new Redis({ path: sock });
-    store = new Store(redis, { secretKey: key });
-    await store.createFabric({
+    fx = await startDiscoveryFixture({ prefix: 'ds-onb-', fabric: {
       fabric: {
         name: 'simj', credentials: { username: 'admin', password: 'admin123' }, snmp: { community: 'fabric-ro' },
         namespaces: { management: [{ cidr: CIDR, gateway: '127.31.0.254' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
@@ -44,23 +30,21 @@ describeIf({ root: true, commands: ['ip', 'fping', 'redis-server'] })('the onboa
         { name: 'leaf1', serial: 'SIM00003', profile: 'frr-switch', physicalRole: 'leaf', roles: [] },
       ],
       links: [],
-    });
+    } });
+    store = fx.store;
     const devs = simTopology({ spines: 2, leaves: 2, cidr: CIDR });
     prepareSimNamespace(ns, devs.map((d) => d.address));
-    const hook = join(dir, 'ts-hook.js');
-    writeFileSync(hook, `const ts = require(${JSON.stringify(require.resolve('typescript'))}); const fs = require('fs');
-require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: f }).outputText, f);\n`);
     const script = `
 const Redis = require('ioredis');
-const { Store } = require(${JSON.stringify(join(ROOT, 'src/store/index.ts'))});
-const { runSim } = require(${JSON.stringify(join(ROOT, 'src/lab/sim/index.ts'))});
-const { JobSystem } = require(${JSON.stringify(join(ROOT, 'src/jobs/index.ts'))});
-const { registerBuiltinJobTypes } = require(${JSON.stringify(join(ROOT, 'src/jobs/runtime.ts'))});
-const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
+const { Store } = require(${src('src/store/index.ts')});
+const { runSim } = require(${src('src/lab/sim/index.ts')});
+const { JobSystem } = require(${src('src/jobs/index.ts')});
+const { registerBuiltinJobTypes } = require(${src('src/jobs/runtime.ts')});
+const { createLogger } = require(${src('src/log.ts')});
 (async () => {
-  const mk = () => new Redis({ path: ${JSON.stringify(sock)}, maxRetriesPerRequest: null });
+  const mk = () => new Redis({ path: ${JSON.stringify(fx.sock)}, maxRetriesPerRequest: null });
   const redis = mk();
-  const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(key.toString('hex'))}, 'hex') });
+  const store = new Store(redis, { secretKey: Buffer.from(${JSON.stringify(fx.key.toString('hex'))}, 'hex') });
   // a model and sysObjectID no node profile knows: flagged, not fatal
   const sim = await runSim({ spines: 2, leaves: 2, cidr: ${JSON.stringify(CIDR)}, model: 'acme-x1', sysObjectID: '1.3.6.1.4.1.99999.1' });
   const logger = createLogger({ level: 'silent' });
@@ -80,22 +64,12 @@ const { createLogger } = require(${JSON.stringify(join(ROOT, 'src/log.ts'))});
   process.exit(0);
 })().catch((e) => { console.error('CHILD FAILED ' + (e && e.stack || e)); process.exit(1); });
 `;
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', hook, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const code = await new Promise<number>((res) => {
-      const t = setTimeout(() => { child.kill('SIGKILL'); }, 150_000);
-      child.on('close', (c) => { clearTimeout(t); res(c ?? 1); });
-    });
-    results = out.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)));
-    if (code !== 0 || results.length !== 1) throw new Error(`child failed (${code}): ${out.slice(-3000)}`);
+    ({ results } = await fx.runChild(ns, script, { timeoutMs: 150_000, results: 1, tail: 3000, onOutput: (o) => { out = o; } }));
   }, 180_000);
 
   afterAll(async () => {
     removeSimNamespace(ns);
-    redis?.disconnect();
-    if (redisProc?.pid) { try { process.kill(redisProc.pid, 'SIGKILL'); } catch { /* gone */ } }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    fx?.stop();
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(ns);
   });
 
