@@ -120,10 +120,13 @@ export function parseFrrState(data: string): OperState {
     const p = childText(r, 'prefix');
     if (p) out.routes.push(p);
   }
-  // Not reported by today's agent; read it when it is (<bfd><peer><address/><status/></peer></bfd>).
+  // <bfd><peer><address/><vrf/><status/></peer></bfd> (FRR's status: up, down, init ...); an agent
+  // without the tree leaves bfd undefined (a note, not a failure).
   const bfd = findAll(st.children, 'bfd')[0];
   if (bfd) {
-    out.bfd = findAll(bfd.children, 'peer').map((p) => ({ peer: childText(p, 'address') ?? childText(p, 'peer') ?? '', state: childText(p, 'status') ?? childText(p, 'state') ?? '' }));
+    out.bfd = findAll(bfd.children, 'peer')
+      .filter((p) => (childText(p, 'vrf') ?? 'default') === 'default')
+      .map((p) => ({ peer: childText(p, 'address') ?? childText(p, 'peer') ?? '', state: childText(p, 'status') ?? childText(p, 'state') ?? '' }));
   }
   return out;
 }

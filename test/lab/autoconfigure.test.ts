@@ -151,8 +151,9 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       const r = v.devices[dev.name].result as { committed: boolean; verify: { checks: number } };
       expect(r.committed).toBe(true);
       const plan = plans.find((p) => p.name === dev.name)!;
-      // underlay sessions + BFD (not reported by the agent: a note) + 3 loopbacks + overlay sessions
-      expect(r.verify.checks).toBe(plan.underlay.neighbors.length + 3 + plan.overlay!.neighbors.length);
+      // underlay sessions + their BFD peers (read from the agent's <bfd> tree) + 3 loopbacks + overlay sessions
+      expect(r.verify.checks).toBe(2 * plan.underlay.neighbors.length + 3 + plan.overlay!.neighbors.length);
+      expect((r as unknown as { verify: { notes: string[] } }).verify.notes).toEqual([]);
       expect((await store.getDevice(F, dev.name))!.onboardingState).toBe('underlay_configured');
       const hist = await store.listConfigCommits(F, dev.name);
       expect(hist).toHaveLength(1);
@@ -164,6 +165,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       const ev = st.bgp.filter((b) => b.afi === 'evpn');
       expect(v4.map((b) => `${b.peer}:${b.state}`).sort()).toEqual(plan.underlay.neighbors.map((n) => `${n.address}:Established`).sort());
       expect(ev.map((b) => `${b.peer}:${b.state}`).sort()).toEqual(plan.overlay!.neighbors.map((n) => `${n.address}:Established`).sort());
+      expect(st.bfd!.map((b) => `${b.peer}:${b.state}`).sort()).toEqual(plan.underlay.neighbors.map((n) => `${n.address}:up`).sort());
       expect((await running(dev.name))[`${dev.name}.frr.conf`]).toBe((await store.getIntendedConfig(F, dev.name))!.files[`${dev.name}.frr.conf`]);
     }
   });
@@ -260,7 +262,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     const v = await finished(await jobs.submit('autoconfigure', F, {}));
     expect(v.state).toBe('failed');
     expect(v.devices.leaf2.state).toBe('failed');
-    expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: \d of \d checks failed: BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; .*rolled back \(cancel-commit\)$/);
+    expect(v.devices.leaf2.error).toMatch(/^push: leaf2 .*verify failed: verify: \d of \d checks failed: BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; (BFD [\d.]+ \(spine\d\) is missing, not up; )?BGP [\d.]+ \(spine\d on swp5\d\) is missing, not Established; .*rolled back \(cancel-commit\)$/);
     expect(v.error).toMatch(/^1 of 4 devices failed: leaf2: push: /);
     expect((await running('leaf2'))['leaf2.frr.conf']).toBe(before);
     expect(await store.listConfigCommits(F, 'leaf2')).toHaveLength(3);

@@ -96,6 +96,35 @@ describe('checkDevice', () => {
   });
 });
 
+// The agent's <bfd> tree (docs/device-agent.md §5, from FRR's `show bfd peers json`): leaf1's two
+// single-hop sessions to the spines, plus one in another VRF that verify must ignore.
+function withBfd(spine2: string, o: { spine2v4?: string } = {}): string {
+  const peer = (addr: string, iface: string, st: string, vrf = 'default') =>
+    `<peer><address>${addr}</address><vrf>${vrf}</vrf><interface>${iface}</interface><local-address>10.254.0.1</local-address><multihop>false</multihop><status>${st}</status><uptime>12</uptime></peer>`;
+  return frrSample(o).replace('<lldp/>', `<bfd>${peer('10.254.0.0', 'swp51', 'up')}${peer('10.254.0.8', 'swp52', spine2)}${peer('10.254.0.8', 'swp9', 'up', 'red')}</bfd><lldp/>`);
+}
+
+describe('BFD of an frr device (agent <bfd> tree)', () => {
+  test('parsed per default-VRF peer with FRR\'s status', () => {
+    expect(parseFrrState(withBfd('down')).bfd).toEqual([{ peer: '10.254.0.0', state: 'up' }, { peer: '10.254.0.8', state: 'down' }]);
+  });
+  test('both BFD peers up: ok, BFD checked (no note)', () => {
+    const r = checkDevice({ plan: leaf1, state: parseFrrState(withBfd('up')), loopbacks });
+    expect(r).toEqual({ ok: true, failures: [], notes: [], checked: 2 + 2 + 5 + 2, blame: [], up: 4 });
+  });
+  test('BFD down to spine2 while BGP is Established: a failure naming the peer', () => {
+    const r = checkDevice({ plan: leaf1, state: parseFrrState(withBfd('down')), loopbacks });
+    expect(r.ok).toBe(false);
+    expect(r.failures).toEqual(['BFD 10.254.0.8 (spine2) is down, not up']);
+    expect(r.blame).toEqual(['spine2']);
+    expect(r.notes).toEqual([]);
+  });
+  test('a planned BFD peer the device does not list is "missing"', () => {
+    const r = checkDevice({ plan: leaf1, state: parseFrrState(withBfd('up').replace(/<peer><address>10\.254\.0\.0<\/address>.*?<\/peer>/, '')), loopbacks, phase: 'underlay' });
+    expect(r.failures).toEqual(['BFD 10.254.0.0 (spine1) is missing, not up']);
+  });
+});
+
 // Junos replies as Junos sends them (namespaced, peer-address with the port, one bgp-rib per table).
 const JUNOS_BGP = `<bgp-information xmlns="http://xml.juniper.net/junos/21.4R0/junos-routing">
 <group-count>2</group-count>

@@ -71,11 +71,12 @@ export function hooksFor(dev: Device, log: (m: string) => void): DeviceHooks {
 }
 
 async function operationalState(dev: Device): Promise<string> {
-  const [ifs, lldp, bgp, routes] = await Promise.all([
+  const [ifs, lldp, bgp, routes, bfd] = await Promise.all([
     dev.interfaces(),
     dev.lldpNeighbors(),
     dev.vtyshJson('show bgp vrf all summary json'),
     dev.vtyshJson('show ip route json'),
+    dev.vtyshJson('show bfd peers json'),
   ]);
   const x = escapeText;
   let s = `<interfaces xmlns="${NS_IF}">`;
@@ -120,7 +121,19 @@ async function operationalState(dev: Device): Promise<string> {
       s += '</route>';
     }
   }
-  s += '</routes><lldp>';
+  s += '</routes><bfd>';
+  // `show bfd peers json`: an array of sessions; status is FRR's word (up, down, init, ...).
+  const peers = (Array.isArray(bfd) ? bfd : []) as { peer?: string; vrf?: string; interface?: string; local?: string; multihop?: boolean; status?: string; uptime?: number; downtime?: number }[];
+  for (const p of peers) {
+    if (!p || typeof p.peer !== 'string') continue;
+    s += `<peer><address>${x(p.peer)}</address><vrf>${x(p.vrf ?? 'default')}</vrf>`;
+    if (p.interface) s += `<interface>${x(p.interface)}</interface>`;
+    if (p.local) s += `<local-address>${x(p.local)}</local-address>`;
+    s += `<multihop>${p.multihop === true}</multihop><status>${x(p.status ?? 'unknown')}</status>`;
+    if (typeof p.uptime === 'number') s += `<uptime>${p.uptime}</uptime>`;
+    s += '</peer>';
+  }
+  s += '</bfd><lldp>';
   for (const n of lldp) {
     s += `<neighbor><local-port>${x(n.localPort)}</local-port>`;
     if (n.remoteSystem) s += `<remote-system-name>${x(n.remoteSystem)}</remote-system-name>`;
