@@ -1,10 +1,11 @@
 // Fabrics, namespaces, devices, roles, links, intended config, events, and the fabric jobs
-// (onboard, autoconfigure). Reads need viewer; jobs and role changes operator; the rest admin.
+// (onboard, autoconfigure, config rollback). Reads need viewer; jobs and role changes operator; the rest admin.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
 import { intendedConfig } from '../jobs/autoconfigure';
 import { computeDrift } from '../jobs/drift';
+import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
 import { actorOf, type ApiContext } from './app';
 import { notFound, badRequest } from './errors';
@@ -194,6 +195,24 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
   }, async (req) => {
     await needFabric(req.params.f);
     return { items: await store.listConfigCommits(req.params.f, req.params.d, { limit: req.query.limit ?? 10 }) };
+  });
+
+  api.post<{ Params: PD; Body: { version: number } }>('/fabrics/:f/devices/:d/config/rollback', {
+    config: { role: 'operator' },
+    schema: {
+      tags: ['jobs'], summary: 'Push a config-history entry back to the device (commit confirmed, verify, new history entry)', params: DeviceParams,
+      body: Type.Object({ version: Type.Integer({ minimum: 0, maximum: 99, description: 'index in GET .../config/history (0: newest)' }) }, { additionalProperties: false }),
+      response: { 202: JobAccepted, ...errs(400, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const { f, d } = req.params;
+    await needFabric(f);
+    if (!(await store.getDevice(f, d))) throw notFound(`device "${d}" not found in fabric "${f}"`);
+    const entry = await findHistoryEntry(store, f, d, req.body.version);
+    if (!entry) throw notFound(`device "${d}" has no config history version ${req.body.version}`);
+    // Pinned by its commit time and job: a commit landing before the job runs shifts the indexes.
+    const jobId = await jobs.submit('rollback', f, { device: d, version: req.body.version, at: entry.at, commitJob: entry.jobId, requestedBy: actorOf(req).actor });
+    return reply.status(202).send({ jobId });
   });
 
   api.get<{ Params: P }>('/fabrics/:f/drift', {

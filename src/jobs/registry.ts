@@ -87,6 +87,7 @@ export interface JobTypeDef<P = Record<string, unknown>> {
 export const TYPE_ROUTING: Record<string, { queue: QueueName; fabricLock: boolean }> = {
   autoconfigure: { queue: 'autoconfigure', fabricLock: true },
   onboard: { queue: 'discovery', fabricLock: true },
+  rollback: { queue: 'autoconfigure', fabricLock: true },
 };
 
 const registry = new Map<string, JobTypeDef<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -6,6 +6,7 @@ import type { ServiceConfig } from '../config';
 import type { Logger } from '../log';
 import { connectRedis, type Store } from '../store';
 import { registerAutoconfigure } from './autoconfigure';
+import { registerRollback } from './rollback';
 import { JobSystem } from './engine';
 import { getJobType, registeredJobTypes } from './registry';
 
@@ -14,6 +15,7 @@ const OPTIONAL_TYPE_MODULES = ['../discovery/onboard-job', '../discovery/jobs'];
 
 export function registerBuiltinJobTypes(config: ServiceConfig, logger: Logger): string[] {
   if (!getJobType('autoconfigure')) registerAutoconfigure();
+  if (!getJobType('rollback')) registerRollback();
   for (const m of OPTIONAL_TYPE_MODULES) {
     try {
       const mod = require(m) as { registerJobTypes?: () => void }; // eslint-disable-line @typescript-eslint/no-require-imports

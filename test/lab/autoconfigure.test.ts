@@ -17,6 +17,7 @@ import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/
 import { Store } from '../../src/store';
 import { JobSystem, type JobView } from '../../src/jobs';
 import { registerAutoconfigure, planFromStore } from '../../src/jobs/autoconfigure';
+import { registerRollback, filesFromCommit } from '../../src/jobs/rollback';
 import { configurePush, readRunning } from '../../src/jobs/push';
 import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
@@ -108,6 +109,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       onStep: (dev, s) => { for (const h of stepHooks) h(dev, s); },
     });
     registerAutoconfigure();
+    registerRollback();
     const conns: Redis[] = [];
     jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000 });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency: 20 });
@@ -250,6 +252,27 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     expect(r.devices.leaf1.result).toMatchObject({ committed: true });
     expect((await running('leaf1'))['leaf1.frr.conf']).toContain('detect-multiplier 5');
     expect(await store.listConfigCommits(F, 'leaf1')).toHaveLength(3);
+  });
+
+  test('rollback: leaf1 back to its first committed config through the same transaction; a new history entry', async () => {
+    const hist = await store.listConfigCommits(F, 'leaf1', { limit: 100 });
+    expect(hist).toHaveLength(3);
+    const first = hist[2];
+    expect((await running('leaf1'))['leaf1.frr.conf']).toContain('detect-multiplier 5');
+    const bad = await finished(await jobs.submit('rollback', F, { device: 'leaf1', version: 7 }));
+    expect(bad.state).toBe('failed');
+    expect(bad.error).toMatch(/rollback: device leaf1 has no config history version 7/);
+    const id = await jobs.submit('rollback', F, { device: 'leaf1', version: 2, at: first.at, commitJob: first.jobId });
+    const v = await finished(id);
+    expect(v.error).toBeUndefined();
+    expect(v.state).toBe('succeeded');
+    expect(v.devices.leaf1.result).toMatchObject({ committed: true, version: 2, from: { at: first.at, jobId: first.jobId } });
+    const after = await store.listConfigCommits(F, 'leaf1', { limit: 100 });
+    expect(after).toHaveLength(4);
+    expect(after[0].jobId).toBe(id);
+    expect(after[0].text).toBe(first.text);
+    expect(after[0].diff).toContain('-  detect-multiplier 5');
+    expect((await running('leaf1'))['leaf1.frr.conf']).toBe(filesFromCommit('leaf1', first)['leaf1.frr.conf']);
   });
 
   test('a device whose verify fails (its bgpd is gone) is rolled back with cancel-commit; the others pass without blaming it; drift shows it', async () => {
