@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../src/lab/sh';
 
 export function labName(): string {
   // 't' + 5 of [a-z0-9]: short, unique, within the 8-character rule
@@ -40,19 +41,9 @@ export async function namespaces(): Promise<string[]> {
   }
 }
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Polls fn until it returns a value other than undefined/false (the lab's own waitFor, polling every 250 ms). */
+export function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+  return waitFor(what, fn, timeoutMs, everyMs);
 }
 
 /**
