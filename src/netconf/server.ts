@@ -828,8 +828,16 @@ export function sshFingerprint(publicKeyBlob: Buffer): string {
 }
 
 /** Ed25519 host key generation (~0.1 ms) */
+/**
+ * An Ed25519 host key ssh2 can read back: about 1 in 200 keys from ssh2's own generator fails
+ * its parser ("Malformed OpenSSH private key"), so draw again (bounded).
+ */
 export function generateHostKey(): { private: string; public: string } {
-  return sshUtils.generateKeyPairSync('ed25519');
+  for (let i = 0; i < 20; i++) {
+    const k = sshUtils.generateKeyPairSync('ed25519');
+    if (!(sshUtils.parseKey(k.private) instanceof Error)) return k;
+  }
+  throw new Error('could not generate a parsable Ed25519 host key in 20 tries');
 }
 
 /** simple authenticator: fixed users with password and/or authorized public keys ("ssh-ed25519 AAAA...") */

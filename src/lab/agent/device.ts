@@ -169,6 +169,13 @@ export class Device {
     }
     await waitFor('FRR vty sockets', () => FRR_DAEMONS.every((d) => existsSync(join(this.frrRun, `${d}.vty`))), 30_000, 50);
     await waitFor('vtysh', async () => (await run(this.vtysh(['-c', 'show version']), { timeoutMs: 5000 })).code === 0, 30_000, 100);
+    // bgpd registers its BFD sessions through zebra; one made before bfdd has connected to
+    // zebra can be lost on a busy host (no BFD peer ever appears), so load nothing until
+    // zebra lists both clients.
+    await waitFor('bgpd and bfdd connected to zebra', async () => {
+      const out = (await run(this.vtysh(['-c', 'show zebra client summary']), { timeoutMs: 5000 })).stdout;
+      return /^bgp\s/m.test(out) && /^bfd\s/m.test(out);
+    }, 30_000, 100);
   }
 
   async stopFrr(): Promise<void> {

@@ -1,7 +1,6 @@
 // NETCONF for simulated devices: H3's server core (one NetconfServer, one NetconfDevice and
 // one listener per device on its own address), Ed25519 host key per device, an in-memory
 // config store validated like the agent's `frr` envelope (no FRR), and the agent's facts RPC.
-import { utils as sshUtils } from 'ssh2';
 import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type RpcHandler, type NetconfListener } from '../../netconf/server';
 import { RpcError } from '../../netconf/errors';
 import { escapeText } from '../../netconf/xml';
@@ -24,16 +23,9 @@ export function validateSimConfig(xml: string): void {
   }
 }
 
-/**
- * An Ed25519 host key ssh2 can read back: about 1 in 200 keys from ssh2's own generator fails
- * its parser ("Malformed OpenSSH private key"), so draw again (bounded).
- */
+/** The shared generator already draws again until ssh2 can parse the key. */
 export function simHostKey(): string {
-  for (let i = 0; i < 20; i++) {
-    const k = generateHostKey().private;
-    if (!(sshUtils.parseKey(k) instanceof Error)) return k;
-  }
-  throw new Error('sim: could not generate a parsable Ed25519 host key in 20 tries');
+  return generateHostKey().private;
 }
 
 function factsRpc(spec: SimDeviceSpec): RpcHandler {
