@@ -66,7 +66,8 @@ describeIf({ root: true, commands: ['ip', 'dhclient', 'dhcrelay', 'redis-server'
 { echo "---"; env | grep -E '^(reason|new_|old_|interface)' | sort; } >> ${out}
 case "$reason" in
   PREINIT) ip link set dev "$interface" up ;;
-  BOUND|RENEW|REBIND|REBOOT) [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ] && ip addr flush dev "$interface"; ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  BOUND|RENEW|REBIND|REBOOT) [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ] && ip addr flush dev "$interface"; ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface"
+    [ -n "$new_routers" ] && ip route replace default via "\${new_routers%% *}" dev "$interface" ;;
   EXPIRE|FAIL|RELEASE) ip addr flush dev "$interface" scope global ;;
 esac
 exit 0
@@ -111,6 +112,8 @@ exit 0
     ipn(NS.rly, 'addr', 'add', '10.78.0.1/24', 'dev', 'r1');
     for (const [ns, ifs] of [[NS.srv, ['br0', 's0', 's1', 's2']], [NS.rly, ['r0', 'r1']]] as const) for (const i of ifs) ipn(ns, 'link', 'set', i, 'up');
     ipn(NS.srv, 'route', 'add', '10.78.0.0/24', 'via', '10.77.9.2');
+    // The relay is a router, as in a fabric: a relayed client renews by unicast through it.
+    sh('ip', ['netns', 'exec', NS.rly, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     for (const ns of [NS.cli, NS.cli2, NS.cli3]) ipn(ns, 'link', 'set', 'c0', 'address', ns === NS.cli2 ? '02:00:00:77:00:03' : ns === NS.cli3 ? '02:00:00:78:00:01' : '02:00:00:77:00:01');
 
     // The server in its namespace, from the TypeScript sources (transpiled on load).
@@ -196,6 +199,14 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     await waitFor('bound log line', () => serverLog.includes('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)') || undefined, 5000);
     // What dhcrelay -a added (circuit ID = its interface); the echo itself is asserted byte for byte in dhcp-relay.test.ts.
     expect(l!.agentInfo).toBe(`0102${Buffer.from('r1').toString('hex')}`); // circuit ID = dhcrelay's interface
+    // renew at T1 (3 s), not rebind at T2: the client unicasts to the server through the relay
+    // (a router); dhcrelay, listening on r1, picks the unicast up and relays it (giaddr set).
+    // The server's direct-unicast path is asserted in dhcp-relay.test.ts.
+    const renew = await waitFor('RENEW', () => c.events().find((e) => e.reason === 'RENEW'), 10000);
+    expect(renew.new_ip_address).toBe('10.78.0.50');
+    await waitFor('renew log line', () => serverLog.includes('dhcp: renewed 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)\n') || undefined, 5000)
+      .catch((e: Error) => { throw new Error(`${e.message}: ${serverLog}`); });
+    expect((await store.get(fabric, '10.78.0.50'))!.expiresAt).toBeGreaterThan(l!.expiresAt);
   }, 60000);
 
   test('expiry: a lease nobody renews disappears; leases of never-onboarded devices are released at the end', async () => {

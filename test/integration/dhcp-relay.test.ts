@@ -18,6 +18,8 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
   let store: RedisLeaseStore;
   let server: DhcpServer;
   let relay: dgram.Socket;
+  let relay2: dgram.Socket;   // a second relay, 127.68.0.1, for the subnet its clients renew from
+  let client2: dgram.Socket;  // a relayed client at 127.68.0.50, renewing by unicast
   const replies: DhcpPacket[] = [];
   const logs: string[] = [];
   let xid = 1000;
@@ -30,9 +32,9 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
       giaddr: RELAY, chaddr: mac, sname: '', file: '', options, ...extra,
     };
   }
-  async function send(p: DhcpPacket, expectReply = true): Promise<DhcpPacket | undefined> {
+  async function send(p: DhcpPacket, expectReply = true, from: dgram.Socket = relay): Promise<DhcpPacket | undefined> {
     const before = replies.length;
-    await new Promise<void>((r) => relay.send(encode(p), server.address().port, SERVER, () => r()));
+    await new Promise<void>((r) => from.send(encode(p), server.address().port, SERVER, () => r()));
     await server.idle();
     for (let i = 0; i < 50 && replies.length === before && expectReply; i++) await new Promise((r) => setTimeout(r, 20));
     if (!expectReply) await new Promise((r) => setTimeout(r, 100));
@@ -47,20 +49,31 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
     relay = dgram.createSocket('udp4');
     relay.on('message', (m) => replies.push(decode(m)));
     await new Promise<void>((r) => relay.bind(0, RELAY, () => r()));
+    relay2 = dgram.createSocket('udp4');
+    relay2.on('message', (m) => replies.push(decode(m)));
+    await new Promise<void>((r) => relay2.bind(relay.address().port, '127.68.0.1', () => r()));
+    client2 = dgram.createSocket('udp4');
+    client2.on('message', (m) => replies.push(decode(m)));
+    await new Promise<void>((r) => client2.bind(0, '127.68.0.50', () => r()));
     server = new DhcpServer({
       store, serverAddress: SERVER, serverPrefix: 24, ztpBaseUrl: `http://${SERVER}:8080`, bindAddress: SERVER, port: 0,
-      relayPort: relay.address().port, registryCacheMs: 0, log: (m) => logs.push(m),
+      relayPort: relay.address().port, clientPort: client2.address().port, registryCacheMs: 0, log: (m) => logs.push(m),
     });
     await server.start();
     await store.activate({
       fabric: 'dc9', leaseSeconds: 600, until: Date.now() + 600_000,
-      subnets: [{ cidr: '127.66.0.0/24', gateway: RELAY, rangeStart: '127.66.0.10', rangeEnd: '127.66.0.12' }],
+      subnets: [
+        { cidr: '127.66.0.0/24', gateway: RELAY, rangeStart: '127.66.0.10', rangeEnd: '127.66.0.12' },
+        { cidr: '127.68.0.0/24', gateway: '127.68.0.1', rangeStart: '127.68.0.50' },
+      ],
       reservations: [{ serial: 'RES1', ip: '127.66.0.50' }],
     });
   });
   afterAll(async () => {
     await server?.stop();
     relay?.close();
+    relay2?.close();
+    client2?.close();
     await tr?.stop();
   });
 
@@ -122,5 +135,37 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
     expect(none).toBeUndefined();
     expect(server.stats.ignored).toBe(ignoredBefore + 1);
     expect(logs).toContain('dhcp: DISCOVER from 02:00:00:00:66:09 (serial X9) via relay 127.67.0.1 matches no onboarding fabric: no answer');
+  });
+
+  test('a relayed client renews and releases by unicast straight to the server (RFC 2131 4.3.2): placed by its ciaddr, ACK to it', async () => {
+    const mac = '02:00:00:00:68:01';
+    const via2 = { giaddr: '127.68.0.1' };
+    const offer = (await send(packet(MSG.DISCOVER, mac, [vc('FRR-frr-switch-R68')], via2), true, relay2))!;
+    expect(offer.yiaddr).toBe('127.68.0.50');
+    const ack = (await send(packet(MSG.REQUEST, mac, [vc('FRR-frr-switch-R68'), [OPT.serverId, Buffer.from([127, 66, 0, 2])], [OPT.requestedIp, Buffer.from([127, 68, 0, 50])]], via2), true, relay2))!;
+    expect(ack.options.get(OPT.messageType)![0]).toBe(MSG.ACK);
+    const bound = (await store.get('dc9', '127.68.0.50'))!;
+    expect(bound).toMatchObject({ state: 'bound', relay: '127.68.0.1', subnet: '127.68.0.0/24' });
+
+    // RENEWING: no giaddr, no server id, no requested address; ciaddr is the client's own
+    await new Promise((r) => setTimeout(r, 5));
+    const renewed = (await send(packet(MSG.REQUEST, mac, [vc('FRR-frr-switch-R68')], { giaddr: '0.0.0.0', hops: 0, ciaddr: '127.68.0.50' }), true, client2))!;
+    expect(renewed.options.get(OPT.messageType)![0]).toBe(MSG.ACK);
+    expect(renewed.yiaddr).toBe('127.68.0.50');
+    expect(renewed.giaddr).toBe('0.0.0.0');
+    expect(readIp(renewed.options.get(OPT.router))).toBe('127.68.0.1');
+    expect((await store.get('dc9', '127.68.0.50'))!.expiresAt).toBeGreaterThan(bound.expiresAt);
+    expect(logs).toContain('dhcp: renewed 127.68.0.50 to R68 (fabric dc9)');
+
+    // a DISCOVER off our segment without a relay is not for us
+    const ignoredBefore = server.stats.ignored;
+    expect(await send(packet(MSG.DISCOVER, mac, [vc('FRR-frr-switch-R68')], { giaddr: '0.0.0.0', ciaddr: '127.68.0.50' }), false, client2)).toBeUndefined();
+    expect(server.stats.ignored).toBe(ignoredBefore + 1);
+    expect(logs).toContain('dhcp: DISCOVER from 02:00:00:00:68:01 with ciaddr 127.68.0.50 outside our segment: ignored');
+
+    // RELEASE by unicast: gone at once
+    await send(packet(MSG.RELEASE, mac, [vc('FRR-frr-switch-R68')], { giaddr: '0.0.0.0', ciaddr: '127.68.0.50' }), false, client2);
+    expect(await store.get('dc9', '127.68.0.50')).toBeUndefined();
+    expect(logs).toContain('dhcp: released 127.68.0.50 by R68');
   });
 });

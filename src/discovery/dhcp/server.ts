@@ -134,7 +134,11 @@ export class DhcpServer extends EventEmitter {
     if (relayed) anchor = p.giaddr;
     else if (p.ciaddr !== '0.0.0.0') anchor = p.ciaddr;
     else anchor = this.o.serverAddress;
-    if (!relayed && p.ciaddr !== '0.0.0.0' && !contains(this.localNet, parseIp(p.ciaddr)!)) {
+    // A client behind a relay renews (RENEWING, RFC 2131 4.3.2) and releases by unicast straight
+    // to us: no giaddr, ciaddr in the relayed subnet. place() then finds that subnet and the lease
+    // must be the client's own. Anything else off our segment is not for us.
+    const unicastKind = type === MSG.REQUEST || type === MSG.RELEASE || type === MSG.INFORM;
+    if (!relayed && p.ciaddr !== '0.0.0.0' && !unicastKind && !contains(this.localNet, parseIp(p.ciaddr)!)) {
       this.stats.ignored++;
       this.o.log(`dhcp: ${MSG_NAME[type ?? 0] ?? type} from ${id.mac} with ciaddr ${p.ciaddr} outside our segment: ignored`);
       return;
