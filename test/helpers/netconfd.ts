@@ -128,10 +128,14 @@ export async function startNetconfd(opts: NetconfdOptions = {}): Promise<Netconf
   let sshd: ChildProcess | undefined;
   let ncd: ChildProcess | undefined;
   let userCreated = false;
+  const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
+  // First the process state and the lines that say why netconfd ended a session, then the tails.
   const logs = () =>
-    ['sshd.log', 'netconfd.log']
-      .map((f) => (existsSync(join(dir, f)) ? `--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-3000)}` : ''))
-      .join('\n');
+    [
+      `--- netconfd ${!ncd ? 'not started' : ncd.exitCode === null && ncd.signalCode === null ? 'running' : `exited (${ncd.exitCode ?? ncd.signalCode})`}`,
+      ...read('netconfd.log').split('\n').filter((l) => /drop|error|timeout|kill/i.test(l)).slice(-10),
+      ...['sshd.log', 'netconfd.log'].map((f) => `--- ${f}\n${read(f).slice(-3000)}`),
+    ].join('\n');
 
   let stopped = false;
   const stop = async () => {

@@ -41,6 +41,17 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await ncd?.stop();
   }, 30_000);
 
+  /** it(), with netconfd's state and logs added to a failure: why the device ended a session */
+  const itNc = (name: string, fn: () => Promise<void>, timeout?: number): void =>
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (e instanceof Error) e.message += `\n${ncd.logs()}`;
+        throw e;
+      }
+    }, timeout);
+
   async function session(extra: Partial<NetconfClientOptions> = {}): Promise<NetconfClient> {
     const c = await NetconfClient.connect({
       host: ncd.host,
@@ -67,7 +78,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     }
   }
 
-  it('hello: session-id, base:1.1 chunked framing, capabilities, host key pinned (OpenSSH fingerprint format)', async () => {
+  itNc('hello: session-id, base:1.1 chunked framing, capabilities, host key pinned (OpenSSH fingerprint format)', async () => {
     const c = await session();
     expect(c.sessionId).toBeGreaterThan(0);
     expect(c.framing).toBe('chunked');
@@ -82,20 +93,20 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     expect(c.isOpen).toBe(false);
   });
 
-  it('base:1.0 end-of-message framing when the client offers only base:1.0', async () => {
+  itNc('base:1.0 end-of-message framing when the client offers only base:1.0', async () => {
     const c = await session({ base11: false });
     expect(c.framing).toBe('eom');
     expect(await c.getConfig('running', IF_FILTER)).not.toContain('<interface>');
     await c.close();
   });
 
-  it('private key authentication', async () => {
+  itNc('private key authentication', async () => {
     const c = await session({ password: undefined, privateKey: ncd.privateKey });
     expect(c.sessionId).toBeGreaterThan(0);
     await c.close();
   });
 
-  it('edit-config on candidate, get-config with a subtree filter, discard-changes', async () => {
+  itNc('edit-config on candidate, get-config with a subtree filter, discard-changes', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth9', 'to spine1') });
@@ -109,7 +120,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('several RPCs in flight on one session are matched by message-id', async () => {
+  itNc('several RPCs in flight on one session are matched by message-id', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth5') });
@@ -121,7 +132,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('lock contention between two sessions: lock-denied naming the holder, in-use on edit; released on unlock and on session end', async () => {
+  itNc('lock contention between two sessions: lock-denied naming the holder, in-use on edit; released on unlock and on session end', async () => {
     const a = await session();
     const b = await session();
     await reset(a);
@@ -159,7 +170,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('rpc-error mapping: edit-config missing a mandatory leaf -> data-missing with path and message; candidate untouched', async () => {
+  itNc('rpc-error mapping: edit-config missing a mandatory leaf -> data-missing with path and message; candidate untouched', async () => {
     const c = await session();
     await reset(c);
     const err = await failure(c.editConfig({ target: 'candidate', config: `<interfaces xmlns="${IF_NS}"><interface><name>eth8</name></interface></interfaces>` }));
@@ -175,7 +186,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('validate: an inline config missing a mandatory leaf fails, a good one passes, the candidate validates', async () => {
+  itNc('validate: an inline config missing a mandatory leaf fails, a good one passes, the candidate validates', async () => {
     const c = await session();
     await reset(c);
     const err = await failure(c.validate({ config: `<interfaces xmlns="${IF_NS}"><interface><name>eth8</name></interface></interfaces>` }));
@@ -190,7 +201,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('rpc-error mapping: unknown operation and a bad datastore', async () => {
+  itNc('rpc-error mapping: unknown operation and a bad datastore', async () => {
     const c = await session();
     const err = await failure(c.rpc('<get-chassis-inventory/>'));
     expect(err).toBeInstanceOf(NetconfRpcError);
@@ -199,7 +210,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('commit: the candidate becomes running', async () => {
+  itNc('commit: the candidate becomes running', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth1', 'committed') });
@@ -209,7 +220,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('commit confirmed then confirming commit: the change stays after the timeout would have passed', async () => {
+  itNc('commit confirmed then confirming commit: the change stays after the timeout would have passed', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth2', 'confirmed') });
@@ -222,7 +233,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('commit confirmed then expiry: netconfd rolls running back', async () => {
+  itNc('commit confirmed then expiry: netconfd rolls running back', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth3', 'will expire') });
@@ -238,7 +249,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('commit confirmed then cancel-commit restores running at once', async () => {
+  itNc('commit confirmed then cancel-commit restores running at once', async () => {
     const c = await session();
     await reset(c);
     await c.editConfig({ target: 'candidate', config: iface('eth4') });
@@ -249,7 +260,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('kill-session: the killed session fails with NetconfSessionClosedError', async () => {
+  itNc('kill-session: the killed session fails with NetconfSessionClosedError', async () => {
     const a = await session();
     const b = await session();
     await a.killSession(b.sessionId);
@@ -259,7 +270,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await a.close();
   });
 
-  it('transaction helper: lock, load, validate, diff, commit confirmed, verify, confirm, unlock', async () => {
+  itNc('transaction helper: lock, load, validate, diff, commit confirmed, verify, confirm, unlock', async () => {
     const c = await session();
     await reset(c);
     const steps: TransactionStep[] = [];
@@ -302,7 +313,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('netconfd quirk: after <validate>, <commit> answers ok but applies nothing; verify catches it and the push rolls back', async () => {
+  itNc('netconfd quirk: after <validate>, <commit> answers ok but applies nothing; verify catches it and the push rolls back', async () => {
     const c = await session();
     await reset(c);
     const err = await failure<TransactionError>(
@@ -325,7 +336,7 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  it('transaction helper: a failing verify cancels the confirmed commit and unlocks', async () => {
+  itNc('transaction helper: a failing verify cancels the confirmed commit and unlocks', async () => {
     const c = await session();
     await reset(c);
     const res = await pushConfig({
