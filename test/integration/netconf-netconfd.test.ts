@@ -260,16 +260,6 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
   });
 
-  itNc('kill-session: the killed session fails with NetconfSessionClosedError', async () => {
-    const a = await session();
-    const b = await session();
-    await a.killSession(b.sessionId);
-    await b.closed;
-    const err = await failure<Error>(b.getConfig('running'));
-    expect(err).toBeInstanceOf(NetconfSessionClosedError);
-    await a.close();
-  });
-
   itNc('transaction helper: lock, load, validate, diff, commit confirmed, verify, confirm, unlock', async () => {
     const c = await session();
     await reset(c);
@@ -376,5 +366,16 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await d.unlock('candidate');
     await d.close();
     await c.close();
+  });
+
+  // Last: killing sessions is the one test that disturbs netconfd's own session table.
+  itNc('kill-session: the killed session fails with NetconfSessionClosedError', async () => {
+    const a = await session();
+    const b = await session();
+    await a.killSession(b.sessionId);
+    await b.closed;
+    const err = await failure<Error>(b.getConfig('running'));
+    expect(err).toBeInstanceOf(NetconfSessionClosedError);
+    await a.close();
   });
 });
