@@ -35,6 +35,8 @@ export const NS_NETCONF = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 export const CAP_BASE_10 = 'urn:ietf:params:netconf:base:1.0';
 export const CAP_BASE_11 = 'urn:ietf:params:netconf:base:1.1';
 export const CAP_JUNOS = 'http://xml.juniper.net/netconf/junos/1.0';
+/** see NetconfClientOptions.helloSettleMs */
+const YUMA_HELLO_SETTLE_MS = 200;
 
 /** Where pinned host keys live (the service keeps them with the device record). */
 export interface HostKeyStore {
@@ -92,6 +94,13 @@ export interface NetconfClientOptions {
   base11?: boolean;
   /** extra client capabilities in our hello */
   capabilities?: string[];
+  /**
+   * Pause after the hello exchange before the first RPC. yuma123's netconfd (2.13) silently drops
+   * an RPC that reaches it in the same read as the client's hello (found under load; reproduced by
+   * writing both at once), so for a server whose hello names yuma modules the default is 200 ms;
+   * 0 for every other server.
+   */
+  helloSettleMs?: number;
   /** largest reply accepted, bytes (default 64 MiB) */
   maxMessageSize?: number;
 }
@@ -382,7 +391,10 @@ export class NetconfClient extends EventEmitter {
         this.decoder.setMode('chunked');
       }
       this.state = 'open';
-      this.helloDone?.();
+      const yuma = this.serverCapabilities.some((c) => c.startsWith('http://netconfcentral.org/ns/yuma') || c.startsWith('http://yuma123.org/ns/'));
+      const settle = this.opts.helloSettleMs ?? (yuma ? YUMA_HELLO_SETTLE_MS : 0);
+      if (settle > 0) setTimeout(() => this.helloDone?.(), settle);
+      else this.helloDone?.();
       return;
     }
     if (root.name !== 'rpc-reply') {

@@ -2,6 +2,7 @@
  * The client against a real, independent NETCONF server: Debian netconfd (yuma123) behind
  * OpenSSH's netconf subsystem (started by test/helpers/netconfd.ts on a loopback port).
  */
+import { Client as SshClient } from 'ssh2';
 import { describeIf } from '../helpers/env';
 import { startNetconfd, Netconfd, NETCONFD_REQUIREMENTS } from '../helpers/netconfd';
 import { NetconfClient, MemoryHostKeyStore, NetconfClientOptions } from '../../src/netconf/client';
@@ -92,6 +93,53 @@ describeIf(NETCONFD_REQUIREMENTS)('NETCONF client against netconfd (yuma123) beh
     await c.close();
     expect(c.isOpen).toBe(false);
   });
+
+  itNc('netconfd quirk: an RPC that arrives in the same read as the client hello is dropped; the client waits after the hello', async () => {
+    // The quirk itself, on a raw channel: hello and get-config in one write get no reply.
+    const raw = await rawHelloAndRpc();
+    expect(raw).toBe('no reply');
+    // netconfd reports the dropped input once the channel closes
+    for (let i = 0; i < 30 && !/IO failed on session/.test(ncd.logs()); i++) await sleep(100);
+    expect(ncd.logs()).toMatch(/IO failed on session/);
+    // The client pauses after a yuma hello (helloSettleMs), so its first RPC is always answered.
+    for (let i = 0; i < 5; i++) {
+      const c = await session({ base11: i % 2 === 0 });
+      expect(await c.getConfig('running', IF_FILTER)).not.toContain('<interface>');
+      await c.close();
+    }
+  });
+
+  /** hello and the first RPC in one SSH write, after the server hello; what came back in 5 s */
+  async function rawHelloAndRpc(): Promise<'reply' | 'no reply'> {
+    const ssh = new SshClient();
+    try {
+      return await new Promise((resolve, reject) => {
+        let buf = '';
+        let sent = false;
+        const t = setTimeout(() => resolve('no reply'), 5000);
+        ssh.on('error', reject);
+        ssh.on('ready', () => ssh.subsys('netconf', (err, ch) => {
+          if (err) return reject(err);
+          ch.on('data', (d: Buffer) => {
+            buf += d.toString();
+            if (!sent && buf.includes(']]>]]>')) {
+              sent = true;
+              ch.write(
+                `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]>` +
+                `<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>]]>]]>`,
+              );
+            } else if (sent && buf.includes('<rpc-reply')) {
+              clearTimeout(t);
+              resolve('reply');
+            }
+          });
+        }));
+        ssh.connect({ host: ncd.host, port: ncd.port, username: ncd.username, password: ncd.password });
+      });
+    } finally {
+      ssh.end();
+    }
+  }
 
   itNc('base:1.0 end-of-message framing when the client offers only base:1.0', async () => {
     const c = await session({ base11: false });
