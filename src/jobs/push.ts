@@ -67,16 +67,21 @@ function canonXml(el: XmlElement, depth = 0): string {
   return [`${pad}<${el.name}>`, ...kids.map((k) => canonXml(k, depth + 1)), `${pad}</${el.name}>`].join('\n');
 }
 
+/** The service's groups, sorted by name, then its apply-groups in configuration order (that
+ * order decides inheritance, and an apply-groups an operator removed is drift too). */
 function junosGroupsText(xml: string, onlyOwned: boolean): string {
-  const groups = findAll(parseFragment(xml), 'groups').filter((g) => !onlyOwned || (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
+  const nodes = parseFragment(xml);
+  const groups = findAll(nodes, 'groups').filter((g) => !onlyOwned || (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
   groups.sort((a, b) => (childText(a, 'name') ?? '').localeCompare(childText(b, 'name') ?? ''));
-  return groups.map((g) => canonXml(g)).join('\n') + (groups.length ? '\n' : '');
+  const applied = findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()).filter((n) => n.startsWith(JUNOS_GROUP_PREFIX));
+  const lines = [...groups.map((g) => canonXml(g)), ...applied.map((n) => `<apply-groups>${escapeText(n)}</apply-groups>`)];
+  return lines.join('\n') + (lines.length ? '\n' : '');
 }
 
 /** The running config as files, named like the rendered ones (frr: frr.conf + interfaces; junos: the __fabric_ groups). */
 export async function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
   if (platform === 'junos') {
-    const data = await client.getConfig('running', '<configuration><groups/></configuration>');
+    const data = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
     return { [`${device}.groups`]: junosGroupsText(data, true) };
   }
   const data = await client.getConfig('running', `<frr xmlns="${NS_FRR}"/>`);

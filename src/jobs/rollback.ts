@@ -31,13 +31,15 @@ export async function findHistoryEntry(store: Store, fabric: string, device: str
 }
 
 /**
- * The files of a history entry: the inverse of how push.ts records them (one file: its text;
- * several: `# <name>\n<text>` joined by '\n'). frr only: a Junos entry holds canonical group
- * text, not the loadable configuration.
+ * The files of a history entry: the inverse of how push.ts records them. frr: one file is its
+ * text; several are `# <name>\n<text>` joined by '\n'. junos: the service's groups (canonical XML)
+ * and its apply-groups, made loadable again: each group replaces the device's copy, and
+ * junosLoad deletes service groups the entry lacks.
  */
 export function filesFromCommit(device: string, entry: Pick<ConfigCommit, 'text' | 'platform'>): Record<string, string> {
   const platform = entry.platform ?? 'frr';
-  if (platform !== 'frr') throw new Error(`rollback: history entries of platform ${platform} cannot be pushed back (frr only)`);
+  if (platform === 'junos') return { [`${device}.xml`]: junosXmlFromCommit(entry.text) };
+  if (platform !== 'frr') throw new Error(`rollback: history entries of platform ${platform} cannot be pushed back (frr and junos only)`);
   const conf = `${device}.frr.conf`;
   const ifs = `${device}.interfaces`;
   const text = entry.text;
@@ -46,6 +48,16 @@ export function filesFromCommit(device: string, entry: Pick<ConfigCommit, 'text'
   const i = text.indexOf(sep);
   if (i < 0) return { [conf]: text.slice(conf.length + 3) };
   return { [conf]: text.slice(conf.length + 3, i), [ifs]: text.slice(i + sep.length) };
+}
+
+function junosXmlFromCommit(text: string): string {
+  const lines = text.split('\n');
+  if (!lines.some((l) => l.startsWith('<apply-groups>'))) {
+    throw new Error('rollback: this Junos history entry has no apply-groups (recorded by an older version): it cannot be pushed back as it was');
+  }
+  // canonXml puts each top-level <groups> at the start of a line, unindented
+  const body = lines.filter((l) => l !== '').map((l) => (l === '<groups>' ? '<groups replace="replace">' : l)).join('\n');
+  return `<configuration>\n${body}\n</configuration>\n`;
 }
 
 interface DeviceData { at: string; jobId: string }

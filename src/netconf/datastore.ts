@@ -35,7 +35,14 @@ type OutNode =
   | { kind: 'text'; value: string }
   | { kind: 'built'; like: XmlElement; children: OutNode[] };
 
+/**
+ * Leaf-lists the service writes (Junos): each value is its own entry, keyed by its text, so
+ * merging `<apply-groups>b</apply-groups>` keeps `a` and deleting one value leaves the others.
+ */
+const LEAF_LISTS = new Set(['apply-groups', 'apply-groups-except', 'members']);
+
 function keyOf(el: XmlElement): string {
+  if (LEAF_LISTS.has(el.name) && !hasElementChildren(el)) return `${el.ns}|${el.name}|=${textOf(el).trim()}`;
   const name = elements(el).find((c) => c.name === 'name');
   return `${el.ns}|${el.name}|${name ? textOf(name).trim() : ''}`;
 }

@@ -62,6 +62,14 @@ describe('schema-less datastore', () => {
     expect(mergeConfig(cur, '<interfaces xmlns="urn:if"><interface delete="delete"><name>b</name></interface></interfaces>')).toBe(IF(I('a', '<mtu>1500</mtu>')));
   });
 
+  it('Junos leaf-lists (apply-groups): one entry per value; merge adds, delete removes only its value, the order is kept', () => {
+    const A = (g: string, attr = '') => `<apply-groups${attr}>${g}</apply-groups>`;
+    const cur = `<configuration>${A('a')}${A('b')}</configuration>`;
+    expect(mergeConfig(cur, `<configuration>${A('b')}${A('c')}</configuration>`)).toBe(`<configuration>${A('a')}${A('b')}${A('c')}</configuration>`);
+    expect(mergeConfig(cur, `<configuration>${A('a', ' delete="delete"')}</configuration>`)).toBe(`<configuration>${A('b')}</configuration>`);
+    expect(subtreeFilter(`${cur}<system/>`, '<configuration><apply-groups/></configuration>')).toBe(cur);
+  });
+
   it('default-operation replace swaps everything; none only applies explicit operations', () => {
     expect(mergeConfig(IF(I('a')), '<x/>', 'replace')).toBe('<x/>');
     expect(mergeConfig(IF(I('a'), I('b')), `<interfaces xmlns="urn:if" ${NC}><interface><name>a</name><mtu>1</mtu></interface><interface nc:operation="delete"><name>b</name></interface></interfaces>`, 'none')).toBe(

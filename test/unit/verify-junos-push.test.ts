@@ -16,6 +16,7 @@ import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type Netcon
 import { pushConfig } from '../../src/netconf/transaction';
 import { comparableIntended, diffFiles, junosLoad, readRunning } from '../../src/jobs/push';
 import { checkDevice, readOperState } from '../../src/jobs/verify';
+import { filesFromCommit } from '../../src/jobs/rollback';
 
 const file = parseFabricFile(parseYaml(readFileSync(join(__dirname, '..', '..', 'examples', 'dc1-junos.yaml'), 'utf8')));
 const plans = compileFabric(file, allocate(file));
@@ -85,8 +86,9 @@ describe('Junos push + verify against the server core in Junos mode', () => {
     expect(r.diff).toContain('__fabric_old_feature__');
     expect(dev.running).not.toContain('__fabric_old_feature__');
     expect(dev.running).toContain('<name>operator-snmp</name>');
-    // (apply-groups entries: the server core merges them as one leaf, not a leaf-list; not asserted)
     expect(dev.running).toContain('__fabric_ip_clos__');
+    // apply-groups: the stale one deleted, the operator's kept, the service's in rendered order
+    expect(dev.running.match(/<apply-groups>[^<]+/g)).toEqual(['<apply-groups>operator-snmp', ...files['leaf1.xml'].match(/<apply-groups>[^<]+/g)!]);
 
     const c3 = await connect();
     try {
@@ -97,5 +99,38 @@ describe('Junos push + verify against the server core in Junos mode', () => {
     } finally {
       await c3.close();
     }
+  });
+
+  test('config-history rollback: a later push drops a group; the recorded version goes back and compares equal', async () => {
+    spine2 = 'Established';
+    const verify = async (c: NetconfClient) => {
+      const r = checkDevice({ plan: leaf1, state: await readOperState(c, 'junos'), loopbacks });
+      if (!r.ok) throw new Error(r.failures.join('; '));
+    };
+    const push = async (files: Record<string, string>) => pushConfig({ client: await connect(), platform: 'junos', load: (c) => junosLoad(c, 'leaf1', files), verify, confirmTimeoutSeconds: 120 });
+    const running = async () => {
+      const c = await connect();
+      try { return await readRunning(c, 'leaf1', 'junos'); } finally { await c.close(); }
+    };
+    const v1 = renderDevice(leaf1).files;
+    await push(v1);
+    // what push.ts records in the history for this commit (one file: its text)
+    const recorded = comparableIntended('leaf1', 'junos', v1)['leaf1.groups'];
+    expect(diffFiles(await running(), { 'leaf1.groups': recorded })).toBe('');
+
+    // v2: the EVPN overlay group and its apply-groups gone (as when a role loses the overlay)
+    const xml2 = v1['leaf1.xml'].replace(/ *<groups replace="replace">\s*<name>__fabric_overlay_evpn__<\/name>[\s\S]*?<\/groups>\n/, '').replace(/ *<apply-groups>__fabric_overlay_evpn__<\/apply-groups>\n/, '');
+    expect(xml2).not.toContain('__fabric_overlay_evpn__');
+    expect((await push({ 'leaf1.xml': xml2 })).committed).toBe(true);
+    expect(dev.running).not.toContain('__fabric_overlay_evpn__');
+
+    // rollback to v1 from its history text: the group and its apply-groups are back, in order
+    const back = filesFromCommit('leaf1', { text: recorded, platform: 'junos' });
+    const r = await push(back);
+    expect(r.committed).toBe(true);
+    expect(r.diff).toContain('__fabric_overlay_evpn__');
+    expect(diffFiles(await running(), { 'leaf1.groups': recorded })).toBe('');
+    expect(dev.running.match(/<apply-groups>[^<]+/g)).toEqual(['<apply-groups>operator-snmp', ...v1['leaf1.xml'].match(/<apply-groups>[^<]+/g)!]);
+    expect(dev.running).toContain('<name>operator-snmp</name>');
   });
 });
