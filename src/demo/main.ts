@@ -166,6 +166,8 @@ interface Scenario {
   logicalRouters: Record<string, unknown>[];
   vpgs: Record<string, unknown>[];
   full: boolean;
+  /** --topology: the fabric only (power-on to verified, then again with nothing to change) */
+  fabricOnly?: boolean;
 }
 
 function scenario(full: boolean): Scenario {
@@ -220,18 +222,20 @@ function fabricFile(topo: Topology, sc: Scenario) {
 }
 
 // ------------------------------------------------------------------------ the run
-interface Opts { backend?: BackendKind; keep?: boolean; dir?: string; timeout: string }
+interface Opts { backend?: BackendKind; keep?: boolean; dir?: string; timeout: string; topology?: string }
 
 async function run(o: Opts): Promise<void> {
   // The full scenario needs bonds, 802.1Q and VRFs: netns when this kernel has them, else the vm
   // backend (DESIGN §6's rule); --backend netns on a kernel without them runs the reduced one.
-  const fullFile = join(REPO, 'examples/demo-topology.yaml');
+  const fullFile = o.topology ? resolve(o.topology) : join(REPO, 'examples/demo-topology.yaml');
   const why = await netnsBackend.cannotCarry(parseTopologyText(readFileSync(fullFile, 'utf8'), fullFile));
   if (!o.backend) {
     o.backend = why ? 'vm' : 'netns';
-    if (why) say(`this host's kernel cannot carry the full scenario in namespaces (${why}): using the vm backend (--backend netns runs a reduced scenario)`);
+    if (why) say(`this host's kernel cannot carry the ${o.topology ? 'topology' : 'full scenario'} in namespaces (${why}): using the vm backend (--backend netns runs a reduced scenario)`);
   }
-  const sc = scenario(o.backend === 'vm' || !why);
+  const sc: Scenario = o.topology
+    ? { topologyFile: resolve(o.topology), leafRole: 'CRB-Access', virtualNetworks: [], logicalRouters: [], vpgs: [], full: false, fabricOnly: true }
+    : scenario(o.backend === 'vm' || !why);
   o.dir ??= join(REPO, '.lab', o.backend === 'vm' ? 'demo-run-vm' : 'demo-run');
   const runDir = resolve(o.dir);
   const labRoot = join(runDir, 'lab');
@@ -242,7 +246,9 @@ async function run(o: Opts): Promise<void> {
   const topo: Topology = { ...parsed, name: LAB };
   const nodeBin = process.execPath;
   say(`demo on the ${o.backend} backend; run directory ${runDir}`);
-  if (!sc.full) {
+  if (sc.fabricOnly) {
+    say(`--topology ${parsed.name}: the fabric only (${parsed.devices.length} devices, ${parsed.links.length} links): power-on to verified, then autoconfigure again; no overlay services`);
+  } else if (!sc.full) {
     say('netns backend: the reduced scenario this host kernel carries (no bonds, 802.1Q or VRFs):');
     detail('bms3 is single-homed on leaf3, servers untagged, L2VNIs only, no logical router and no link-cut test.');
     detail('The full scenario (dual-homed bms3, tagged VLAN, ERB logical router): npm run demo -- --backend vm');
@@ -316,10 +322,11 @@ async function run(o: Opts): Promise<void> {
     for (const d of f.devices) detail(`${d.name.padEnd(7)} serial ${d.serial}  ${d.physicalRole}  ${d.roles.join(',')}`);
   });
 
-  await stage('onboard by greenfield ZTP (6 devices expected)', async () => {
-    const { jobId } = await api.must('POST', `/api/v1/fabrics/${FABRIC}/onboard`, { mode: 'greenfield', expectedDevices: topo.devices.length, timeoutSeconds: 300 }, [202]);
+  await stage(`onboard by greenfield ZTP (${topo.devices.length} devices expected)`, async () => {
+    const onboardS = Math.max(300, 15 * topo.devices.length);
+    const { jobId } = await api.must('POST', `/api/v1/fabrics/${FABRIC}/onboard`, { mode: 'greenfield', expectedDevices: topo.devices.length, timeoutSeconds: onboardS }, [202]);
     detail(`job ${jobId}`);
-    const v = await api.waitJob(jobId, 420);
+    const v = await api.waitJob(jobId, onboardS + 120);
     if (v.state !== 'succeeded') fail(`onboard job ${v.state}: ${v.error ?? 'no error given'}`);
     const devs = (await api.must('GET', `/api/v1/fabrics/${FABRIC}/devices`, undefined, [200])).items as any[];
     const links = (await api.must('GET', `/api/v1/fabrics/${FABRIC}/links`, undefined, [200])).items as any[];
@@ -343,6 +350,15 @@ async function run(o: Opts): Promise<void> {
   });
   const verifiedS = (Date.now() - powerOn) / 1000;
   say(`power-on to verified fabric: ${verifiedS.toFixed(1)} s`);
+
+  if (sc.fabricOnly) {
+    await stage('autoconfigure again: nothing left to change', async () => {
+      await autoconfigure('full, expecting no change', 600);
+    });
+    say(`all stages passed; power-on to verified ${verifiedS.toFixed(1)} s; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (o.keep) keepRunning(topo, api, dataDir, labRoot, servicePid, forwarderPid);
+    return;
+  }
 
   await stage(`overlay services: ${sc.virtualNetworks.length} virtual networks${sc.logicalRouters.length ? ', a logical router' : ''}, ${topo.servers.length} servers, VPGs`, async () => {
     const post = async (kind: string, body: Record<string, unknown>) => {
@@ -414,15 +430,20 @@ async function run(o: Opts): Promise<void> {
   }
 
   say(`all stages passed; power-on to verified ${verifiedS.toFixed(1)} s; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  if (o.keep) {
-    cleanups.length = 0;
-    say('--keep: everything stays up');
-    detail(`API: http://${topo.management.gateway}:${PORT}/api/v1 inside namespace ${LAB}-ctl (ip netns exec ${LAB}-ctl curl ...)`);
-    detail(`    or from the host through the unix socket ${api.sock} (curl --unix-socket ${api.sock} http://x/api/v1/fabrics)`);
-    detail(`token file: ${join(dataDir, 'admin-token')}`);
-    detail(`servers: npm run lab -- exec ${LAB} bms1 --dir ${labRoot} -- ping -c 3 ${addr('bms3')}`);
-    detail(`stop: kill ${servicePid} ${forwarderPid} (the service, which stops its redis-server, and the API forwarder), then npm run lab -- down ${LAB} --dir ${labRoot}`);
-  }
+  if (o.keep) keepRunning(topo, api, dataDir, labRoot, servicePid, forwarderPid);
+}
+
+/** --keep: nothing is torn down; say how to reach and stop what runs. */
+function keepRunning(topo: Topology, api: Api, dataDir: string, labRoot: string, servicePid: number, forwarderPid: number): void {
+  cleanups.length = 0;
+  say('--keep: everything stays up');
+  detail(`API: http://${topo.management.gateway}:${PORT}/api/v1 inside namespace ${LAB}-ctl (ip netns exec ${LAB}-ctl curl ...)`);
+  detail(`    or from the host through the unix socket ${api.sock} (curl --unix-socket ${api.sock} http://x/api/v1/fabrics)`);
+  detail(`token file: ${join(dataDir, 'admin-token')}`);
+  const s = topo.servers[0];
+  const d = topo.devices[0];
+  detail(s ? `servers: npm run lab -- exec ${LAB} ${s.name} --dir ${labRoot} -- ip addr` : `devices: npm run lab -- exec ${LAB} ${d.name} --dir ${labRoot} -- vtysh -c 'show bgp summary'`);
+  detail(`stop: kill ${servicePid} ${forwarderPid} (the service, which stops its redis-server, and the API forwarder), then npm run lab -- down ${LAB} --dir ${labRoot}`);
 }
 
 /** Waits for an autoconfigure job and prints its per-device outcome and verification. */
@@ -447,6 +468,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--keep', 'leave the twin and the service running at the end')
     .option('--dir <dir>', 'run directory (lab, service data, logs; default .lab/demo-run or .lab/demo-run-vm)')
     .option('--timeout <seconds>', 'seconds the twin may take to come up', '300')
+    .option('--topology <file>', 'another twin (lab topology file): the fabric only, from power-on to verified; no overlay services')
     .exitOverride();
   try { program.parse(argv, { from: 'user' }); } catch (e) { return (e as { exitCode?: number }).exitCode ?? 1; }
   const o = program.opts<Opts>();

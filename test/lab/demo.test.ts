@@ -77,6 +77,28 @@ d('npm run demo (netns)', () => {
   });
 });
 
+d('npm run demo -- --topology (a 4x16 twin, the fabric only)', () => {
+  const dir = runDir('demo-4x16-test-');
+
+  test('20 devices and 64 links onboarded by ZTP, every device pushed and verified, nothing to change the second time', () => {
+    expect(namespaces('f4x16-')).toEqual([]);
+    const out = runDemo(['--backend', 'netns', '--topology', join(REPO, 'examples/twin-4x16.yaml'), '--dir', join(dir(), 'run')], 900_000);
+    expect(out).toContain('--topology f4x16: the fabric only (20 devices, 64 links)');
+    expect(out).toMatch(/20 devices onboarded, 64 links found/);
+    const first = out.slice(out.indexOf('== autoconfigure: underlay'), out.indexOf('== autoconfigure again'));
+    // a spine: 16 EBGP sessions to leaves, with BFD; a leaf: 4 uplinks; plus loopbacks and EVPN
+    expect(first.match(/^ +spine\d +succeeded committed verified \d+ checks$/gm)).toHaveLength(4);
+    expect(first.match(/^ +leaf\d+ +succeeded committed verified \d+ checks$/gm)).toHaveLength(16);
+    const again = out.slice(out.indexOf('== autoconfigure again'));
+    expect(again.match(/succeeded no change/g)).toHaveLength(20);
+    expect(out).not.toContain('== overlay services');
+    const summary = out.slice(out.indexOf('\nsummary\n')).split('\n').filter((l) => /^ {2}(ok|FAIL)/.test(l));
+    expect(summary).toHaveLength(6);
+    expect(summary.filter((l) => l.startsWith('  FAIL'))).toEqual([]);
+    expectTornDown(join(dir(), 'run'), 'f4x16-');
+  });
+});
+
 // Software emulation takes minutes and both cores: on a developer machine only when asked
 // (FABRIC_VM_TESTS=1), always under CI (and it fails there when it cannot run).
 const vmWanted = process.env.CI === 'true' || process.env.FABRIC_VM_TESTS === '1';
