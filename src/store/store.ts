@@ -431,11 +431,17 @@ export class Store {
    * Read-compute-commit with bounded optimistic retries. `fn` reads the snapshot, throws on
    * bad input (nothing written), and records its writes (and events) in the Tx.
    */
-  private async mutate<T>(f: string, op: string, fn: (s: Snapshot, tx: Tx) => T, deviceExtras?: string): Promise<T> {
+  /**
+   * Optimistic write against the fabric version. `extra` is read after the snapshot on every
+   * attempt: a key every writer changes only together with the version (the secrets) is then
+   * never older than the snapshot it is merged with.
+   */
+  private async mutate<T, E = undefined>(f: string, op: string, fn: (s: Snapshot, tx: Tx, extra: E) => T, deviceExtras?: string, extra?: () => Promise<E>): Promise<T> {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const snap = await this.readSnapshot(f, deviceExtras);
+      const ex = (extra ? await extra() : undefined) as E;
       const tx = new Tx();
-      const result = fn(snap, tx);
+      const result = fn(snap, tx, ex);
       if (tx.empty && tx.conds.length === 0) return result;
       if (this.hooks.beforeCommit) await this.hooks.beforeCommit({ op, fabric: f, attempt });
       const c = await this.commit(f, snap.version, tx);
@@ -620,16 +626,20 @@ export class Store {
    * when the new namespaces would orphan an existing allocation.
    */
   async updateFabric(f: string, upd: FabricUpdate, ctx: Actor = {}): Promise<FabricRecord> {
-    let secretsBlob: string | undefined;
-    if (upd.credentials !== undefined || upd.snmp !== undefined) {
-      const cur = await this.getFabricSecrets(f);
-      const next: FabricSecrets = { credentials: upd.credentials ?? cur.credentials };
-      const snmp = upd.snmp === undefined ? cur.snmp : upd.snmp ?? undefined;
-      if (snmp) next.snmp = snmp;
-      secretsBlob = encrypt(this.key, JSON.stringify(next), `fabric:${f}`);
-    }
-    return this.mutate(f, 'updateFabric', (s, tx) => {
+    const touchesSecrets = upd.credentials !== undefined || upd.snmp !== undefined;
+    // The stored secrets, read after the snapshot on each attempt: two updates of different
+    // secrets (credentials, SNMP) both land instead of the later one restoring the other's old value.
+    const readSecrets = async (): Promise<FabricSecrets | undefined> => (touchesSecrets ? this.getFabricSecrets(f).catch(() => undefined) : undefined);
+    return this.mutate(f, 'updateFabric', (s, tx, curSecrets) => {
       const cur = this.need(s, f);
+      let secretsBlob: string | undefined;
+      if (touchesSecrets) {
+        if (!curSecrets) throw notFound(`fabric ${f}`);
+        const next: FabricSecrets = { credentials: upd.credentials ?? curSecrets.credentials };
+        const snmp = upd.snmp === undefined ? curSecrets.snmp : upd.snmp ?? undefined;
+        if (snmp) next.snmp = snmp;
+        secretsBlob = encrypt(this.key, JSON.stringify(next), `fabric:${f}`);
+      }
       const rec: FabricRecord = {
         ...cur,
         namespaces: upd.namespaces ?? cur.namespaces,
@@ -653,7 +663,7 @@ export class Store {
       const changed = (['settings', 'namespaces', 'credentials', 'snmp'] as const).filter((k) => upd[k] !== undefined);
       this.event(tx, f, { actor: ctx.actor, action: 'fabric.updated', object: `fabric/${f}`, details: { changed } });
       return rec;
-    });
+    }, undefined, readSecrets);
   }
 
   /** Deletes the fabric and everything in it. Refused (locked, with the job id) while a fabric job holds the lock. */

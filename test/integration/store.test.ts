@@ -107,6 +107,28 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(evs).toContain('<redacted>');
   });
 
+  test('two updates of different secrets at once: both land (the credentials merge reads the secrets after the snapshot)', async () => {
+    await store.createFabric(fabricText('sec2'));
+    // A (credentials) stops just before its commit; B (SNMP) commits meanwhile; then A goes on.
+    let release!: () => void;
+    let reached!: () => void;
+    const atCommit = new Promise<void>((r) => { reached = r; });
+    const gate = new Promise<void>((r) => { release = r; });
+    const storeA = new Store(redis, {
+      secretKey: t.secretKey,
+      hooks: { beforeCommit: async ({ op, attempt }) => { if (op === 'updateFabric' && attempt === 0) { reached(); await gate; } } },
+    });
+    const a = storeA.updateFabric('sec2', { credentials: { username: 'ops', password: 'N3w-Pass-word' } });
+    await atCommit; // A has read its snapshot and the secrets, and is about to commit
+    await store.updateFabric('sec2', { snmp: { community: 'rotated-ro' } });
+    release();
+    await a;
+    const sec = await store.getFabricSecrets('sec2');
+    expect(sec.credentials).toEqual({ username: 'ops', password: 'N3w-Pass-word' });
+    expect(sec.snmp).toEqual({ community: 'rotated-ro' });
+    expect(storeA.stats.conflicts).toBe(1); // A's first commit met B's version and was redone
+  });
+
   test('discovery upsert by serial, facts, ports, host keys, states', async () => {
     await store.createFabric(fabricText('disc'));
     const r1 = await store.upsertDiscoveredDevice('disc', {
