@@ -231,7 +231,9 @@ async function run(o: Opts): Promise<void> {
   const why = await netnsBackend.cannotCarry(parseTopologyText(readFileSync(fullFile, 'utf8'), fullFile));
   if (!o.backend) {
     o.backend = why ? 'vm' : 'netns';
-    if (why) say(`this host's kernel cannot carry the ${o.topology ? 'topology' : 'full scenario'} in namespaces (${why}): using the vm backend (--backend netns runs a reduced scenario)`);
+    if (why) say(o.topology
+      ? `this host's kernel cannot carry ${o.topology} in namespaces (${why}): using the vm backend`
+      : `this host's kernel cannot carry the full scenario in namespaces (${why}): using the vm backend (--backend netns runs a reduced scenario)`);
   }
   const sc: Scenario = o.topology
     ? { topologyFile: resolve(o.topology), leafRole: 'CRB-Access', virtualNetworks: [], logicalRouters: [], vpgs: [], full: false, fabricOnly: true }

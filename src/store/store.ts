@@ -429,12 +429,9 @@ export class Store {
 
   /**
    * Read-compute-commit with bounded optimistic retries. `fn` reads the snapshot, throws on
-   * bad input (nothing written), and records its writes (and events) in the Tx.
-   */
-  /**
-   * Optimistic write against the fabric version. `extra` is read after the snapshot on every
-   * attempt: a key every writer changes only together with the version (the secrets) is then
-   * never older than the snapshot it is merged with.
+   * bad input (nothing written), and records its writes (and events) in the Tx. `extra` is read
+   * after the snapshot on every attempt: a key every writer changes only together with the
+   * version (the secrets) is then never older than the snapshot it is merged with.
    */
   private async mutate<T, E = undefined>(f: string, op: string, fn: (s: Snapshot, tx: Tx, extra: E) => T, deviceExtras?: string, extra?: () => Promise<E>): Promise<T> {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
