@@ -2,7 +2,8 @@
 // Pure and deterministic: everything derives from the (validated) fabric file, the plans'
 // loopbacks and the file order. Names: ae<n> (junos, from 0) / bond<n> (frr, from 1) per VPG
 // in file order on each device; VLANs: a VN's device-local VLAN is its lowest tagged binding
-// VLAN on that device when free, else the lowest free id of the pool from 3000 up.
+// VLAN on that device when free, else a pool slot derived from its VNI (3000 + VNI mod 1095,
+// the next free one up on a clash), so adding or deleting another network leaves it alone.
 import { createHash } from 'node:crypto';
 import { FabricError } from '../domain/errors';
 import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
@@ -14,6 +15,7 @@ import {
 /** The anycast / virtual gateway MAC (VRRP's IANA range, as Junos and Cumulus examples use). */
 export const ANYCAST_MAC = '00:00:5e:00:01:01';
 export const VLAN_POOL_START = 3000;
+export const VLAN_POOL_END = 4094;
 /** RD assigned numbers: <loopback>:<RD_BASE + local VLAN> (":1" stays the default switch's). */
 export const RD_BASE = 10000;
 
@@ -86,11 +88,15 @@ export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePl
     for (const lv of localVpgs) for (const b of lv.spec.bindings) if (!isUntagged(b)) tagged.add(b.vlan);
     const taken = new Set<number>();
     const vlanOf = new Map<string, number>();
-    const pool = (): number => {
-      for (let id = VLAN_POOL_START; id <= 4094; id++) {
+    // The slot comes from the VNI, not from the order of the networks: a network's VLAN moves
+    // only when another one's VNI lands on the same slot (or a tagged binding takes it).
+    const size = VLAN_POOL_END - VLAN_POOL_START + 1;
+    const pool = (vni: number): number => {
+      for (let i = 0; i < size; i++) {
+        const id = VLAN_POOL_START + ((vni + i) % size);
         if (!taken.has(id) && !tagged.has(id)) { taken.add(id); return id; }
       }
-      throw new FabricError('vpgs', `device ${dev}: no free VLAN id left in ${VLAN_POOL_START}..4094`);
+      throw new FabricError('vpgs', `device ${dev}: no free VLAN id left in ${VLAN_POOL_START}..${VLAN_POOL_END}`);
     };
     for (const vn of localVns) {
       const mine: number[] = [];
@@ -100,7 +106,8 @@ export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePl
       const pick = mine.sort((a, b) => a - b).find((x) => !taken.has(x));
       if (pick !== undefined) { taken.add(pick); vlanOf.set(vn.name, pick); }
     }
-    for (const vn of localVns) if (!vlanOf.has(vn.name)) vlanOf.set(vn.name, pool());
+    // by VNI, so a clash resolves the same way whatever the file order
+    for (const vn of [...localVns].sort((x, y) => x.vni - y.vni)) if (!vlanOf.has(vn.name)) vlanOf.set(vn.name, pool(vn.vni));
 
     // 5. VPG plans
     const planVpgs: PlanVpg[] = [];
@@ -156,7 +163,7 @@ export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePl
 
     // 7. LR plans (their L3 VLAN comes after the VNs' so VN VLANs stay put)
     const planLrs: PlanLogicalRouter[] = localLrs.map((lr) => {
-      const l3vlan = pool();
+      const l3vlan = pool(lr.vni);
       const irbs: PlanIrb[] = lr.networks.map((n) => {
         const vn = vnByName.get(n)!;
         const g = gatewayCidr(vn);

@@ -51,7 +51,7 @@ d('FRR 8.4 loads the rendered overlay-services configs', () => {
     expect(leaf3).toContain('  advertise ipv4 unicast');
     // FRR prints a VNI's route targets only when they differ from its auto-derived <AS>:<VNI>,
     // which is exactly what we derive: the RD shows the block was taken.
-    expect(leaf3).toMatch(/ vni 10300\n\s+rd 10\.255\.0\.5:13000\n\s+exit-vni/);
+    expect(leaf3).toMatch(/ vni 10300\n\s+rd 10\.255\.0\.5:13445\n\s+exit-vni/);
     expect(leaf3).toMatch(/ vni 10100\n\s+rd 10\.255\.0\.5:10110\n\s+exit-vni/);
     expect(leaf3).toMatch(/interface bond1\n evpn mh es-id 2878629\n evpn mh es-sys-mac 02:19:f3:2b:ec:a5\n/);
     const spine1 = lab!.vtysh('spine1', 'show running-config');

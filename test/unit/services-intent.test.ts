@@ -26,7 +26,7 @@ describe('overlay services intent (frr)', () => {
     expect(a).toEqual({
       name: 'vpg3', server: 'bms3', esi, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
       bindings: [
-        { network: 'app', vni: 10300, untagged: true, localVlan: 3000 },
+        { network: 'app', vni: 10300, untagged: true, localVlan: 3445 },
         { network: 'web', vni: 10100, vlan: 110, untagged: false, localVlan: 110 },
       ],
     });
@@ -37,18 +37,19 @@ describe('overlay services intent (frr)', () => {
   test('single-homed: one port is the interface itself; two ports make a bond without ESI', () => {
     expect(by(plans, 'leaf1').vpgs).toEqual([{
       name: 'vpg1', server: 'bms1', interface: 'swp10', ports: ['swp10'],
-      bindings: [{ network: 'web', vni: 10100, untagged: true, localVlan: 3000 }],
+      bindings: [{ network: 'web', vni: 10100, untagged: true, localVlan: 3245 }],
     }]);
     const v2 = by(plans, 'leaf2').vpgs[0];
     expect([v2.lag, v2.interface, v2.ports, v2.esi]).toEqual(['bond1', 'bond1', ['swp10', 'swp11'], undefined]);
   });
 
-  test('VNs per device: bound here or routed here; VLAN = lowest tagged binding, else the pool', () => {
+  test('VNs per device: bound here or routed here; VLAN = lowest tagged binding, else the pool slot of its VNI', () => {
     const vns = (n: string) => by(plans, n).virtualNetworks.map((v) => `${v.name}:${v.vlan}${v.router ? `@${v.router}` : ''}`);
-    expect(vns('spine1')).toEqual(['web:3000@crb1', 'db:3001@crb1']);
-    expect(vns('leaf1')).toEqual(['web:3000']);
+    // pool slot = 3000 + VNI mod 1095: web 10100 -> 3245, db 10200 -> 3345, app 10300 -> 3445
+    expect(vns('spine1')).toEqual(['web:3245@crb1', 'db:3345@crb1']);
+    expect(vns('leaf1')).toEqual(['web:3245']);
     expect(vns('leaf2')).toEqual(['web:100', 'db:200']);
-    expect(vns('leaf3')).toEqual(['web:110', 'app:3000@erb1']);
+    expect(vns('leaf3')).toEqual(['web:110', 'app:3445@erb1']);
     const web = by(plans, 'leaf2').virtualNetworks[0];
     expect(web).toEqual({
       name: 'web', vni: 10100, vlan: 100, routeTarget: 'target:64512:10100', rd: '10.255.0.4:10100',
@@ -63,9 +64,9 @@ describe('overlay services intent (frr)', () => {
     const crb = (n: string) => by(plans, n).logicalRouters[0];
     expect(crb('spine1').irbs.map((i) => i.address)).toEqual(['10.10.0.254/24', '10.20.0.254/24']);
     expect(crb('spine2').irbs.map((i) => i.address)).toEqual(['10.10.0.253/24', '10.20.0.253/24']);
-    expect(crb('spine1')).toMatchObject({ vrf: 'crb1', l3vni: 20001, l3vlan: 3002, routeTarget: 'target:64512:20001', rd: '10.255.0.1:13002' });
+    expect(crb('spine1')).toMatchObject({ vrf: 'crb1', l3vni: 20001, l3vlan: 3291, routeTarget: 'target:64512:20001', rd: '10.255.0.1:13291' });
     expect(by(plans, 'leaf3').logicalRouters[0].irbs).toEqual([
-      { network: 'app', vni: 10300, vlan: 3000, address: '10.30.0.1/24', gateway: '10.30.0.1/24', mac: '00:00:5e:00:01:01' },
+      { network: 'app', vni: 10300, vlan: 3445, address: '10.30.0.1/24', gateway: '10.30.0.1/24', mac: '00:00:5e:00:01:01' },
     ]);
   });
 
@@ -80,11 +81,40 @@ describe('overlay services intent (frr)', () => {
   test('local VLANs: a VN whose lowest VLAN is taken on this device goes to the pool, which skips tagged VLANs', () => {
     const d = base();
     d.servers.push({ name: 'bms4', nics: ['leaf2:swp12'] });
-    // app rides VLAN 100 on vpg4 while web holds 100 on leaf2; and a tagged 3000 blocks the pool's first id
-    d.vpgs.push({ name: 'vpg4', server: 'bms4', ports: ['leaf2:swp12'], bindings: [{ network: 'app', vlan: 100 }, { network: 'db', vlan: 3000 }] });
+    // app rides VLAN 100 on vpg4 while web holds 100 on leaf2; and a tagged 3445 blocks app's pool slot
+    d.vpgs.push({ name: 'vpg4', server: 'bms4', ports: ['leaf2:swp12'], bindings: [{ network: 'app', vlan: 100 }, { network: 'db', vlan: 3445 }] });
     const leaf2 = by(plansOf(d), 'leaf2');
-    expect(leaf2.virtualNetworks.map((v) => `${v.name}:${v.vlan}`)).toEqual(['web:100', 'db:200', 'app:3001']);
+    expect(leaf2.virtualNetworks.map((v) => `${v.name}:${v.vlan}`)).toEqual(['web:100', 'db:200', 'app:3446']);
     expect(leaf2.vpgs.map((v) => v.interface)).toEqual(['bond1', 'swp12']);
+  });
+
+  test('pool VLANs stay put when another network is added before them or deleted', () => {
+    const vlans = (d: Doc, dev: string) => Object.fromEntries(by(plansOf(d), dev).virtualNetworks.map((v) => [v.name, v.vlan]));
+    const before = vlans(base(), 'spine1');
+    // a new network first in the file, routed by crb1 too
+    const added = base();
+    added.virtualNetworks.unshift({ name: 'mgmt', vni: 10050, subnet: '10.5.0.0/24', gateway: '10.5.0.1' });
+    added.logicalRouters[0].networks.unshift('mgmt');
+    expect(vlans(added, 'spine1')).toEqual({ ...before, mgmt: 3000 + (10050 % 1095) });
+    // web unrouted and unbound everywhere: db keeps its VLAN on spine1
+    const removed = base();
+    removed.logicalRouters[0].networks = ['db'];
+    removed.vpgs = removed.vpgs.map((v: { bindings: { network: string }[] }) => ({ ...v, bindings: v.bindings.filter((b) => b.network !== 'web') }))
+      .filter((v: { bindings: unknown[] }) => v.bindings.length > 0);
+    expect(vlans(removed, 'spine1')).toEqual({ db: before.db });
+  });
+
+  test('two networks on one pool slot: the lower VNI keeps it, the other takes the next free one, whatever the file order', () => {
+    const clash = (order: 'asc' | 'desc') => {
+      const d = base();
+      // 11195 = 10100 + 1095: the same slot as web
+      d.virtualNetworks.push({ name: 'web2', vni: 11195, subnet: '10.11.0.0/24', gateway: '10.11.0.1' });
+      d.logicalRouters[0].networks.push('web2');
+      if (order === 'desc') d.virtualNetworks.reverse();
+      return Object.fromEntries(by(plansOf(d), 'spine1').virtualNetworks.map((v) => [v.name, v.vlan]));
+    };
+    expect(clash('asc')).toMatchObject({ web: 3245, web2: 3246 });
+    expect(clash('desc')).toEqual(clash('asc'));
   });
 
   test('pure and deterministic: a frozen input plans the same twice', () => {
@@ -149,7 +179,7 @@ describe('overlay services intent (junos)', () => {
     expect(xml('leaf2')).toContain('<device-count>1</device-count>');
     expect(xml('leaf2')).toMatch(/<name>xe-0\/0\/11<\/name>\s*<ether-options>\s*<ieee-802.3ad>\s*<bundle>ae0<\/bundle>/);
     expect(xml('leaf1')).toMatch(/<name>xe-0\/0\/10<\/name>\s*<unit>\s*<name>0<\/name>\s*<family>\s*<ethernet-switching>\s*<interface-mode>access<\/interface-mode>\s*<vlan>\s*<members>web<\/members>/);
-    expect(xml('leaf3')).toMatch(/<name>ae0<\/name>\s*<native-vlan-id>3000<\/native-vlan-id>/);
+    expect(xml('leaf3')).toMatch(/<name>ae0<\/name>\s*<native-vlan-id>3445<\/native-vlan-id>/);
     expect(xml('spine1')).toMatch(/<name>10.10.0.254\/24<\/name>\s*<virtual-gateway-address>10.10.0.1<\/virtual-gateway-address>/);
   });
 });
