@@ -696,43 +696,70 @@ const builtins: Record<string, RpcHandler> = {
   },
 };
 
-// Junos RPCs (enabled with `junos: true`).
-const junosBuiltins: Record<string, RpcHandler> = {
-  'load-configuration': ({ device, session, op }) =>
-    device.exclusive(async () => {
+/** How one device loads each `load-configuration` format into a new candidate. */
+export interface LoadConfigurationFormats {
+  /** format="text": the `<configuration-text>` element */
+  text(ctx: RpcContext, configurationText: XmlElement, action: string): string | Promise<string>;
+  /** format="xml" */
+  xml(ctx: RpcContext, action: string): string;
+  /** accept rollback="N" (the candidate becomes rollback N, as on Junos) */
+  rollback?: boolean;
+}
+
+/**
+ * Junos-style `<load-configuration action="merge|replace|override|update" format="xml|text">`:
+ * the candidate lock, the action and format checks and the candidate update are the same for
+ * every device; what each format means is the device's (the Junos builtin, the twin's agent).
+ */
+export function loadConfigurationHandler(formats: LoadConfigurationFormats): RpcHandler {
+  return (ctx) =>
+    ctx.device.exclusive(async () => {
+      const { device, session, op } = ctx;
       checkNotLockedByOther(device, 'candidate', session);
+      let next: string;
       const rb = op.attrs.rollback;
-      if (rb !== undefined) {
+      if (formats.rollback && rb !== undefined) {
         const cfg = device.rollbackConfig(Number(rb));
         if (cfg === undefined) throw new RpcError('invalid-value', `rollback ${rb} does not exist`, { path: '/rpc/load-configuration' });
-        device.candidate = cfg;
-        device.candidateDirty = cfg !== device.running;
-        return { xml: '<load-configuration-results><ok/></load-configuration-results>' };
-      }
-      const action = op.attrs.action ?? 'merge';
-      const format = op.attrs.format ?? 'xml';
-      if (!['merge', 'replace', 'override', 'update'].includes(action)) {
-        throw new RpcError('invalid-value', `load-configuration action '${action}' is not supported`, { path: '/rpc/load-configuration' });
-      }
-      let next: string;
-      if (format === 'text') {
-        const t = child(op, 'configuration-text');
-        if (!t) throw new RpcError('missing-element', 'format="text" needs <configuration-text>', { info: { 'bad-element': 'configuration-text' } });
-        const text = childTextOf(t);
-        next = device.hooks.loadText
-          ? await device.hooks.loadText(device.candidate, text, action, { device, session })
-          : `<configuration-text>${escapeText(text)}</configuration-text>`;
-      } else if (format === 'xml') {
-        const c = child(op, 'configuration');
-        if (!c) throw new RpcError('missing-element', 'format="xml" needs <configuration>', { info: { 'bad-element': 'configuration' } });
-        next = action === 'override' || action === 'update' ? mergeConfig('', outerXml(c), 'replace') : mergeConfig(device.candidate, outerXml(c), 'merge');
+        next = cfg;
       } else {
-        throw new RpcError('invalid-value', `load-configuration format '${format}' is not supported`, { path: '/rpc/load-configuration' });
+        const action = op.attrs.action ?? 'merge';
+        const format = op.attrs.format ?? 'xml';
+        if (!['merge', 'replace', 'override', 'update'].includes(action)) {
+          throw new RpcError('invalid-value', `load-configuration action '${action}' is not supported`, { path: '/rpc/load-configuration' });
+        }
+        if (format === 'text') {
+          const t = child(op, 'configuration-text');
+          if (!t) throw new RpcError('missing-element', 'format="text" needs <configuration-text>', { info: { 'bad-element': 'configuration-text' } });
+          next = await formats.text(ctx, t, action);
+        } else if (format === 'xml') {
+          next = formats.xml(ctx, action);
+        } else {
+          throw new RpcError('invalid-value', `load-configuration format '${format}' is not supported (xml, text)`, { path: '/rpc/load-configuration' });
+        }
       }
       device.candidate = next;
       device.candidateDirty = next !== device.running;
       return { xml: '<load-configuration-results><ok/></load-configuration-results>' };
-    }),
+    });
+}
+
+// Junos RPCs (enabled with `junos: true`).
+const junosBuiltins: Record<string, RpcHandler> = {
+  'load-configuration': loadConfigurationHandler({
+    rollback: true,
+    text: ({ device, session }, t, action) => {
+      const text = childTextOf(t);
+      return device.hooks.loadText
+        ? device.hooks.loadText(device.candidate, text, action, { device, session })
+        : `<configuration-text>${escapeText(text)}</configuration-text>`;
+    },
+    xml: ({ device, op }, action) => {
+      const c = child(op, 'configuration');
+      if (!c) throw new RpcError('missing-element', 'format="xml" needs <configuration>', { info: { 'bad-element': 'configuration' } });
+      return action === 'override' || action === 'update' ? mergeConfig('', outerXml(c), 'replace') : mergeConfig(device.candidate, outerXml(c), 'merge');
+    },
+  }),
   'get-configuration': ({ device, op }) => {
     if (op.attrs.compare === 'rollback') {
       const n = Number(op.attrs.rollback ?? '0');

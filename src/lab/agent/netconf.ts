@@ -4,7 +4,7 @@
 import { RpcError } from '../../netconf/errors';
 import { child, childText, elements, escapeText, parseFragment, textOf, type XmlElement } from '../../netconf/xml';
 import { mergeConfig } from '../../netconf/datastore';
-import type { DeviceHooks, NetconfDevice, RpcHandler } from '../../netconf/server';
+import { loadConfigurationHandler, type DeviceHooks, type NetconfDevice, type RpcHandler } from '../../netconf/server';
 import type { Device, FrrConfig } from './device';
 import { ValidationError } from './device';
 
@@ -187,35 +187,15 @@ export function factsRpc(dev: Device): RpcHandler {
  * `<frr>` element directly); format text carries `<configuration-text>` = a whole frr.conf (the
  * interfaces text of the candidate is kept).
  */
-export const loadConfigurationRpc: RpcHandler = ({ device, session, op }) =>
-  device.exclusive(async () => {
-    const holder = device.locks.candidate;
-    if (holder !== undefined && holder !== session.id) {
-      throw new RpcError('in-use', `candidate is locked by session ${holder}`, { type: 'protocol', info: { 'session-id': String(holder) } });
-    }
-    const action = op.attrs.action ?? 'merge';
-    const format = op.attrs.format ?? 'xml';
-    if (!['merge', 'replace', 'override', 'update'].includes(action)) {
-      throw new RpcError('invalid-value', `load-configuration action '${action}' is not supported`, { path: '/rpc/load-configuration' });
-    }
-    let next: string;
-    if (format === 'text') {
-      const t = child(op, 'configuration-text');
-      if (!t) throw new RpcError('missing-element', 'format="text" needs <configuration-text>', { info: { 'bad-element': 'configuration-text' } });
-      const cur = unwrapFrr(device.candidate);
-      next = wrapFrr({ frrConf: textOf(t), interfaces: cur.interfaces });
-    } else if (format === 'xml') {
-      const c = child(op, 'configuration');
-      const inner = c ? c.source.slice(c.innerStart, c.innerEnd) : op.source.slice(op.innerStart, op.innerEnd);
-      unwrapFrr(inner); // refuse foreign elements before touching the candidate
-      next = action === 'merge' ? mergeConfig(device.candidate, inner, 'merge') : mergeConfig('', inner, 'replace');
-    } else {
-      throw new RpcError('invalid-value', `load-configuration format '${format}' is not supported (xml, text)`, { path: '/rpc/load-configuration' });
-    }
-    device.candidate = next;
-    device.candidateDirty = next !== device.running;
-    return { xml: '<load-configuration-results><ok/></load-configuration-results>' };
-  });
+export const loadConfigurationRpc: RpcHandler = loadConfigurationHandler({
+  text: ({ device }, t) => wrapFrr({ frrConf: textOf(t), interfaces: unwrapFrr(device.candidate).interfaces }),
+  xml: ({ device, op }, action) => {
+    const c = child(op, 'configuration');
+    const inner = c ? c.source.slice(c.innerStart, c.innerEnd) : op.source.slice(op.innerStart, op.innerEnd);
+    unwrapFrr(inner); // refuse foreign elements before touching the candidate
+    return action === 'merge' ? mergeConfig(device.candidate, inner, 'merge') : mergeConfig('', inner, 'replace');
+  },
+});
 
 /** `<install-software xmlns="urn:fabric:device"><version>..</version><image-url>..</image-url><reboot-seconds>..</reboot-seconds></install-software>` */
 export function installSoftwareRpc(dev: Device, reboot: (version: string, seconds: number) => void): RpcHandler {
