@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Store } from '../../src/store';
+import { netnsBackend } from '../../src/lab/netns';
+import { validateTopology } from '../../src/lab/topology';
 
 const ROOT_DIR = resolve(__dirname, '../..');
 
@@ -80,4 +82,51 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     stop();
     throw e;
   }
+}
+
+export interface DiscoveryTwin {
+  fx: DiscoveryFixture;
+  labRoot: string;
+  /** Lab down, then the fixture stopped; errors of the lab's down are its own tests' business. */
+  down(): Promise<void>;
+}
+
+/**
+ * The fixture with fabric `fabric` (the given serials as frr-switch devices, no roles, no links:
+ * what onboarding fills in) and a netns twin `lab` of those devices cabled as `links` on
+ * 10.0.0.0/24; `preconfigured` brings the devices up bootstrapped with the fabric's credentials
+ * and SNMP community (brownfield) instead of in factory default (greenfield).
+ */
+export async function startDiscoveryTwin(o: {
+  prefix: string; lab: string; fabric: string; password: string; community: string;
+  serials: Record<string, string>; links: [string, string][]; preconfigured?: boolean;
+}): Promise<DiscoveryTwin> {
+  const management = { cidr: '10.0.0.0/24', gateway: '10.0.0.1' };
+  const fx = await startDiscoveryFixture({ prefix: o.prefix, fabric: {
+    fabric: {
+      name: o.fabric, credentials: { username: 'admin', password: o.password }, snmp: { community: o.community },
+      namespaces: { management: [management], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
+    },
+    devices: Object.entries(o.serials).map(([name, serial]) => ({ name, serial, profile: 'frr-switch', physicalRole: name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
+    links: [],
+  } });
+  const labRoot = join(fx.dir, 'lab');
+  const down = async (): Promise<void> => {
+    try { await netnsBackend.down(o.lab, { root: labRoot }); } catch { /* reported by the lab's own tests */ }
+    fx.stop();
+  };
+  try {
+    const topo = validateTopology({
+      name: o.lab,
+      devices: Object.entries(o.serials).map(([name, serial]) => ({ name, profile: 'frr-switch', serial })),
+      links: o.links,
+      management,
+      ...(o.preconfigured ? { credentials: { username: 'admin', password: o.password }, snmp: { community: o.community } } : {}),
+    });
+    await netnsBackend.up(topo, { root: labRoot, timeoutSeconds: 120, ...(o.preconfigured ? { preconfigured: true } : {}) });
+  } catch (e) {
+    await down();
+    throw e;
+  }
+  return { fx, labRoot, down };
 }

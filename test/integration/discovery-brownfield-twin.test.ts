@@ -2,13 +2,10 @@
 // credentials, SNMP already set), cabled with a mistake: a leaf-leaf link and leaf3's second
 // uplink on spine2:swp4 where the cabling plan says swp3. The sweep, SNMP, NETCONF facts and
 // LLDP run inside the lab's controller namespace; the store is a real Redis on a unix socket.
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describeIf } from '../helpers/env';
 import type { Store } from '../../src/store';
-import { startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
-import { netnsBackend } from '../../src/lab/netns';
-import { validateTopology } from '../../src/lab/topology';
+import { startDiscoveryTwin, src, type DiscoveryTwin } from '../helpers/discovery-fixture';
 
 jest.setTimeout(400_000);
 
@@ -22,32 +19,15 @@ const PLAN: [string, string][] = [
 const LINKS: [string, string][] = [...PLAN.slice(0, 5), ['spine2:swp4', 'leaf3:swp52'], ['leaf1:swp49', 'leaf2:swp49']];
 
 describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'lldpd', 'snmpd', 'fping', 'redis-server'] })('brownfield onboarding on a preconfigured, miswired 2x3 twin', () => {
-  let fx: DiscoveryFixture | undefined;
-  let labRoot: string;
+  let tw: DiscoveryTwin | undefined;
   let store: Store;
   let out = '';
   let results: any[] = [];
 
   beforeAll(async () => {
-    fx = await startDiscoveryFixture({ prefix: 'ds-bf-', fabric: {
-      fabric: {
-        name: 'bf', credentials: { username: 'admin', password: 'Bf-s3cret!' }, snmp: { community: 'bf-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
-      },
-      devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, serial, profile: 'frr-switch', physicalRole: name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
-      links: [],
-    } });
+    tw = await startDiscoveryTwin({ prefix: 'ds-bf-', lab: LAB, fabric: 'bf', password: 'Bf-s3cret!', community: 'bf-ro', serials: SERIALS, links: LINKS, preconfigured: true });
+    const fx = tw.fx;
     store = fx.store;
-    labRoot = join(fx.dir, 'lab');
-    const topo = validateTopology({
-      name: LAB,
-      devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, profile: 'frr-switch', serial })),
-      links: LINKS,
-      management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
-      credentials: { username: 'admin', password: 'Bf-s3cret!' },
-      snmp: { community: 'bf-ro' },
-    });
-    await netnsBackend.up(topo, { root: labRoot, timeoutSeconds: 120, preconfigured: true });
 
     const script = `
 const Redis = require('ioredis');
@@ -78,8 +58,7 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
   }, 380_000);
 
   afterAll(async () => {
-    try { await netnsBackend.down(LAB, { root: labRoot }); } catch { /* reported by the lab's own tests */ }
-    fx?.stop();
+    await tw?.down();
   }, 60_000);
 
   test('finds all 5 devices with serials and names, the 7 links as cabled, and every anomaly', async () => {

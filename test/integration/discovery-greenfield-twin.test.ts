@@ -3,13 +3,10 @@
 // bootstrap route and the onboarding job; the devices' own dhclient takes a lease, fetches the
 // bootstrap, applies it; the job reads facts over NETCONF and LLDP over SNMP. Then a second
 // run changes nothing. The store is a real Redis on a unix socket.
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describeIf } from '../helpers/env';
 import type { Store } from '../../src/store';
-import { startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
-import { netnsBackend } from '../../src/lab/netns';
-import { validateTopology } from '../../src/lab/topology';
+import { startDiscoveryTwin, src, type DiscoveryTwin } from '../helpers/discovery-fixture';
 
 jest.setTimeout(400_000);
 
@@ -21,30 +18,15 @@ const LINKS: [string, string][] = [
 ];
 
 describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'lldpd', 'snmpd', 'dhclient', 'redis-server'] })('greenfield onboarding on a 2x3 twin', () => {
-  let fx: DiscoveryFixture | undefined;
-  let labRoot: string;
+  let tw: DiscoveryTwin | undefined;
   let store: Store;
   let out = '';
   let results: any[] = [];
 
   beforeAll(async () => {
-    fx = await startDiscoveryFixture({ prefix: 'ds-gf-', fabric: {
-      fabric: {
-        name: 'gf', credentials: { username: 'admin', password: 'Gf-s3cret!' }, snmp: { community: 'gf-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
-      },
-      devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, serial, profile: 'frr-switch', physicalRole: name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
-      links: [],
-    } });
+    tw = await startDiscoveryTwin({ prefix: 'ds-gf-', lab: LAB, fabric: 'gf', password: 'Gf-s3cret!', community: 'gf-ro', serials: SERIALS, links: LINKS });
+    const fx = tw.fx;
     store = fx.store;
-    labRoot = join(fx.dir, 'lab');
-    const topo = validateTopology({
-      name: LAB,
-      devices: Object.entries(SERIALS).map(([name, serial]) => ({ name, profile: 'frr-switch', serial })),
-      links: LINKS,
-      management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
-    });
-    await netnsBackend.up(topo, { root: labRoot, timeoutSeconds: 120 });
 
     const script = `
 const Redis = require('ioredis');
@@ -77,8 +59,7 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
   }, 380_000);
 
   afterAll(async () => {
-    try { await netnsBackend.down(LAB, { root: labRoot }); } catch { /* reported by the lab's own tests */ }
-    fx?.stop();
+    await tw?.down();
   }, 60_000);
 
   test('finds all 5 devices with the right serials, models and names, and all 6 links with the right ports', async () => {
