@@ -84,6 +84,32 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
   }
 }
 
+/** A fabric for onboarding: its management subnet, devices known only by serial (no roles,
+ * no links: what onboarding fills in), the usual loopback, /31 and ASN pools. */
+export function onboardingFabric(o: {
+  name: string; password: string; community: string; management: { cidr: string; gateway: string };
+  devices: { name: string; serial: string }[];
+}): Parameters<Store['createFabric']>[0] {
+  return {
+    fabric: {
+      name: o.name, credentials: { username: 'admin', password: o.password }, snmp: { community: o.community },
+      namespaces: { management: [o.management], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
+    },
+    devices: o.devices.map((d) => ({ ...d, profile: 'frr-switch', physicalRole: d.name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
+    links: [],
+  };
+}
+
+/** The simulator's fabric on `cidr` (gateway .254): spine1 and leaf1 listed by serial take these
+ * names; the other sim devices keep their serials. */
+export function simFabric(name: string, cidr: string): Parameters<Store['createFabric']>[0] {
+  return onboardingFabric({
+    name, password: 'admin123', community: 'fabric-ro',
+    management: { cidr, gateway: cidr.replace(/\.0\/24$/, '.254') },
+    devices: [{ name: 'spine1', serial: 'SIM00001' }, { name: 'leaf1', serial: 'SIM00003' }],
+  });
+}
+
 export interface DiscoveryTwin {
   fx: DiscoveryFixture;
   labRoot: string;
@@ -102,14 +128,10 @@ export async function startDiscoveryTwin(o: {
   serials: Record<string, string>; links: [string, string][]; preconfigured?: boolean;
 }): Promise<DiscoveryTwin> {
   const management = { cidr: '10.0.0.0/24', gateway: '10.0.0.1' };
-  const fx = await startDiscoveryFixture({ prefix: o.prefix, fabric: {
-    fabric: {
-      name: o.fabric, credentials: { username: 'admin', password: o.password }, snmp: { community: o.community },
-      namespaces: { management: [management], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
-    },
-    devices: Object.entries(o.serials).map(([name, serial]) => ({ name, serial, profile: 'frr-switch', physicalRole: name.startsWith('spine') ? 'spine' : 'leaf', roles: [] })),
-    links: [],
-  } });
+  const fx = await startDiscoveryFixture({ prefix: o.prefix, fabric: onboardingFabric({
+    name: o.fabric, password: o.password, community: o.community, management,
+    devices: Object.entries(o.serials).map(([name, serial]) => ({ name, serial })),
+  }) });
   const labRoot = join(fx.dir, 'lab');
   const down = async (): Promise<void> => {
     try { await netnsBackend.down(o.lab, { root: labRoot }); } catch { /* reported by the lab's own tests */ }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describeIf } from '../helpers/env';
 import type { Store } from '../../src/store';
-import { startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
+import { simFabric, startDiscoveryFixture, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
 import { prepareSimNamespace, removeSimNamespace, simTopology } from '../../src/lab/sim';
 
 const CIDR = '127.30.0.0/24';
@@ -21,18 +21,7 @@ describeIf({ root: true, commands: ['ip', 'fping', 'redis-server'] })('brownfiel
   let results: any[] = [];
 
   beforeAll(async () => {
-    fx = await startDiscoveryFixture({ prefix: 'ds-onb-', fabric: {
-      fabric: {
-        name: 'sim1', credentials: { username: 'admin', password: 'admin123' }, snmp: { community: 'fabric-ro' },
-        namespaces: { management: [{ cidr: CIDR, gateway: '127.30.0.254' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
-      },
-      // spine1 and leaf1 listed by serial: they take these names; the rest keep their serials.
-      devices: [
-        { name: 'spine1', serial: 'SIM00001', profile: 'frr-switch', physicalRole: 'spine', roles: [] },
-        { name: 'leaf1', serial: 'SIM00003', profile: 'frr-switch', physicalRole: 'leaf', roles: [] },
-      ],
-      links: [],
-    } });
+    fx = await startDiscoveryFixture({ prefix: 'ds-onb-', fabric: simFabric('sim1', CIDR) });
     store = fx.store;
     const devs = simTopology({ spines: 2, leaves: 3, cidr: CIDR });
     prepareSimNamespace(ns, devs.map((d) => d.address));
