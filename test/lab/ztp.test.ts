@@ -25,6 +25,7 @@ const topo = validateTopology({
     { name: 'leaf1', profile: 'frr-switch', serial: 'ZTP0001' },
     { name: 'leaf2', profile: 'frr-switch', serial: 'ZTP0002' },
     { name: 'leaf3', profile: 'frr-switch', serial: 'ZTP0003' },
+    { name: 'leaf4', profile: 'frr-switch', serial: 'ZTP0004' },
   ],
   links: [['leaf1:swp1', 'leaf2:swp1']],
   management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
@@ -47,6 +48,9 @@ http.createServer((req, res) => {
   if (req.url === '/ztp/ZTP0001') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body); }
   else if (req.url === '/ztp/ZTP0002') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf2"')); }
   else if (req.url === '/ztp/ZTP0003') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf3"')); }
+  // ZTP0004: the first fetch finds its one-time token used up (as when a reply was lost)
+  else if (req.url === '/ztp/ZTP0004' && !globalThis.used4) { globalThis.used4 = true; res.writeHead(404); res.end(); }
+  else if (req.url === '/ztp/ZTP0004') { res.writeHead(200, {'content-type': 'application/json'}); res.end(body.replace('"leaf1"', '"leaf4"')); }
   else if (req.url === '/ztp/BAD') { res.writeHead(200); res.end('{"credentials": {"username": "x", "password": "y"}, "snmp": {"community": "c"}, "telnet": true}'); }
   else { res.writeHead(404); res.end(); }
 }).listen(8099, '10.0.0.1', () => process.stdout.write('ready\\n'));
@@ -131,7 +135,7 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
 
   test('factory default: only dhclient on eth0, no address, nothing listening', async () => {
     const st = await netnsBackend.status(LAB, { root: ROOT });
-    expect(st.nodes.map((n) => [n.name, n.state, n.managementIp])).toEqual([['leaf1', 'factory-default', undefined], ['leaf2', 'factory-default', undefined], ['leaf3', 'factory-default', undefined]]);
+    expect(st.nodes.map((n) => [n.name, n.state, n.managementIp])).toEqual([['leaf1', 'factory-default', undefined], ['leaf2', 'factory-default', undefined], ['leaf3', 'factory-default', undefined], ['leaf4', 'factory-default', undefined]]);
     for (const n of st.nodes) expect(n.processes!.map((p) => p.what).sort()).toEqual(['agent', 'bfdd', 'bgpd', 'dhclient', 'zebra']);
     const listening = (await inNs(`${LAB}-leaf1`, ['ss', '-Hltun'])).stdout;
     expect(listening).not.toMatch(/:830\b|:161\b/);
@@ -222,10 +226,21 @@ d('twin ZTP (factory default -> bootstrap over HTTP)', () => {
       const n = (await netnsBackend.status(LAB, { root: ROOT })).nodes[2];
       return n.state === 'bootstrapped' && n.managementIp?.startsWith('10.0.0.7') ? n : undefined;
     }, 60_000, 250);
-    // only leaf2 and leaf3 asked: leaf1 stopped its DHCP client when its ZTP ended
+    // leaf4's first bootstrap fetch failed (404): it asked DHCP again and bootstrapped with the next lease
+    await waitUntil('leaf4 bootstrapped after asking DHCP again', async () => {
+      const n = (await netnsBackend.status(LAB, { root: ROOT })).nodes[3];
+      return n.state === 'bootstrapped' && n.managementIp?.startsWith('10.0.0.7') ? n : undefined;
+    }, 90_000, 250);
+    expect(requests.filter((q) => q === 'GET /ztp/ZTP0004')).toHaveLength(2);
+    const agentLog = (await sh(['cat', join(new LabPaths(LAB, ROOT).nodeRun('leaf4'), 'agent.log')])).stdout;
+    expect(agentLog).toMatch(/ztp: bootstrap http:\/\/10\.0\.0\.1:8099\/ztp\/ZTP0004: HTTP 404/);
+    expect(agentLog).toMatch(/ztp: asking DHCP again \(restart 1 of 20\)/);
+    // the DHCP exchange after the restart (a REQUEST of the address it had, or a new DISCOVER)
+    expect(seen.filter((x) => x.serial === 'ZTP0004' && x.type === 3).length).toBeGreaterThanOrEqual(2);
+    // only leaf2, leaf3 and leaf4 asked: leaf1 stopped its DHCP client when its ZTP ended
     const discover = seen.find((x) => x.type === 1 && x.serial === 'ZTP0002')!;
     expect(discover).toEqual({ type: 1, vendorClass: 'FRR-frr-switch-ZTP0002', clientIdHex: '00' + Buffer.from('ZTP0002').toString('hex'), hostName: 'ZTP0002', serial: 'ZTP0002' });
-    expect(new Set(seen.map((x) => x.serial))).toEqual(new Set(['ZTP0002', 'ZTP0003']));
+    expect(new Set(seen.map((x) => x.serial))).toEqual(new Set(['ZTP0002', 'ZTP0003', 'ZTP0004']));
     expect(requests).toContain('GET /ztp/ZTP0002');
     expect(requests).toContain('GET /ztp/ZTP0003');
     const ip = (await netnsBackend.status(LAB, { root: ROOT })).nodes[1].managementIp!;

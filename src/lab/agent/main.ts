@@ -19,12 +19,23 @@ const log = (m: string): void => {
   process.stdout.write(`${new Date().toISOString()} ${m}\n`);
 };
 
+/** ZTP retries: a failed attempt asks DHCP again after this long, at most this many times */
+const ZTP_RESTART_MS = 5000;
+const ZTP_RESTARTS_MAX = 20;
+/** one bootstrap fetch; a guest under software emulation can be slow to answer */
+const BOOTSTRAP_FETCH_MS = 30_000;
+
 export class Agent {
   dev: Device;
   private server?: NetconfServer;
   private listener?: NetconfListener;
   private ncDevice?: NetconfDevice;
   private ztpBusy = false;
+  /** a lease event that came while ZTP was busy: handled when it is done */
+  private leasePending = false;
+  /** DHCP restarts after failed ZTP attempts (bounded) */
+  private ztpRestarts = 0;
+  private ztpRestartTimer?: NodeJS.Timeout;
 
   constructor(public cfg: DeviceConfig) {
     this.dev = new Device(cfg, log);
@@ -67,7 +78,8 @@ export class Agent {
 
   /** The dhclient script wrote lease.env and woke us (SIGUSR2). */
   async onLease(): Promise<void> {
-    if (this.ztpBusy || this.dev.state.bootstrap) return;
+    if (this.dev.state.bootstrap) return;
+    if (this.ztpBusy) { this.leasePending = true; return; }
     this.ztpBusy = true;
     try {
       const f = join(this.cfg.runDir, 'lease.env');
@@ -76,10 +88,33 @@ export class Agent {
       await this.ztpFromLease(lease);
     } catch (e) {
       log(`ztp: ${(e as Error).message}`);
+      // a bootstrap that did not finish (NETCONF not up) is not kept: the next attempt starts over
+      if (!this.listener) this.dev.state.bootstrap = undefined;
       this.dev.writeStatus({ netconf: false, dhcp: true, ztpError: (e as Error).message });
+      this.restartZtpLater();
     } finally {
       this.ztpBusy = false;
     }
+    if (this.leasePending) {
+      this.leasePending = false;
+      await this.onLease();
+    }
+  }
+
+  /**
+   * A failed ZTP attempt (bootstrap fetch or apply) asks DHCP again, as switches do: the bootstrap
+   * URL's token is used up by a fetch whose reply was lost, and a new exchange brings a new one.
+   */
+  private restartZtpLater(): void {
+    if (this.ztpRestartTimer || this.ztpRestarts >= ZTP_RESTARTS_MAX) return;
+    this.ztpRestarts++;
+    this.ztpRestartTimer = setTimeout(() => {
+      this.ztpRestartTimer = undefined;
+      if (this.dev.state.bootstrap) return;
+      log(`ztp: asking DHCP again (restart ${this.ztpRestarts} of ${ZTP_RESTARTS_MAX})`);
+      void this.dev.stopDhclient().then(() => this.dev.startDhclient()).catch((e: Error) => log(`ztp: dhclient restart: ${e.message}`));
+    }, ZTP_RESTART_MS);
+    this.ztpRestartTimer.unref();
   }
 
   async ztpFromLease(lease: LeaseEnv): Promise<void> {
@@ -175,6 +210,7 @@ export class Agent {
   }
 
   async shutdown(): Promise<void> {
+    clearTimeout(this.ztpRestartTimer);
     try { await this.stopNetconf(); } catch { /* exiting */ }
     await this.dev.stopAll();
   }
@@ -184,7 +220,7 @@ async function fetchBootstrap(url: string): Promise<Bootstrap> {
   let last = '';
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'error' });
+      const res = await fetch(url, { signal: AbortSignal.timeout(BOOTSTRAP_FETCH_MS), redirect: 'error' });
       if (res.status >= 200 && res.status < 300) return parseBootstrap(await res.text());
       last = `HTTP ${res.status}`;
       if (res.status >= 400 && res.status < 500) break;
