@@ -22,6 +22,8 @@ export interface ServiceConfig {
   fabricLockTtlMs: number;
   /** Extra job-type modules to load (FABRIC_JOB_PLUGINS, comma-separated paths). */
   jobPlugins: string[];
+  /** API requests per minute per token (RATE_LIMIT_PER_MINUTE; 0 turns the limit off). */
+  rateLimitPerMinute: number;
   logLevel: string;
 }
 
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     jobLockMs: intVar(env, 'JOB_LOCK_MS', 30_000, 500, 3_600_000),
     fabricLockTtlMs: intVar(env, 'FABRIC_LOCK_TTL_MS', 60_000, 500, 3_600_000),
     jobPlugins: (optional(env, 'FABRIC_JOB_PLUGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 3000, 0, 10_000_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };
 }

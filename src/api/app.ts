@@ -1,60 +1,87 @@
-// The REST API (DESIGN §5): JSON under /api/v1 with bearer tokens; /healthz, /readyz,
-// /metrics and /docs at the root. Built from dependencies so tests use fastify.inject.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+// The REST API: JSON under /api/v1 with bearer tokens; /healthz, /readyz, /metrics and /docs
+// at the root. Built from dependencies so tests build it with a test Redis.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { ServiceConfig } from '../config';
 import type { Logger } from '../log';
 import type { JobSystem } from '../jobs/engine';
 import type { Store } from '../store';
-import { TokenStore, roleAllows, type Role, type TokenInfo } from './auth';
-import { errorHandler } from './errors';
+import { STATUS_CODES } from 'node:http';
+import { actorOf, type ApiContext, type ApiDeps } from './context';
+
+export { actorOf, type ApiContext, type ApiDeps };
+import { clientErrorCode, errorHandler } from './errors';
+import { collectRouteAccess, installAudit, installAuth, installRateLimits, installSecurityHeaders, markPublic, type RateLimits, type RouteAccess } from './security';
+import { registerServiceRoutes } from './routes-services';
 import { createMetrics, type Metrics } from './metrics';
 import { ErrorReply } from './schemas';
+import { SERVICE_SCHEMAS } from '../domain/schema';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
 import { ztpRoutes } from '../discovery/service';
 
-export interface ApiDeps {
-  store: Store;
-  jobs: JobSystem;
-  tokens: TokenStore;
-  config: ServiceConfig;
-  logger: Logger;
-}
-
-export interface ApiContext extends ApiDeps {
-  metrics: Metrics;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest { auth?: TokenInfo }
-  interface FastifyContextConfig { role?: Role; public?: boolean }
-}
-
 export const API_PREFIX = '/api/v1';
+/** Default body limit; routes that take a whole fabric file raise it (FABRIC_FILE_LIMIT). */
+export const BODY_LIMIT = 1024 * 1024;
+/** A fabric file of the 5,000-device benchmark is about 3 MB as JSON. */
+export const FABRIC_FILE_LIMIT = 64 * 1024 * 1024;
+/** Longer request targets answer 414 (the route table has nothing that long). */
+const MAX_URL = 4096;
 
-export type App = FastifyInstance & { metrics: Metrics };
+export type App = FastifyInstance & { metrics: Metrics; routeAccess: RouteAccess[] };
 
 export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    bodyLimit: 32 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     // coerceTypes 'array': query strings arrive as text (limit=50).
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
+    routerOptions: { maxParamLength: 500 },
+    // Errors found before routing (a bad URL encoding, a path parameter over maxParamLength).
+    frameworkErrors: (err, _req, reply) => {
+      const status = (err as { statusCode?: number }).statusCode ?? 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: clientErrorCode(status), message: err.message.split('\n')[0].slice(0, 300) });
+    },
+    // Errors the HTTP parser finds before fastify routes anything (431 headers too large, 400
+    // malformed request line) answer in the same {error, message} shape as the rest.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+      const body = JSON.stringify({ error: clientErrorCode(status), message: status === 431 ? 'request headers too large' : status === 414 ? 'request target too long' : 'malformed HTTP request' });
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else socket.destroy(err);
+    },
   });
   const metrics = createMetrics({ jobs: deps.jobs, store: deps.store });
   const ctx: ApiContext = { ...deps, metrics };
+  const routeAccess: RouteAccess[] = [];
+  collectRouteAccess(app, routeAccess);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+    void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });
   });
   app.addSchema(ErrorReply);
+  for (const k of SERVICE_SCHEMAS) app.addSchema(k.schema);
+
+  // Before anything else: an absurd target, and Redis down (answer now, not when it returns).
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url.length > MAX_URL) return reply.status(414).send({ error: 'uri_too_long', message: `request target longer than ${MAX_URL} characters` });
+    if (req.routeOptions.url && !req.routeOptions.config.public && deps.store.redis.status !== 'ready') {
+      return reply.status(503).header('retry-after', '5').send({ error: 'unavailable', message: 'redis is not reachable; retry when it is back' });
+    }
+  });
+  installAuth(app, deps.tokens);
+  installSecurityHeaders(app);
+  installAudit(app, deps.store.redis);
+  await installRateLimits(app, deps.store.redis, deps.rateLimits ?? { perMinute: deps.config.rateLimitPerMinute ?? 3000, tokensPerMinute: 20 });
 
   await app.register(swagger, {
+    // Component schemas keep their $id as their name (not def-0, def-1, ...).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Fabric service API', version: '1.0.0', description: 'Data-center IP fabric lifecycle and zero-touch provisioning. Bearer tokens: viewer (reads), operator (runs jobs, roles), admin (fabrics, devices, links, tokens).' },
@@ -63,7 +90,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   // Latency for every request, labelled by route pattern (not the raw URL).
   app.addHook('onResponse', async (req, reply) => {
@@ -73,52 +100,37 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     else req.log.debug({ method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
-  // Auth: every /api/v1 route names the role it needs; the OpenAPI document is public.
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const cfg = req.routeOptions.config;
-    // Unmatched URLs fall through to the 404 handler; public routes need no token.
-    if (!req.url.startsWith(API_PREFIX) || cfg?.public || !req.routeOptions.url) return;
-    const need: Role = cfg?.role ?? 'admin';
-    const h = req.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-    if (!m) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'missing bearer token (Authorization: Bearer <token>)' });
-    }
-    const info = await deps.tokens.verify(m[1]);
-    if (!info) return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'invalid or revoked token' });
-    if (!roleAllows(info.role, need)) {
-      return reply.status(403).send({ error: 'forbidden', message: `this needs the ${need} role; the token has ${info.role}` });
-    }
-    req.auth = info;
+  const open = { schema: { hide: true }, config: { public: true } } as const;
+  app.get('/healthz', open, async (_req, reply) => {
+    // The process answers; whether its store does is part of the answer.
+    if (!(await deps.store.ping(1000))) return reply.status(503).send({ error: 'unavailable', message: 'redis is down', status: 'degraded', redis: 'down' });
+    return { status: 'ok', redis: 'up' };
   });
-
-  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (_req, reply) => {
+  app.get('/readyz', open, async (_req, reply) => {
     const ok = await deps.store.ping(1000);
     if (!ok) return reply.status(503).send({ error: 'unavailable', message: 'redis is not reachable' });
     return { status: 'ready' };
   });
-  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_req, reply) => {
+  app.get('/metrics', open, async (_req, reply) => {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });
-  app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  app.get(`${API_PREFIX}/openapi.json`, open, async () => app.swagger());
 
   await app.register(async (api) => {
     registerFabricRoutes(api, ctx);
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
-    require('./routes-services').registerServiceRoutes(api, ctx);
+    registerServiceRoutes(api, ctx);
   }, { prefix: API_PREFIX });
 
-  // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token> (public: devices carry no token).
-  await app.register(ztpRoutes(deps.store));
+  // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token>: public because devices carry no
+  // token (the one-time token in the URL is the credential). Marked on its routes, in this scope.
+  await app.register(async (z) => {
+    z.addHook('onRoute', markPublic);
+    await z.register(ztpRoutes(deps.store));
+  });
 
   await app.ready();
-  return Object.assign(app as unknown as FastifyInstance, { metrics });
-}
-
-/** The actor recorded in events: the token id and role, never the token. */
-export function actorOf(req: FastifyRequest): { actor: string } {
-  return { actor: req.auth ? `token:${req.auth.id}(${req.auth.role})` : 'system' };
+  return Object.assign(app as unknown as FastifyInstance, { metrics, routeAccess });
 }

@@ -47,6 +47,16 @@ function fromValidation(errs: AjvError[], context: string | undefined): ErrorBod
   return { error: 'bad_request', message: `${path || context || 'body'}: ${why}`, ...(path ? { path } : {}) };
 }
 
+const CLIENT_CODES = new Map<number, string>([
+  [404, 'not_found'], [405, 'method_not_allowed'], [408, 'timeout'], [413, 'too_large'], [414, 'uri_too_long'],
+  [415, 'unsupported_media_type'], [429, 'too_many_requests'], [431, 'headers_too_large'],
+]);
+
+/** The `error` word of a 4xx status (one shape for every error the service sends). */
+export function clientErrorCode(status: number): string {
+  return CLIENT_CODES.get(status) ?? 'bad_request';
+}
+
 export function toErrorReply(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (err instanceof ApiError) {
     return { status: err.status, body: { error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}), ...(err.jobId ? { jobId: err.jobId } : {}) }, internal: false };
@@ -74,8 +84,7 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody; i
   }
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // fastify's own client errors (bad JSON, wrong content type, body too large)
-    const code = fe.statusCode === 404 ? 'not_found' : fe.statusCode === 413 ? 'too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'bad_request';
-    return { status: fe.statusCode, body: { error: code, message: (fe.message || 'bad request').split('\n')[0] }, internal: false };
+    return { status: fe.statusCode, body: { error: clientErrorCode(fe.statusCode), message: (fe.message || 'bad request').split('\n')[0] }, internal: false };
   }
   return { status: 500, body: { error: 'internal', message: 'internal error (see the service log)' }, internal: true };
 }

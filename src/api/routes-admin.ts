@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { loadProfiles, type ProfileSet } from '../domain/profiles';
 import type { Role } from './auth';
-import { actorOf, type ApiContext } from './app';
+import { actorOf, type ApiContext } from './context';
 import { notFound } from './errors';
 import { IdParams, Items, NameParams, ProfileReply, TokenBody, TokenCreated, TokenInfo } from './schemas';
 

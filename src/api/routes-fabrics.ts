@@ -7,7 +7,7 @@ import { intendedConfig } from '../jobs/autoconfigure';
 import { computeDrift } from '../jobs/drift';
 import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
-import { actorOf, type ApiContext } from './app';
+import { actorOf, type ApiContext } from './context';
 import { notFound, badRequest } from './errors';
 import {
   AutoconfigureBody, ConfigReply, DeviceParams, DevicePatchBody, DeviceReply, EventReply, FabricFileBody,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { ApiContext } from './app';
+import type { ApiContext } from './context';
 import { notFound } from './errors';
 import { IdParams, JobReply } from './schemas';
 

@@ -1,25 +1,35 @@
-// Overlay services over REST (DESIGN §5 "coming next"): virtual networks, logical routers,
-// servers and VPGs. Each create or delete validates the whole fabric with the change (the
-// store refuses anything half-valid), then pushes it by an incremental autoconfigure of only
-// the devices whose compiled plan changed. A network still bound (VPG or LR) is refused with 409.
+// Overlay services over REST: virtual networks, logical routers, servers and VPGs. Each create
+// or delete is one read-modify-write inside the store's transaction (the whole fabric is
+// validated with the change; nothing half-valid is stored), then the devices whose compiled
+// plan changed are pushed by an incremental autoconfigure: at once, or as the fabric's
+// follow-up job when another job runs (never refused because a job runs).
 import type { FastifyInstance } from 'fastify';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { parseLogicalRouter, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
-import { planFromStore } from '../jobs/autoconfigure';
+import { SERVICE_SCHEMAS } from '../domain/schema';
+import { changeServicesAndPush } from '../jobs/intent-change';
 import type { FabricServices } from '../store';
-import { actorOf, type ApiContext } from './app';
+import { actorOf, type ApiContext } from './context';
 import { ApiError, notFound } from './errors';
+import { FabricParams, Items } from './schemas';
 
-type Kind = 'virtual-networks' | 'logical-routers' | 'servers' | 'vpgs';
 type ListKey = keyof FabricServices;
+type Named = { name: string };
 
-const KINDS: { path: Kind; key: ListKey; what: string; parse: (v: unknown, p: string) => { name: string } }[] = [
-  { path: 'virtual-networks', key: 'virtualNetworks', what: 'virtual network', parse: parseVirtualNetwork },
-  { path: 'logical-routers', key: 'logicalRouters', what: 'logical router', parse: parseLogicalRouter },
-  { path: 'servers', key: 'servers', what: 'server', parse: parseServer },
-  { path: 'vpgs', key: 'vpgs', what: 'VPG', parse: parseVpg },
-];
+const PARSE: Record<ListKey, (v: unknown, p: string) => Named> = {
+  virtualNetworks: parseVirtualNetwork, logicalRouters: parseLogicalRouter, servers: parseServer, vpgs: parseVpg,
+};
 
 const conflict = (message: string) => new ApiError(409, 'conflict', message);
+const E = { $ref: 'Error#' };
+const errs = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, E]));
+const ItemParams = Type.Object({ f: FabricParams.properties.f, n: Type.String({ minLength: 1, maxLength: 63 }) });
+const Pushed = (extra: Record<string, TSchema>) => Type.Object({
+  ...extra,
+  devices: Type.Array(Type.String(), { description: 'devices whose intended config changed' }),
+  jobId: Type.Optional(Type.String({ description: 'the job that pushes them (a follow-up when another job runs)' })),
+  behind: Type.Optional(Type.String({ description: 'the running job the follow-up waits for' })),
+});
 
 /** Why `name` of `key` cannot be deleted, or undefined. */
 function stillUsed(s: FabricServices, key: ListKey, name: string): string | undefined {
@@ -36,65 +46,57 @@ function stillUsed(s: FabricServices, key: ListKey, name: string): string | unde
 }
 
 export function registerServiceRoutes(api: FastifyInstance, ctx: ApiContext): void {
-  const { store, jobs } = ctx;
+  const { store } = ctx;
 
-  /** Plans per device (JSON) of the fabric as stored, for "which devices does this touch". */
-  const planTexts = async (f: string): Promise<Map<string, string>> => {
-    const { plans } = await planFromStore(store, f, false);
-    return new Map(plans.map((p) => [p.name, JSON.stringify(p)]));
-  };
-
-  /** Stores the new services and pushes the devices whose plan changed (none: no job). */
-  const apply = async (f: string, next: FabricServices, actor: { actor: string }) => {
-    const before = await planTexts(f);
-    await store.setServices(f, next, actor);
-    const after = await planTexts(f);
-    const devices = [...after.keys()].filter((d) => before.get(d) !== after.get(d)).sort();
-    if (!devices.length) return { devices, jobId: undefined as string | undefined };
-    const jobId = await jobs.submit('autoconfigure', f, { dryRun: false, devices, requestedBy: actor.actor });
-    return { devices, jobId };
-  };
-
-  for (const k of KINDS) {
+  for (const k of SERVICE_SCHEMAS) {
     const base = `/fabrics/:f/${k.path}`;
+    // Registered once (app.ts) under its $id: routes and the OpenAPI document refer to it.
+    const schema = Type.Unsafe<unknown>({ $ref: `${k.schema.$id}#` });
+    const list = (s: FabricServices) => s[k.key] as Named[];
     api.get<{ Params: { f: string } }>(base, {
       config: { role: 'viewer' },
-      schema: { tags: ['services'], summary: `List ${k.what}s` },
-    }, async (req) => ({ items: (await store.getServices(req.params.f))[k.key] }));
+      schema: { tags: ['services'], summary: `List ${k.what}s`, params: FabricParams, response: { 200: Items(schema), ...errs(404) } },
+    }, async (req) => ({ items: list(await store.getServices(req.params.f)) }));
 
     api.get<{ Params: { f: string; n: string } }>(`${base}/:n`, {
       config: { role: 'viewer' },
-      schema: { tags: ['services'], summary: `One ${k.what}` },
+      schema: { tags: ['services'], summary: `One ${k.what}`, params: ItemParams, response: { 200: schema, ...errs(404) } },
     }, async (req) => {
-      const item = ((await store.getServices(req.params.f))[k.key] as { name: string }[]).find((x) => x.name === req.params.n);
+      const item = list(await store.getServices(req.params.f)).find((x) => x.name === req.params.n);
       if (!item) throw notFound(`${k.what} "${req.params.n}" not found in fabric "${req.params.f}"`);
       return item;
     });
 
     api.post<{ Params: { f: string }; Body: unknown }>(base, {
       config: { role: 'admin' },
-      schema: { tags: ['services'], summary: `Create a ${k.what} and push it to the devices it touches` },
+      schema: {
+        tags: ['services'], summary: `Create a ${k.what} and push it to the devices it touches`, params: FabricParams, body: schema,
+        response: { 201: Pushed({ item: schema }), ...errs(400, 404, 409) },
+      },
     }, async (req, reply) => {
-      const item = k.parse(req.body, 'body');
-      const cur = await store.getServices(req.params.f);
-      if ((cur[k.key] as { name: string }[]).some((x) => x.name === item.name)) throw conflict(`${k.what} "${item.name}" already exists`);
-      const next = { ...cur, [k.key]: [...cur[k.key], item] } as FabricServices;
-      const r = await apply(req.params.f, next, actorOf(req));
-      return reply.status(201).send({ item, devices: r.devices, ...(r.jobId ? { jobId: r.jobId } : {}) });
+      const item = PARSE[k.key](req.body, 'body');
+      const r = await changeServicesAndPush(ctx, req.params.f, (cur) => {
+        if (list(cur).some((x) => x.name === item.name)) throw conflict(`${k.what} "${item.name}" already exists`);
+        return { next: { ...cur, [k.key]: [...list(cur), item] } as FabricServices, result: item };
+      }, actorOf(req));
+      return reply.status(201).send({ item: r.result, devices: r.devices, ...(r.jobId ? { jobId: r.jobId } : {}), ...(r.behind ? { behind: r.behind } : {}) });
     });
 
     api.delete<{ Params: { f: string; n: string } }>(`${base}/:n`, {
       config: { role: 'admin' },
-      schema: { tags: ['services'], summary: `Delete a ${k.what} (a bound network: 409) and push the change` },
+      schema: {
+        tags: ['services'], summary: `Delete a ${k.what} (a bound network: 409) and push the change`, params: ItemParams,
+        response: { 202: Pushed({ deleted: Type.String() }), ...errs(404, 409) },
+      },
     }, async (req, reply) => {
-      const cur = await store.getServices(req.params.f);
-      const list = cur[k.key] as { name: string }[];
-      if (!list.some((x) => x.name === req.params.n)) throw notFound(`${k.what} "${req.params.n}" not found in fabric "${req.params.f}"`);
-      const why = stillUsed(cur, k.key, req.params.n);
-      if (why) throw conflict(why);
-      const next = { ...cur, [k.key]: list.filter((x) => x.name !== req.params.n) } as FabricServices;
-      const r = await apply(req.params.f, next, actorOf(req));
-      return reply.status(202).send({ deleted: req.params.n, devices: r.devices, ...(r.jobId ? { jobId: r.jobId } : {}) });
+      const n = req.params.n;
+      const r = await changeServicesAndPush(ctx, req.params.f, (cur) => {
+        if (!list(cur).some((x) => x.name === n)) throw notFound(`${k.what} "${n}" not found in fabric "${req.params.f}"`);
+        const why = stillUsed(cur, k.key, n);
+        if (why) throw conflict(why);
+        return { next: { ...cur, [k.key]: list(cur).filter((x) => x.name !== n) } as FabricServices, result: n };
+      }, actorOf(req));
+      return reply.status(202).send({ deleted: n, devices: r.devices, ...(r.jobId ? { jobId: r.jobId } : {}), ...(r.behind ? { behind: r.behind } : {}) });
     });
   }
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelledError, errorMessage, isTransient } from './errors';
+import { FollowUps } from './followup';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
   DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
@@ -87,6 +88,7 @@ export interface JobEvents {
 export class JobSystem {
   readonly records: JobRecords;
   readonly lock: FabricLock;
+  readonly followUps: FollowUps;
   private readonly queues = new Map<QueueName, Queue>();
   private readonly prefix: string;
   private workers: Worker[] = [];
@@ -98,6 +100,7 @@ export class JobSystem {
     this.records = new JobRecords(opts.connection);
     this.lock = new FabricLock(opts.lockBackend, opts.lockTtlMs ?? 60_000);
     this.prefix = opts.prefix ?? 'bull';
+    this.followUps = new FollowUps(opts.connection);
   }
 
   queue(name: QueueName): Queue {
@@ -115,13 +118,86 @@ export class JobSystem {
    * takes the fabric lock and another job holds it. Params are stored and shown: no secrets.
    */
   async submit(type: string, fabric: string, params: Record<string, unknown> = {}): Promise<string> {
+    const routing = this.routingOf(type);
+    const id = randomUUID();
+    if (routing.fabricLock) await this.takeLock(fabric, id);
+    await this.enqueue(id, type, fabric, params, { createRecord: true });
+    return id;
+  }
+
+  /**
+   * The push of an intent change: started now when the fabric is free, else merged into the
+   * fabric's one pending follow-up job, which starts when the running job ends. Never refused
+   * because a job runs. Returns the job that will push `devices` (and the one it waits for).
+   */
+  async submitFollowUp(type: string, fabric: string, devices: string[], params: Record<string, unknown> = {}): Promise<{ jobId: string; behind?: string }> {
+    const routing = this.routingOf(type);
+    if (!routing.fabricLock) throw new Error(`job type ${type}: follow-ups need a fabric-lock type`);
+    const id = randomUUID();
+    // Nothing pending and the fabric free: an ordinary job.
+    if (!(await this.followUps.pendingId(fabric))) {
+      try {
+        await this.takeLock(fabric, id);
+        await this.enqueue(id, type, fabric, { ...params, devices: [...devices].sort() }, { createRecord: true });
+        return { jobId: id };
+      } catch (e) {
+        if (!(e instanceof JobConflictError)) throw e;
+      }
+    }
+    const merged = await this.followUps.merge(fabric, id, type, params, devices);
+    const behind = await this.lock.holder(fabric);
+    if (merged.created) {
+      await this.records.create(merged.id, type, fabric, { ...params, devices: [...devices].sort() });
+      await this.records.log(merged.id, `queued: starts when the fabric is free${behind ? ` (job ${behind} runs)` : ''}; later changes join it`);
+    }
+    // The running job may have ended between our lock attempt and the merge.
+    await this.startFollowUp(fabric);
+    return { jobId: merged.id, ...(behind && behind !== merged.id ? { behind } : {}) };
+  }
+
+  /** Starts the fabric's pending follow-up when the lock is free (no-op otherwise). Bounded. */
+  async startFollowUp(fabric: string): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const id = await this.followUps.pendingId(fabric);
+      if (!id) { await this.followUps.forget(fabric); return; }
+      let st = await this.records.state(id);
+      if (!st) {
+        // Its writer has not written the record yet (or died just before): write it (idempotent).
+        const peek = await this.followUps.peek(fabric, id);
+        if (!peek) continue;
+        await this.records.create(id, peek.type, fabric, { ...peek.params, devices: peek.devices });
+        st = 'queued';
+      }
+      if (FINAL_STATES.includes(st)) { await this.followUps.take(fabric, id); continue; } // cancelled while pending
+      try {
+        await this.takeLock(fabric, id);
+      } catch (e) {
+        if (e instanceof JobConflictError) return; // still busy: the holder starts it when it ends
+        throw e;
+      }
+      // Another process may start the same id (it holds the same lock value): only the one
+      // whose take succeeds enqueues; the other leaves the lock alone.
+      const taken = await this.followUps.take(fabric, id);
+      if (!taken) return;
+      const params = { ...taken.params, devices: taken.devices };
+      await this.records.setParams(id, params);
+      await this.enqueue(id, taken.type, fabric, params, { createRecord: false });
+      return;
+    }
+  }
+
+  private routingOf(type: string): { queue: QueueName; fabricLock: boolean } {
     const routing = TYPE_ROUTING[type];
     // A type this process does not know would land on the wrong queue: refuse it.
     if (!routing) throw new Error(`unknown job type "${type}" (known: ${Object.keys(TYPE_ROUTING).sort().join(', ')})`);
-    const id = randomUUID();
-    if (routing.fabricLock) await this.takeLock(fabric, id);
+    return routing;
+  }
+
+  /** The parent job for a lock already taken (or no lock): record, then BullMQ. */
+  private async enqueue(id: string, type: string, fabric: string, params: Record<string, unknown>, o: { createRecord: boolean }): Promise<void> {
+    const routing = this.routingOf(type);
     try {
-      await this.records.create(id, type, fabric, params);
+      if (o.createRecord) await this.records.create(id, type, fabric, params);
       const data: ParentData = { jobId: id, type, fabric, params, phase: 'plan' };
       await this.queue(routing.queue).add(type, data, {
         jobId: id,
@@ -135,7 +211,6 @@ export class JobSystem {
       await this.records.finish(id, 'failed', { error: `could not enqueue: ${errorMessage(e)}` }).catch(() => undefined);
       throw e;
     }
-    return id;
   }
 
   private async takeLock(fabric: string, id: string): Promise<void> {
@@ -158,6 +233,8 @@ export class JobSystem {
   private async dropLock(fabric: string, id: string): Promise<void> {
     await this.lock.release(fabric, id);
     await this.opts.connection.srem(LOCKED_SET, `${fabric}\n${id}`);
+    // A change made while this job ran waits as a follow-up: its turn now.
+    await this.startFollowUp(fabric).catch(() => undefined);
   }
 
   async get(id: string, opts?: { logLimit?: number }): Promise<JobView | undefined> {
@@ -245,6 +322,7 @@ export class JobSystem {
   }
 
   private async keepLocks(services: JobServices): Promise<void> {
+    for (const f of await this.followUps.fabrics()) await this.startFollowUp(f);
     const entries = await this.opts.connection.smembers(LOCKED_SET);
     for (const e of entries) {
       const [fabric, id] = e.split('\n');

@@ -49,14 +49,20 @@ const stepField = (name: string, device?: string) => `${device ?? ''}|${name}`;
 export class JobRecords {
   constructor(readonly redis: Redis) {}
 
-  async create(id: string, type: string, fabric: string | undefined, params: unknown): Promise<void> {
+  /** Writes a new record; a record that exists already is left as it is (returns false). */
+  async create(id: string, type: string, fabric: string | undefined, params: unknown): Promise<boolean> {
     const now = new Date().toISOString();
-    const p = this.redis.multi();
-    p.hset(K.job(id), { id, type, state: 'queued', createdAt: now, params: JSON.stringify(params ?? {}), ...(fabric ? { fabric } : {}) });
-    p.rpush(K.order(id), stepField('plan'));
-    p.hset(K.steps(id), stepField('plan'), 'queued');
-    if (fabric) p.zadd(K.fabricJobs(fabric), Date.now(), id);
-    await p.exec();
+    const r = await this.redis.eval(
+      `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+       redis.call('HSET', KEYS[1], 'id', ARGV[1], 'type', ARGV[2], 'state', 'queued', 'createdAt', ARGV[3], 'params', ARGV[4])
+       if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'fabric', ARGV[5]); redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1]) end
+       redis.call('RPUSH', KEYS[2], ARGV[7])
+       redis.call('HSET', KEYS[3], ARGV[7], 'queued')
+       return 1`,
+      4, K.job(id), K.order(id), K.steps(id), K.fabricJobs(fabric ?? ''),
+      id, type, now, JSON.stringify(params ?? {}), fabric ?? '', String(Date.now()), stepField('plan'),
+    );
+    return r === 1;
   }
 
   async exists(id: string): Promise<boolean> {
@@ -66,6 +72,11 @@ export class JobRecords {
   async params<T = Record<string, unknown>>(id: string): Promise<T> {
     const raw = await this.redis.hget(K.job(id), 'params');
     return (raw ? JSON.parse(raw) : {}) as T;
+  }
+
+  /** Replaces the params shown for a job (a follow-up's final device list). */
+  async setParams(id: string, params: unknown): Promise<void> {
+    await this.redis.hset(K.job(id), 'params', JSON.stringify(params ?? {}));
   }
 
   async state(id: string): Promise<JobState | undefined> {

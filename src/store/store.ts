@@ -712,6 +712,32 @@ export class Store {
     return v ? JSON.parse(v) as FabricServices : emptyServices();
   }
 
+  /**
+   * Read-modify-write of the overlay services in one optimistic transaction: `change` gets the
+   * services as stored and returns the next ones (or throws: nothing is written). The whole
+   * fabric is validated with them; `touched` (pure) names the devices whose intent changed.
+   */
+  async changeServices<T>(f: string, change: (cur: FabricServices) => { next: FabricServices; result: T },
+    ctx: Actor = {}, touched?: (before: FabricFile, after: FabricFile, allocations: Allocations) => string[]): Promise<{ result: T; devices: string[] }> {
+    return this.mutate(f, 'changeServices', (s, tx) => {
+      this.need(s, f);
+      const { next, result } = change(structuredClone(s.services));
+      const after = this.fileOf({ ...s, services: next });
+      this.validate(parseFile(JSON.parse(JSON.stringify(after))));
+      if (sameJson(next, s.services)) return { result, devices: [] };
+      const devices = touched ? touched(this.fileOf(s), after, s.alloc) : [];
+      tx.op('SET', this.fk(f, 'services'), JSON.stringify(next));
+      this.event(tx, f, {
+        actor: ctx.actor, action: 'services.updated', object: `fabric/${f}`,
+        details: {
+          virtualNetworks: next.virtualNetworks.length, logicalRouters: next.logicalRouters.length,
+          servers: next.servers.length, vpgs: next.vpgs.length, devices,
+        },
+      });
+      return { result, devices };
+    });
+  }
+
   /** Replaces the overlay services (VNs, LRs, servers, VPGs) after validating the whole fabric with them. */
   async setServices(f: string, services: FabricServices, ctx: Actor = {}): Promise<void> {
     await this.mutate(f, 'setServices', (s, tx) => {

@@ -132,7 +132,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
   });
 
   it('health, readiness, metrics, OpenAPI and docs need no token', async () => {
-    expect((await call('GET', '/healthz', { role: 'none' })).json).toEqual({ status: 'ok' });
+    expect((await call('GET', '/healthz', { role: 'none' })).json).toEqual({ status: 'ok', redis: 'up' });
     expect((await call('GET', '/readyz', { role: 'none' })).json).toEqual({ status: 'ready' });
     const m = await call('GET', '/metrics', { role: 'none' });
     expect(m.status).toBe(200);

@@ -1,0 +1,74 @@
+// The fabric file's schema (TypeBox, i.e. JSON Schema): one description of the format that the
+// API bodies, the OpenAPI document and the docs use. Structure, types, sizes and the character
+// rules live here; cross-object rules (pools, uniqueness, roles a profile allows) stay in code
+// (validate.ts, services.ts).
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** No control characters (newlines included): every string here may reach a device template. */
+export const SAFE_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$';
+/** Interface names of every supported platform: swp1, et-0/0/48, xe-0/0/3:2, ae0.100. */
+export const PORT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9/:._-]{0,63}$';
+/** An IPv4 address or a DNS name (NTP, syslog and DNS servers). */
+export const HOST_PATTERN = '^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
+export const CIDR_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$';
+export const IPV4_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
+export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+
+export const Name = (description = 'letters, digits, "_", ".", "-"; up to 63') => Type.String({ pattern: NAME_PATTERN, maxLength: 63, description });
+export const Text = (maxLength: number, description?: string) => Type.String({ minLength: 1, maxLength, pattern: SAFE_TEXT, ...(description ? { description } : {}) });
+export const Port = Type.String({ pattern: PORT_PATTERN, maxLength: 64, description: 'interface name as the platform writes it' });
+export const Cidr = Type.String({ pattern: CIDR_PATTERN, maxLength: 18, description: 'IPv4 prefix a.b.c.d/n' });
+export const Ipv4 = Type.String({ pattern: IPV4_PATTERN, maxLength: 15, description: 'IPv4 address' });
+export const Asn = Type.Integer({ minimum: 1, maximum: 4294967294, description: '2- or 4-byte AS number' });
+export const Vni = Type.Integer({ minimum: 1, maximum: 16777214, description: 'VXLAN network identifier' });
+
+/** `{device, port}` or the short `device:port` form. */
+export const LinkEndObject = Type.Object({ device: Name(), port: Port }, { additionalProperties: false });
+export const LinkEndText = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}:[A-Za-z0-9][A-Za-z0-9/:._-]{0,63}$', maxLength: 128, description: 'device:port' });
+export const LinkEnd = Type.Union([LinkEndText, LinkEndObject]);
+
+// ---------------------------------------------------------------- overlay services
+
+export const VirtualNetwork = Type.Object({
+  name: Name(),
+  vni: Vni,
+  subnet: Type.Optional(Cidr),
+  gateway: Type.Optional(Ipv4),
+}, { additionalProperties: false, $id: 'VirtualNetwork', description: 'An L2VNI: a bridged network stretched over EVPN, optionally routed (subnet and anycast gateway)' });
+
+export const LogicalRouter = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,14}$', maxLength: 15, description: 'names the VRF: a letter, then letters, digits, "_", "-"; up to 15' }),
+  mode: Type.Union([Type.Literal('crb'), Type.Literal('erb')], { description: 'crb: routed on the CRB gateways; erb: on every ERB leaf' }),
+  networks: Type.Array(Name(), { maxItems: 4094 }),
+  vni: Vni,
+}, { additionalProperties: false, $id: 'LogicalRouter', description: 'A VRF routing its virtual networks, with an L3VNI for type-5 routes' });
+
+export const ServerNic = Type.Union([
+  LinkEndText,
+  Type.Object({ device: Name(), port: Port, mac: Type.Optional(Type.String({ pattern: MAC_PATTERN })) }, { additionalProperties: false }),
+]);
+export const Server = Type.Object({
+  name: Name(),
+  nics: Type.Array(ServerNic, { maxItems: 64 }),
+}, { additionalProperties: false, $id: 'Server', description: 'A bare-metal server and the leaf ports its NICs are cabled to' });
+
+export const VpgBinding = Type.Union([
+  Type.Object({ network: Name(), vlan: Type.Integer({ minimum: 1, maximum: 4094 }) }, { additionalProperties: false }),
+  Type.Object({ network: Name(), untagged: Type.Literal(true) }, { additionalProperties: false }),
+]);
+export const Vpg = Type.Object({
+  name: Name(),
+  server: Type.Optional(Name()),
+  ports: Type.Array(LinkEnd, { maxItems: 64 }),
+  bindings: Type.Array(VpgBinding, { maxItems: 4094 }),
+}, { additionalProperties: false, $id: 'Vpg', description: "A virtual port group: a server's ports (one ESI-LAG across leaves when more than one) and the networks on them" });
+
+export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalRouters' | 'servers' | 'vpgs'; what: string; schema: TSchema }[] = [
+  { path: 'virtual-networks', key: 'virtualNetworks', what: 'virtual network', schema: VirtualNetwork },
+  { path: 'logical-routers', key: 'logicalRouters', what: 'logical router', schema: LogicalRouter },
+  { path: 'servers', key: 'servers', what: 'server', schema: Server },
+  { path: 'vpgs', key: 'vpgs', what: 'VPG', schema: Vpg },
+];
