@@ -1,10 +1,11 @@
 // Tokens (admin) and node profiles (read).
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { loadProfiles, type ProfileSet } from '../domain/profiles';
+import { loadProfiles, profileNamed, type ProfileSet } from '../domain/profiles';
 import type { Role } from './auth';
 import { actorOf, type ApiContext } from './context';
 import { notFound } from './errors';
+import { listAudit } from './security';
 import { IdParams, Items, NameParams, ProfileReply, TokenBody, TokenCreated, TokenInfo } from './schemas';
 
 const E = { $ref: 'Error#' };
@@ -22,7 +23,7 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     config: { role: 'viewer' },
     schema: { tags: ['node-profiles'], summary: 'One node profile', params: NameParams, response: { 200: ProfileReply, 404: E } },
   }, async (req) => {
-    const p = allProfiles()[req.params.name];
+    const p = profileNamed(allProfiles(), req.params.name);
     if (!p) throw notFound(`node profile "${req.params.name}" not found`);
     return p;
   });
@@ -49,4 +50,18 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     req.log.info({ tokenId: req.params.id, by: actorOf(req).actor }, 'token revoked');
     return reply.status(204).send();
   });
+
+  api.get<{ Querystring: { since?: string; limit?: number } }>('/audit', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['tokens'], summary: 'Audit trail: every authenticated write and refused request, oldest first',
+      querystring: Type.Object({ since: Type.Optional(Type.String({ pattern: '^[0-9]+-[0-9]+$', maxLength: 40 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
+      response: {
+        200: Items(Type.Object({
+          id: Type.String(), at: Type.String(), actor: Type.String(), method: Type.String(), route: Type.String(), status: Type.Integer(), ip: Type.String(),
+          params: Type.Optional(Type.Record(Type.String(), Type.String())),
+        }), { next: Type.Optional(Type.String()) }),
+      },
+    },
+  }, async (req) => listAudit(ctx.store.redis, req.query));
 }

@@ -7,6 +7,7 @@ import { intendedConfig } from '../jobs/autoconfigure';
 import { computeDrift } from '../jobs/drift';
 import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
+import { AllowList } from '../discovery/allow';
 import { actorOf, type ApiContext } from './context';
 import { notFound, badRequest } from './errors';
 import {
@@ -123,10 +124,19 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     return reply.type('application/json; charset=utf-8').send(json);
   });
 
+  /** DISCOVERY_ALLOW (when set) bounds management addresses too (the store checks the namespace). */
+  const allowed = (ip: string | null | undefined) => {
+    if (!ip || !ctx.config.discoveryAllow.length) return;
+    if (!new AllowList(ctx.config.discoveryAllow).allows(ip)) throw badRequest(`managementIp: ${ip} is outside DISCOVERY_ALLOW (${ctx.config.discoveryAllow.join(', ')})`, 'managementIp');
+  };
+
   api.post<{ Params: P; Body: NewDevice }>('/fabrics/:f/devices', {
     config: { role: 'admin' },
     schema: { tags: ['devices'], summary: 'Add a device', params: FabricParams, body: NewDeviceBody, response: { 201: DeviceReply, ...errs(400, 404, 409) } },
-  }, async (req, reply) => reply.status(201).send(await store.addDevice(req.params.f, req.body, {}, actorOf(req))));
+  }, async (req, reply) => {
+    allowed(req.body.managementIp);
+    return reply.status(201).send(await store.addDevice(req.params.f, req.body, {}, actorOf(req)));
+  });
 
   api.get<{ Params: PD }>('/fabrics/:f/devices/:d', {
     config: { role: 'viewer' },
@@ -145,19 +155,14 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     schema: { tags: ['devices'], summary: 'Rename a device or change its facts/states', params: DeviceParams, body: DevicePatchBody, response: { 200: DeviceReply, ...errs(400, 404, 409) } },
   }, async (req) => {
     const { name, ...patch } = req.body;
-    let current = req.params.d;
-    let rec;
-    if (name !== undefined && name !== current) {
-      rec = await store.renameDevice(req.params.f, current, name, actorOf(req));
-      current = name;
-    }
-    if (Object.keys(patch).length > 0) rec = await store.updateDevice(req.params.f, current, patch, actorOf(req));
-    if (!rec) {
-      const dev = await store.getDevice(req.params.f, current);
-      if (!dev) throw notFound(`device "${current}" not found in fabric "${req.params.f}"`);
-      rec = dev;
-    }
-    return rec;
+    const { f, d } = req.params;
+    allowed(patch.managementIp);
+    // A rename and a patch are one write: both land or neither.
+    if (name !== undefined && name !== d) return store.renameDevice(f, d, name, actorOf(req), patch);
+    if (Object.keys(patch).length > 0) return store.updateDevice(f, d, patch, actorOf(req));
+    const dev = await store.getDevice(f, d);
+    if (!dev) throw notFound(`device "${d}" not found in fabric "${f}"`);
+    return dev;
   });
 
   api.delete<{ Params: PD }>('/fabrics/:f/devices/:d', {
@@ -165,6 +170,17 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     schema: { tags: ['devices'], summary: 'Delete a device', params: DeviceParams, response: { 204: Type.Null(), ...errs(404, 409) } },
   }, async (req, reply) => {
     await store.deleteDevice(req.params.f, req.params.d, actorOf(req));
+    return reply.status(204).send();
+  });
+
+  // A changed management address keeps the pinned host key: a device answering there with
+  // another key is refused until an admin resets the pin (after an RMA, say).
+  api.delete<{ Params: PD }>('/fabrics/:f/devices/:d/host-key', {
+    config: { role: 'admin' },
+    schema: { tags: ['devices'], summary: 'Forget the pinned NETCONF host key (the next connection pins the key it sees)', params: DeviceParams, response: { 204: Type.Null(), ...errs(404) } },
+  }, async (req, reply) => {
+    if (!(await store.getDevice(req.params.f, req.params.d))) { await needFabric(req.params.f); throw notFound(`device "${req.params.d}" not found in fabric "${req.params.f}"`); }
+    await store.hostKeyStore(req.params.f, actorOf(req)).reset(req.params.d);
     return reply.status(204).send();
   });
 
@@ -257,10 +273,12 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     if (parts.length !== 2) throw badRequest(`link: "${req.params.link}" is not deviceA:portA--deviceB:portB`, 'link');
     const key = linkKey({ a: parseEnd(parts[0], 'link'), b: parseEnd(parts[1], 'link') });
     await needFabric(req.params.f);
-    const links = await store.listLinks(req.params.f);
-    const rest = links.filter((l) => linkKey(l) !== key);
-    if (rest.length === links.length) throw notFound(`link ${key} not found in fabric "${req.params.f}"`);
-    await store.replaceLinks(req.params.f, rest.map((l) => ({ a: l.a, b: l.b, ...(l.anomaly ? { anomaly: l.anomaly } : {}) })), actorOf(req));
+    // Read and write in the store's transaction: a link added meanwhile is kept.
+    await store.replaceLinks(req.params.f, (links) => {
+      const rest = links.filter((l) => linkKey(l) !== key);
+      if (rest.length === links.length) throw notFound(`link ${key} not found in fabric "${req.params.f}"`);
+      return rest;
+    }, actorOf(req));
     return reply.status(204).send();
   });
 

@@ -9,14 +9,40 @@ export class DiscoveryError extends Error {
   }
 }
 
+function envAllow(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.DISCOVERY_ALLOW ?? '').split(/[,\s]+/).map((x) => x.trim()).filter(Boolean);
+}
+
 export class AllowList {
   readonly cidrs: Cidr[];
+  /** How check() names the list in its refusal. */
+  label?: string;
   constructor(cidrs: string[]) {
     this.cidrs = cidrs.map((t) => {
       const r = parseCidr(t.trim());
       if (!r.ok) throw new DiscoveryError(`DISCOVERY_ALLOW entry "${t}" ${r.reason}`);
       return r.cidr;
     });
+  }
+
+  /**
+   * Where a fabric's credentials may go: its management namespace and, when DISCOVERY_ALLOW is
+   * set, inside that too (the intersection). Sweeps, SNMP, NETCONF and pushes all use this.
+   */
+  static forFabric(managementCidrs: string[], discoveryAllow: string[] = envAllow()): AllowList {
+    const mgmt = new AllowList(managementCidrs);
+    if (!discoveryAllow.length) return mgmt;
+    const allow = new AllowList(discoveryAllow);
+    // Two CIDRs are nested or disjoint: the intersection is the inner one of each nested pair.
+    const inner: string[] = [];
+    for (const m of mgmt.cidrs) {
+      for (const a of allow.cidrs) {
+        if (m.base < a.base + a.size && a.base < m.base + m.size) inner.push(cidrText(m.size <= a.size ? m : a));
+      }
+    }
+    const out = new AllowList(inner);
+    out.label = `the management namespace (${mgmt.describe()}) within DISCOVERY_ALLOW (${allow.describe()})`;
+    return out;
   }
 
   /** From the environment; `fallback` (e.g. the fabric's management subnets) when unset. */
@@ -39,7 +65,7 @@ export class AllowList {
   /** Throws a one-line error naming the address when it may not be reached. */
   check(ip: string, what: string): void {
     if (!this.allows(ip)) {
-      throw new DiscoveryError(`${what} ${ip} is outside DISCOVERY_ALLOW (${this.describe()}): refused`);
+      throw new DiscoveryError(`${what} ${ip} is outside ${this.label ?? `DISCOVERY_ALLOW (${this.describe()})`}: refused`);
     }
   }
 

@@ -78,7 +78,7 @@ function storeOf(s: JobServices): Store { return s.store as Store; }
 
 function allowFor(s: JobServices, file: FabricFile): AllowList {
   const conf = (s.config as { discoveryAllow?: string[] }).discoveryAllow ?? [];
-  return new AllowList(conf.length ? conf : file.fabric.namespaces.management.map((m) => m.cidr));
+  return AllowList.forFabric(file.fabric.namespaces.management.map((m) => m.cidr), conf);
 }
 
 function snmpSettings(secrets: { snmp?: SnmpSettings }): SnmpSettings {

@@ -149,6 +149,11 @@ export function roleAllowed(p: NodeProfile, role: string, physical: PhysicalRole
   return false;
 }
 
+/** The profile called `name` (a user-supplied string: never an inherited property like "constructor"). */
+export function profileNamed(profiles: ProfileSet, name: string): NodeProfile | undefined {
+  return Object.hasOwn(profiles, name) ? profiles[name] : undefined;
+}
+
 /** The roles a profile allows for one physical role (for error messages). */
 export function allowedRoles(p: NodeProfile, physical: PhysicalRole): string[] {
   const out: string[] = [];
@@ -215,7 +220,7 @@ export function featuresFor(roles: readonly string[], rf: RoleFeatures = loadRol
   if (isLean(roles)) rf.lean.forEach((f) => set.add(f));
   for (const r of roles) {
     if (r === NULL_ROLE) continue;
-    const fs = rf.roles[r as RoutingRole];
+    const fs = Object.hasOwn(rf.roles, r) ? rf.roles[r as RoutingRole] : undefined;
     if (fs) fs.forEach((f) => set.add(f));
   }
   return FEATURES.filter((f) => set.has(f));

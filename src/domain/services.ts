@@ -4,7 +4,7 @@
 // cross-object rules of DESIGN section 1/5. Every problem is one line starting with where it is.
 import { FabricError } from './errors';
 import { contains, parseCidr, parseIp } from './ipv4';
-import { ProfileSet, portValid, describePorts } from './profiles';
+import { ProfileSet, portValid, describePorts, profileNamed } from './profiles';
 import {
   FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
 } from './types';
@@ -241,7 +241,7 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
     const d = devByName.get(e.device);
     if (!d) return `unknown device "${e.device}"`;
     if (d.physicalRole !== 'leaf') return `${e.device}:${e.port} is not a leaf access port (${e.device} is a ${d.physicalRole})`;
-    const prof = profiles[d.profile];
+    const prof = profileNamed(profiles, d.profile);
     if (prof && !portValid(prof, e.port)) return `"${e.port}" is not a valid port for ${e.device} (${prof.name}: ${describePorts(prof)})`;
     const li = linkPorts.get(`${e.device}:${e.port}`);
     if (li !== undefined) return `${e.device}:${e.port} is not a leaf access port (it is a fabric link port, links[${li}])`;
@@ -322,7 +322,7 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
         if (vlans.has(b.vlan)) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is used twice in this VPG (also bindings[${vlans.get(b.vlan)}])`); return; }
         vlans.set(b.vlan, j);
         for (const dn of devices) {
-          const prof = profiles[devByName.get(dn)!.profile];
+          const prof = profileNamed(profiles, devByName.get(dn)!.profile);
           if (prof?.platform !== 'junos') continue;
           const byVlan = junosVlans.get(dn) ?? new Map();
           const byNet = junosNetVlan.get(dn) ?? new Map();

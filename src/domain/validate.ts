@@ -4,7 +4,7 @@ import { FabricError } from './errors';
 import { collectServiceErrors } from './services';
 import { Cidr, contains, parseCidr, parseIp } from './ipv4';
 import {
-  NULL_ROLE, ProfileSet, allowedRoles, describePorts, isLean, loadProfiles, portValid, roleAllowed,
+  NULL_ROLE, ProfileSet, allowedRoles, describePorts, isLean, loadProfiles, portValid, profileNamed, roleAllowed,
 } from './profiles';
 import { FabricFile, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
 
@@ -108,6 +108,7 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
   }
 
   // ---- devices
+  const mgmtCidrs = ns.management.map((m) => parseCidr(m.cidr)).filter((r) => r.ok).map((r) => (r as { cidr: Cidr }).cidr);
   const byName = new Map<string, number>();
   const bySerial = new Map<string, number>();
   file.devices.forEach((d, i) => {
@@ -122,10 +123,15 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
       if (ds !== undefined) add(`${p}.serial`, `${where}.serial`, `duplicate serial "${d.serial}" (also ${label(file, ds)})`);
       else bySerial.set(d.serial, i);
     }
-    if (d.managementIp !== undefined && parseIp(d.managementIp) === undefined) {
-      add(`${p}.managementIp`, `${where}.managementIp`, `"${d.managementIp}" is not an IPv4 address`);
+    if (d.managementIp !== undefined) {
+      const ip = parseIp(d.managementIp);
+      if (ip === undefined) add(`${p}.managementIp`, `${where}.managementIp`, `"${d.managementIp}" is not an IPv4 address`);
+      else if (mgmtCidrs.length && !mgmtCidrs.some((c) => contains(c, ip))) {
+        // The service sends the fabric's credentials to this address: only inside the namespace.
+        add(`${p}.managementIp`, `${where}.managementIp`, `${d.managementIp} is outside the management namespace (${ns.management.map((m) => m.cidr).join(', ')})`);
+      }
     }
-    const prof = profiles[d.profile];
+    const prof = profileNamed(profiles, d.profile);
     if (!prof) add(`${p}.profile`, `${where}.profile`, `unknown profile "${d.profile}" (known: ${Object.keys(profiles).sort().join(', ')})`);
     const seen = new Set<string>();
     d.roles.forEach((r, j) => {
@@ -163,7 +169,7 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
     const end = (e: LinkEnd, side: 'a' | 'b') => {
       const di = byName.get(e.device);
       if (di === undefined) { add(`${p}.${side}.device`, `${where}.${side}.device`, `unknown device "${e.device}"`); return; }
-      const prof = profiles[file.devices[di].profile];
+      const prof = profileNamed(profiles, file.devices[di].profile);
       if (prof && !portValid(prof, e.port)) {
         add(`${p}.${side}.port`, `${where}.${side}.port`, `"${e.port}" is not a valid port for ${e.device} (${prof.name}: ${describePorts(prof)})`);
         return;

@@ -4,7 +4,7 @@ import { FabricError } from '../domain/errors';
 import { formatIp, parseIp } from '../domain/ipv4';
 import { parseFabricFile, settingsOf } from '../domain/parse';
 import {
-  ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures,
+  ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures, profileNamed,
 } from '../domain/profiles';
 import {
   Allocations, DevicePlan, FabricFile, Feature, LinkEnd, OverlayNeighbor, PlanInterface, RoutingRole,
@@ -20,6 +20,9 @@ function missing(what: string, owner: string): never {
   throw new FabricError('allocations', `allocations: no ${what} for ${owner} (run allocate first)`);
 }
 
+
+/** An allocation by owner name (device and link names are user-supplied: own keys only). */
+const own = <T>(rec: Record<string, T>, key: string): T | undefined => (Object.hasOwn(rec, key) ? rec[key] : undefined);
 export function compileFabric(
   file: FabricFile, allocations: Allocations,
   profiles: ProfileSet = loadProfiles(), roleFeatures: RoleFeatures = loadRoleFeatures(),
@@ -44,7 +47,7 @@ export function compileFabric(
     let bAddr: string | undefined;
     if (isAddressedLink(l, devs)) {
       const key = linkKey(l);
-      const cidr = allocations.links[key] ?? missing('/31', `link ${key}`);
+      const cidr = own(allocations.links, key) ?? missing('/31', `link ${key}`);
       // Every link's /31 is read here: a direct parse, no regex.
       const base = cidr.endsWith('/31') ? parseIp(cidr.slice(0, -3)) : undefined;
       if (base === undefined || base % 2 !== 0) throw new FabricError('allocations', `allocations: link ${key} has "${cidr}", not a /31`);
@@ -60,7 +63,7 @@ export function compileFabric(
   const rrs = file.devices.filter((d) => d.roles.includes('Route-Reflector')).map((d) => d.name);
   const members = file.devices.filter((d) => hasOverlay(d.roles)).map((d) => d.name);
   const rrSet = new Set(rrs);
-  const lo = (name: string) => allocations.loopbacks[name] ?? missing('loopback', name);
+  const lo = (name: string) => own(allocations.loopbacks, name) ?? missing('loopback', name);
   // One cluster id for all RRs: the first RR's loopback (file order), so RRs that share
   // clients drop each other's reflected copies.
   const clusterId = rrs.length ? lo(rrs[0]) : undefined;
@@ -69,10 +72,10 @@ export function compileFabric(
     .map((n) => ({ address: lo(n), device: n, client: true }));
 
   const plans = file.devices.map((d): DevicePlan => {
-    const profile = profiles[d.profile];
+    const profile = profileNamed(profiles, d.profile);
     if (!profile) throw new FabricError('devices', `devices (${d.name}).profile: unknown profile "${d.profile}"`);
     const loopback = lo(d.name);
-    const asn = allocations.asns[d.name] ?? missing('ASN', d.name);
+    const asn = own(allocations.asns, d.name) ?? missing('ASN', d.name);
     const interfaces: PlanInterface[] = [];
     const neighbors: UnderlayNeighbor[] = [];
     for (const a of adj.get(d.name) ?? []) {
@@ -83,7 +86,7 @@ export function compileFabric(
         itf.address = `${a.address}/31`;
         neighbors.push({
           address: a.peerAddress, localAddress: a.address,
-          peerAsn: allocations.asns[a.peer.device] ?? missing('ASN', a.peer.device),
+          peerAsn: own(allocations.asns, a.peer.device) ?? missing('ASN', a.peer.device),
           peerDevice: a.peer.device, interface: a.port, bfd,
         });
       }

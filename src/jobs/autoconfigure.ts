@@ -99,16 +99,25 @@ export function registerAutoconfigure(): void {
         return { platform: plan.platform, files, bytes, dryRun: true, ...(res ?? {}) };
       }
       await ctx.step('record');
-      // Recorded only against the inventory version it was planned from (no stale config).
-      if (!(await store.setIntendedConfig(ctx.fabric, plan.name, { platform: plan.platform, files: rendered.files }, version))) {
-        throw new Error('the fabric changed since this job planned it; run autoconfigure again');
+      // Recorded only against the inventory version it was planned from (no stale config). A
+      // write since planning (intent may change while a job runs) moves the version: this device
+      // is then re-planned from the store as it is now, so the job pushes the newest intent.
+      let cur = { plan, files: rendered.files, version };
+      for (let i = 0; !(await store.setIntendedConfig(ctx.fabric, cur.plan.name, { platform: cur.plan.platform, files: cur.files }, cur.version)); i++) {
+        if (i >= 5) throw new Error('the fabric kept changing while this device was planned (5 re-plans); run autoconfigure again');
+        const fresh = await planFromStore(store, ctx.fabric, true);
+        const p = fresh.plans.find((x) => x.name === plan.name);
+        if (!p) throw new Error(`device ${plan.name} is no longer in the fabric's plan (deleted or without a role since this job planned it)`);
+        cur = { plan: p, files: renderDevice(p).files, version: fresh.version };
+        if (i === 0) await ctx.log('the fabric changed since planning: re-planned this device from the store');
       }
+      const pushCtxNow = { ...pushCtx(false), plan: cur.plan, platform: cur.plan.platform, files: cur.files };
       if (!pushDevice) {
         await ctx.log('push not available yet: intended config recorded, nothing sent to the device');
         return { platform: plan.platform, files, bytes, pushed: false };
       }
       await ctx.step('push');
-      const res = await pushDevice(pushCtx(false));
+      const res = await pushDevice(pushCtxNow);
       return { platform: plan.platform, files, bytes, pushed: true, ...(res ?? {}) };
     },
     finalize: async (ctx) => {

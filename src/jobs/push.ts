@@ -7,6 +7,7 @@
 // its neighbours are configured too: verify polls until they are, and a neighbour whose own push
 // failed (recorded in a per-job Redis set) is a note, not a failure.
 import { createTwoFilesPatch } from 'diff';
+import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
 import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
@@ -158,6 +159,9 @@ export async function connectDevice(store: Store, fabric: string, device: string
   const dev = await store.getDevice(fabric, device);
   if (!dev) throw new Error(`device ${device} is not in fabric ${fabric}`);
   if (!dev.managementIp) throw new Error('no management address (onboard the device first)');
+  // Credentials go only inside the fabric's management namespace (and DISCOVERY_ALLOW).
+  const fab = await store.getFabric(fabric);
+  AllowList.forFabric((fab?.namespaces.management ?? []).map((m) => m.cidr)).check(dev.managementIp, `device ${device}: management address`);
   const ep = await settings.resolveEndpoint({ fabric, device, managementIp: dev.managementIp });
   const secrets = await store.getFabricSecrets(fabric);
   const client = await NetconfClient.connect({

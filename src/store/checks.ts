@@ -64,3 +64,16 @@ export function sameAllocations(a: Allocations, b: Allocations): boolean {
 
 /** Names the store can put into keys and events: the domain's rule. */
 export { NAME_RE } from '../domain/validate';
+
+/**
+ * Why `ip` cannot be a device's management address in a fabric with namespaces `ns`, or
+ * undefined: it must be an IPv4 address inside a management subnet (the service sends the
+ * fabric's credentials there).
+ */
+export function managementIpProblem(ns: Namespaces, ip: string): string | undefined {
+  const n = parseIp(ip);
+  if (n === undefined) return `"${ip}" is not an IPv4 address`;
+  const mgmt = pools(ns.management.map((m) => m.cidr));
+  if (!mgmt.some((c) => contains(c, n))) return `${ip} is outside the fabric's management namespace (${ns.management.map((m) => m.cidr).join(', ') || 'none'})`;
+  return undefined;
+}

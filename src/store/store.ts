@@ -24,7 +24,7 @@ import {
 import { conflict, invalid, locked, notFound, StoreError } from './errors';
 import { decrypt, encrypt, redactSecrets } from './secrets';
 import { AllocateFn, defaultAllocate, defaultValidate, emptyAllocations, parseFile, ValidateFn } from './domain';
-import { duplicateAllocation, NAME_RE, orphanedAllocation, sameAllocations } from './checks';
+import { duplicateAllocation, managementIpProblem, NAME_RE, orphanedAllocation, sameAllocations } from './checks';
 
 export interface StoreHooks {
   /**
@@ -924,7 +924,8 @@ export class Store {
       }
     });
     return this.mutate(f, 'addDevices', (s, tx) => {
-      this.need(s, f);
+      const fab = this.need(s, f);
+      inputs.forEach((input, i) => this.checkManagementIp(fab, input.managementIp, at(i, 'managementIp')));
       const t = now();
       const names = new Set<string>();
       const serials = new Set<string>();
@@ -980,6 +981,7 @@ export class Store {
     return this.mutateFine(f, 'upsertDiscoveredDevice', async (read, tx) => {
       const [fab, indexed] = await read([[this.fabricsKey, f], [this.fk(f, 'serials'), disc.serial]]);
       if (!fab) throw notFound(`fabric ${f}`);
+      this.checkManagementIp(JSON.parse(fab) as FabricRecord, disc.managementIp, 'managementIp');
       const name = indexed ?? checkName('device', disc.serial, 'serial');
       const [curJson, portsJson] = await read([[this.fk(f, 'devices'), name], [this.fk(f, 'ports'), name]]);
       const cur = curJson ? JSON.parse(curJson) as DeviceRecord : undefined;
@@ -1025,6 +1027,13 @@ export class Store {
     });
   }
 
+  /** A management address outside the namespace is refused on every write path (credentials go there). */
+  private checkManagementIp(fab: FabricRecord, ip: string | null | undefined, path: string): void {
+    if (ip === undefined || ip === null) return;
+    const why = managementIpProblem(fab.namespaces, ip);
+    if (why) throw invalid(`${path}: ${why}`, path);
+  }
+
   private checkStates(p: { managedState?: unknown; onboardingState?: unknown }): void {
     if (p.managedState !== undefined && !MANAGED_STATES.includes(p.managedState as never)) {
       throw invalid(`managedState: "${String(p.managedState)}" is not one of ${MANAGED_STATES.join(', ')}`, 'managedState');
@@ -1035,15 +1044,20 @@ export class Store {
   }
 
   /** Patches facts and states (not name: renameDevice; not roles: setDeviceRoles). */
-  async updateDevice(f: string, d: string, patch: DevicePatch, ctx: Actor = {}): Promise<DeviceRecord> {
+  private checkPatch(patch: DevicePatch): void {
     this.checkStates(patch);
     const allowed = ['serial', 'model', 'profile', 'managementIp', 'osVersion', 'hostname', 'managedState', 'onboardingState'];
     for (const k of Object.keys(patch)) if (!allowed.includes(k)) throw invalid(`${k}: cannot be patched here (allowed: ${allowed.join(', ')})`, k);
+  }
+
+  async updateDevice(f: string, d: string, patch: DevicePatch, ctx: Actor = {}): Promise<DeviceRecord> {
+    this.checkPatch(patch);
     if (patch.profile !== undefined) return this.updateDeviceProfile(f, d, patch, ctx);
     return this.mutateFine(f, 'updateDevice', async (read, tx) => {
       const [fab, curJson] = await read([[this.fabricsKey, f], [this.fk(f, 'devices'), d]]);
       if (!fab) throw notFound(`fabric ${f}`);
       if (!curJson) throw notFound(`device ${d} in fabric ${f}`);
+      this.checkManagementIp(JSON.parse(fab) as FabricRecord, patch.managementIp, 'managementIp');
       const cur = JSON.parse(curJson) as DeviceRecord;
       const dev: DeviceRecord = { ...cur, ...patch, updatedAt: now() } as DeviceRecord;
       if (patch.serial !== undefined && patch.serial !== cur.serial) {
@@ -1063,6 +1077,7 @@ export class Store {
   private updateDeviceProfile(f: string, d: string, patch: DevicePatch, ctx: Actor): Promise<DeviceRecord> {
     return this.mutate(f, 'updateDevice', (s, tx) => {
       const cur = this.device(s, f, d);
+      this.checkManagementIp(s.fabric!, patch.managementIp, 'managementIp');
       const dev: DeviceRecord = { ...cur, ...patch, updatedAt: now() } as DeviceRecord;
       if (patch.serial !== undefined && patch.serial !== cur.serial) {
         if (patch.serial && s.serials.has(patch.serial) && s.serials.get(patch.serial) !== d) {
@@ -1091,32 +1106,42 @@ export class Store {
    * Renames a device everywhere in one atomic write: device, serial index, ports, host key,
    * links (and their keys), allocations, servers/VPG references, needsConfig marker.
    */
-  async renameDevice(f: string, d: string, newName: string, ctx: Actor = {}): Promise<DeviceRecord> {
+  async renameDevice(f: string, d: string, newName: string, ctx: Actor = {}, patch: DevicePatch = {}): Promise<DeviceRecord> {
     checkName('device', newName, 'name');
+    this.checkPatch(patch);
     return this.mutate(f, 'renameDevice', (s, tx) => {
       const cur = this.device(s, f, d);
+      this.checkManagementIp(s.fabric!, patch.managementIp, 'managementIp');
       if (newName === d) return cur;
       if (s.devices.has(newName)) throw conflict(`device ${newName} already exists in fabric ${f}`, 'name');
-      const dev: DeviceRecord = { ...cur, name: newName, updatedAt: now() };
+      // A patch given with the rename lands in the same write (all or nothing).
+      const dev: DeviceRecord = { ...cur, ...patch, name: newName, updatedAt: now() } as DeviceRecord;
+      if (patch.serial !== undefined && patch.serial !== cur.serial && patch.serial && s.serials.has(patch.serial)) {
+        throw conflict(`serial ${patch.serial} already belongs to device ${s.serials.get(patch.serial)}`, 'serial');
+      }
+      if (patch.profile !== undefined && patch.profile !== cur.profile) this.validateDeviceSpec({ ...s, devices: new Map([...s.devices].filter(([n]) => n !== d)) }, dev, 'profile');
+      if (patch.serial !== undefined && patch.serial !== cur.serial && cur.serial) tx.op('HDEL', this.fk(f, 'serials'), cur.serial);
       const mv = (e: LinkEnd): LinkEnd => (e.device === d ? { device: newName, port: e.port } : e);
       tx.op('HDEL', this.fk(f, 'devices'), d);
       this.writeDevice(tx, f, dev);
-      if (cur.serial) tx.op('HSET', this.fk(f, 'serials'), cur.serial, newName);
+      if (dev.serial) tx.op('HSET', this.fk(f, 'serials'), dev.serial, newName);
       const ports = s.ports.get(d);
       if (ports) { tx.op('HDEL', this.fk(f, 'ports'), d); tx.op('HSET', this.fk(f, 'ports'), newName, JSON.stringify(ports)); }
       const hk = s.hostKeys.get(d);
+      // Host keys are pinned without a version bump: the rename re-checks the one it read.
+      tx.fieldIs(this.fk(f, 'hostkeys'), d, hk ?? null);
       if (hk) { tx.op('HDEL', this.fk(f, 'hostkeys'), d); tx.op('HSET', this.fk(f, 'hostkeys'), newName, hk); }
       if (s.needs.has(d)) { tx.op('SREM', this.fk(f, 'needs'), d); tx.op('SADD', this.fk(f, 'needs'), newName); }
       const alloc: Allocations = { loopbacks: { ...s.alloc.loopbacks }, asns: { ...s.alloc.asns }, links: { ...s.alloc.links } };
-      if (d in alloc.loopbacks) { alloc.loopbacks[newName] = alloc.loopbacks[d]; delete alloc.loopbacks[d]; }
-      if (d in alloc.asns) { alloc.asns[newName] = alloc.asns[d]; delete alloc.asns[d]; }
+      if (Object.hasOwn(alloc.loopbacks, d)) { alloc.loopbacks[newName] = alloc.loopbacks[d]; delete alloc.loopbacks[d]; }
+      if (Object.hasOwn(alloc.asns, d)) { alloc.asns[newName] = alloc.asns[d]; delete alloc.asns[d]; }
       for (const [k, l] of s.links) {
         if (l.a.device !== d && l.b.device !== d) continue;
         const nl: LinkInput = { ...l, a: mv(l.a), b: mv(l.b) };
         const nk = linkKey(nl);
         tx.op('HDEL', this.fk(f, 'links'), k);
         tx.op('HSET', this.fk(f, 'links'), nk, JSON.stringify(nl));
-        if (k in alloc.links) { const sub = alloc.links[k]; delete alloc.links[k]; alloc.links[nk] = sub; }
+        if (Object.hasOwn(alloc.links, k)) { const sub = alloc.links[k]; delete alloc.links[k]; alloc.links[nk] = sub; }
       }
       tx.op('SET', this.fk(f, 'alloc'), JSON.stringify(alloc));
       const sv = s.services;
@@ -1126,7 +1151,7 @@ export class Store {
         vpgs: sv.vpgs.map((x) => ({ ...x, ports: x.ports.map(mv) })),
       };
       if (!sameJson(services, sv)) tx.op('SET', this.fk(f, 'services'), JSON.stringify(services));
-      this.event(tx, f, { actor: ctx.actor, action: 'device.renamed', object: `device/${newName}`, details: { from: d, to: newName } });
+      this.event(tx, f, { actor: ctx.actor, action: 'device.renamed', object: `device/${newName}`, details: { from: d, to: newName, ...(Object.keys(patch).length ? { patched: Object.keys(patch) } : {}) } });
       return dev;
     }, d);
   }
@@ -1147,6 +1172,18 @@ export class Store {
       };
       this.validateDeviceSpec(s, dev, 'roles');
       if (cur.physicalRole === dev.physicalRole && sameJson(cur.roles, dev.roles)) return cur;
+      // A tier change must not silently drop the routing of a cabled link (leaf made spine:
+      // its spine links become same-tier and would lose their /31 and sessions).
+      if (cur.physicalRole !== dev.physicalRole) {
+        const lost = [...s.links.entries()].filter(([k, l]) => {
+          if (l.anomaly || !Object.hasOwn(s.alloc.links, k)) return false;
+          const peer = s.devices.get(l.a.device === d ? l.b.device : l.a.device);
+          return (l.a.device === d || l.b.device === d) && !!peer?.physicalRole && peer.physicalRole === dev.physicalRole;
+        }).map(([k]) => k);
+        if (lost.length) {
+          throw conflict(`physicalRole: ${d} as ${dev.physicalRole} would leave ${lost.length} addressed link${lost.length > 1 ? 's' : ''} between two ${dev.physicalRole}s unrouted: ${lost.join(', ')} (delete or recable them first)`, 'physicalRole');
+        }
+      }
       this.writeDevice(tx, f, dev);
       tx.op('SADD', this.fk(f, 'needs'), d);
       this.event(tx, f, {
@@ -1212,11 +1249,12 @@ export class Store {
     const ev = (action: string, d: string) => ['at', now(), 'actor', ctx.actor ?? 'netconf', 'action', action, 'object', `device/${d}`];
     const store: HostKeyStore = {
       get: async (d) => (await this.redis.hget(key, d)) ?? undefined,
+      // No inventory version bump: pinning a key changes no intent (renameDevice checks the field).
       set: async (d, fp) => {
-        await this.redis.multi().hset(key, d, fp).incr(this.fk(f, 'ver')).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.trusted', d), 'details', JSON.stringify({ fingerprint: fp })).exec();
+        await this.redis.multi().hset(key, d, fp).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.trusted', d), 'details', JSON.stringify({ fingerprint: fp })).exec();
       },
       reset: async (d) => {
-        await this.redis.multi().hdel(key, d).incr(this.fk(f, 'ver')).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.reset', d)).exec();
+        await this.redis.multi().hdel(key, d).xadd(this.fk(f, 'events'), '*', ...ev('hostkey.reset', d)).exec();
       },
     };
     // The NETCONF client (src/netconf/client.ts) calls it delete().
@@ -1301,10 +1339,12 @@ export class Store {
    * Replaces every link of the fabric (discovery's topology). Devices whose peers changed are
    * marked needsConfig; subnets of removed links are freed, kept links keep theirs.
    */
-  async replaceLinks(f: string, links: LinkInput[], ctx: Actor = {}): Promise<ReplaceLinksResult> {
+  /** `links` may be a function of the stored links (a read-modify-write inside the transaction). */
+  async replaceLinks(f: string, links: LinkInput[] | ((cur: LinkInput[]) => LinkInput[]), ctx: Actor = {}): Promise<ReplaceLinksResult> {
     return this.mutate(f, 'replaceLinks', (s, tx) => {
       this.need(s, f);
-      const next = this.checkLinks(s, links, new Map());
+      const wanted = typeof links === 'function' ? links([...s.links.values()].map((l) => structuredClone(l))) : links;
+      const next = this.checkLinks(s, wanted, new Map());
       const removed = [...s.links.keys()].filter((k) => !next.has(k));
       const added = [...next.keys()].filter((k) => !s.links.has(k));
       const changedAnomaly = [...next.keys()].filter((k) => s.links.has(k) && !sameJson(s.links.get(k), next.get(k)));
@@ -1319,7 +1359,7 @@ export class Store {
       if (!removed.length && !added.length && !changedAnomaly.length) return result;
       tx.hdelMany(this.fk(f, 'links'), removed);
       tx.hsetMany(this.fk(f, 'links'), [...added, ...changedAnomaly].map((k) => [k, JSON.stringify(next.get(k))]));
-      if (removed.some((k) => k in s.alloc.links)) {
+      if (removed.some((k) => Object.hasOwn(s.alloc.links, k))) {
         const alloc: Allocations = { ...s.alloc, links: { ...s.alloc.links } };
         for (const k of removed) delete alloc.links[k];
         tx.op('SET', this.fk(f, 'alloc'), JSON.stringify(alloc));
@@ -1364,12 +1404,12 @@ export class Store {
     // Never hand out twice, never renumber: a defect in the pure function must not reach Redis.
     const dup = duplicateAllocation(next);
     if (dup) throw new Error(`allocation refused: ${dup}`);
-    for (const [d, ip] of Object.entries(s.alloc.loopbacks)) if (d in next.loopbacks && next.loopbacks[d] !== ip) throw new Error(`allocation refused: would renumber loopback of ${d}`);
-    for (const [d, a] of Object.entries(s.alloc.asns)) if (d in next.asns && next.asns[d] !== a) throw new Error(`allocation refused: would renumber ASN of ${d}`);
-    for (const [k, c] of Object.entries(s.alloc.links)) if (k in next.links && next.links[k] !== c) throw new Error(`allocation refused: would renumber link ${k}`);
+    for (const [d, ip] of Object.entries(s.alloc.loopbacks)) if (Object.hasOwn(next.loopbacks, d) && next.loopbacks[d] !== ip) throw new Error(`allocation refused: would renumber loopback of ${d}`);
+    for (const [d, a] of Object.entries(s.alloc.asns)) if (Object.hasOwn(next.asns, d) && next.asns[d] !== a) throw new Error(`allocation refused: would renumber ASN of ${d}`);
+    for (const [k, c] of Object.entries(s.alloc.links)) if (Object.hasOwn(next.links, k) && next.links[k] !== c) throw new Error(`allocation refused: would renumber link ${k}`);
     if (sameAllocations(next, s.alloc)) return next;
     tx.op('SET', this.fk(f, 'alloc'), JSON.stringify(next));
-    const count = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((k) => !(k in b)).length;
+    const count = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(a).filter((k) => !Object.hasOwn(b, k)).length;
     this.event(tx, f, {
       actor: ctx.actor, action: 'allocations.updated', object: `fabric/${f}`,
       details: {
