@@ -177,7 +177,7 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     await store.createFabric(fabricText('conc'));
     const s2 = new Store(redis, { secretKey: t.secretKey });
     const res = await Promise.all(Array.from({ length: 200 }, (_, i) => s2.upsertDiscoveredDevice('conc', {
-      serial: `D${i}`, model: 'frr', profile: 'frr-switch', managementIp: `10.0.1.${i}`, ports: [{ name: 'swp1', operState: 'up' }],
+      serial: `D${i}`, model: 'frr', profile: 'frr-switch', managementIp: `10.0.0.${i + 20}`, ports: [{ name: 'swp1', operState: 'up' }],
     })));
     expect(res.every((r) => r.created)).toBe(true);
     expect(s2.stats).toEqual({ commits: 200, conflicts: 0 });
@@ -186,7 +186,7 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => s2.updateDevice('conc', 'D7', { osVersion: `v${i}` })));
     expect(s2.stats.commits).toBe(220);
     const d7 = (await store.getDevice('conc', 'D7'))!;
-    expect(d7).toMatchObject({ serial: 'D7', managementIp: '10.0.1.7', ports: [{ name: 'swp1', operState: 'up' }] });
+    expect(d7).toMatchObject({ serial: 'D7', managementIp: '10.0.0.27', ports: [{ name: 'swp1', operState: 'up' }] });
     expect(d7.osVersion).toMatch(/^v\d+$/);
     const ups = (await store.listEvents('conc', { limit: 10_000 })).items.filter((e) => e.object === 'device/D7' && e.action === 'device.updated');
     expect(ups).toHaveLength(20);
