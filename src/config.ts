@@ -51,7 +51,7 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const redisUrl = optional(env, 'REDIS_URL');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected redis://host:port, got "${redisUrl}"`);
+    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port or rediss://..., got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {

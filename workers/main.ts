@@ -21,10 +21,14 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    const force = setTimeout(() => process.exit(1), 20_000);
+    const force = setTimeout(() => process.exit(1), 25_000);
     force.unref();
-    await jobs.close().catch(() => undefined);
+    logger.info('shutdown: started');
+    // Running steps end at their next step boundary and go back to the queue (10 s at most).
+    await jobs.shutdown(10_000).catch(() => undefined);
+    logger.info('shutdown: workers closed');
     await opened.close().catch(() => undefined);
+    logger.info('shutdown: redis connection closed');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -1,30 +1,42 @@
 // `npm start`: the API and the workers in one process. With REDIS_URL unset it starts its own
-// redis-server under DATA_DIR (AOF on) and stops it on exit.
+// redis-server under DATA_DIR (loopback, password, AOF on) and stops it on exit.
+//
+// Two Redis connections: the workers' waits across a Redis restart (jobs resume); the API's
+// fails fast (a request answers 503 while Redis is down instead of hanging).
 import { loadConfig, ConfigError } from '../config';
 import { createLogger } from '../log';
-import { openStore } from '../store';
+import { connectApiRedis, connectRedis, openStore, redactRedisUrl, redisReady, Store } from '../store';
 import { openJobSystem, registerBuiltinJobTypes } from '../jobs/runtime';
 import { TokenStore } from './auth';
 import { buildApp } from './app';
 import { startDiscoveryServices } from '../discovery/service';
 import { driftIntervalSeconds, startDriftScheduler } from '../jobs/drift';
-import { connectRedis } from '../store';
+
+/** Bounds of a SIGTERM: running device steps get this long, the whole stop a little more. */
+const WORKER_GRACE_MS = 10_000;
+const STOP_BOUND_MS = 25_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'fabric' });
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
-  if (opened.localRedis) logger.info({ redis: opened.url, dir: opened.localRedis.dir }, 'started local redis-server');
-  const jobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
+  if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
+  const workerJobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
   const types = registerBuiltinJobTypes(config, logger);
-  await jobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
+  await workerJobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
     concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
   });
   // Scheduled drift check (issue 7): DRIFT_INTERVAL_SECONDS, unset or 0 = off.
   const drift = await startDriftScheduler({ connect: () => connectRedis(opened.url, { connectionName: 'fabric-drift' }), store: opened.store, intervalSeconds: driftIntervalSeconds() });
-  const tokens = new TokenStore(opened.redis);
+  const apiRedis = connectApiRedis(opened.url);
+  await redisReady(apiRedis);
+  const apiStore = new Store(apiRedis, { secretKey: opened.secretKey });
+  const apiJobs = openJobSystem({ redis: apiRedis, url: opened.url, store: apiStore, config });
+  const tokens = new TokenStore(apiRedis);
   const admin = await tokens.ensureAdminToken(config.dataDir);
-  const app = await buildApp({ store: opened.store, jobs, tokens, config, logger });
+  const app = await buildApp({ store: apiStore, jobs: apiJobs, tokens, config, logger });
+  // Jobs this process's workers finish count in this process's metrics.
+  workerJobs.events = apiJobs.events;
   // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set.
   const discovery = await startDiscoveryServices({ store: opened.store, config, logger });
 
@@ -32,14 +44,22 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 20_000);
+    const t0 = Date.now();
+    const force = setTimeout(() => { logger.error({ ms: Date.now() - t0 }, 'shutdown: bound reached, exiting now'); process.exit(1); }, STOP_BOUND_MS);
     force.unref();
-    await app.close().catch(() => undefined);
-    await discovery.stop().catch(() => undefined);
-    await jobs.close().catch(() => undefined);
-    await drift.close().catch(() => undefined);
-    await opened.close().catch(() => undefined);
+    const stage = async (what: string, fn: () => Promise<unknown>) => {
+      await fn().catch((e) => logger.warn({ err: (e as Error).message }, `shutdown: ${what} failed`));
+      logger.info({ ms: Date.now() - t0 }, `shutdown: ${what}`);
+    };
+    logger.info({ signal }, 'shutdown: started');
+    // Order matters: nothing new comes in, work in flight ends or goes back to the queue, and
+    // only then the clients and the local Redis go (else workers see ECONNREFUSED and retry).
+    await stage('stopped taking requests', () => app.close());
+    await stage('DHCP stopped', () => discovery.stop());
+    await stage('drift scheduler stopped', () => drift.close());
+    await stage('workers closed (running steps handed back to the queue)', () => workerJobs.shutdown(WORKER_GRACE_MS));
+    await stage('queues and clients closed', async () => { await apiJobs.close(); await apiRedis.quit().catch(() => apiRedis.disconnect()); });
+    await stage(opened.localRedis ? 'local redis stopped' : 'redis connection closed', () => opened.close());
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -52,6 +72,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`fabric service: ${e instanceof ConfigError ? '' : 'cannot start: '}${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  process.stderr.write(`fabric service: ${e instanceof ConfigError ? '' : 'cannot start: '}${msg}\n`);
   process.exit(1);
 });

@@ -3,9 +3,9 @@
 // The parent plans, adds one child per device on `device-ops`, waits for them (a failed child
 // does not hold the others: ignoreDependencyOnFailure), then finalizes and releases the lock.
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CancelledError, errorMessage, isTransient } from './errors';
+import { CancelledError, ShutdownError, errorMessage, isTransient } from './errors';
 import { FollowUps } from './followup';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
@@ -93,6 +93,8 @@ export class JobSystem {
   private readonly prefix: string;
   private workers: Worker[] = [];
   private keeper?: NodeJS.Timeout;
+  /** Set by shutdown(): handlers stop at their next step and hand the job back. */
+  private stopping = false;
   private workerConnections: Redis[] = [];
   events: JobEvents = {};
 
@@ -305,7 +307,7 @@ export class JobSystem {
     };
     for (const name of queues) {
       if (name === DEVICE_QUEUE) {
-        const w = mk(name, (job) => this.processDevice(job, services), wopts.concurrency ?? 50);
+        const w = mk(name, (job, token) => this.processDevice(job, token, services), wopts.concurrency ?? 50);
         w.on('failed', (job, err) => { if (job) void this.onDeviceFailed(job, err, services); });
         this.workers.push(w);
       } else {
@@ -348,7 +350,10 @@ export class JobSystem {
       params: d.params,
       services,
       log: (message: string) => records.log(d.jobId, message),
-      checkCancel: async () => { if (await records.cancelRequested(d.jobId)) throw new CancelledError(); },
+      checkCancel: async () => {
+        if (this.stopping) throw new ShutdownError();
+        if (await records.cancelRequested(d.jobId)) throw new CancelledError();
+      },
     };
   }
 
@@ -388,6 +393,10 @@ export class JobSystem {
       try {
         plan = await def.plan(base);
       } catch (e) {
+        if (e instanceof ShutdownError) {
+          await this.records.log(d.jobId, 'planning handed back (the service is stopping); runs again on the next start');
+          return this.handBack(job, token);
+        }
         if (e instanceof CancelledError) {
           await this.records.setStep(d.jobId, 'plan', 'cancelled');
           await done('cancelled', { message: 'cancelled while planning' });
@@ -447,6 +456,7 @@ export class JobSystem {
     try {
       result = def.finalize ? await def.finalize({ ...base, planData: (job.data as ParentData).planData, devices, cancelled }) : undefined;
     } catch (e) {
+      if (e instanceof ShutdownError) return this.handBack(job, token);
       const msg = errorMessage(e);
       await this.records.setStep(d.jobId, 'finalize', 'failed');
       await done('failed', { error: msg, message: `finalize failed: ${msg}` });
@@ -473,7 +483,7 @@ export class JobSystem {
     return fullResult;
   }
 
-  private async processDevice(job: Job, services: JobServices): Promise<unknown> {
+  private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ChildData;
     const def = getJobType(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
@@ -498,6 +508,7 @@ export class JobSystem {
       const cancelled = await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
         attempt > 1 && name === stepNames[0] ? `attempt ${attempt}` : undefined);
       if (cancelled) throw new CancelledError();
+      if (this.stopping) throw new ShutdownError();
     };
     const ctx: DeviceContext<Record<string, unknown>> = {
       ...base, log: (message: string) => records.log(d.jobId, message, d.device), device: d.device, data: d.data, planData: undefined, attempt, step,
@@ -510,6 +521,11 @@ export class JobSystem {
       await records.deviceDone(d.jobId, d.device, { state: 'succeeded', progress: 1, attempts: attempt, ...(result === undefined ? {} : { result }) }, stepState, 'succeeded');
       return result ?? null;
     } catch (e) {
+      if (e instanceof ShutdownError) {
+        await records.deviceStep(d.jobId, d.device, current ? { [current]: 'queued' } : {}, doneWeight / totalWeight,
+          `${current ?? 'start'}: handed back (the service is stopping); runs again on the next start`);
+        return this.handBack(job, token);
+      }
       if (e instanceof CancelledError) {
         for (const s of stepNames) if (stepState[s] !== 'succeeded') stepState[s] = 'cancelled';
         await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: doneWeight / totalWeight, attempts: attempt }, stepState, current ? `cancelled at step ${current}` : 'cancelled');
@@ -529,6 +545,39 @@ export class JobSystem {
         stepState, `failed at ${current ?? 'start'}: ${msg}`);
       throw new UnrecoverableError(msg);
     }
+  }
+
+  /**
+   * Puts an active job back (delayed a second, no attempt spent): the next worker, here after
+   * a restart or another process now, runs it again from its recorded phase.
+   */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + 1000, token);
+    throw new DelayedError();
+  }
+
+  /**
+   * Stops this process's workers in order: no new jobs, running steps end at their next step
+   * boundary (handed back to the queue), `graceMs` later the rest are abandoned (their locks
+   * lapse and another worker or the next start takes them). Bounded.
+   */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = undefined;
+    const closing = this.workers.map((w) => w.close().catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.all(closing).then(() => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), graceMs); }),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (late) await Promise.all(this.workers.map((w) => w.close(true).catch(() => undefined)));
+    this.workers = [];
+    for (const c of this.workerConnections) c.disconnect();
+    this.workerConnections = [];
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
   }
 
   /** Failures outside the processor (a job that stalled too often): record them. */

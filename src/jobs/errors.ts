@@ -19,6 +19,14 @@ export class CancelledError extends Error {
   }
 }
 
+/** Thrown by ctx.step()/ctx.checkCancel() while the process shuts down: the job goes back to its queue. */
+export class ShutdownError extends Error {
+  constructor() {
+    super('the service is stopping: handed back to the queue');
+    this.name = 'ShutdownError';
+  }
+}
+
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN']);
 
 /** Transient: our own TransientError, or a system error whose code says "try again later". */

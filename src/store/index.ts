@@ -17,7 +17,7 @@ export type { StoreHooks, StoreOptions } from './store';
 export { StoreError, isStoreError } from './errors';
 export type { StoreErrorCode } from './errors';
 export { loadSecretKey, encrypt, decrypt, redactSecrets } from './secrets';
-export { startLocalRedis, connectRedis, freePort } from './redis-server';
+export { startLocalRedis, connectRedis, connectApiRedis, redisReady, redactRedisUrl, freePort } from './redis-server';
 export type { LocalRedis, StartLocalRedisOptions } from './redis-server';
 export { emptyAllocations } from './domain';
 export type { AllocateFn, ValidateFn } from './domain';
@@ -33,6 +33,8 @@ export interface OpenStoreOptions {
 
 export interface OpenedStore {
   store: Store;
+  /** The store key (a second Store on another connection, e.g. the API's, needs it). */
+  secretKey: Buffer;
   redis: Redis;
   url: string;
   /** Set when this call started its own redis-server. */
@@ -48,7 +50,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   const redis = connectRedis(url);
   const store = new Store(redis, { ...(opts.store ?? {}), secretKey: key });
   return {
-    store, redis, url, localRedis,
+    store, secretKey: key, redis, url, localRedis,
     close: async () => {
       try { await redis.quit(); } catch { redis.disconnect(); }
       if (localRedis) await localRedis.stop();

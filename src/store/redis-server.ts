@@ -1,7 +1,8 @@
 // Local redis-server launcher (Debian package) and the ioredis connection factory.
 // Used by `npm start` when REDIS_URL is unset, and by the tests (test/helpers/redis.ts).
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import Redis, { RedisOptions } from 'ioredis';
@@ -26,6 +27,28 @@ export interface StartLocalRedisOptions {
   bin?: string;
   /** Start-up bound (PING must answer within it). Default 10 s. */
   timeoutMs?: number;
+  /** requirepass; unset: read or make `<dataDir>/redis/password` (0600). `null`: no password (tests of that). */
+  password?: string | null;
+}
+
+/** The password of a data dir's local Redis: kept in `<dir>/password` (0600), made on first use. */
+export function localRedisPassword(dir: string): string {
+  const file = join(dir, 'password');
+  if (existsSync(file)) {
+    const p = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{16,}$/.test(p)) return p;
+  }
+  const p = randomBytes(24).toString('base64url');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, p + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return p;
+}
+
+/** A Redis URL fit for a log line or an error: the password replaced. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_m, scheme: string, cred: string) => `${scheme}${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`);
 }
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it back, close). */
@@ -42,15 +65,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** One raw PING over TCP (no client library, no reconnect loop). */
-function pingOnce(port: number, timeoutMs: number): Promise<boolean> {
+/** One raw PING over TCP (AUTH first when there is a password; no client, no reconnect loop). */
+function pingOnce(port: number, timeoutMs: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     let buf = '';
     const done = (ok: boolean) => { clearTimeout(t); sock.destroy(); resolve(ok); };
     const t = setTimeout(() => done(false), timeoutMs);
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => { buf += d.toString(); if (buf.includes('\r\n')) done(buf.startsWith('+PONG')); });
+    const auth = password ? `*2\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(password)}\r\n${password}\r\n` : '';
+    sock.on('connect', () => sock.write(`${auth}PING\r\n`));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\r\n');
+      if (lines.length > (password ? 2 : 1)) done(lines[password ? 1 : 0].startsWith('+PONG') && (!password || lines[0] === '+OK'));
+    });
     sock.on('error', () => done(false));
   });
 }
@@ -110,6 +138,8 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
   const pidFile = join(dir, 'redis.pid');
   await stopStale(pidFile, dir);
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Bound to loopback, protected mode on and a password: no other local user reads or writes it.
+  const password = opts.password === null ? undefined : opts.password ?? localRedisPassword(dir);
   // A free port can be taken between our probe and redis' bind: retry a few times with a new one.
   const attempts = opts.port ? 1 : 5;
   let lastErr: Error | undefined;
@@ -119,7 +149,7 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
     const args = [
       '--port', String(port),
       '--bind', '127.0.0.1',
-      '--protected-mode', 'no',
+      '--protected-mode', 'yes',
       '--daemonize', 'no',
       '--dir', dir,
       '--pidfile', pidFile,
@@ -129,7 +159,10 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
       '--logfile', '',
       '--unixsocket', '',
     ];
-    const child = spawn(opts.bin ?? 'redis-server', args, { stdio: ['ignore', logFd, logFd], detached: false });
+    // The password goes in on stdin as a config file, not on the command line (ps shows argv).
+    if (password) args.unshift('-');
+    const child = spawn(opts.bin ?? 'redis-server', args, { stdio: ['pipe', logFd, logFd], detached: false });
+    child.stdin?.end(password ? `requirepass ${password}\n` : '');
     closeSync(logFd);
     let spawnErr: Error | undefined;
     child.on('error', (e) => { spawnErr = e; });
@@ -137,7 +170,7 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
     let up = false;
     while (Date.now() < deadline) {
       if (spawnErr || child.exitCode !== null || child.signalCode !== null) break;
-      if (await pingOnce(port, 500)) { up = true; break; }
+      if (await pingOnce(port, 500, password)) { up = true; break; }
       await sleep(50);
     }
     if (up && child.pid) {
@@ -153,7 +186,8 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
         child.kill('SIGKILL');
         await waitExit(child, 5_000);
       };
-      return { url: `redis://127.0.0.1:${port}`, port, pid, dir, stop, kill };
+      const url = password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
+      return { url, port, pid, dir, stop, kill };
     }
     if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await waitExit(child, 5_000); }
     let tail = '';
@@ -170,7 +204,29 @@ export async function startLocalRedis(opts: StartLocalRedisOptions): Promise<Loc
  * across reconnects instead of failing after 20 retries) and reconnection forever with capped backoff.
  */
 export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  return newRedis(url, extra);
+}
+
+/**
+ * The API's connection: a command fails within `commandTimeoutMs` and at once while Redis is
+ * down (no offline queue), so a request answers 503 instead of hanging until Redis returns.
+ */
+export function connectApiRedis(url: string, commandTimeoutMs = 4000): Redis {
+  return newRedis(url, { connectionName: 'fabric-api', maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, enableOfflineQueue: false });
+}
+
+/** Resolves once the connection is ready (bounded). */
+export function redisReady(r: Redis, timeoutMs = 10_000): Promise<void> {
+  if (r.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { r.off('ready', ok); reject(new Error(`redis not ready within ${timeoutMs} ms`)); }, timeoutMs);
+    const ok = () => { clearTimeout(t); resolve(); };
+    r.once('ready', ok);
+  });
+}
+
+function newRedis(url: string, extra: RedisOptions): Redis {
+  const r = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     // 50 ms, 100 ms, ... capped at 2 s; never gives up (a restarted Redis is picked up again).
@@ -181,4 +237,8 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
     lazyConnect: false,
     ...extra,
   });
+  // Connection errors surface through the commands that fail; without a listener ioredis
+  // prints "Unhandled error event" for every reconnect attempt.
+  r.on('error', () => undefined);
+  return r;
 }

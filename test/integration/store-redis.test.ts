@@ -63,12 +63,24 @@ describeIf({ commands: ['redis-server'] })('local redis-server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('AOF on (everysec), loopback only, files under <dataDir>/redis, stop() ends the process', async () => {
+  test('AOF on (everysec), loopback only, password required, files under <dataDir>/redis, stop() ends the process', async () => {
     const r = await startLocalRedis({ dataDir: dir });
     started.push(r);
-    expect(r.url).toBe(`redis://127.0.0.1:${r.port}`);
+    const pwFile = join(dir, 'redis', 'password');
+    const pw = readFileSync(pwFile, 'utf8').trim();
+    expect(pw).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(statSync(pwFile).mode & 0o777).toBe(0o600);
+    expect(r.url).toBe(`redis://:${pw}@127.0.0.1:${r.port}`);
+    // Not on the command line (any local user reads /proc/<pid>/cmdline).
+    expect(readFileSync(`/proc/${r.pid}/cmdline`, 'utf8')).not.toContain(pw);
+    // Another local process without the password is refused.
+    const anon = connectRedis(`redis://127.0.0.1:${r.port}`, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      await expect(anon.get('k')).rejects.toThrow(/NOAUTH|Authentication required/);
+    } finally { anon.disconnect(); }
     const c = connectRedis(r.url);
     try {
+      expect(await c.config('GET', 'protected-mode')).toEqual(['protected-mode', 'yes']);
       expect(c.options.maxRetriesPerRequest).toBeNull();
       expect(await c.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await c.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
