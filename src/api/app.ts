@@ -15,18 +15,16 @@ import { clientErrorCode, errorHandler } from './errors';
 import { collectRouteAccess, installAudit, installAuth, installRateLimits, installSecurityHeaders, markPublic, type RateLimits, type RouteAccess } from './security';
 import { registerServiceRoutes } from './routes-services';
 import { createMetrics, type Metrics } from './metrics';
-import { ErrorReply } from './schemas';
-import { SERVICE_SCHEMAS } from '../domain/schema';
+import { REPLY_SCHEMAS } from './schemas';
+import { NAMED_SCHEMAS } from '../domain/schema';
+import { BODY_LIMIT } from './limits';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
 import { ztpRoutes } from '../discovery/service';
 
 export const API_PREFIX = '/api/v1';
-/** Default body limit; routes that take a whole fabric file raise it (FABRIC_FILE_LIMIT). */
-export const BODY_LIMIT = 1024 * 1024;
-/** A fabric file of the 5,000-device benchmark is about 3 MB as JSON. */
-export const FABRIC_FILE_LIMIT = 64 * 1024 * 1024;
+export { BODY_LIMIT, FABRIC_FILE_LIMIT } from './limits';
 /** Longer request targets answer 414 (the route table has nothing that long). */
 const MAX_URL = 4096;
 
@@ -64,8 +62,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });
   });
-  app.addSchema(ErrorReply);
-  for (const k of SERVICE_SCHEMAS) app.addSchema(k.schema);
+  for (const sch of [...NAMED_SCHEMAS, ...REPLY_SCHEMAS]) app.addSchema(sch);
 
   // Before anything else: an absurd target, and Redis down (answer now, not when it returns).
   app.addHook('onRequest', async (req, reply) => {

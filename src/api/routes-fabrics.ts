@@ -9,9 +9,10 @@ import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
 import { AllowList } from '../discovery/allow';
 import { actorOf, type ApiContext } from './context';
+import { FABRIC_FILE_LIMIT } from './limits';
 import { notFound, badRequest } from './errors';
 import {
-  AutoconfigureBody, ConfigReply, DeviceParams, DevicePatchBody, DeviceReply, EventReply, FabricFileBody,
+  AutoconfigureBody, ConfigReply, DeviceParams, DevicePatchBody, DeviceReply, DeviceReplySchema, EventReply, FabricFileBody,
   FabricParams, FabricPatch, FabricReply, Items, JobAccepted, LinkBody, LinkReply, NewDeviceBody, OnboardBody, RolesBody,
 } from './schemas';
 
@@ -52,6 +53,8 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
 
   api.post<{ Body: unknown }>('/fabrics', {
     config: { role: 'admin' },
+    // A whole fabric file (the 5,000-device benchmark's is a few MB); every other body: 1 MiB.
+    bodyLimit: FABRIC_FILE_LIMIT,
     schema: { tags: ['fabrics'], summary: 'Create a fabric from a fabric file (JSON)', body: FabricFileBody, response: { 201: FabricReply, ...errs(400, 409) } },
   }, async (req, reply) => {
     const rec = await store.createFabric(req.body as object, actorOf(req));
@@ -88,19 +91,15 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
 
   api.get<{ Params: P }>('/fabrics/:f/namespaces', {
     config: { role: 'viewer' },
-    schema: { tags: ['fabrics'], summary: 'Address and ASN pools', params: FabricParams, response: { ...errs(404) } },
+    schema: { tags: ['fabrics'], summary: 'Address and ASN pools', params: FabricParams, response: { 200: Type.Unsafe({ $ref: 'Namespaces#' }), ...errs(404) } },
   }, async (req) => (await needFabric(req.params.f)).namespaces);
 
   api.put<{ Params: P; Body: FabricUpdate['namespaces'] }>('/fabrics/:f/namespaces', {
     config: { role: 'admin' },
     schema: {
       tags: ['fabrics'], summary: 'Replace the pools (refused when an allocation would fall outside)', params: FabricParams,
-      body: Type.Object({
-        management: Type.Array(Type.Object({ cidr: Type.String(), gateway: Type.String() })),
-        loopback: Type.Array(Type.String()), fabric: Type.Array(Type.String()),
-        asn: Type.Array(Type.Object({ min: Type.Integer(), max: Type.Integer() })), overlayAsn: Type.Optional(Type.Integer()),
-      }, { additionalProperties: false }),
-      response: { ...errs(400, 404, 409) },
+      body: Type.Unsafe({ $ref: 'Namespaces#' }),
+      response: { 200: Type.Unsafe({ $ref: 'Namespaces#' }), ...errs(400, 404, 409) },
     },
   }, async (req) => (await store.updateFabric(req.params.f, { namespaces: req.body }, actorOf(req))).namespaces);
 
@@ -142,7 +141,7 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     config: { role: 'viewer' },
     schema: {
       tags: ['devices'], summary: 'One device with its ports', params: DeviceParams,
-      response: { 200: Type.Composite([DeviceReply, Type.Object({ ports: Type.Array(Type.Object({ name: Type.String(), mac: Type.Optional(Type.String()), operState: Type.Optional(Type.String()), speedMbps: Type.Optional(Type.Number()), description: Type.Optional(Type.String()) })), needsConfig: Type.Boolean() })]), ...errs(404) },
+      response: { 200: Type.Composite([DeviceReplySchema, Type.Object({ ports: Type.Array(Type.Object({ name: Type.String(), mac: Type.Optional(Type.String()), operState: Type.Optional(Type.String()), speedMbps: Type.Optional(Type.Number()), description: Type.Optional(Type.String()) })), needsConfig: Type.Boolean() })]), ...errs(404) },
     },
   }, async (req) => {
     const dev = await store.getDevice(req.params.f, req.params.d);

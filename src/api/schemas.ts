@@ -1,12 +1,14 @@
 // JSON schemas (TypeBox) for requests and replies: fastify validates with them and the
 // OpenAPI document at /api/v1/openapi.json is generated from them.
 import { Type, type TSchema } from '@sinclair/typebox';
+import { Cidr, Credentials, Ipv4, Link, LinkEndObject, Name as DName, NAME_PATTERN, PhysicalRole, SAFE_TEXT, Snmp, Text } from '../domain/schema';
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'name: letters, digits, _ . -' });
-const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)));
+const Name = DName();
 const ManagedState = Type.Union(['dhcp', 'rma', 'activating', 'active', 'maintenance', 'error'].map((r) => Type.Literal(r)));
 const OnboardingState = Type.Union(['discovered', 'interfaces_onboarded', 'topology_discovered', 'role_discovered', 'underlay_configured'].map((r) => Type.Literal(r)));
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Ref = (id: string) => Type.Unsafe<unknown>({ $ref: `${id}#` });
+const Serial = Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT });
 
 export const ErrorReply = Type.Object({
   error: Type.String(),
@@ -15,57 +17,15 @@ export const ErrorReply = Type.Object({
   jobId: Type.Optional(Type.String()),
 }, { $id: 'Error' });
 
-export const LinkEnd = Type.Object({ device: Type.String({ minLength: 1 }), port: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+export const LinkEnd = LinkEndObject;
 
-const Namespaces = Type.Object({
-  management: Type.Array(Type.Object({ cidr: Type.String(), gateway: Type.String() })),
-  loopback: Type.Array(Type.String()),
-  fabric: Type.Array(Type.String()),
-  asn: Type.Array(Type.Object({ min: Type.Integer(), max: Type.Integer() })),
-  overlayAsn: Type.Optional(Type.Integer()),
-});
+/** The fabric file as JSON: the one schema (src/domain/schema.ts); deep checks are the domain's. */
+export const FabricFileBody = Ref('FabricFile');
 
-const Settings = Type.Object({
-  mtu: Type.Optional(Type.Integer()),
-  bfd: Type.Optional(Type.Object({ intervalMs: Type.Integer(), multiplier: Type.Integer() })),
-  gracefulRestart: Type.Optional(Type.Boolean()),
-  ntp: Type.Optional(Type.Array(Type.String())),
-  syslog: Type.Optional(Type.Array(Type.String())),
-  dns: Type.Optional(Type.Array(Type.String())),
-});
-
-const Credentials = Type.Object({ username: Type.String({ minLength: 1 }), password: Type.String({ minLength: 1 }) });
-const Snmp = Type.Union([
-  Type.Object({ community: Type.String({ minLength: 1 }) }),
-  Type.Object({ v3: Type.Object({ user: Type.String(), authKey: Type.String(), privKey: Type.String() }) }),
-]);
-
-/** The fabric file as JSON (DESIGN §5). Deep checks (pools, profiles, ports) are the domain's. */
-export const FabricFileBody = Type.Object({
-  fabric: Type.Object({
-    name: Name,
-    credentials: Credentials,
-    snmp: Type.Optional(Snmp),
-    namespaces: Namespaces,
-    settings: Type.Optional(Settings),
-  }),
-  devices: Type.Optional(Type.Array(Type.Object({
-    name: Name,
-    serial: Type.Optional(Type.String()),
-    profile: Type.String(),
-    physicalRole: PhysicalRole,
-    roles: Type.Optional(Type.Array(Type.String())),
-  }))),
-  links: Type.Optional(Type.Array(Type.Union([
-    Type.Tuple([Type.String(), Type.String()]),
-    Type.Object({ a: LinkEnd, b: LinkEnd }),
-  ]))),
-}, { $id: 'FabricFile' });
-
-export const FabricReply = Type.Object({
+const FabricReplySchema = Type.Object({
   name: Type.String(),
-  namespaces: Namespaces,
-  settings: Settings,
+  namespaces: Ref('Namespaces'),
+  settings: Ref('Settings'),
   credentials: Type.Object({ username: Type.String() }),
   snmp: Nullable(Type.Object({ version: Type.String(), user: Type.Optional(Type.String()) })),
   createdAt: Type.String(),
@@ -76,13 +36,13 @@ export const FabricReply = Type.Object({
 }, { $id: 'Fabric' });
 
 export const FabricPatch = Type.Object({
-  settings: Type.Optional(Settings),
-  namespaces: Type.Optional(Namespaces),
+  settings: Type.Optional(Ref('Settings')),
+  namespaces: Type.Optional(Ref('Namespaces')),
   credentials: Type.Optional(Credentials),
   snmp: Type.Optional(Nullable(Snmp)),
 }, { additionalProperties: false, minProperties: 1 });
 
-export const DeviceReply = Type.Object({
+export const DeviceReplySchema = Type.Object({
   name: Type.String(),
   serial: Nullable(Type.String()),
   model: Nullable(Type.String()),
@@ -96,32 +56,35 @@ export const DeviceReply = Type.Object({
   hostname: Type.Optional(Nullable(Type.String())),
 }, { $id: 'Device' });
 
+const ProfileName = Type.String({ pattern: NAME_PATTERN, maxLength: 63 });
+const RoleList = Type.Array(Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), { maxItems: 16 });
+
 export const NewDeviceBody = Type.Object({
   name: Name,
-  serial: Type.Optional(Type.String({ minLength: 1 })),
-  model: Type.Optional(Type.String()),
-  profile: Type.Optional(Type.String()),
+  serial: Type.Optional(Serial),
+  model: Type.Optional(Text(64)),
+  profile: Type.Optional(ProfileName),
   physicalRole: Type.Optional(PhysicalRole),
-  roles: Type.Optional(Type.Array(Type.String())),
-  managementIp: Type.Optional(Type.String({ format: 'ipv4' })),
+  roles: Type.Optional(RoleList),
+  managementIp: Type.Optional(Ipv4),
   managedState: Type.Optional(ManagedState),
 }, { additionalProperties: false });
 
 export const DevicePatchBody = Type.Object({
   name: Type.Optional(Name),
-  serial: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
-  model: Type.Optional(Nullable(Type.String())),
-  profile: Type.Optional(Nullable(Type.String())),
-  managementIp: Type.Optional(Nullable(Type.String({ format: 'ipv4' }))),
-  osVersion: Type.Optional(Nullable(Type.String())),
-  hostname: Type.Optional(Nullable(Type.String())),
+  serial: Type.Optional(Nullable(Serial)),
+  model: Type.Optional(Nullable(Text(64))),
+  profile: Type.Optional(Nullable(ProfileName)),
+  managementIp: Type.Optional(Nullable(Ipv4)),
+  osVersion: Type.Optional(Nullable(Text(128))),
+  hostname: Type.Optional(Nullable(Text(253))),
   managedState: Type.Optional(ManagedState),
   onboardingState: Type.Optional(Nullable(OnboardingState)),
 }, { additionalProperties: false, minProperties: 1 });
 
 export const RolesBody = Type.Object({
   physicalRole: PhysicalRole,
-  roles: Type.Array(Type.String()),
+  roles: RoleList,
 }, { additionalProperties: false });
 
 export const LinkBody = Type.Object({ a: LinkEnd, b: LinkEnd }, { additionalProperties: false });
@@ -130,9 +93,9 @@ export const LinkReply = Type.Object({ a: LinkEnd, b: LinkEnd, subnet: Type.Opti
 export const OnboardBody = Type.Object({
   mode: Type.Union([Type.Literal('greenfield'), Type.Literal('brownfield')]),
   expectedDevices: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-  serials: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-  subnets: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-  cablingPlan: Type.Optional(Type.Array(Type.Union([Type.Tuple([Type.String(), Type.String()]), Type.Object({ a: LinkEnd, b: LinkEnd })]))),
+  serials: Type.Optional(Type.Array(Serial, { maxItems: 100000 })),
+  subnets: Type.Optional(Type.Array(Cidr, { maxItems: 256 })),
+  cablingPlan: Type.Optional(Type.Array(Link, { maxItems: 400000 })),
   manageUnderlay: Type.Optional(Type.Boolean()),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
 }, { additionalProperties: false });
@@ -144,7 +107,7 @@ export const AutoconfigureBody = Type.Object({
 
 export const JobAccepted = Type.Object({ jobId: Type.String() });
 
-export const JobReply = Type.Object({
+const JobReplySchema = Type.Object({
   id: Type.String(),
   type: Type.String(),
   fabric: Type.Optional(Type.String()),
@@ -168,7 +131,7 @@ export const ConfigReply = Type.Object({ platform: Type.String(), files: Type.Re
 
 export const TokenBody = Type.Object({
   role: Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  name: Type.Optional(Text(64)),
 }, { additionalProperties: false });
 export const TokenInfo = Type.Object({ id: Type.String(), role: Type.String(), name: Type.Optional(Type.String()), createdAt: Type.String() });
 export const TokenCreated = Type.Object({ id: Type.String(), role: Type.String(), name: Type.Optional(Type.String()), createdAt: Type.String(), token: Type.String() });
@@ -188,3 +151,10 @@ export const FabricParams = Type.Object({ f: Type.String({ minLength: 1, maxLeng
 export const DeviceParams = Type.Object({ f: Type.String({ minLength: 1, maxLength: 128 }), d: Type.String({ minLength: 1, maxLength: 128 }) });
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
+
+// Reply schemas with an $id are registered once (app.ts) and referred to: the OpenAPI document
+// names them, and references inside them resolve in fastify's shared schema store.
+export const FabricReply = Ref('Fabric');
+export const DeviceReply = Ref('Device');
+export const JobReply = Ref('Job');
+export const REPLY_SCHEMAS: TSchema[] = [ErrorReply, FabricReplySchema, DeviceReplySchema, JobReplySchema];

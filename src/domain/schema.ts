@@ -72,3 +72,76 @@ export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalR
   { path: 'servers', key: 'servers', what: 'server', schema: Server },
   { path: 'vpgs', key: 'vpgs', what: 'VPG', schema: Vpg },
 ];
+
+// ---------------------------------------------------------------- the fabric section
+
+export const Credentials = Type.Object({
+  username: Text(64, 'NETCONF/SSH user the service logs in as'),
+  password: Text(128, 'stored encrypted; never shown again'),
+}, { additionalProperties: false, description: 'device login (ZTP puts it on every device)' });
+
+export const Snmp = Type.Union([
+  Type.Object({ community: Text(64, 'SNMPv2c community (read-only)') }, { additionalProperties: false }),
+  Type.Object({
+    v3: Type.Object({ user: Text(64), authKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'SHA auth key' }), privKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'AES priv key' }) }, { additionalProperties: false }),
+  }, { additionalProperties: false }),
+], { description: 'how discovery reads LLDP-MIB: {community} or {v3: {user, authKey, privKey}}' });
+
+export const ManagementSubnet = Type.Object({ cidr: Cidr, gateway: Ipv4 }, { additionalProperties: false });
+export const AsnRange = Type.Object({ min: Asn, max: Asn }, { additionalProperties: false });
+
+export const Namespaces = Type.Object({
+  management: Type.Array(ManagementSubnet, { maxItems: 64, description: 'where devices get their management address (DHCP) and where credentials may go' }),
+  loopback: Type.Array(Cidr, { maxItems: 64, description: 'pools of /32 loopbacks' }),
+  fabric: Type.Array(Cidr, { maxItems: 64, description: 'pools carved into /31s, one per routed link' }),
+  asn: Type.Array(AsnRange, { maxItems: 64, description: 'underlay ASN ranges, one ASN per device' }),
+  overlayAsn: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967294, description: 'iBGP EVPN AS (outside every range); needed once any device has a role' })),
+}, { additionalProperties: false, $id: 'Namespaces' });
+
+const HostList = (what: string) => Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), { maxItems: 16, description: `${what}: IPv4 addresses or DNS names` });
+export const Settings = Type.Object({
+  mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 65535, default: 9216, description: 'fabric link MTU' })),
+  bfd: Type.Optional(Type.Object({
+    intervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000, default: 300, description: '0 turns BFD off' })),
+    multiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, default: 3 })),
+  }, { additionalProperties: false })),
+  gracefulRestart: Type.Optional(Type.Boolean({ default: true })),
+  ntp: Type.Optional(HostList('NTP servers')),
+  syslog: Type.Optional(HostList('syslog hosts')),
+  dns: Type.Optional(HostList('DNS servers')),
+}, { additionalProperties: false, $id: 'Settings' });
+
+export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { description: 'the tier' });
+export const RoleName = Type.Union([Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
+
+export const Device = Type.Object({
+  name: Name(),
+  serial: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT }), Type.Integer({ minimum: 0 })])),
+  profile: Type.String({ pattern: NAME_PATTERN, maxLength: 63, description: 'node profile (node-profiles/<name>.yaml)' }),
+  physicalRole: PhysicalRole,
+  roles: Type.Optional(Type.Array(RoleName, { maxItems: 16 })),
+  managementIp: Type.Optional(Ipv4),
+  model: Type.Optional(Text(64)),
+}, { additionalProperties: false });
+
+export const LinkPair = Type.Array(LinkEndText, { minItems: 2, maxItems: 2, description: '[device:port, device:port]' });
+export const Link = Type.Union([LinkPair, Type.Object({ a: LinkEnd, b: LinkEnd }, { additionalProperties: false })]);
+
+export const FabricFile = Type.Object({
+  fabric: Type.Object({
+    name: Name(),
+    credentials: Credentials,
+    snmp: Type.Optional(Snmp),
+    namespaces: Namespaces,
+    settings: Type.Optional(Settings),
+  }, { additionalProperties: false }),
+  devices: Type.Optional(Type.Array(Device, { maxItems: 100_000 })),
+  links: Type.Optional(Type.Array(Link, { maxItems: 400_000 })),
+  virtualNetworks: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'VirtualNetwork#' }), { maxItems: 16_000 })),
+  logicalRouters: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'LogicalRouter#' }), { maxItems: 4_000 })),
+  servers: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Server#' }), { maxItems: 100_000 })),
+  vpgs: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Vpg#' }), { maxItems: 100_000 })),
+}, { additionalProperties: false, $id: 'FabricFile' });
+
+/** Every named schema, registered once where a validator or document needs them. */
+export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, Namespaces, Settings, FabricFile];
