@@ -3,6 +3,7 @@
 // cross-object rules (pools, profiles, roles, ports) live in validate.ts.
 import { load as loadYaml } from 'js-yaml';
 import { FabricError } from './errors';
+import { CONTROL_CHARS, HOST_PATTERN } from './schema';
 import { parseServices } from './services';
 import {
   AsnRange, DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec,
@@ -19,6 +20,10 @@ export const DEFAULT_SETTINGS: Readonly<FabricSettings> = Object.freeze({
 });
 
 type Obj = Record<string, unknown>;
+
+/** No string of the file is longer (the schema's limits are tighter per field). */
+const MAX_STRING = 1024;
+const HOST_RE = new RegExp(HOST_PATTERN);
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,7 +53,17 @@ function onlyKeys(o: Obj, path: string, allowed: readonly string[]): void {
 
 function str(v: unknown, path: string): string {
   if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
+  // Strings reach device templates: a newline there would inject configuration.
+  if (CONTROL_CHARS.test(v)) fail(path, 'contains a control character (newline, tab, ...): not allowed');
+  if (v.length > MAX_STRING) fail(path, `longer than ${MAX_STRING} characters`);
   return v;
+}
+
+/** Hosts (NTP, syslog, DNS): an IPv4 address or a DNS name, nothing a template could misread. */
+function hostList(v: unknown, path: string): string[] {
+  const out = strList(v, path);
+  out.forEach((h, i) => { if (!HOST_RE.test(h)) fail(`${path}[${i}]`, `"${h}" is not an IPv4 address or a host name`); });
+  return out;
 }
 
 function optStr(v: unknown, path: string): string | undefined {
@@ -145,9 +160,9 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
   }
   return {
     mtu, bfd, gracefulRestart,
-    ntp: strList(o.ntp, `${path}.ntp`),
-    syslog: strList(o.syslog, `${path}.syslog`),
-    dns: strList(o.dns, `${path}.dns`),
+    ntp: hostList(o.ntp, `${path}.ntp`),
+    syslog: hostList(o.syslog, `${path}.syslog`),
+    dns: hostList(o.dns, `${path}.dns`),
   };
 }
 

@@ -3,7 +3,8 @@
 // parseServices normalises the four lists (structure); collectServiceErrors checks the
 // cross-object rules of DESIGN section 1/5. Every problem is one line starting with where it is.
 import { FabricError } from './errors';
-import { contains, parseCidr, parseIp } from './ipv4';
+import { CONTROL_CHARS } from './schema';
+import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { ProfileSet, portValid, describePorts, profileNamed } from './profiles';
 import {
   FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
@@ -36,6 +37,8 @@ function obj(v: unknown, path: string, keys: readonly string[]): Obj {
 }
 function str(v: unknown, path: string): string {
   if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
+  if (CONTROL_CHARS.test(v)) fail(path, 'contains a control character (newline, tab, ...): not allowed');
+  if (v.length > 1024) fail(path, 'longer than 1024 characters');
   return v;
 }
 function int(v: unknown, path: string): number {
@@ -162,6 +165,14 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
   }
 
   // ---- virtual networks
+  const ns = file.fabric.namespaces;
+  const pools: { c: Cidr; what: string }[] = [];
+  const pool = (list: string[], kind: string) => list.forEach((t, i) => { const r = parseCidr(t); if (r.ok) pools.push({ c: r.cidr, what: `fabric.namespaces.${kind}[${i}] ${t}` }); });
+  pool(ns.management.map((m) => m.cidr), 'management');
+  pool(ns.loopback, 'loopback');
+  pool(ns.fabric, 'fabric');
+  const vnSubnets: { c: Cidr; what: string }[] = [];
+  const overlaps = (a: Cidr, b: Cidr) => a.base < b.base + b.size && b.base < a.base + a.size;
   const vnIndex = new Map<string, number>();
   const vniOwner = new Map<number, string>();
   vns.forEach((vn, i) => {
@@ -183,7 +194,13 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
       const r = parseCidr(vn.subnet);
       if (!r.ok) add(`${p}.subnet`, `${w}.subnet`, `"${vn.subnet}" ${r.reason}`);
       else if (r.cidr.prefix > 30) add(`${p}.subnet`, `${w}.subnet`, `${vn.subnet} is too small for hosts and a gateway (at most /30)`);
-      else cidr = r.cidr;
+      else if (r.cidr.prefix < 8) add(`${p}.subnet`, `${w}.subnet`, `${vn.subnet} is not a tenant network (at least /8)`);
+      else {
+        // A tenant subnet may not overlap the fabric's own pools or another network's subnet.
+        const clash = pools.find((b) => overlaps(b.c, r.cidr)) ?? vnSubnets.find((b) => overlaps(b.c, r.cidr));
+        if (clash) add(`${p}.subnet`, `${w}.subnet`, `${vn.subnet} overlaps ${clash.what}`);
+        else { cidr = r.cidr; vnSubnets.push({ c: r.cidr, what: `${p} (${vn.name}) ${vn.subnet}` }); }
+      }
     }
     if (vn.gateway !== undefined) {
       const gw = parseIp(vn.gateway);

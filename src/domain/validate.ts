@@ -10,6 +10,11 @@ import { FabricFile, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
 
 export const ASN_MIN = 1;
 export const ASN_MAX = 4294967294;
+/**
+ * ASNs no device may take (RFC 7300, RFC 6793): 23456 is AS_TRANS, 65535 and 4294967295 are
+ * reserved (0 and 4294967295 are outside ASN_MIN..ASN_MAX anyway). The allocator skips them.
+ */
+export const RESERVED_ASNS: ReadonlySet<number> = new Set([0, 23456, 65535, 4294967295]);
 
 /** Device, fabric and host names: DNS-label-like, usable as file and namespace names. */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -88,6 +93,7 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
     if (r.min < ASN_MIN || r.min > ASN_MAX) at(`${p}.min`, `${r.min} is outside ${ASN_MIN}..${ASN_MAX}`);
     else if (r.max < ASN_MIN || r.max > ASN_MAX) at(`${p}.max`, `${r.max} is outside ${ASN_MIN}..${ASN_MAX}`);
     else if (r.min > r.max) at(p, `range is reversed (min ${r.min} > max ${r.max})`);
+    else if (r.min === r.max && RESERVED_ASNS.has(r.min)) at(p, `${r.min} is a reserved ASN (AS_TRANS 23456 and 65535 are never assigned)`);
     else {
       const clash = goodRanges.find((g) => g.min <= r.max && r.min <= g.max);
       if (clash) at(p, `${r.min}..${r.max} overlaps fabric.namespaces.asn[${clash.i}] ${clash.min}..${clash.max}`);
@@ -98,6 +104,7 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
   if (ns.overlayAsn !== undefined) {
     const o = ns.overlayAsn;
     if (o < ASN_MIN || o > ASN_MAX) at('fabric.namespaces.overlayAsn', `${o} is outside ${ASN_MIN}..${ASN_MAX}`);
+    else if (RESERVED_ASNS.has(o)) at('fabric.namespaces.overlayAsn', `${o} is a reserved ASN (AS_TRANS 23456 and 65535 are never assigned)`);
     else {
       const inside = goodRanges.find((g) => o >= g.min && o <= g.max);
       if (inside) at('fabric.namespaces.overlayAsn', `${o} lies inside ASN range fabric.namespaces.asn[${inside.i}] ${inside.min}..${inside.max} (it must be outside every range)`);

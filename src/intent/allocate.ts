@@ -11,6 +11,7 @@
 //   quarantine can keep its own tombstones and pass them in as pseudo-owners.
 // - Pools are exhausted -> FabricError naming the pool, its size and how many were needed.
 import { FabricError } from '../domain/errors';
+import { RESERVED_ASNS } from '../domain/validate';
 import { Cidr, formatIp, hostRange, parseCidr, parseIp } from '../domain/ipv4';
 import { Allocations, DeviceSpec, FabricFile, LinkSpec, PhysicalRole, linkKey } from '../domain/types';
 
@@ -85,16 +86,17 @@ function cidrs(texts: string[]): Cidr[] {
 function allocateOver<T>(
   owners: string[], existing: Record<string, T>, pool: Pool,
   parse: (v: T) => number | undefined, format: (n: number) => T,
-  exhausted: (needed: number) => FabricError,
+  exhausted: (needed: number) => FabricError, never: ReadonlySet<number> = new Set(),
 ): Record<string, T> {
   const used = new Set<number>();
   const kept = new Map<string, number>();
   for (const o of owners) {
     if (!Object.prototype.hasOwnProperty.call(existing, o)) continue;
     const v = parse(existing[o]);
-    if (v !== undefined && inPool(pool, v) && !used.has(v)) { used.add(v); kept.set(o, v); }
+    if (v !== undefined && inPool(pool, v) && !used.has(v)) { used.add(v); kept.set(o, v); } // kept: never renumber
   }
-  const next = freeCursor(pool, used);
+  // Values never handed out (reserved ASNs) count as used.
+  const next = freeCursor(pool, new Set([...used, ...never]));
   const out: Record<string, T> = {};
   for (const o of owners) {
     let v = kept.get(o);
@@ -127,11 +129,13 @@ export function allocate(file: FabricFile, existing: Allocations = emptyAllocati
   const asnRuns = ns.asn.filter((r) => r.min <= r.max).map((r) => ({ first: r.min, count: r.max - r.min + 1 }));
   const asnPool = poolOf(asnRuns);
   const overlay = ns.overlayAsn;
+  const reservedIn = [...RESERVED_ASNS].filter((v) => inPool(asnPool, v));
   const asns = allocateOver<number>(
     names, existing.asns ?? {}, asnPool,
     (n) => (Number.isInteger(n) && n !== overlay ? n : undefined), (n) => n,
     (needed) => new FabricError('fabric.namespaces.asn',
-      `fabric.namespaces.asn: pool exhausted: ${ns.asn.map((r) => `${r.min}..${r.max}`).join(', ') || '(no range)'} holds ${asnPool.size} ASNs, ${needed} devices need one each`),
+      `fabric.namespaces.asn: pool exhausted: ${ns.asn.map((r) => `${r.min}..${r.max}`).join(', ') || '(no range)'} holds ${asnPool.size - reservedIn.length} ASNs${reservedIn.length ? ` (reserved ${reservedIn.join(', ')} never used)` : ''}, ${needed} devices need one each`),
+    RESERVED_ASNS,
   );
   if (overlay !== undefined) {
     // Only reachable when the overlay ASN sits inside a range (validation refuses that).
