@@ -125,6 +125,7 @@ const JobReplySchema = Type.Object({
   result: Type.Optional(Type.Unknown()),
   error: Type.Optional(Type.String()),
   cancelRequested: Type.Optional(Type.Boolean()),
+  attempts: Type.Optional(Type.Integer({ description: 'tries of the job when it was retried' })),
 }, { $id: 'Job' });
 
 export const ConfigReply = Type.Object({ platform: Type.String(), files: Type.Record(Type.String(), Type.String()) });

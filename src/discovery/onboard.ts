@@ -13,8 +13,10 @@ import { linkKey } from '../domain/types';
 import { profileForModel, profileForSysObjectId } from '../domain/profiles';
 import type { JobTypeDef, PlanContext, DeviceContext, FinalizeContext, JobServices } from '../jobs/registry';
 import type { DeviceOutcome } from '../jobs/records';
+import { JobFailedError } from '../jobs/errors';
 import type { DeviceRecord, LinkRecord, PortRecord, Store } from '../store';
 import { AllowList, DiscoveryError } from './allow';
+import { liveDhcpServers } from './presence';
 import { sweep, validateSweep } from './sweep';
 import { SnmpDevice, type LldpInfo, type SystemInfo } from './snmp';
 import { readFacts, type DeviceFactsRead } from './facts';
@@ -119,12 +121,17 @@ export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ de
     await ctx.log(`sweep: ${r.alive.length} of ${r.probed} addresses answered in ${r.durationMs} ms${alive.length < r.alive.length ? ` (${r.alive.length - alive.length} gateway/own address left out)` : ''}`);
     return { devices: alive.map((ip) => ({ device: ip, data: { ip } })), data };
   }
-  // Greenfield: open DHCP for this fabric and wait for the devices to take leases.
+  // Greenfield: open DHCP for this fabric and wait for the devices to take leases. Only when a
+  // DHCP server runs: otherwise the wait could only end in a timeout.
+  const servers = await liveDhcpServers(ctx.services.redis);
+  if (!servers.length) {
+    throw new DiscoveryError('greenfield onboarding needs a DHCP server on the management segment and none is running: start the service with DHCP_INTERFACE=<interface> (see docs/discovery.md)');
+  }
   const leases = new RedisLeaseStore(ctx.services.redis);
   const timeoutMs = (p.timeoutSeconds ?? 900) * 1000;
   const deadline = Date.now() + timeoutMs;
   await leases.activate(activeFabricFor(file, { leaseSeconds: p.leaseSeconds, jobId: ctx.jobId, untilMs: deadline + 10 * 60_000 }));
-  await ctx.log(`DHCP open for ${mgmt.join(', ')} until the expected devices have leases (timeout ${Math.round(timeoutMs / 1000)} s)`);
+  await ctx.log(`DHCP open for ${mgmt.join(', ')} on ${servers.map((s) => `${s.interface} ${s.address} (${s.backend})`).join(', ')} until the expected devices have leases (timeout ${Math.round(timeoutMs / 1000)} s)`);
   const want = p.serials?.length ? new Set(p.serials) : undefined;
   const expected = want ? want.size : p.expectedDevices ?? file.devices.filter((d) => d.serial).length;
   const seen = new Map<string, Lease>();
@@ -304,6 +311,8 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
     result.releasedLeases = released.length;
     if (released.length) await ctx.log(`released ${released.length} lease(s) of devices not onboarded: ${released.map((l) => l.serial ?? l.mac).join(', ')}`);
   }
+  // Fewer devices than asked for is a failed job (what was found is still imported and shown).
+  if (missing.length) throw new JobFailedError(`onboarding incomplete: ${ok.length} device(s) found, missing ${missing.join(', ')}`, result);
   return result;
 }
 
@@ -351,6 +360,12 @@ export async function runOnboarding(o: {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 32, plan.devices.length)) }, worker));
-  const result = await finalizeOnboard({ ...base, planData: plan.data, devices: outcomes, cancelled: false });
+  let result: OnboardResult & { incomplete?: string };
+  try {
+    result = await finalizeOnboard({ ...base, planData: plan.data, devices: outcomes, cancelled: false });
+  } catch (e) {
+    if (!(e instanceof JobFailedError)) throw e;
+    result = { ...(e.result as OnboardResult), incomplete: e.message };
+  }
   return { ...result, failed: Object.entries(outcomes).filter(([, v]) => v.state === 'failed').map(([device, v]) => ({ device, error: v.error ?? '' })) };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CancelledError, ShutdownError, errorMessage, isTransient } from './errors';
+import { CancelledError, JobFailedError, ShutdownError, errorMessage, isTransient } from './errors';
 import { FollowUps } from './followup';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
@@ -386,7 +386,8 @@ export class JobSystem {
         await done('cancelled', { message: 'cancelled before it started' });
         return { cancelled: true };
       }
-      await this.records.setRunning(d.jobId);
+      await this.records.setRunning(d.jobId, job.attemptsMade + 1);
+      if (job.attemptsMade > 0) await this.records.log(d.jobId, `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}`);
       await this.records.setStep(d.jobId, 'plan', 'running');
       log.info('planning');
       let plan;
@@ -453,14 +454,20 @@ export class JobSystem {
     }
     const failed = Object.entries(devices).filter(([, o]) => o.state === 'failed');
     let result: unknown;
+    /** Set when finalize says the job did not do all it was asked (JobFailedError). */
+    let failure: string | undefined;
     try {
       result = def.finalize ? await def.finalize({ ...base, planData: (job.data as ParentData).planData, devices, cancelled }) : undefined;
     } catch (e) {
       if (e instanceof ShutdownError) return this.handBack(job, token);
-      const msg = errorMessage(e);
-      await this.records.setStep(d.jobId, 'finalize', 'failed');
-      await done('failed', { error: msg, message: `finalize failed: ${msg}` });
-      throw new UnrecoverableError(msg);
+      if (!(e instanceof JobFailedError)) {
+        const msg = errorMessage(e);
+        await this.records.setStep(d.jobId, 'finalize', 'failed');
+        await done('failed', { error: msg, message: `finalize failed: ${msg}` });
+        throw new UnrecoverableError(msg);
+      }
+      result = e.result;
+      failure = e.message;
     }
     const total = Object.keys(devices).length;
     const summary = {
@@ -469,13 +476,14 @@ export class JobSystem {
       failed: failed.length,
       cancelled: Object.values(devices).filter((o) => o.state === 'cancelled').length,
     };
-    await this.records.setStep(d.jobId, 'finalize', cancelled ? 'cancelled' : failed.length ? 'failed' : 'succeeded');
+    await this.records.setStep(d.jobId, 'finalize', cancelled ? 'cancelled' : failed.length || failure ? 'failed' : 'succeeded');
     const fullResult = result === undefined ? summary : { ...summary, ...(typeof result === 'object' && result ? result : { value: result }) };
     if (cancelled) {
       await done('cancelled', { result: fullResult, message: `cancelled: ${summary.succeeded} of ${total} devices finished` });
-    } else if (failed.length) {
+    } else if (failed.length || failure) {
       const why = failed.slice(0, 5).map(([dev, o]) => `${dev}: ${o.error}`).join('; ');
-      const error = `${failed.length} of ${total} device${total === 1 ? '' : 's'} failed: ${why}${failed.length > 5 ? '; ...' : ''}`;
+      const devErr = failed.length ? `${failed.length} of ${total} device${total === 1 ? '' : 's'} failed: ${why}${failed.length > 5 ? '; ...' : ''}` : '';
+      const error = [failure, devErr].filter(Boolean).join('; ');
       await done('failed', { result: fullResult, error, message: error });
     } else {
       await done('succeeded', { result: fullResult, message: `succeeded: ${total} device${total === 1 ? '' : 's'}` });
@@ -506,7 +514,7 @@ export class JobSystem {
       // One round trip: record the step and read the cancel flag.
       // Step changes show in `steps`; the log says only what is worth reading (retries, outcomes).
       const cancelled = await records.deviceStep(d.jobId, d.device, { ...(stepState) }, doneWeight / totalWeight,
-        attempt > 1 && name === stepNames[0] ? `attempt ${attempt}` : undefined);
+        attempt > 1 && name === stepNames[0] ? `attempt ${attempt} of ${maxAttempts}` : undefined, attempt);
       if (cancelled) throw new CancelledError();
       if (this.stopping) throw new ShutdownError();
     };

@@ -19,6 +19,17 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * Thrown by a finalize that did not do all it was asked (an onboarding that found fewer devices
+ * than expected): the job ends failed with `message`, and `result` is still recorded.
+ */
+export class JobFailedError extends Error {
+  constructor(message: string, readonly result: unknown) {
+    super(message);
+    this.name = 'JobFailedError';
+  }
+}
+
 /** Thrown by ctx.step()/ctx.checkCancel() while the process shuts down: the job goes back to its queue. */
 export class ShutdownError extends Error {
   constructor() {

@@ -26,6 +26,8 @@ export interface JobView {
   result?: unknown;
   error?: string;
   cancelRequested?: boolean;
+  /** Tries of the parent job when it was retried (transient errors, a worker that died). */
+  attempts?: number;
 }
 
 /** Share of progress taken by planning and by finalizing; devices share the rest. */
@@ -83,9 +85,10 @@ export class JobRecords {
     return ((await this.redis.hget(K.job(id), 'state')) ?? undefined) as JobState | undefined;
   }
 
-  async setRunning(id: string): Promise<void> {
+  /** Running, on its `attempt`-th try (retries show in GET /jobs/{id} as `attempts`). */
+  async setRunning(id: string, attempt = 1): Promise<void> {
     const p = this.redis.multi();
-    p.hset(K.job(id), 'state', 'running');
+    p.hset(K.job(id), 'state', 'running', 'attempts', String(attempt));
     p.hsetnx(K.job(id), 'startedAt', new Date().toISOString());
     await p.exec();
   }
@@ -121,11 +124,11 @@ export class JobRecords {
   }
 
   /** Step states and progress of a device; returns whether the job was cancelled (same round trip). */
-  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string): Promise<boolean> {
+  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string, attempt = 1): Promise<boolean> {
     const p = this.redis.multi();
     p.hget(K.job(id), 'cancel');
     for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
-    p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress }));
+    p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress, ...(attempt > 1 ? { attempts: attempt } : {}) }));
     if (logMessage) p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
     const res = await p.exec();
     return res?.[0]?.[1] === '1';
@@ -219,6 +222,7 @@ export class JobRecords {
       ...(h.result ? { result: JSON.parse(h.result) } : {}),
       ...(h.error ? { error: h.error } : {}),
       ...(h.cancel === '1' ? { cancelRequested: true } : {}),
+      ...(Number(h.attempts) > 1 ? { attempts: Number(h.attempts) } : {}),
     };
   }
 

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type Redis from 'ioredis';
 import type { FabricFile } from '../../domain/types';
 import { DhcpServer, type DhcpServerOptions } from './server';
+import { announceDhcpServer } from '../presence';
 import { RedisLeaseStore, type ActiveFabric, type Lease, type LeaseStore } from './leases';
 
 export * from './leases';
@@ -83,5 +84,9 @@ export async function startDhcpFromEnv(
     ...extra,
   });
   await server.start();
+  // Onboarding jobs check this before they open DHCP for a fabric (src/discovery/presence.ts).
+  const presence = announceDhcpServer(redis, { interface: iface, address, backend: 'builtin' });
+  const stop = server.stop.bind(server);
+  server.stop = async () => { await presence.stop(); await stop(); };
   return server;
 }
