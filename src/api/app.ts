@@ -71,10 +71,11 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       return reply.status(503).header('retry-after', '5').send({ error: 'unavailable', message: 'redis is not reachable; retry when it is back' });
     }
   });
-  installAuth(app, deps.tokens);
+  const limits = deps.rateLimits ?? { perMinute: deps.config.rateLimitPerMinute ?? 3000, tokensPerMinute: 20 };
+  installAuth(app, deps.tokens, limits.authFailuresPerMinute);
   installSecurityHeaders(app);
   installAudit(app, deps.store.redis);
-  await installRateLimits(app, deps.store.redis, deps.rateLimits ?? { perMinute: deps.config.rateLimitPerMinute ?? 3000, tokensPerMinute: 20 });
+  await installRateLimits(app, deps.store.redis, limits);
 
   await app.register(swagger, {
     // Component schemas keep their $id as their name (not def-0, def-1, ...).

@@ -83,6 +83,12 @@ export class TokenStore {
     return info;
   }
 
+  /** The token's info when it was verified within the cache time (no Redis read). */
+  cached(token: string): TokenInfo | undefined {
+    const hit = this.cache.get(hashToken(token));
+    return hit && hit.until > Date.now() ? hit.info : undefined;
+  }
+
   async list(): Promise<TokenInfo[]> {
     const ids = (await this.redis.smembers(K.all)).sort();
     if (ids.length === 0) return [];

@@ -60,19 +60,21 @@ const unauthorized = (reply: FastifyReply, message: string) =>
   reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message });
 
 /** The auth hook: public routes pass; everything else needs a token of the route's role. */
-export function installAuth(app: FastifyInstance, tokens: TokenStore): void {
-  const failures = new FailureLimiter(60, 60_000);
+export function installAuth(app: FastifyInstance, tokens: TokenStore, failuresPerMinute = 120): void {
+  const failures = new FailureLimiter(failuresPerMinute, 60_000);
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // No route matched: the not-found handler answers (it reveals nothing but "no such route").
     if (!req.routeOptions.url) return;
     const cfg = req.routeOptions.config as { role?: Role; public?: boolean };
     if (cfg.public === true) return;
     const need: Role = cfg.role ?? 'admin';
-    if (failures.blocked(req.ip)) {
-      return reply.status(429).header('retry-after', '60').send({ error: 'too_many_requests', message: 'too many failed authentications from this address; retry in a minute' });
-    }
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+    // An address that keeps failing is answered without a Redis lookup, except for tokens
+    // already verified (a valid client behind the same address keeps working).
+    if (failures.blocked(req.ip) && !(m && tokens.cached(m[1]))) {
+      return reply.status(429).header('retry-after', '60').send({ error: 'too_many_requests', message: 'too many failed authentications from this address; retry in a minute' });
+    }
     if (!m) { failures.fail(req.ip); return unauthorized(reply, 'missing bearer token (Authorization: Bearer <token>)'); }
     const info = await tokens.verify(m[1]);
     if (!info) { failures.fail(req.ip); return unauthorized(reply, 'invalid or revoked token'); }
@@ -160,6 +162,8 @@ export interface RateLimits {
   perMinute: number;
   /** POST /tokens per minute per token. */
   tokensPerMinute: number;
+  /** Failed authentications per minute per client address before 429 (default 120). */
+  authFailuresPerMinute?: number;
 }
 
 /**
