@@ -1,6 +1,6 @@
 // The service's API over real HTTP on 127.0.0.1 against a real Redis, with tokens of each role
 // and every log line kept (tests read them for secrets). Workers run in-process when asked.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import type { Redis } from 'ioredis';
@@ -15,7 +15,12 @@ import type { RateLimits } from '../../src/api/security';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
-export const ROOT = path.join(__dirname, '..', '..');
+/** The repository root, from test/helpers or from dist/test/helpers (the benchmarks run there). */
+export const ROOT = ((): string => {
+  let d = __dirname;
+  for (let i = 0; i < 5 && !existsSync(path.join(d, 'examples')); i++) d = path.dirname(d);
+  return d;
+})();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const example = (name: string): any => load(readFileSync(path.join(ROOT, 'examples', `${name}.yaml`), 'utf8'));
 
