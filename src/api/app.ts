@@ -14,6 +14,8 @@ import { ErrorReply } from './schemas';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
+import { registerStreamRoutes } from './routes-stream';
+import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
 
 export interface ApiDeps {
@@ -109,7 +111,12 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
     require('./routes-services').registerServiceRoutes(api, ctx);
+    registerStreamRoutes(api, ctx);
+    registerWhoamiRoute(api);
   }, { prefix: API_PREFIX });
+
+  // The web UI at /ui/ (public: the page holds no data; the API calls carry the token).
+  await app.register(uiRoutes());
 
   // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token> (public: devices carry no token).
   await app.register(ztpRoutes(deps.store));
