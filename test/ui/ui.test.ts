@@ -201,6 +201,23 @@ describeIf({ commands: ['redis-server', CHROMIUM] })('web UI in chromium', () =>
     await waitIdle();
   });
 
+  test('config history: each push listed with its diff; a rollback runs as a job to succeeded', async () => {
+    const before = (await stack.call('GET', `/api/v1/fabrics/${F}/devices/leaf1/config/history?limit=20`)).json.items;
+    expect(before.length).toBeGreaterThanOrEqual(3); // apply, VPG created, VPG deleted
+    await page.goto(`${stack.base}/ui/fabrics/${F}/devices/leaf1?panel=history`);
+    const panel = page.locator('[data-testid="device-panel"]');
+    await panel.locator('ol.history > li').nth(before.length - 1).waitFor();
+    expect(await panel.locator('ol.history > li').count()).toBe(before.length);
+    await seeText(panel.locator('ol.history > li').first().locator('.diff'), 'swp10');
+    await panel.locator('button:has-text("Roll back to v1")').click();
+    await page.waitForURL(/\/ui\/jobs\//);
+    await page.waitForSelector('[data-testid="job-state"][data-state="succeeded"]', { timeout: 60_000 });
+    await seeText('h1', 'rollback');
+    const after = (await stack.call('GET', `/api/v1/fabrics/${F}/devices/leaf1/config/history?limit=20`)).json.items;
+    expect(after.length).toBe(before.length + 1);
+    expect(after[0].text).toBe(before[1].text);
+  });
+
   test('onboarding form: a validation error is shown beside its field; jobs and events pages list what happened', async () => {
     await page.goto(`${stack.base}/ui/fabrics/${F}/onboard`);
     await page.fill('input[name="expectedDevices"]', '0');

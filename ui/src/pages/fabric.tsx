@@ -6,7 +6,8 @@ import { enc, href, navigate, useLocation, withQuery } from '../router';
 import { useSession } from '../session';
 import { Ago, Badge, Card, ErrorNote, Spinner, useAsync } from '../components/ui';
 import { DataTable, type Column } from '../components/table';
-import { deviceState, NODE_STATES } from '../topology/model';
+import { deviceState, GROUP_ABOVE, NODE_STATES } from '../topology/model';
+import { warmLayout } from '../topology/layout';
 import { markOnce, TopologyPicture, type FabricData } from './fabric-common';
 import { DevicePanel } from './device-panel';
 import { useJobStream } from './jobs';
@@ -35,6 +36,10 @@ export function FabricPage({ fabric, tab, device }: { fabric: string; tab: Fabri
     return { links, servers };
   }, [fabric]);
   const reload = () => { data.reload(); wires.reload(); };
+  // ELK (1.6 MB, in a worker) lays out fabrics whose leaves are not grouped: start it while the
+  // links load. A grouped fabric (hundreds of leaves) never needs it.
+  const leaves = data.data?.devices.filter((x) => x.physicalRole === 'leaf').length;
+  useEffect(() => { if (leaves !== undefined && leaves <= GROUP_ABOVE) warmLayout(); }, [leaves]);
   const [actionError, setActionError] = useState<Error>();
   const [starting, setStarting] = useState(false);
 

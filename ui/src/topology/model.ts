@@ -54,6 +54,9 @@ export function linkState(l: Link): EdgeState {
 
 const textWidth = (s: string, px = 7.4) => Math.ceil(s.length * px);
 
+/** More leaves than this and they are drawn grouped per pod. */
+export const GROUP_ABOVE = 64;
+
 export interface ModelOptions {
   /** more leaves than this: group them per pod (default 64) */
   groupAbove?: number;
@@ -68,7 +71,7 @@ const worst = (states: EdgeState[]): EdgeState =>
   states.includes('anomaly') ? 'anomaly' : states.includes('planned') ? 'planned' : 'addressed';
 
 export function buildModel(devices: Device[], links: Link[], servers: ServerSpec[] = [], o: ModelOptions = {}): TopologyModel {
-  const groupAbove = o.groupAbove ?? 64;
+  const groupAbove = o.groupAbove ?? GROUP_ABOVE;
   const groupSize = o.groupSize ?? 128;
   const byName = new Map(devices.map((d) => [d.name, d]));
   const rowOf = (d: Device) => (d.physicalRole && Object.hasOwn(ROW_OF, d.physicalRole) ? ROW_OF[d.physicalRole] : 5);
