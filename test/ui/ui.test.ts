@@ -9,6 +9,7 @@ import type { Locator, Page } from 'playwright-core';
 import { describeIf } from '../helpers/env';
 import { launchChromium, CHROMIUM, type Browser } from './browser';
 import { ensureUiBuilt, startUiStack, type UiStack } from './stack';
+import { generateClos } from '../../src/intent/generate';
 
 jest.setTimeout(180_000);
 
@@ -91,6 +92,21 @@ describeIf({ commands: ['redis-server', CHROMIUM] })('web UI in chromium', () =>
     await page.waitForSelector('[data-testid="device-panel"] >> text=Management IP');
     expect(page.url()).toContain(`/ui/fabrics/${F}?device=leaf2`);
     await seeText('[data-testid="device-panel"] h2', /^leaf2$/);
+  });
+
+  test('hundreds of leaves: grouped per pod, every name still text in the picture, a leaf in a group opens', async () => {
+    const file = generateClos({ spines: 4, leaves: 80, pods: 2, name: 'ui-big' });
+    expect((await stack.call('POST', '/api/v1/fabrics', file)).status).toBe(201);
+    await page.goto(`${stack.base}/ui/fabrics/ui-big`);
+    await page.waitForSelector('[data-testid="topology"] .group');
+    expect(await page.locator('[data-testid="topology"] .group').count()).toBe(2);
+    const names = await page.$$eval('[data-testid="topology"] text.node-name, [data-testid="topology"] text.member-name', (els) => els.map((e) => e.textContent));
+    expect(names.sort()).toEqual(file.devices.map((d) => d.name).sort());
+    await seeText('.topo-foot', '80 leaves grouped per pod');
+    await page.click('[data-testid="topology"] text.member-name[data-device="leaf57"]');
+    await seeText('[data-testid="device-panel"] h2', /^leaf57$/);
+    await shot('topology-grouped');
+    expect((await stack.call('DELETE', '/api/v1/fabrics/ui-big')).status).toBe(204);
   });
 
   test('device panel: facts, roles from the profile, links with addresses, intended config; reachable by keyboard', async () => {

@@ -44,10 +44,10 @@ export function onLinkClick(e: MouseEvent): void {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   const a = (e.target as Element | null)?.closest?.('a');
   if (!a || a.target || a.hasAttribute('download')) return;
-  const href = a.getAttribute('href');
-  if (!href || !href.startsWith(`${BASE}/`) && href !== BASE) return;
+  const to = a.getAttribute('href');
+  if (!to || (!to.startsWith(`${BASE}/`) && to !== BASE)) return;
   e.preventDefault();
-  navigate(href);
+  navigate(to);
 }
 
 export const href = (p: string) => `${BASE}${p}`;

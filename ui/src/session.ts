@@ -39,7 +39,6 @@ export function setWhoami(who: Whoami): void {
   try { sessionStorage.setItem(WHO, JSON.stringify(who)); } catch { /* storage disabled */ }
   emit();
 }
-export const whoami = (): Whoami | undefined => me;
 
 /** Re-renders the caller when the session changes. */
 export function useSession(): Whoami | undefined {

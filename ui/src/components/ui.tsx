@@ -56,10 +56,6 @@ export function Spinner({ label = 'loading' }: { label?: string }) {
   return <div class="spinner" role="status" aria-live="polite"><span class="dot" />{label}…</div>;
 }
 
-export function Empty({ children }: { children: ComponentChildren }) {
-  return <div class="empty">{children}</div>;
-}
-
 export function Card({ title, actions, children, class: cls }: { title?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string }) {
   return (
     <section class={`card ${cls ?? ''}`}>

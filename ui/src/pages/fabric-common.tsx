@@ -26,9 +26,9 @@ export function markOnce(name: string): void {
 
 /** The picture for a fabric's devices and links (the topology tab and the onboarding view). */
 export function TopologyPicture({ data, selected, onOpen, query, drifted }: { data: FabricData; selected?: string; onOpen(d: string): void; query: string; drifted?: Set<string> }) {
-  markOnce('ui:fabric-data');
+  if (data.wired) markOnce('ui:fabric-data');
   const model: TopologyModel = useMemo(() => buildModel(data.devices, data.links, data.servers, { drifted }), [data.devices, data.links, data.servers, drifted]);
-  markOnce('ui:topology-model');
+  if (data.wired) markOnce('ui:topology-model');
   const [layout, setLayout] = useState<Layout & { engine: string }>();
   useEffect(() => {
     if (!data.wired) return;

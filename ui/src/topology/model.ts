@@ -31,7 +31,6 @@ export interface TEdge { id: string; a: string; b: string; state: EdgeState; cou
 
 export interface TopologyModel { nodes: TNode[]; edges: TEdge[]; grouped: boolean; hiddenServers: number }
 
-export const ROWS = ['gateway', 'superspine', 'spine', 'leaf', 'server', 'unassigned'] as const;
 const ROW_OF: Record<string, number> = { gateway: 0, superspine: 1, spine: 2, leaf: 3 };
 
 export const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });

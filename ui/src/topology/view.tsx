@@ -51,7 +51,16 @@ export function Topology(p: TopologyProps) {
     const k = clamp(Math.min(w / Math.max(1, p.layout.width), h / Math.max(1, p.layout.height)), 0.05, 1.4);
     setView({ k, x: (w - p.layout.width * k) / 2, y: Math.max(0, (h - p.layout.height * k) / 2) });
   };
-  useLayoutEffect(fit, [p.layout]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Fitted until the user pans or zooms; a resize (the device panel opening) fits it again.
+  const moved = useRef(false);
+  useLayoutEffect(() => { moved.current = false; fit(); }, [p.layout]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    const el = svg.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => { if (!moved.current) fit(); });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [p.layout]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => { p.onRendered?.(); }, [p.layout]); // eslint-disable-line react-hooks/exhaustive-deps
 
   /** Where a device is drawn (its node, or its cell in a group), in layout coordinates. */
@@ -71,6 +80,7 @@ export function Topology(p: TopologyProps) {
     const el = svg.current;
     if (!at || !el) return;
     const k = Math.max(view.k, 1);
+    moved.current = true;
     setView({ k, x: el.clientWidth / 2 - at.x * k, y: el.clientHeight / 2 - at.y * k });
   };
   useEffect(() => {
@@ -85,6 +95,7 @@ export function Topology(p: TopologyProps) {
     const el = svg.current;
     const cx = px ?? (el?.clientWidth ?? 0) / 2;
     const cy = py ?? (el?.clientHeight ?? 0) / 2;
+    moved.current = true;
     setView((v) => {
       const k = clamp(v.k * factor, 0.05, 6);
       return { k, x: cx - ((cx - v.x) * k) / v.k, y: cy - ((cy - v.y) * k) / v.k };
@@ -106,14 +117,15 @@ export function Topology(p: TopologyProps) {
   const onKey = (e: KeyboardEvent) => {
     if (e.target !== svg.current) return;
     const step = 60;
+    const pan: Record<string, [number, number]> = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
     if (e.key === '+' || e.key === '=') zoomAt(1.25);
     else if (e.key === '-' || e.key === '_') zoomAt(0.8);
-    else if (e.key === '0') fit();
-    else if (e.key === 'ArrowLeft') setView((v) => ({ ...v, x: v.x + step }));
-    else if (e.key === 'ArrowRight') setView((v) => ({ ...v, x: v.x - step }));
-    else if (e.key === 'ArrowUp') setView((v) => ({ ...v, y: v.y + step }));
-    else if (e.key === 'ArrowDown') setView((v) => ({ ...v, y: v.y - step }));
-    else return;
+    else if (e.key === '0') { moved.current = false; fit(); }
+    else if (Object.hasOwn(pan, e.key)) {
+      const [dx, dy] = pan[e.key];
+      moved.current = true;
+      setView((v) => ({ ...v, x: v.x + dx, y: v.y + dy }));
+    } else return;
     e.preventDefault();
   };
 
@@ -136,7 +148,7 @@ export function Topology(p: TopologyProps) {
     const pa = p.layout.pos.get(e.a);
     const pb = p.layout.pos.get(e.b);
     if (!a || !b || !pa || !pb) return null;
-    const w = e.count > 1 ? 1.4 + Math.log2(e.count) : 1.4;
+    const w = e.count > 1 ? 1.4 + Math.min(3, Math.log2(e.count) / 2) : 1.4;
     return (
       <path key={e.id} class={`edge e-${e.state}`} d={edgePath(a, pa, b, pb)} stroke-width={w}>
         <title>{e.count > 1 ? `${e.count} links (${e.state})\n` : ''}{e.title}</title>
@@ -157,14 +169,13 @@ export function Topology(p: TopologyProps) {
             const x = 10 + (i % n.cols!) * n.cell!.w;
             const y = 50 + Math.floor(i / n.cols!) * n.cell!.h;
             const match = q && m.name.toLowerCase().includes(q);
-            return (
-              // two elements per leaf (a thousand leaves draw fast); a box only where one is highlighted
-              <g key={m.name} class={`member s-${m.state} ${p.selected === m.name ? 'selected' : ''} ${match ? 'match' : ''}`} data-device={m.name}>
-                {(p.selected === m.name || match) && <rect class="member-box" x={x} y={y} width={n.cell!.w - 4} height={n.cell!.h - 3} rx={3} />}
-                <circle class="dot" cx={x + 7} cy={y + (n.cell!.h - 3) / 2} r={3} />
-                <text class="member-name" x={x + 14} y={y + n.cell!.h - 7}>{m.name}</text>
-              </g>
-            );
+            const mark = `${p.selected === m.name ? 'selected' : ''} ${match ? 'match' : ''}`;
+            // two elements per leaf (a thousand leaves draw fast); a box only where one is highlighted
+            return [
+              (p.selected === m.name || match) && <rect key={`b:${m.name}`} class={`member-box ${mark}`} x={x} y={y} width={n.cell!.w - 4} height={n.cell!.h - 3} rx={3} />,
+              <circle key={`d:${m.name}`} class={`dot s-${m.state}`} data-device={m.name} cx={x + 7} cy={y + (n.cell!.h - 3) / 2} r={3} />,
+              <text key={`t:${m.name}`} class={`member-name ${mark}`} data-device={m.name} x={x + 14} y={y + n.cell!.h - 7}>{m.name}</text>,
+            ];
           })}
         </g>
       );
@@ -189,7 +200,7 @@ export function Topology(p: TopologyProps) {
       <div class="zoom-tools" role="toolbar" aria-label="Zoom">
         <button type="button" class="icon" title="Zoom in (+)" aria-label="Zoom in" onClick={() => zoomAt(1.25)}>+</button>
         <button type="button" class="icon" title="Zoom out (−)" aria-label="Zoom out" onClick={() => zoomAt(0.8)}>−</button>
-        <button type="button" class="icon" title="Fit (0)" aria-label="Fit to view" onClick={fit}>⤢</button>
+        <button type="button" class="icon" title="Fit (0)" aria-label="Fit to view" onClick={() => { moved.current = false; fit(); }}>⤢</button>
       </div>
       <svg ref={svg} class="topo-svg" tabIndex={0} style={{ height: `${Math.round(Math.min(760, Math.max(340, p.layout.height + 90)))}px` }} role="group" aria-label={p.label} data-testid="topology" onKeyDown={(e) => { onKey(e); keyOpen(e); }}
         onClick={open}
@@ -201,6 +212,7 @@ export function Topology(p: TopologyProps) {
         onPointerMove={(e) => {
           const d = drag.current;
           if (!d || d.id !== e.pointerId) return;
+          moved.current = true;
           setView((v) => ({ ...v, x: d.vx + e.clientX - d.sx, y: d.vy + e.clientY - d.sy }));
         }}
         onPointerUp={() => { drag.current = undefined; }}>
