@@ -89,7 +89,7 @@ describeIf({ commands: ['redis-server'] })('UI routes', () => {
     expect(a.headers.get('content-type')).toMatch(/^text\/javascript/);
     const missing = await fetch(`${stack.base}/ui/assets/app-OLDOLDOLD.js`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toBe('not_found');
+    expect(((await missing.json()) as { error: string }).error).toBe('not_found');
 
     const root = await fetch(`${stack.base}/`, { redirect: 'manual' });
     expect(root.status).toBe(302);
@@ -108,7 +108,7 @@ describeIf({ commands: ['redis-server'] })('UI routes', () => {
     expect((await fetch(`${stack.base}/api/v1/jobs/nope/stream`)).status).toBe(401);
     const r = await fetch(`${stack.base}/api/v1/jobs/nope/stream`, { headers: { authorization: `Bearer ${stack.tokens.viewer}` } });
     expect(r.status).toBe(404);
-    expect((await r.json()).message).toBe('job "nope" not found');
+    expect(((await r.json()) as { message: string }).message).toBe('job "nope" not found');
   });
 
   test('job stream: the snapshot, then each change pushed at once (not after the 5 s fallback read), then end', async () => {

@@ -166,7 +166,7 @@ describe('diffs and roles', () => {
   });
 
   test('roles offered are the profile\'s, per physical role', () => {
-    const qfx = { name: 'qfx', vendor: 'juniper', platform: 'junos', models: [], roles: ['CRB-Access@leaf', 'ERB-UCAST-Gateway@leaf', 'null@leaf', 'null@spine', 'Route-Reflector@spine'] };
+    const qfx = { name: 'qfx', vendor: 'juniper', platform: 'junos', models: [], sysObjectIds: [], ports: [], hitlessUpgrade: false, roles: ['CRB-Access@leaf', 'ERB-UCAST-Gateway@leaf', 'null@leaf', 'null@spine', 'Route-Reflector@spine'] };
     expect(allowedRoles(qfx, 'leaf')).toEqual({ physicals: ['leaf', 'spine'], roles: ['CRB-Access', 'ERB-UCAST-Gateway'], lean: true });
     expect(allowedRoles(qfx, 'spine').roles).toEqual(['Route-Reflector']);
     expect(allowedRoles({ ...qfx, roles: ['*@*'] }, 'gateway').roles).toHaveLength(9);

@@ -1,21 +1,9 @@
 // Applies the job stream's `patch` events (src/api/routes-stream.ts: jobPatch) to the job the
 // page shows. Pure: returns a new object, the old one is left as it was.
+import type { JobPatch } from '../../src/api/routes-stream';
 import type { Job, JobLogEntry } from './types';
 
-export interface JobPatch {
-  state: Job['state'];
-  progress: number;
-  startedAt?: string;
-  finishedAt?: string;
-  error?: string;
-  result?: unknown;
-  cancelRequested?: boolean;
-  devices?: Job['devices'];
-  steps?: Job['steps'];
-  stepStates?: [number, string][];
-  log?: JobLogEntry[];
-  logGap?: boolean;
-}
+export type { JobPatch };
 
 /** The page keeps at most this many log lines (the job page can load the whole log). */
 export const LOG_KEEP = 5000;

@@ -55,7 +55,8 @@ export async function readStream(url: string, token: string | undefined, h: Stre
     try {
       const res = await fetch(url, {
         headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        signal, cache: 'no-store', credentials: 'omit',
+        // the server says no-store; the token is the only credential
+        signal, credentials: 'omit',
       });
       if (!res.ok || !res.body) {
         let msg = `${res.status} ${res.statusText}`;

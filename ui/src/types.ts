@@ -1,4 +1,7 @@
-// The REST API's replies as the UI reads them (docs/api.md; src/api/schemas.ts is the source).
+// The REST API's replies as the UI reads them: the API's own schemas (src/api/schemas.ts, the
+// ones that validate and document it) where it has them; type-only imports, nothing bundled.
+import type { Static } from '@sinclair/typebox';
+import type { DeviceReply, EventReply, FabricReply, JobReply, LinkReply, ProfileReply } from '../../src/api/schemas';
 import type { LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgSpec } from '../../src/domain/types';
 
 export type { LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgSpec };
@@ -7,67 +10,28 @@ export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface Whoami { id: string; role: Role; name?: string; createdAt: string }
 
-export interface Fabric {
-  name: string;
-  createdAt: string;
-  updatedAt: string;
-  credentials: { username: string };
-  settings: Record<string, unknown>;
-  namespaces: { management: { cidr: string; gateway: string }[]; loopback: string[]; fabric: string[]; asn: { min: number; max: number }[]; overlayAsn?: number };
-  devices?: number;
-  links?: number;
-  lockedBy?: string;
-}
-
-export interface Device {
-  name: string;
-  serial: string | null;
-  model: string | null;
-  profile: string | null;
-  managementIp: string | null;
-  osVersion: string | null;
-  physicalRole: string | null;
-  roles: string[];
-  managedState: string;
-  onboardingState: string | null;
-  hostname?: string | null;
-}
+export type Fabric = Static<typeof FabricReply>;
+export type Device = Static<typeof DeviceReply>;
 
 export interface DeviceDetail extends Device {
   ports: { name: string; mac?: string; operState?: string; speedMbps?: number; description?: string }[];
   needsConfig: boolean;
 }
 
-export interface LinkEnd { device: string; port: string }
-export interface Link { a: LinkEnd; b: LinkEnd; subnet?: string; anomaly?: string }
-
-export interface NodeProfile { name: string; vendor: string; platform: string; models: string[]; roles: string[] }
+export type Link = Static<typeof LinkReply>;
+export type NodeProfile = Static<typeof ProfileReply>;
 
 export interface ConfigCommit { at: string; jobId: string; text: string; diff?: string; platform?: string }
 
-export interface FabricEvent { id: string; at: string; actor: string; action: string; object: string; details?: unknown }
+export type FabricEvent = Static<typeof EventReply>;
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export interface JobStep { name: string; state: string; device?: string }
-export interface JobLogEntry { at: string; message: string; device?: string; gap?: boolean }
-export interface DeviceOutcome { state: string; progress: number; error?: string; result?: unknown; attempts?: number }
-
-export interface Job {
-  id: string;
-  type: string;
-  fabric?: string;
-  state: JobState;
-  progress: number;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  steps: JobStep[];
-  log: JobLogEntry[];
-  devices: Record<string, DeviceOutcome>;
-  result?: unknown;
-  error?: string;
-  cancelRequested?: boolean;
-}
+type JobReplyT = Static<typeof JobReply>;
+export type JobState = JobReplyT['state'];
+export type JobStep = JobReplyT['steps'][number];
+/** `gap`: a line the page adds where the stream skipped some */
+export type JobLogEntry = JobReplyT['log'][number] & { gap?: boolean };
+export type DeviceOutcome = JobReplyT['devices'][string];
+export type Job = Omit<JobReplyT, 'log'> & { log: JobLogEntry[] };
 
 export interface JobSummary { id: string; type: string; state: JobState; progress: number; createdAt: string; finishedAt?: string; error?: string; fabric?: string }
 
