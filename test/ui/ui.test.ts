@@ -241,6 +241,11 @@ describeIf({ commands: ['redis-server', CHROMIUM] })('web UI in chromium', () =>
     await seeText('.field.invalid #expectedDevices-error', 'expectedDevices');
     await page.waitForSelector('.onboard [data-testid="topology"] .node');
     await shot('onboard');
+    // a subnet the onboarding job refuses while planning: its message goes beside the field too
+    await page.click('.seg-opt:has-text("brownfield")');
+    await page.fill('input[name="subnets"]', '10.99.0.0/30');
+    await page.click('button:has-text("Start onboarding")');
+    await seeText('.field.invalid #subnets-error', 'is not inside a management subnet of the fabric');
     await page.goto(`${stack.base}/ui/jobs`);
     await page.locator('[data-testid="jobs"] tbody tr[data-key]').first().waitFor();
     expect(await page.locator('[data-testid="jobs"] tbody tr[data-key]').count()).toBeGreaterThanOrEqual(4);

@@ -10,6 +10,7 @@ import { fieldOf } from '../components/forms';
 import { TopologyPicture, type FabricData } from './fabric-common';
 import { FINAL } from '../types';
 
+const FIELDS = ['expectedDevices', 'serials', 'subnets', 'timeoutSeconds'];
 const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
 
 export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: string): void }) {
@@ -18,7 +19,12 @@ export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: strin
   const [busy, setBusy] = useState(false);
   const [jobId, setJobId] = useState<string>();
   const { job } = useJobStream(jobId);
-  const field = fieldOf(error);
+  // A refusal at submission names its field in `path`; one the job finds while planning starts
+  // its message with the field (`subnets[0] 10.0.0.0/30 is not inside ...`): both go beside it.
+  const jobError = job?.state === 'failed' && job.error ? job.error : undefined;
+  const jobField = jobError ? FIELDS.find((f) => jobError.startsWith(`${f}[`) || jobError.startsWith(`${f}:`) || jobError.startsWith(`${f} `)) : undefined;
+  const field = fieldOf(error) ?? jobField;
+  const shown: Error | undefined = error ?? (jobField ? new Error(jobError) : undefined);
 
   // Devices appear as discovery finds them: reload the fabric when the job's device set or
   // log grows, at most every 2 s (the job itself streams).
@@ -52,7 +58,7 @@ export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: strin
       setJobId((await api.onboard(data.fabric.name, body)).jobId);
     } catch (err) { setError(err as Error); } finally { setBusy(false); }
   };
-  const fieldError = (name: string) => (field === name ? <ErrorNote error={error} id={`${name}-error`} /> : null);
+  const fieldError = (name: string) => (field === name ? <ErrorNote error={shown} id={`${name}-error`} /> : null);
   const inv = (name: string) => (field === name ? { 'aria-invalid': 'true' as const, 'aria-describedby': `${name}-error` } : {});
 
   return (
@@ -93,7 +99,7 @@ export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: strin
             </div>
             <label class="check"><input type="checkbox" name="manageUnderlay" defaultChecked />Configure the underlay when done</label>
           </div>
-          {error && !['expectedDevices', 'serials', 'subnets', 'timeoutSeconds'].includes(field ?? '') && <ErrorNote error={error} />}
+          {error && !FIELDS.includes(field ?? '') && <ErrorNote error={error} />}
           <div class="form-actions">
             <button type="submit" class="primary" disabled={busy || (!!job && !FINAL.includes(job.state))}>{busy ? 'Starting…' : 'Start onboarding'}</button>
             {job && <a href={href(`/jobs/${enc(job.id)}`)}>Open the job</a>}
@@ -102,7 +108,8 @@ export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: strin
         {job && (
           <div class="onboard-progress" aria-live="polite">
             <div class="job-progress"><Progress value={job.progress} state={job.state} label="onboarding progress" /><span class="pct">{job.progress}%</span><Badge state={job.state} /></div>
-            {job.error && <div class="error-note" role="alert">{job.error}</div>}
+            {job.error && !jobField && <div class="error-note" role="alert">{job.error}</div>}
+            {job.state === 'succeeded' && <OnboardResult result={job.result} />}
             <ul class="log compact">{job.log.slice(-8).map((l, i) => <li key={i}><span class="log-dev">{l.device ?? 'job'}</span> {l.message}</li>)}</ul>
           </div>
         )}
@@ -111,5 +118,18 @@ export function OnboardTab({ data, onOpen }: { data: FabricData; onOpen(d: strin
         {data.devices.length === 0 ? <div class="empty">Devices appear here as they are found.</div> : <TopologyPicture data={data} onOpen={onOpen} query="" />}
       </Card>
     </div>
+  );
+}
+
+/** What discovery found, from the job's result. */
+function OnboardResult({ result }: { result: unknown }) {
+  const r = (result ?? {}) as { found?: unknown[]; missing?: string[]; failed?: unknown[]; links?: { found: number; added: number } };
+  if (!r.found) return null;
+  return (
+    <p class="muted small" data-testid="onboard-result">
+      found {r.found.length} device{r.found.length === 1 ? '' : 's'}{r.links ? `, ${r.links.found} links (${r.links.added} new)` : ''}
+      {r.missing?.length ? `; not seen: ${r.missing.slice(0, 8).join(', ')}${r.missing.length > 8 ? ', …' : ''}` : ''}
+      {r.failed?.length ? `; ${r.failed.length} failed` : ''}
+    </p>
   );
 }
