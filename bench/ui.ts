@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       mkdirSync(shots, { recursive: true });
       await page.goto(`${base}/ui/fabrics/clos`);
       await page.waitForFunction(() => performance.getEntriesByName('ui:topology-rendered').length > 0);
-      await page.screenshot({ path: path.join(shots, 'ui-topology-1056.png') });
+      await page.screenshot({ path: path.join(shots, 'ui-topology-1056.png'), fullPage: true });
       await page.goto(`${base}/ui/fabrics/clos/devices?device=leaf517`);
       await page.waitForSelector('[data-testid="device-panel"] select, [data-testid="device-panel"] dl');
       await page.screenshot({ path: path.join(shots, 'ui-devices-1056.png') });

@@ -36,6 +36,18 @@ function edgePath(a: TNode, pa: { x: number; y: number }, b: TNode, pb: { x: num
   return `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
 }
 
+/** A group's state dots as one path per state (not a circle element per leaf). */
+function memberDots(n: TNode): [string, string][] {
+  const by = new Map<string, string[]>();
+  n.members!.forEach((m, i) => {
+    const cx = 10 + (i % n.cols!) * n.cell!.w + 7;
+    const cy = 50 + Math.floor(i / n.cols!) * n.cell!.h + (n.cell!.h - 3) / 2;
+    if (!by.has(m.state)) by.set(m.state, []);
+    by.get(m.state)!.push(`M${cx - 3},${cy}a3,3 0 1,0 6,0a3,3 0 1,0 -6,0`);
+  });
+  return [...by.entries()].map(([s, parts]) => [s, parts.join('')]);
+}
+
 export function Topology(p: TopologyProps) {
   const svg = useRef<SVGSVGElement>(null);
   const [view, setView] = useState<View>({ k: 1, x: 0, y: 0 });
@@ -165,15 +177,15 @@ export function Topology(p: TopologyProps) {
           <rect class="group-box" width={n.width} height={n.height} rx={10} />
           <text class="group-title" x={12} y={22}>{n.label}</text>
           <text class="group-sub" x={12} y={38}>{n.sublabel}</text>
+          {memberDots(n).map(([state, d]) => <path key={state} class={`dot s-${state}`} d={d} />)}
           {n.members!.map((m, i) => {
             const x = 10 + (i % n.cols!) * n.cell!.w;
             const y = 50 + Math.floor(i / n.cols!) * n.cell!.h;
             const match = q && m.name.toLowerCase().includes(q);
             const mark = `${p.selected === m.name ? 'selected' : ''} ${match ? 'match' : ''}`;
-            // two elements per leaf (a thousand leaves draw fast); a box only where one is highlighted
+            // one text per leaf (a thousand leaves draw fast); a box only where one is highlighted
             return [
               (p.selected === m.name || match) && <rect key={`b:${m.name}`} class={`member-box ${mark}`} x={x} y={y} width={n.cell!.w - 4} height={n.cell!.h - 3} rx={3} />,
-              <circle key={`d:${m.name}`} class={`dot s-${m.state}`} data-device={m.name} cx={x + 7} cy={y + (n.cell!.h - 3) / 2} r={3} />,
               <text key={`t:${m.name}`} class={`member-name ${mark}`} data-device={m.name} x={x + 14} y={y + n.cell!.h - 7}>{m.name}</text>,
             ];
           })}
