@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
-import { FINAL_STATES, JOB_CHANGED_CHANNEL, type JobLogEntry, type JobView } from '../jobs/records';
+import { FINAL_STATES, JOB_CHANGED_CHANNEL, type JobLogEntry, type JobView, type StepState } from '../jobs/records';
 import type { ApiContext } from './app';
 import { notFound } from './errors';
 import { IdParams } from './schemas';
@@ -35,7 +35,7 @@ export interface JobPatch {
   /** every step, when steps were added (planning declared the devices) */
   steps?: JobView['steps'];
   /** [index, state] of steps whose state changed, when the list itself did not */
-  stepStates?: [number, string][];
+  stepStates?: [number, StepState][];
   /** lines after the last one sent */
   log?: JobLogEntry[];
   /** the last line sent is no longer among the lines read: some were skipped */
@@ -78,7 +78,7 @@ export function jobPatch(prev: JobView, next: JobView): JobPatch | undefined {
     p.steps = next.steps;
     changed = true;
   } else {
-    const st: [number, string][] = [];
+    const st: [number, StepState][] = [];
     next.steps.forEach((s, i) => { if (s.state !== prev.steps[i].state) st.push([i, s.state]); });
     if (st.length) { p.stepStates = st; changed = true; }
   }

@@ -71,7 +71,7 @@ describe('job patches', () => {
   });
 });
 
-const dev = (name: string, physicalRole: string | null, o: Partial<Device> = {}): Device => ({
+const dev = (name: string, physicalRole: Device['physicalRole'], o: Partial<Device> = {}): Device => ({
   name, physicalRole, serial: null, model: null, profile: 'frr-switch', managementIp: null, osVersion: null, roles: [],
   managedState: 'dhcp', onboardingState: null, ...o,
 });
@@ -166,7 +166,7 @@ describe('diffs and roles', () => {
   });
 
   test('roles offered are the profile\'s, per physical role', () => {
-    const qfx = { name: 'qfx', vendor: 'juniper', platform: 'junos', models: [], sysObjectIds: [], ports: [], hitlessUpgrade: false, roles: ['CRB-Access@leaf', 'ERB-UCAST-Gateway@leaf', 'null@leaf', 'null@spine', 'Route-Reflector@spine'] };
+    const qfx = { name: 'qfx', roles: ['CRB-Access@leaf', 'ERB-UCAST-Gateway@leaf', 'null@leaf', 'null@spine', 'Route-Reflector@spine'] };
     expect(allowedRoles(qfx, 'leaf')).toEqual({ physicals: ['leaf', 'spine'], roles: ['CRB-Access', 'ERB-UCAST-Gateway'], lean: true });
     expect(allowedRoles(qfx, 'spine').roles).toEqual(['Route-Reflector']);
     expect(allowedRoles({ ...qfx, roles: ['*@*'] }, 'gateway').roles).toHaveLength(9);

@@ -1,8 +1,8 @@
-// The REST API's replies as the UI reads them: the API's own schemas (src/api/schemas.ts, the
-// ones that validate and document it) where it has them; type-only imports, nothing bundled.
-import type { Static } from '@sinclair/typebox';
-import type { DeviceReply, EventReply, FabricReply, JobReply, LinkReply, ProfileReply } from '../../src/api/schemas';
-import type { LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgSpec } from '../../src/domain/types';
+// The REST API's replies as the UI reads them, in the service's own types where the reply is
+// one of them (type-only imports: nothing of the server is bundled).
+import type { DeviceRecord, EventRecord, LinkRecord, ConfigCommit as StoredCommit } from '../../src/store/types';
+import type { DeviceOutcome as JobDeviceOutcome, JobLogEntry as StoredLogEntry, JobState as StoredJobState, JobStep as StoredJobStep, JobView } from '../../src/jobs/records';
+import type { LogicalRouterSpec, NodeProfile as StoredProfile, ServerSpec, VirtualNetworkSpec, VpgSpec } from '../../src/domain/types';
 
 export type { LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgSpec };
 
@@ -10,28 +10,37 @@ export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface Whoami { id: string; role: Role; name?: string; createdAt: string }
 
-export type Fabric = Static<typeof FabricReply>;
-export type Device = Static<typeof DeviceReply>;
+/** GET /fabrics/{f}: the fabric (no secrets) with its counts and the job holding it. */
+export interface Fabric {
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  namespaces: { management: { cidr: string; gateway: string }[]; overlayAsn?: number };
+  devices?: number;
+  links?: number;
+  lockedBy?: string;
+}
+
+/** The device fields the API shows (src/api/routes-fabrics.ts: deviceView). */
+export type Device = Pick<DeviceRecord, 'name' | 'serial' | 'model' | 'profile' | 'managementIp' | 'osVersion' | 'physicalRole'
+  | 'roles' | 'managedState' | 'onboardingState'> & { hostname?: string | null };
 
 export interface DeviceDetail extends Device {
   ports: { name: string; mac?: string; operState?: string; speedMbps?: number; description?: string }[];
   needsConfig: boolean;
 }
 
-export type Link = Static<typeof LinkReply>;
-export type NodeProfile = Static<typeof ProfileReply>;
+export type Link = LinkRecord;
+export type NodeProfile = Pick<StoredProfile, 'name' | 'roles'>;
+export type ConfigCommit = StoredCommit;
+export type FabricEvent = EventRecord;
 
-export interface ConfigCommit { at: string; jobId: string; text: string; diff?: string; platform?: string }
-
-export type FabricEvent = Static<typeof EventReply>;
-
-type JobReplyT = Static<typeof JobReply>;
-export type JobState = JobReplyT['state'];
-export type JobStep = JobReplyT['steps'][number];
+export type JobState = StoredJobState;
+export type JobStep = StoredJobStep;
 /** `gap`: a line the page adds where the stream skipped some */
-export type JobLogEntry = JobReplyT['log'][number] & { gap?: boolean };
-export type DeviceOutcome = JobReplyT['devices'][string];
-export type Job = Omit<JobReplyT, 'log'> & { log: JobLogEntry[] };
+export type JobLogEntry = StoredLogEntry & { gap?: boolean };
+export type DeviceOutcome = JobDeviceOutcome;
+export type Job = Omit<JobView, 'log'> & { log: JobLogEntry[] };
 
 export interface JobSummary { id: string; type: string; state: JobState; progress: number; createdAt: string; finishedAt?: string; error?: string; fabric?: string }
 
