@@ -27,6 +27,10 @@ need=(
   "qemu-img:qemu-utils"
   "debootstrap:debootstrap"
   "mkfs.ext4:e2fsprogs"
+  # the web UI's browser tests and benchmark (driven by playwright-core, never a browser download)
+  "/usr/bin/chromium:chromium"
+  "/usr/share/fonts/opentype/inter:fonts-inter"
+  "/usr/share/fonts/truetype/jetbrains-mono:fonts-jetbrains-mono"
 )
 missing=()
 for pair in "${need[@]}"; do
@@ -55,6 +59,8 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
-# Build: the CLI, the service, the workers and the twin run from dist/.
+# Build: the CLI, the service, the workers and the twin run from dist/; the web UI is bundled
+# into dist/webui (esbuild, offline), which the service serves at /ui/.
 echo "setup: tsc"
 npx tsc -p tsconfig.json
+node ui/build.mjs

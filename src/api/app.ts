@@ -21,6 +21,8 @@ import { BODY_LIMIT } from './limits';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
+import { registerStreamRoutes } from './routes-stream';
+import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
 
 export const API_PREFIX = '/api/v1';
@@ -120,7 +122,12 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
     registerServiceRoutes(api, ctx);
+    registerStreamRoutes(api, ctx);
+    registerWhoamiRoute(api);
   }, { prefix: API_PREFIX });
+
+  // The web UI at /ui/ (public: the page holds no data; the API calls carry the token).
+  await app.register(uiRoutes());
 
   // Discovery's ZTP bootstrap, GET /ztp/<serial>?t=<token>: public because devices carry no
   // token (the one-time token in the URL is the credential). Marked on its routes, in this scope.

@@ -36,6 +36,8 @@ const FINAL_WEIGHT = 10;
 const LOG_CAP = 5_000;
 /** Finished records stay this long. */
 export const RECORD_TTL_S = 7 * 24 * 3600;
+/** Every change to a record publishes the job id here, so live views (SSE) need not poll. */
+export const JOB_CHANGED_CHANNEL = 'jobs:changed';
 
 const K = {
   job: (id: string) => `job:${id}`,
@@ -60,9 +62,10 @@ export class JobRecords {
        if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'fabric', ARGV[5]); redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1]) end
        redis.call('RPUSH', KEYS[2], ARGV[7])
        redis.call('HSET', KEYS[3], ARGV[7], 'queued')
+       redis.call('PUBLISH', ARGV[8], ARGV[1])
        return 1`,
       4, K.job(id), K.order(id), K.steps(id), K.fabricJobs(fabric ?? ''),
-      id, type, now, JSON.stringify(params ?? {}), fabric ?? '', String(Date.now()), stepField('plan'),
+      id, type, now, JSON.stringify(params ?? {}), fabric ?? '', String(Date.now()), stepField('plan'), JOB_CHANGED_CHANNEL,
     );
     return r === 1;
   }
@@ -90,11 +93,12 @@ export class JobRecords {
     const p = this.redis.multi();
     p.hset(K.job(id), 'state', 'running', 'attempts', String(attempt));
     p.hsetnx(K.job(id), 'startedAt', new Date().toISOString());
+    p.publish(JOB_CHANGED_CHANNEL, id);
     await p.exec();
   }
 
   async setStep(id: string, name: string, state: StepState, device?: string): Promise<void> {
-    await this.redis.hset(K.steps(id), stepField(name, device), state);
+    await this.redis.multi().hset(K.steps(id), stepField(name, device), state).publish(JOB_CHANGED_CHANNEL, id).exec();
   }
 
   /** Declares the device steps once planning knows the devices (idempotent on re-plan). */
@@ -115,12 +119,13 @@ export class JobRecords {
       p.hset(K.steps(id), stepField('finalize'), 'queued');
     }
     p.hset(K.job(id), 'devices', String(devices.length));
+    p.publish(JOB_CHANGED_CHANNEL, id);
     await p.exec();
   }
 
   async log(id: string, message: string, device?: string): Promise<void> {
     const entry: JobLogEntry = { at: new Date().toISOString(), message, ...(device ? { device } : {}) };
-    await this.redis.multi().rpush(K.log(id), JSON.stringify(entry)).ltrim(K.log(id), -LOG_CAP, -1).exec();
+    await this.redis.multi().rpush(K.log(id), JSON.stringify(entry)).ltrim(K.log(id), -LOG_CAP, -1).publish(JOB_CHANGED_CHANNEL, id).exec();
   }
 
   /** Step states and progress of a device; returns whether the job was cancelled (same round trip). */
@@ -130,6 +135,7 @@ export class JobRecords {
     for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
     p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress, ...(attempt > 1 ? { attempts: attempt } : {}) }));
     if (logMessage) p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
+    p.publish(JOB_CHANGED_CHANNEL, id);
     const res = await p.exec();
     return res?.[0]?.[1] === '1';
   }
@@ -140,6 +146,7 @@ export class JobRecords {
     for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
     p.hset(K.dev(id), device, JSON.stringify(outcome));
     p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
+    p.publish(JOB_CHANGED_CHANNEL, id);
     await p.exec();
   }
 
@@ -156,7 +163,7 @@ export class JobRecords {
   }
 
   async requestCancel(id: string): Promise<void> {
-    await this.redis.hset(K.job(id), 'cancel', '1');
+    await this.redis.multi().hset(K.job(id), 'cancel', '1').publish(JOB_CHANGED_CHANNEL, id).exec();
   }
 
   async cancelRequested(id: string): Promise<boolean> {
@@ -173,13 +180,14 @@ export class JobRecords {
        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
        if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[5]) end
        for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+       redis.call('PUBLISH', ARGV[7], KEYS[1]:sub(5))
        return 1`,
       5, K.job(id), K.log(id), K.steps(id), K.order(id), K.dev(id),
       state, new Date().toISOString(),
       fields.result === undefined ? '' : JSON.stringify(fields.result),
       fields.error ?? '',
       fields.message ? JSON.stringify({ at: new Date().toISOString(), message: fields.message }) : '',
-      String(RECORD_TTL_S),
+      String(RECORD_TTL_S), JOB_CHANGED_CHANNEL,
     );
     return res === 1;
   }
