@@ -1,7 +1,7 @@
 // `fabric export netbox` / `fabric import netbox` (src/cli/interop.ts): the IO around the pure
 // mapping in export.ts and import.ts.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dump } from 'js-yaml';
 import { loadProfiles } from '../../domain/profiles';
 import { parseFabricFile } from '../../domain/parse';
@@ -24,7 +24,10 @@ export function exportFabric(input: string | object, facts?: Map<string, DeviceF
 
 export async function writeFiles(dir: string, files: Record<string, string>): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
   return Object.keys(files).sort();
 }
 
