@@ -12,6 +12,7 @@ import { describeIf } from '../helpers/env';
 import { startDiscoveryFixture, onboardingFabric, src, type DiscoveryFixture } from '../helpers/discovery-fixture';
 import { RedisLeaseStore, releaseUnonboarded, type ActiveFabric } from '../../src/discovery/dhcp';
 import { keaCommand } from '../../src/discovery/kea/control';
+import { waitFor as labWaitFor } from '../../src/lab/sh';
 
 const tag = `eco${randomBytes(2).toString('hex')}`;
 const NS = { srv: `${tag}-srv`, cli: `${tag}-cli`, cli2: `${tag}-cli2`, cli3: `${tag}-cli3` };
@@ -19,15 +20,9 @@ const FABRIC = 'keat';
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 const ipn = (ns: string, ...args: string[]): string => sh('ip', ['-n', ns, ...args]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && (v as unknown) !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** The lab's poller; null (a failed RegExp match) counts as not yet. */
+const waitFor = <T>(what: string, fn: () => T | null | undefined | Promise<T | null | undefined>, ms = 20000): Promise<T> =>
+  labWaitFor(what, async () => (await fn()) ?? undefined, ms);
 
 const fabricSpec = (): Parameters<typeof startDiscoveryFixture>[0]['fabric'] => {
   const f = onboardingFabric({

@@ -159,6 +159,23 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('runs a lock check before npm ci that catches a lock without the other platforms\' packages', () => {
+    // what broke `npm ci`: npm 10 rebuilt the lock from an installed node_modules (Linux x64 only)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { lockProblems } = require('../../scripts/lock.js') as { lockProblems: (lock: any, pkg: any) => string[] };
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(lockProblems(lock, pkg)).toEqual([]);
+    const pruned = structuredClone(lock);
+    for (const k of Object.keys(pruned.packages)) if (/msgpackr-extract-(darwin|win32)/.test(k)) delete pruned.packages[k];
+    expect(lockProblems(pruned, pkg)).toEqual([
+      'node_modules/msgpackr-extract needs @msgpackr-extract/msgpackr-extract-darwin-arm64: no entry in the lock',
+      'node_modules/msgpackr-extract needs @msgpackr-extract/msgpackr-extract-darwin-x64: no entry in the lock',
+      'node_modules/msgpackr-extract needs @msgpackr-extract/msgpackr-extract-win32-x64: no entry in the lock',
+    ]);
+    expect(lockProblems(lock, { ...pkg, dependencies: { ...pkg.dependencies, leftpad: '^1.0.0' } })).toEqual(['package.json dependencies.leftpad ^1.0.0: the lock has nothing']);
+  });
+
   it('keeps the build context small and secret-free (.dockerignore)', () => {
     const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const p of ['node_modules', 'dist', 'data', '.env', '.git']) expect(ignore).toContain(p);
