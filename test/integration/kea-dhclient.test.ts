@@ -13,6 +13,7 @@ import { startDiscoveryFixture, onboardingFabric, src, type DiscoveryFixture } f
 import { RedisLeaseStore, releaseUnonboarded, type ActiveFabric } from '../../src/discovery/dhcp';
 import { keaCommand } from '../../src/discovery/kea/control';
 import { waitFor as labWaitFor } from '../../src/lab/sh';
+import { liveDhcpServers } from '../../src/discovery/presence';
 
 const tag = `eco${randomBytes(2).toString('hex')}`;
 const NS = { srv: `${tag}-srv`, cli: `${tag}-cli`, cli2: `${tag}-cli2`, cli3: `${tag}-cli3` };
@@ -153,6 +154,11 @@ const { RedisLeaseStore } = require(${src('src/discovery/dhcp/leases.ts')});
     expect(cfg.Dhcp4['interfaces-config'].interfaces).toEqual(['br0']);
   });
 
+  test('the backend announces itself as a live DHCP server (onboarding checks this)', async () => {
+    const live = await liveDhcpServers(fx.redis);
+    expect(live.map((x) => `${x.interface} ${x.address} ${x.backend}`)).toEqual(['br0 10.79.0.2 kea']);
+  });
+
   test('a listed frr device: its lease, option 67 with a one-time token and 66, the lease in the store; a used token is renewed', async () => {
     const c = dhclient('c1', NS.cli, 'KEA0001', 'FRR-frr-switch-KEA0001');
     const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'), 30000).catch((e: Error) => { throw new Error(`${e.message}: ${log} ${keaLog()}`); });
@@ -237,6 +243,7 @@ const { RedisLeaseStore } = require(${src('src/discovery/dhcp/leases.ts')});
     backend!.kill('SIGTERM');
     await waitFor('STOPPED', () => log.includes('STOPPED') || undefined, 10000);
     expect(() => process.kill(keaPid, 0)).toThrow();
+    expect(await liveDhcpServers(fx.redis)).toEqual([]);
     expect(log).not.toContain('Kea-s3cret!');
   }, 20000);
 });

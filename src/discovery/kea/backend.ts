@@ -19,6 +19,7 @@ import type Redis from 'ioredis';
 import type { ActiveFabric, Lease, LeaseStore } from '../dhcp/leases';
 import { keaConfig, serialClientId, serialOfClientId, subnetId, type KeaHost, type ZtpPlatform } from './config';
 import { keaCommand, type KeaLease } from './control';
+import { announceDhcpServer } from '../presence';
 
 export interface KeaDevice { serial: string; platform?: ZtpPlatform }
 
@@ -77,6 +78,7 @@ export class KeaDhcpBackend {
   /** fabric -> host key -> a client that took a lease without a reservation */
   private learned = new Map<string, Map<string, KeaHost & { learnedMac: string }>>();
   private lastActive = new Map<string, ActiveFabric>();
+  private presence?: { stop(): Promise<void> };
   readonly socket: string;
   readonly configFile: string;
   private readonly o: Required<Omit<KeaBackendOptions, 'leaseCmdsLibrary'>> & { leaseCmdsLibrary: string };
@@ -97,11 +99,14 @@ export class KeaDhcpBackend {
     await this.spawnKea();
     this.timer = setInterval(() => void this.tick(), this.o.tickMs);
     this.timer.unref();
+    // onboarding jobs open DHCP only when a server announces itself (src/discovery/presence.ts)
+    this.presence = announceDhcpServer(this.o.redis, { interface: this.o.interface, address: this.o.serverAddress, backend: 'kea' });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.presence?.stop();
     for (let i = 0; i < 50 && this.ticking; i++) await new Promise((r) => setTimeout(r, 100));
     const c = this.child;
     if (c && c.exitCode === null && c.signalCode === null) {
