@@ -134,11 +134,14 @@ export class KeaDhcpBackend {
     const keep = (d: Buffer): void => { this.output = (this.output + d.toString()).slice(-4000); };
     c.stdout!.on('data', keep);
     c.stderr!.on('data', keep);
+    let spawnError: Error | undefined;
+    c.on('error', (e) => { spawnError = e; });
     c.on('exit', (code, sig) => {
       if (!this.stopping) this.o.log(`kea: kea-dhcp4 exited (${sig ?? code}): ${this.output.trim().split('\n').slice(-3).join(' | ')}`);
     });
     const until = Date.now() + 15_000;
     for (;;) {
+      if (spawnError) throw new Error(`kea: cannot run ${this.o.keaBinary}: ${spawnError.message} (apt-get install kea-dhcp4-server)`);
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`kea: kea-dhcp4 did not start: ${this.output.trim().split('\n').slice(-5).join(' | ')}`);
       try { await keaCommand(this.socket, 'version-get', undefined, 1000); break; } catch (e) {
         if (Date.now() > until) { c.kill('SIGKILL'); throw new Error(`kea: no answer on ${this.socket} within 15 s: ${(e as Error).message}`); }
