@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  echo "setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
 # command-or-file -> Debian package
 need=(
   "redis-server:redis-server"
@@ -31,6 +37,7 @@ need=(
   "/usr/bin/chromium:chromium"
   "/usr/share/fonts/opentype/inter:fonts-inter"
   "/usr/share/fonts/truetype/jetbrains-mono:fonts-jetbrains-mono"
+  "/usr/sbin/kea-dhcp4:kea-dhcp4-server"
 )
 missing=()
 for pair in "${need[@]}"; do
@@ -48,15 +55,24 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # The service runs kea-dhcp4 itself (DHCP_BACKEND=kea), only on the interface it is given:
+  # the Debian unit (default config, no interfaces) is not wanted running.
+  if [[ " ${missing[*]} " == *" kea-dhcp4-server "* && -d /run/systemd/system ]]; then
+    systemctl disable --now kea-dhcp4-server >/dev/null 2>&1 || true
+  fi
 fi
 
-# npm packages: install when node_modules is missing or older than the lock file.
-# `npm install` from the lock file, not `npm ci`: this npm writes lock files without the
-# other platforms' optional packages (msgpackr-extract) and then refuses them in `npm ci`.
-# --ignore-scripts: no package here needs an install script (ssh2's native binding is optional).
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "setup: npm install"
-  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+# npm packages: `npm ci` from the lock file, when node_modules is missing or was installed from
+# another lock (its hash is kept in node_modules/.fabric-lock-sha256; mtimes lie after a checkout).
+# --ignore-scripts: no package here needs an install script (ssh2's and msgpackr's native parts
+# are optional) and `prepare` would build twice; the build is below.
+# scripts/lock.js check first: an incomplete lock fails here with the fix, not deep in npm.
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -d node_modules || "$(cat node_modules/.fabric-lock-sha256 2>/dev/null)" != "$lock_sha" ]]; then
+  node scripts/lock.js check
+  echo "setup: npm ci"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  echo "$lock_sha" > node_modules/.fabric-lock-sha256
 fi
 
 # Build: the CLI, the service, the workers and the twin run from dist/; the web UI is bundled

@@ -11,6 +11,8 @@ export interface ServiceConfig {
   secretKey?: string;
   /** Unset: no DHCP server. */
   dhcpInterface?: string;
+  /** Who answers DHCP on dhcpInterface: the built-in server or Debian's kea-dhcp4 (DHCP_BACKEND). */
+  dhcpBackend: 'builtin' | 'kea';
   ztpBaseUrl?: string;
   /** CIDRs sweeps, SNMP and NETCONF may reach; empty refuses everything. */
   discoveryAllow: string[];
@@ -58,6 +60,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
   }
   const allow = optional(env, 'DISCOVERY_ALLOW');
+  const dhcpBackend = optional(env, 'DHCP_BACKEND') ?? 'builtin';
+  if (dhcpBackend !== 'builtin' && dhcpBackend !== 'kea') {
+    throw new ConfigError(`DHCP_BACKEND: expected builtin or kea, got "${dhcpBackend}"`);
+  }
   return {
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
@@ -65,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     redisUrl,
     secretKey,
     dhcpInterface: optional(env, 'DHCP_INTERFACE'),
+    dhcpBackend,
     ztpBaseUrl: optional(env, 'ZTP_BASE_URL'),
     discoveryAllow: allow ? allow.split(',').map((s) => s.trim()).filter(Boolean) : [],
     jobConcurrency: intVar(env, 'JOB_CONCURRENCY', 50, 1, 10000),

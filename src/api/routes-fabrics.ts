@@ -251,6 +251,16 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     return { items };
   });
 
+  // The stored allocation (loopbacks, ASNs, /31s), read-only: exports document exactly what
+  // autoconfigure pushes (fabric export netbox NAME, docs/interop.md).
+  api.get<{ Params: P }>('/fabrics/:f/allocations', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['fabrics'], summary: 'The stored allocation: loopback and ASN per device, /31 per addressed link (link key a:port--b:port)', params: FabricParams,
+      response: { 200: Type.Object({ loopbacks: Type.Record(Type.String(), Type.String()), asns: Type.Record(Type.String(), Type.Integer()), links: Type.Record(Type.String(), Type.String()) }), ...errs(404) },
+    },
+  }, async (req) => store.getAllocations(req.params.f));
+
   api.post<{ Params: P; Body: { a: LinkEndT; b: LinkEndT } }>('/fabrics/:f/links', {
     config: { role: 'admin' },
     schema: { tags: ['links'], summary: 'Add a link', params: FabricParams, body: LinkBody, response: { 201: LinkReply, ...errs(400, 404, 409) } },

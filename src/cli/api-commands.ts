@@ -2,7 +2,7 @@
 // progress bar on stderr), tokens. Errors: one line, non-zero exit (main.ts prints them).
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import type { CliContext } from './context';
 import { ApiClient, clientOptionsFromEnv } from './api-client';
 

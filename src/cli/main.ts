@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { CliExit } from './context';
 import type { CliContext } from './context';
 import { registerRenderCommands } from './render';
+import { registerInteropCommands } from './interop';
 
 export type { CliContext };
 export { CliExit };
@@ -14,7 +15,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 // One registrar per module. Offline commands are always there; the service's API commands
 // (fabrics, devices, jobs ... : H5) live in ./api-commands.ts exporting
 // `registerApiCommands(program, ctx)`, picked up below when that module exists.
-const REGISTRARS: CommandRegistrar[] = [registerRenderCommands];
+const REGISTRARS: CommandRegistrar[] = [registerRenderCommands, registerInteropCommands];
 
 function optionalRegistrars(): CommandRegistrar[] {
   try {

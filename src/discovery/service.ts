@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store';
 import { RedisLeaseStore, startDhcpFromEnv, type DhcpServer } from './dhcp';
 import { ztpPlugin } from './ztp-http';
+import { startKea, type KeaDhcpBackend } from './kea';
 
 /** The ZTP route bound to the service's store: `await app.register(ztpRoutes(store))`. */
 export function ztpRoutes(store: Store): FastifyPluginAsync {
@@ -17,15 +18,23 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
   };
 }
 
-export interface DiscoveryServices { dhcp?: DhcpServer; stop(): Promise<void> }
+export interface DiscoveryServices { dhcp?: DhcpServer; kea?: KeaDhcpBackend; stop(): Promise<void> }
 
-/** Starts the DHCP server the configuration asks for (DHCP_INTERFACE, ZTP_BASE_URL, PORT). */
+/** Starts the DHCP server the configuration asks for (DHCP_INTERFACE, DHCP_BACKEND, ZTP_BASE_URL, PORT). */
 export async function startDiscoveryServices(o: {
   store: Store;
-  config: { dhcpInterface?: string; ztpBaseUrl?: string; port?: number };
+  config: { dhcpInterface?: string; dhcpBackend?: 'builtin' | 'kea'; dataDir?: string; ztpBaseUrl?: string; port?: number };
   logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }): Promise<DiscoveryServices> {
   if (!o.config.dhcpInterface) return { stop: async () => undefined };
+  if (o.config.dhcpBackend === 'kea') {
+    const kea = await startKea({
+      store: o.store, interface: o.config.dhcpInterface, dataDir: o.config.dataDir ?? './data', ztpBaseUrl: o.config.ztpBaseUrl,
+      port: o.config.port ?? 8080, log: (m) => o.logger?.info({ component: 'dhcp', backend: 'kea' }, m),
+    });
+    o.logger?.info({ interface: o.config.dhcpInterface, backend: 'kea', pid: kea.pid() }, 'dhcp server (kea) listening');
+    return { kea, stop: async () => { await kea.stop(); } };
+  }
   const env: NodeJS.ProcessEnv = {
     DHCP_INTERFACE: o.config.dhcpInterface,
     ...(o.config.ztpBaseUrl ? { ZTP_BASE_URL: o.config.ztpBaseUrl } : {}),

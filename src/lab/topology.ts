@@ -1,6 +1,6 @@
 // Topology file of a digital twin (DESIGN §6): parse and validate, pure (no IO).
 // Every error is one line naming what is wrong and where.
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 
 export interface TopoEnd { node: string; port: string }
 export interface TopoDevice { name: string; profile: string; serial: string }

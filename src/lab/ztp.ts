@@ -1,6 +1,6 @@
 // Device side of zero-touch provisioning (docs/device-agent.md §2), pure functions:
 // the lease a dhclient script hands over, the bootstrap URL it carries, the bootstrap document.
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { ipv4ToInt } from './topology';
 
 /** Variables of a dhclient-script environment we care about (KEY=VALUE lines). */

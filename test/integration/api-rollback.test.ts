@@ -4,7 +4,9 @@
 // the NETCONF push (this device has no management address: it stops there, nothing is sent).
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
+
+const parse = (text: string): any => load(text);
 import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';

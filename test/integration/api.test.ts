@@ -3,7 +3,9 @@
 // conflicts (409, with the running job's id), and no secret in any reply.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
+
+const parse = (text: string): any => load(text);
 import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';

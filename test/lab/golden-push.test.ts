@@ -4,7 +4,7 @@
 // comes up; a later change to one neighbor flaps no other session.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { describeIf } from '../helpers/env';
 import { netnsBackend } from '../../src/lab/netns';
 import { validateTopology } from '../../src/lab/topology';

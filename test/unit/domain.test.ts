@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { FabricError } from '../../src/domain/errors';
 import { parseFabricFile } from '../../src/domain/parse';
 import {

@@ -3,7 +3,9 @@
 // service's groups and apply-groups, made loadable again).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load } from 'js-yaml';
+
+const parseYaml = (text: string): any => load(text);
 import { filesFromCommit } from '../../src/jobs/rollback';
 import { comparableIntended } from '../../src/jobs/push';
 import { parseFabricFile } from '../../src/domain/parse';

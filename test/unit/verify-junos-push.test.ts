@@ -6,7 +6,9 @@
 // (running groups vs rendered) empty afterwards.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load } from 'js-yaml';
+
+const parseYaml = (text: string): any => load(text);
 import { parseFabricFile } from '../../src/domain/parse';
 import { allocate } from '../../src/intent/allocate';
 import { compileFabric } from '../../src/intent/compile';
