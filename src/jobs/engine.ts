@@ -302,7 +302,16 @@ export class JobSystem {
       const conn = this.opts.connect();
       this.workerConnections.push(conn);
       const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency });
-      w.on('error', (e) => services.logger.warn({ queue: name, err: errorMessage(e) }, 'worker error'));
+      // A Redis outage makes every reconnect attempt an error: one line per queue per 30 s.
+      let last = 0;
+      let suppressed = 0;
+      w.on('error', (e) => {
+        const now = Date.now();
+        if (now - last < 30_000) { suppressed++; return; }
+        services.logger.warn({ queue: name, err: errorMessage(e), ...(suppressed ? { suppressed } : {}) }, 'worker error');
+        last = now;
+        suppressed = 0;
+      });
       return w;
     };
     for (const name of queues) {
