@@ -24,9 +24,9 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import { Server as SshServer, utils as sshUtils } from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session, ParsedKey } from 'ssh2';
-import { FramingDecoder, FramingError, FramingMode, encode } from './framing';
-import { RpcError, RpcErrorInfo } from './errors';
-import { XmlElement, XmlParseError, child, childText, elements, escapeAttr, escapeText, innerXml, outerXml, parseXml } from './xml';
+import { FramingDecoder, FramingError, FramingMode, encode } from '../../netconf/framing';
+import { RpcError, RpcErrorInfo } from '../../netconf/errors';
+import { XmlElement, XmlParseError, child, childText, elements, escapeAttr, escapeText, innerXml, outerXml, parseXml } from '../../netconf/xml';
 import { diffConfig, mergeConfig, subtreeFilter } from './datastore';
 
 export const NS_NETCONF = 'urn:ietf:params:xml:ns:netconf:base:1.0';
