@@ -28,8 +28,8 @@ export interface PushSettings {
   verifyPhase: VerifyPhase;
   /** false: no verify step (the scale simulator has no routing to check) */
   verify: boolean;
-  /** observes every transaction step (tests: barriers mid-flight) */
-  onStep?: (device: string, step: TransactionStep) => void | Promise<void>;
+  /** observes every transaction step, awaited (tests: barriers mid-flight) */
+  onStep?: (device: string, step: TransactionStep) => unknown;
 }
 
 const DEFAULTS: PushSettings = {
@@ -104,6 +104,12 @@ export function diffFiles(running: Record<string, string>, intended: Record<stri
     out += createTwoFilesPatch(`running/${n}`, `intended/${n}`, a, b, '', '', { context: 3 });
   }
   return out;
+}
+
+/** The text a config-history entry stores for comparable files (one file: as is; more: each under `# name`). */
+export function commitText(files: Record<string, string>): string {
+  const names = Object.keys(files);
+  return Object.entries(files).map(([n, t]) => (names.length > 1 ? `# ${n}\n${t}` : t)).join('\n');
 }
 
 /** Intended files as they compare against readRunning (junos: the rendered groups only). */
@@ -210,6 +216,20 @@ async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<Ver
   return last!;
 }
 
+/**
+ * The device already runs the intended config, but the config history's newest entry says
+ * otherwise: the commit that put it there lost its record (its worker died between the confirm
+ * and the history write, and the retry found nothing to push). Record it now, so the history
+ * (which a rollback job reads back) says what the device runs.
+ */
+async function recordAdopted(ctx: PushContext, intended: Record<string, string>): Promise<void> {
+  const text = commitText(intended);
+  const last = (await ctx.store.listConfigCommits(ctx.fabric, ctx.device, { limit: 1 }))[0];
+  if (last?.text === text) return;
+  await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: '', platform: ctx.platform });
+  await ctx.log('config history did not show the running config (a commit whose record was lost): recorded it');
+}
+
 /** The autoconfigure push hook (installed with setPushDevice). */
 export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
@@ -240,7 +260,7 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
       dryRun: ctx.dryRun,
       onStep: (s) => {
         if (s.state !== 'running') steps.push(`${s.name}:${s.state}${s.detail ? ` (${s.detail})` : ''}`);
-        void settings.onStep?.(ctx.device, s);
+        return settings.onStep?.(ctx.device, s);
       },
     });
     const ms = Date.now() - t0;
@@ -250,12 +270,13 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
     }
     if (!r.committed) {
       await ctx.log('no changes: running already matches the intended config; nothing pushed');
+      await recordAdopted(ctx, intended);
       await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` }).catch(() => undefined);
       return { changed: false, committed: false, ms, steps };
     }
     await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
     await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${verified ? describeVerify(verified) : 'verify turned off'}`);
-    const text = Object.entries(intended).map(([n, t]) => (Object.keys(intended).length > 1 ? `# ${n}\n${t}` : t)).join('\n');
+    const text = commitText(intended);
     await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: r.diff, platform: ctx.platform });
     await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
     return { changed: true, committed: true, ms, steps, ...(verified ? { verify: { checks: verified.checked, notes: verified.notes } } : {}) };
