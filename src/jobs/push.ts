@@ -8,7 +8,7 @@
 // failed (recorded in a per-job Redis set) is a note, not a failure.
 import { createTwoFilesPatch } from 'diff';
 import { NetconfClient } from '../netconf/client';
-import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
+import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
 import { JUNOS_GROUP_PREFIX } from '../render';
 import type { Store } from '../store';
@@ -230,6 +230,40 @@ async function recordAdopted(ctx: PushContext, intended: Record<string, string>)
   await ctx.log('config history did not show the running config (a commit whose record was lost): recorded it');
 }
 
+/** A commit that took: neighbours stop treating the device as failed, history and state say so. */
+async function recordCommit(ctx: PushContext, intended: Record<string, string>, diff: string): Promise<void> {
+  await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
+  await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text: commitText(intended), diff, platform: ctx.platform });
+  await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
+}
+
+const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The confirming commit got no answer: the device either took it (and runs the new config for
+ * good) or never saw it (and its confirm timer restores the previous one). Wait until that timer
+ * must have fired, then read running again, so the job says which instead of guessing.
+ */
+async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
+  const cc = e.result.steps.find((s) => s.name === 'commit-confirmed');
+  const timerMs = (ctx.platform === 'junos' ? junosConfirmMinutes(settings.confirmTimeoutSeconds) * 60 : settings.confirmTimeoutSeconds) * 1000;
+  // The device started its timer before it answered the confirmed commit.
+  const from = cc ? Date.parse(cc.startedAt) + (cc.ms ?? 0) : Date.now();
+  const waitMs = Math.max(0, from + timerMs + Math.max(2_000, timerMs / 10) - Date.now());
+  await ctx.log(`no answer to the confirming commit: looking at the device again in ${Math.ceil(waitMs / 1000)} s, after its confirm timer`);
+  await sleep(waitMs);
+  let running: Record<string, string>;
+  try {
+    const { client } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+    try { running = await readRunning(client, ctx.device, ctx.platform); } finally { await client.close(); }
+  } catch (err) {
+    return `cannot read the device after its confirm timer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): outcome unknown`;
+  }
+  if (sameFiles(running, intended)) return undefined;
+  if (!previous || sameFiles(running, previous)) return 'the device rolled back by its confirm timer: it runs the previous config';
+  return 'after its confirm timer the device runs neither the intended nor the previous config';
+}
+
 /** The autoconfigure push hook (installed with setPushDevice). */
 export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
@@ -248,13 +282,14 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
   }
   const intended = comparableIntended(ctx.device, ctx.platform, ctx.files);
   let verified: VerifyResult | undefined;
+  let previous: Record<string, string> | undefined;
   const steps: string[] = [];
   try {
     const r = await pushConfig({
       client,
       platform: junos ? 'junos' : 'rfc',
       load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
-      computeDiff: junos ? undefined : async (c) => diffFiles(await readRunning(c, ctx.device, ctx.platform), intended),
+      computeDiff: junos ? undefined : async (c) => diffFiles((previous = await readRunning(c, ctx.device, ctx.platform)), intended),
       verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,
@@ -270,20 +305,28 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
     }
     if (!r.committed) {
       await ctx.log('no changes: running already matches the intended config; nothing pushed');
+      await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
       await recordAdopted(ctx, intended);
       await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` }).catch(() => undefined);
       return { changed: false, committed: false, ms, steps };
     }
-    await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
     await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${verified ? describeVerify(verified) : 'verify turned off'}`);
-    const text = commitText(intended);
-    await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: r.diff, platform: ctx.platform });
-    await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
+    await recordCommit(ctx, intended, r.diff);
     return { changed: true, committed: true, ms, steps, ...(verified ? { verify: { checks: verified.checked, notes: verified.notes } } : {}) };
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     if (e instanceof TransactionError) {
       await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
+      if (e.result.confirmUnknown && !ctx.dryRun) {
+        const why = await afterUnknownConfirm(ctx, e, intended, previous);
+        if (!why) {
+          await ctx.log('the confirming commit got no reply, but after the confirm timer the device still runs the intended config: the confirm arrived');
+          await recordCommit(ctx, intended, e.result.diff);
+          return { changed: true, committed: true, confirmReplyLost: true, ms: Date.now() - t0, steps };
+        }
+        // Keep the TransactionError (its step and result) and say what was found.
+        e.message += `; looked again: ${why}`;
+      }
     }
     throw e;
   }

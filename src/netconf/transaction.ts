@@ -72,6 +72,11 @@ export interface PushResult {
   committed: boolean;
   /** set when a rollback happened (or was left to the device's timer) */
   rolledBack?: RollbackMethod;
+  /**
+   * the confirming commit was sent and no answer came (timeout, session lost): the device runs
+   * the new config for good if it arrived, else its confirm timer restores the previous one
+   */
+  confirmUnknown?: boolean;
 }
 
 /** A push that failed; `result` says how far it got and how it was rolled back. */
@@ -155,6 +160,7 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
 
   let locked = false;
   let confirmedPending = false;
+  let confirmSent = false;
   let failedStep: StepName = 'lock';
   try {
     failedStep = 'lock';
@@ -197,7 +203,11 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     else await skip('verify', 'no verify step given');
 
     failedStep = 'confirm';
-    await step('confirm', () => (platform === 'junos' ? c.commitConfiguration({}, rpcOpts) : c.commit({}, rpcOpts)));
+    // Sent on an open session, a confirm that gets no answer may or may not have been applied.
+    await step('confirm', () => {
+      confirmSent = c.isOpen;
+      return platform === 'junos' ? c.commitConfiguration({}, rpcOpts) : c.commit({}, rpcOpts);
+    });
     confirmedPending = false;
     result.committed = true;
 
@@ -227,6 +237,10 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
       } else steps[steps.length - 1].detail = method;
       result.rolledBack = method;
       note = method === 'timer' ? '; rollback left to the device (confirm timer / session end)' : `; rolled back (${method})`;
+      if (method === 'timer' && failedStep === 'confirm' && confirmSent && !(err instanceof NetconfRpcError)) {
+        result.confirmUnknown = true;
+        note = '; no answer to the confirming commit: the device keeps the new config if it arrived, else its confirm timer restores the previous one';
+      }
     } else if (locked && c.isOpen) {
       await tryStep('discard', () => c.discardChanges(rpcOpts));
       result.rolledBack = 'discard';
