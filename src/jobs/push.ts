@@ -8,6 +8,7 @@
 // failed (recorded in a per-job Redis set) is a note, not a failure.
 import { createTwoFilesPatch } from 'diff';
 import { NetconfClient } from '../netconf/client';
+import { NetconfRpcError } from '../netconf/errors';
 import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
 import { JUNOS_GROUP_PREFIX } from '../render';
@@ -28,6 +29,9 @@ export interface PushSettings {
   verifyPhase: VerifyPhase;
   /** false: no verify step (the scale simulator has no routing to check) */
   verify: boolean;
+  /** how long a push waits for a candidate another session holds locked, and how often it asks */
+  lockWaitMs: number;
+  lockPollMs: number;
   /** observes every transaction step, awaited (tests: barriers mid-flight) */
   onStep?: (device: string, step: TransactionStep) => unknown;
 }
@@ -41,6 +45,8 @@ const DEFAULTS: PushSettings = {
   rpcTimeoutMs: 60_000,
   verifyPhase: 'all',
   verify: true,
+  lockWaitMs: 120_000,
+  lockPollMs: 1_000,
 };
 let settings: PushSettings = { ...DEFAULTS };
 
@@ -264,8 +270,38 @@ async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intend
   return 'after its confirm timer the device runs neither the intended nor the previous config';
 }
 
-/** The autoconfigure push hook (installed with setPushDevice). */
+/** `session N` when a push failed because another session holds the candidate lock. */
+function lockHolder(e: unknown): string | undefined {
+  if (!(e instanceof TransactionError) || e.step !== 'lock') return undefined;
+  const c = e.cause;
+  if (!(c instanceof NetconfRpcError) || c.tag !== 'lock-denied') return undefined;
+  const sid = c.errors[0]?.info?.['session-id'];
+  return sid ? `session ${sid}` : 'another session';
+}
+
+/**
+ * The autoconfigure push hook (installed with setPushDevice). A candidate locked by another
+ * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
+ * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
+ * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
+ * the job fail while the device was being configured.
+ */
 export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + settings.lockWaitMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await pushOnce(ctx);
+    } catch (e) {
+      const holder = lockHolder(e);
+      if (!holder || Date.now() + settings.lockPollMs > deadline) throw e;
+      if (i === 0) await ctx.log(`candidate locked by ${holder}; waiting for it (at most ${Math.round(settings.lockWaitMs / 1000)} s)`);
+      await ctx.checkCancel();
+      await sleep(settings.lockPollMs);
+    }
+  }
+}
+
+async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   let client: NetconfClient;
   try {
@@ -316,7 +352,7 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     if (e instanceof TransactionError) {
-      await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
+      if (!lockHolder(e)) await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
       if (e.result.confirmUnknown && !ctx.dryRun) {
         const why = await afterUnknownConfirm(ctx, e, intended, previous);
         if (!why) {
