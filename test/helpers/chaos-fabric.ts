@@ -12,14 +12,14 @@ import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from './redis';
 import { ensureBuilt } from '../integration/api-build-helper';
-import { ARM, RELEASE, REACHED, ENDPOINTS, type Arm, type Reached } from './chaos-plugin';
+import { ARM, RELEASE, REACHED, RUNS, ENDPOINTS, type Arm, type Reached } from './chaos-plugin';
 import { runSim, type Sim } from '../../src/lab/sim';
 import type { NetconfDevice } from '../../src/netconf/server';
 import { NetconfClient } from '../../src/netconf/client';
 import { Store } from '../../src/store';
 import { JobSystem, FINAL_STATES, type JobView } from '../../src/jobs';
 import { planFromStore } from '../../src/jobs/autoconfigure';
-import { commitText, comparableIntended, readRunning } from '../../src/jobs/push';
+import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
 import { renderDevice } from '../../src/render';
 
 export const ROOT = path.join(__dirname, '../..');
@@ -80,6 +80,8 @@ export interface ChaosFabric {
   release(point: string): Promise<void>;
   /** next barrier report for `point` (waits) */
   reached(point: string, ms?: number): Promise<Reached>;
+  /** how many times a device handler started for this job (any worker) */
+  runs(jobId: string, device: string): Promise<number>;
   /** a change every device must take (the BFD interval) */
   changeIntent(n: number): Promise<void>;
   simDevice(name: string): NetconfDevice;
@@ -124,6 +126,9 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
     })),
     links: sim.links.map((k) => k.split('--')),
   });
+  // Allocated once up front, as after onboarding: the tests predict each job's intended configs,
+  // and a fresh fabric's first allocation follows Redis' hash order, which a restart may change.
+  await store.allocateFabric(F);
   const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS });
   const workers: WorkerProc[] = [];
   const addr = new Map(sim.devices.map((d) => [d.name, d.address]));
@@ -189,6 +194,12 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
       for (const [d, out] of Object.entries(view.devices)) {
         if (out.state === 'queued' || out.state === 'running') bad.push(`job ${view.id}: ${d} left ${out.state}`);
       }
+      // The record is one story: the summary written at the end matches the device outcomes.
+      const count = (st: string) => Object.values(view.devices).filter((o) => o.state === st).length;
+      const sum = view.result as { succeeded?: number; failed?: number } | undefined;
+      if (sum && (sum.succeeded !== count('succeeded') || sum.failed !== count('failed'))) {
+        bad.push(`job ${view.id}: result says ${sum.succeeded} succeeded / ${sum.failed} failed, the devices ${count('succeeded')} / ${count('failed')}`);
+      }
     }
     try {
       await until('queues to drain', async () => {
@@ -213,7 +224,9 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
     last = now;
     for (const d of devices) {
       const isNew = same(now[d], v.intended[d]);
-      if (!isNew && !same(now[d], v.before[d])) bad.push(`${d}: running is neither the intended config nor the one before`);
+      if (!isNew && !same(now[d], v.before[d])) {
+        bad.push(`${d}: running is neither the intended config nor the one before; against intended:\n${diffFiles(v.intended[d], now[d]).slice(0, 1500)}`);
+      }
       for (const view of views) {
         if (view.devices[d]?.state === 'succeeded' && !isNew) bad.push(`job ${view.id} says ${d} succeeded but it runs ${same(now[d], v.before[d]) ? 'the old' : 'another'} config`);
       }
@@ -238,7 +251,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
     F, port, t, redis, store, jobs, sim, devices, dir, workers,
     startWorker, kill,
     liveWorkers: () => workers.filter((w) => !exited(w.proc)),
-    arm: async (point, arm) => { await redis.set(ARM(point), JSON.stringify(arm)); },
+    arm: async (point, arm) => { await redis.multi().del(RELEASE(point)).set(ARM(point), JSON.stringify(arm)).exec(); },
     release: async (point) => { await redis.set(RELEASE(point), '1'); },
     reached: (point, ms = 60_000) => until(`a worker at ${point}`, async () => {
       const all = await redis.lrange(REACHED, 0, -1);
@@ -247,6 +260,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
       await redis.lrem(REACHED, 1, all[i]);
       return JSON.parse(all[i]) as Reached;
     }, ms, 20),
+    runs: async (jobId, device) => (await redis.lrange(RUNS, 0, -1)).map((r) => JSON.parse(r) as Reached).filter((r) => r.jobId === jobId && r.device === device).length,
     changeIntent: async (n) => { await store.updateFabric(F, { settings: { bfd: { intervalMs: 300 + 10 * n, multiplier: 3 } } }); },
     simDevice, running, runningAll, intendedAll, finished, violations, lastRunning: () => last,
     async close() {

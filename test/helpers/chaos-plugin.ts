@@ -22,6 +22,8 @@ import { configurePush } from '../../src/jobs/push';
 export const ARM = (point: string) => `ch:arm:${point}`;
 export const RELEASE = (point: string) => `ch:release:${point}`;
 export const REACHED = 'ch:reached';
+/** every start of a device handler: {device, jobId, pid} (a device job run twice shows twice) */
+export const RUNS = 'ch:runs';
 /** hash managementIp -> "host:port": where the push connects instead (a test's TCP relay) */
 export const ENDPOINTS = 'ch:endpoints';
 
@@ -43,7 +45,7 @@ async function at(point: string, info: { device?: string; jobId?: string } = {})
     await new Promise(() => { /* the test SIGKILLs this process here */ });
   }
   // bounded: a forgotten release lets the flow go on after 5 minutes
-  for (let i = 0; i < 6000 && !(await r.get(RELEASE(point))); i++) await sleep(50);
+  for (let i = 0; i < 6000 && !(await r.del(RELEASE(point))); i++) await sleep(50); // consumed: one release per hold
 }
 
 export function registerJobTypes(): void {
@@ -65,6 +67,8 @@ export function registerJobTypes(): void {
     confirmTimeoutSeconds: Number(process.env.CHAOS_CONFIRM_S ?? 30),
     rpcTimeoutMs: Number(process.env.CHAOS_RPC_MS ?? 10_000),
     connectTimeoutMs: 10_000,
+    lockWaitMs: Number(process.env.CHAOS_LOCK_WAIT_MS ?? 30_000),
+    lockPollMs: 500,
     onStep: (device, s) => at(`tx:${s.name}:${s.state}`, { device }),
   });
 
@@ -80,6 +84,7 @@ export function registerJobTypes(): void {
   def.runDevice = async (ctx: DeviceContext<Record<string, unknown>>) => {
     const step = ctx.step;
     const info = { device: ctx.device, jobId: ctx.jobId };
+    await redis!.rpush(RUNS, JSON.stringify({ ...info, pid: process.pid }));
     await at('step:render', info); // the engine marked the first step (render) running
     const r = await runDevice({
       ...ctx,
