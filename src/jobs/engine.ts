@@ -398,16 +398,6 @@ export class JobSystem {
     return fullResult;
   }
 
-  /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */
-  private async missingChildren<T extends { device: string }>(jobId: string, tasks: T[]): Promise<T[]> {
-    if (tasks.length === 0) return tasks;
-    const q = this.queue(DEVICE_QUEUE);
-    const p = this.opts.connection.pipeline();
-    for (const t of tasks) p.exists(q.toKey(childJobId(jobId, t.device)));
-    const res = (await p.exec()) ?? [];
-    return tasks.filter((_, i) => res[i]?.[1] !== 1);
-  }
-
   private async processDevice(job: Job, services: JobServices): Promise<unknown> {
     const d = job.data as ChildData;
     const def = getJobType(d.type);
@@ -489,6 +479,16 @@ export class JobSystem {
       this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
     }
     if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
+  }
+
+  /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */
+  private async missingChildren<T extends { device: string }>(jobId: string, tasks: T[]): Promise<T[]> {
+    if (tasks.length === 0) return tasks;
+    const q = this.queue(DEVICE_QUEUE);
+    const p = this.opts.connection.pipeline();
+    for (const t of tasks) p.exists(q.toKey(childJobId(jobId, t.device)));
+    const res = (await p.exec()) ?? [];
+    return tasks.filter((_, i) => res[i]?.[1] !== 1);
   }
 
   /** Job counts per queue and BullMQ state (for /metrics). */

@@ -134,8 +134,8 @@ export class JobRecords {
   }
 
   /** Step states and progress of a device; returns whether to stop: cancelled or already final (same round trip). */
-  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string): Promise<boolean> {
-    return this.writeDevice(id, device, { state: 'running', progress }, stepStates, logMessage);
+  async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string, attempt = 1): Promise<boolean> {
+    return this.writeDevice(id, device, { state: 'running', progress, ...(attempt > 1 ? { attempts: attempt } : {}) }, stepStates, logMessage);
   }
 
   /** A device's final outcome, its steps' final states in the same transaction. */
