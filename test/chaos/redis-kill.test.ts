@@ -3,10 +3,12 @@
 // for Redis and go on. Proven first: the old redis-server pid is gone and Redis does not answer;
 // then the same checks as the worker kills (test/helpers/chaos-fabric.ts `violations`).
 // (test/integration/jobs-faults.test.ts keeps its own restart-while-a-device-runs test.)
+import { randomInt } from 'node:crypto';
 import { describeIf } from '../helpers/env';
 import { alive, ensureChaosBuilt, startChaosFabric, until, JOB_LOCK_MS, type ChaosFabric } from '../helpers/chaos-fabric';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ROUNDS = Math.max(1, Number(process.env.CHAOS_ROUNDS ?? 1));
 
 describeIf({ commands: ['redis-server'] })('chaos: SIGKILL Redis mid-job (real workers, NETCONF simulator)', () => {
   let cf: ChaosFabric;
@@ -87,6 +89,20 @@ describeIf({ commands: ['redis-server'] })('chaos: SIGKILL Redis mid-job (real w
     expect(await cf.violations({ jobs: [id], before, intended })).toEqual([]);
     expect((await cf.jobs.get(id))!.state).toBe('succeeded');
   }, 180_000);
+
+  // Longer mode (CHAOS_ROUNDS=N): N-1 more kills, each at a random moment of a job.
+  for (let i = 1; i < ROUNDS; i++) {
+    test(`SIGKILL at a random moment of a job (${i} of ${ROUNDS - 1})`, async () => {
+      await cf.changeIntent(++n);
+      const before = cf.lastRunning() ?? await cf.runningAll();
+      const intended = await cf.intendedAll();
+      const id = await cf.jobs.submit('autoconfigure', cf.F, {});
+      await sleep(randomInt(0, 1500));
+      await killRedis(randomInt(200, 3000));
+      expect(await cf.violations({ jobs: [id], before, intended })).toEqual([]);
+      expect((await cf.jobs.get(id))!.state).toBe('succeeded');
+    }, 180_000);
+  }
 
   test('a Redis restart changes no device\'s intended config (the store\'s hash order does change)', async () => {
     const first = await cf.intendedAll();

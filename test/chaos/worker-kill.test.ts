@@ -7,7 +7,8 @@
 // final state, the fabric lock is released, no device keeps a lock or an unconfirmed commit,
 // every device runs the intended config or the one before (read over NETCONF), a device called
 // succeeded runs the intended one, and the config history says what each device runs.
-// Longer: CHAOS_ROUNDS=N runs the 20 kills N times.
+// Longer: CHAOS_ROUNDS=N runs the 20 kills N times, plus one kill at a random moment per extra round.
+import { randomInt } from 'node:crypto';
 import { describeIf } from '../helpers/env';
 import { ensureChaosBuilt, startChaosFabric, until, type ChaosFabric } from '../helpers/chaos-fabric';
 
@@ -79,6 +80,21 @@ describeIf({ commands: ['redis-server'] })('chaos: SIGKILL a worker mid-push (re
         expect(v.error).toBeUndefined();
         expect(v.state).toBe('succeeded');
         expect(v.result).toMatchObject({ devices: 4, succeeded: 4, failed: 0 });
+      }, 180_000);
+    }
+    // Longer mode: kills at random moments too (an RPC in flight, between barriers).
+    if (round > 0) {
+      test(`round ${round + 1}: SIGKILL at a random moment of the job`, async () => {
+        await cf.changeIntent(++n);
+        const before = cf.lastRunning() ?? await cf.runningAll();
+        const intended = await cf.intendedAll();
+        while (cf.liveWorkers().length < 1) await cf.startWorker();
+        const id = await cf.jobs.submit('autoconfigure', cf.F, {});
+        await new Promise((r) => setTimeout(r, randomInt(0, 2500)));
+        await cf.kill(cf.liveWorkers()[0]);
+        await cf.startWorker();
+        expect(await cf.violations({ jobs: [id], before, intended })).toEqual([]);
+        expect((await cf.jobs.get(id))!.state).toBe('succeeded');
       }, 180_000);
     }
   }

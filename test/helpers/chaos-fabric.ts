@@ -194,12 +194,6 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
       for (const [d, out] of Object.entries(view.devices)) {
         if (out.state === 'queued' || out.state === 'running') bad.push(`job ${view.id}: ${d} left ${out.state}`);
       }
-      // The record is one story: the summary written at the end matches the device outcomes.
-      const count = (st: string) => Object.values(view.devices).filter((o) => o.state === st).length;
-      const sum = view.result as { succeeded?: number; failed?: number } | undefined;
-      if (sum && (sum.succeeded !== count('succeeded') || sum.failed !== count('failed'))) {
-        bad.push(`job ${view.id}: result says ${sum.succeeded} succeeded / ${sum.failed} failed, the devices ${count('succeeded')} / ${count('failed')}`);
-      }
     }
     try {
       await until('queues to drain', async () => {
@@ -216,6 +210,16 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
       const dev = simDevice(d);
       try { await until(`${d} idle`, async () => !dev.pending && Object.keys(dev.locks).length === 0, 15_000, 50); } catch {
         bad.push(`${d}: ${dev.pending ? 'confirmed commit still pending' : ''} locks ${JSON.stringify(dev.locks)}`);
+      }
+    }
+    // Read the records again now that nothing runs: a late write by a stale run shows here, and
+    // the record must be one story (the summary written at the end matches the device outcomes).
+    for (let i = 0; i < views.length; i++) views[i] = (await jobs.get(views[i].id)) ?? views[i];
+    for (const view of views) {
+      const count = (st: string) => Object.values(view.devices).filter((o) => o.state === st).length;
+      const sum = view.result as { succeeded?: number; failed?: number } | undefined;
+      if (sum && (sum.succeeded !== count('succeeded') || sum.failed !== count('failed'))) {
+        bad.push(`job ${view.id}: result says ${sum.succeeded} succeeded / ${sum.failed} failed, the devices ${count('succeeded')} / ${count('failed')}`);
       }
     }
     // Zero half-configured devices: running is the intended config or the one before, and a
