@@ -23,8 +23,8 @@ describeIf({ commands: ['redis-server'] })('chaos: NETCONF session dropped mid-c
   beforeAll(async () => {
     ensureChaosBuilt();
     cf = await startChaosFabric({ tag: 'chsd', workerEnv: { CHAOS_CONFIRM_S: String(CONFIRM_S), CHAOS_RPC_MS: '3000' } });
-    const leaf1 = cf.sim.devices.find((d) => d.name === 'leaf1')!;
-    relay = await startRelay({ host: leaf1.address, port: cf.port });
+    const leaf1 = cf.peer.devices.find((d) => d.name === 'leaf1')!;
+    relay = await startRelay(cf.peer.endpoint('leaf1'));
     await cf.redis.hset(ENDPOINTS, leaf1.address, `127.0.0.1:${relay.port}`);
     cf.simDevice('leaf1').on('event', (e: DeviceEvent) => events.push(e));
     await cf.startWorker();

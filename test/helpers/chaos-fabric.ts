@@ -27,7 +27,7 @@ export const WORKER = path.join(ROOT, 'dist/workers/main.js');
 export const PLUGIN = path.join(ROOT, 'dist/test/helpers/chaos-plugin.js');
 const CREDS = { username: 'admin', password: 'chaos-pass1' };
 /** BullMQ job lock and fabric lock TTL of the workers: a dead worker is noticed in a few seconds. */
-export const JOB_LOCK_MS = 2000;
+export const JOB_LOCK_MS = 1500;
 export const FABRIC_LOCK_TTL_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,14 +61,12 @@ const same = (a: Files | undefined, b: Files | undefined) => JSON.stringify(a) =
 
 export interface ChaosFabric {
   F: string;
-  /** the simulator's NETCONF port (every device, each on its own address) */
-  port: number;
   t: TestRedis;
   redis: Redis;
   store: Store;
   /** submits and reads jobs; runs no worker itself */
   jobs: JobSystem;
-  sim: Sim;
+  peer: ChaosPeer;
   devices: string[];
   dir: string;
   workers: WorkerProc[];
@@ -98,13 +96,26 @@ export interface ChaosFabric {
   close(): Promise<void>;
 }
 
-export async function startChaosFabric(o: { tag: string; workerEnv?: Record<string, string> }): Promise<ChaosFabric> {
-  const F = `${o.tag}f`;
-  const dir = mkdtempSync(path.join(tmpdir(), `${o.tag}-`));
-  const t = await startTestRedis();
-  const redis = t.client();
-  const store = new Store(redis, { secretKey: t.secretKey });
-  // A /28 of 127/8 and a high port picked at random: other engineers' sims never collide.
+/** The devices the chaos tests push to: the simulator (default) or a twin (chaos-twin.ts). */
+export interface ChaosPeer {
+  devices: { name: string; serial: string; role: 'spine' | 'leaf'; address: string }[];
+  /** [a, b] as "device:port" */
+  links: string[][];
+  management: { cidr: string; gateway: string };
+  credentials: { username: string; password: string };
+  /** where this process reaches a device's NETCONF server */
+  endpoint(device: string): { host: string; port: number };
+  /** managementIp -> "host:port" where the workers reach it instead (relays), if any */
+  workerEndpoints?: Record<string, string>;
+  /** the simulator, when the peer is one (its devices' locks and pending commits are checked) */
+  sim?: Sim;
+  /** worker settings the peer needs (CHAOS_*) */
+  workerEnv?: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** The NETCONF simulator: 2 spines + 2 leaves on a random /28 of 127/8 and a random high port. */
+export async function simPeer(): Promise<ChaosPeer> {
   let sim: Sim | undefined;
   let port = 0;
   let cidr = '';
@@ -114,32 +125,54 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
     sim = await runSim({ spines: 2, leaves: 2, cidr, netconfPort: port, snmp: false, credentials: CREDS }).catch(() => undefined);
   }
   if (!sim) throw new Error('chaos: could not start the simulator');
-  const devices = sim.devices.map((d) => d.name);
+  const addr = new Map(sim.devices.map((d) => [d.name, d.address]));
+  const s = sim;
+  return {
+    devices: sim.devices.map((d) => ({ name: d.name, serial: d.serial, role: d.role, address: d.address })),
+    links: sim.links.map((k) => k.split('--')),
+    management: { cidr, gateway: sim.devices[0].address.replace(/\.\d+$/, '.14') },
+    credentials: CREDS,
+    endpoint: (device) => ({ host: addr.get(device)!, port }),
+    sim,
+    workerEnv: { CHAOS_NETCONF_PORT: String(port) },
+    close: () => s.stop(),
+  };
+}
+
+export async function startChaosFabric(o: { tag: string; workerEnv?: Record<string, string>; peer?: ChaosPeer }): Promise<ChaosFabric> {
+  const F = `${o.tag}f`;
+  const dir = mkdtempSync(path.join(tmpdir(), `${o.tag}-`));
+  const t = await startTestRedis();
+  const redis = t.client();
+  const store = new Store(redis, { secretKey: t.secretKey });
+  const peer = o.peer ?? await simPeer();
+  const sim = peer.sim;
+  const devices = peer.devices.map((d) => d.name);
   await store.createFabric({
     fabric: {
-      name: F, credentials: CREDS, snmp: { community: 'chaos-ro' },
-      namespaces: { management: [{ cidr, gateway: sim.devices[0].address.replace(/\.\d+$/, '.14') }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/24'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
+      name: F, credentials: peer.credentials, snmp: { community: 'chaos-ro' },
+      namespaces: { management: [peer.management], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/24'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
     },
-    devices: sim.devices.map((d) => ({
+    devices: peer.devices.map((d) => ({
       name: d.name, serial: d.serial, profile: 'frr-switch', physicalRole: d.role,
       roles: d.role === 'spine' ? ['Route-Reflector'] : ['CRB-Access'], managementIp: d.address,
     })),
-    links: sim.links.map((k) => k.split('--')),
+    links: peer.links,
   });
+  for (const [ip, ep] of Object.entries(peer.workerEndpoints ?? {})) await redis.hset(ENDPOINTS, ip, ep);
   // Allocated once up front, as after onboarding: the tests predict each job's intended configs,
   // and a fresh fabric's first allocation follows Redis' hash order, which a restart may change.
   await store.allocateFabric(F);
   const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS });
   const workers: WorkerProc[] = [];
-  const addr = new Map(sim.devices.map((d) => [d.name, d.address]));
 
   const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProc> => {
     const proc = spawn(process.execPath, [WORKER], {
       env: {
         ...process.env, REDIS_URL: t.url, DATA_DIR: dir, FABRIC_JOB_PLUGINS: PLUGIN,
         JOB_LOCK_MS: String(JOB_LOCK_MS), FABRIC_LOCK_TTL_MS: String(FABRIC_LOCK_TTL_MS), JOB_CONCURRENCY: '8',
-        LOG_LEVEL: 'warn', FABRIC_SECRET_KEY: t.secretKey.toString('base64'), CHAOS_NETCONF_PORT: String(port),
-        ...o.workerEnv, ...env,
+        LOG_LEVEL: 'warn', FABRIC_SECRET_KEY: t.secretKey.toString('base64'),
+        ...peer.workerEnv, ...o.workerEnv, ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -165,7 +198,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
   };
 
   const connect = (device: string) => NetconfClient.connect({
-    host: addr.get(device)!, port, deviceId: device, ...CREDS, connectTimeoutMs: 10_000, rpcTimeoutMs: 10_000,
+    ...peer.endpoint(device), deviceId: device, ...peer.credentials, connectTimeoutMs: 20_000, rpcTimeoutMs: 20_000,
   });
   const running = async (device: string): Promise<Files> => {
     const c = await connect(device);
@@ -206,7 +239,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
       bad.push(`fabric lock still held by ${await store.getFabricLock(F)}`);
     }
     // No device keeps a lock or an unconfirmed commit (a dead session's are undone by the device).
-    for (const d of devices) {
+    for (const d of sim ? devices : []) {
       const dev = simDevice(d);
       try { await until(`${d} idle`, async () => !dev.pending && Object.keys(dev.locks).length === 0, 15_000, 50); } catch {
         bad.push(`${d}: ${dev.pending ? 'confirmed commit still pending' : ''} locks ${JSON.stringify(dev.locks)}`);
@@ -246,13 +279,13 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
   };
 
   const simDevice = (name: string) => {
-    const dev = sim!.netconf!.devices.get(name);
+    const dev = sim?.netconf?.devices.get(name);
     if (!dev) throw new Error(`no sim device ${name}`);
     return dev;
   };
 
   return {
-    F, port, t, redis, store, jobs, sim, devices, dir, workers,
+    F, t, redis, store, jobs, peer, devices, dir, workers,
     startWorker, kill,
     liveWorkers: () => workers.filter((w) => !exited(w.proc)),
     arm: async (point, arm) => { await redis.multi().del(RELEASE(point)).set(ARM(point), JSON.stringify(arm)).exec(); },
@@ -273,7 +306,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
         try { await until('worker stop', async () => exited(w.proc), 10_000, 50); } catch { w.proc.kill('SIGKILL'); }
       }
       await jobs.close().catch(() => undefined);
-      await sim!.stop().catch(() => undefined);
+      await peer.close().catch(() => undefined);
       await t.stop();
       rmSync(dir, { recursive: true, force: true });
     },

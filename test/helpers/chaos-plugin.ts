@@ -10,6 +10,7 @@
 //   enqueued       device children added, the parent's phase not saved yet
 //   step:<name>    a device step marked running (render, record, push)
 //   tx:<s>:<state> a NETCONF transaction step starting (running) or ending (ok/failed/skipped)
+//   verify:polled  mid-verify: the device's operational state read once (verify on: the twin)
 //   device:done    the device handler returned, its outcome not recorded yet
 //   finalize       every child finished, finalize about to run
 //   finished       the job record is final, the fabric lock not released yet
@@ -63,7 +64,10 @@ export function registerJobTypes(): void {
       }
       return { host: managementIp, port };
     },
-    verify: false, // the simulator runs no routing daemon
+    // The simulator runs no routing daemon; the twin (CHAOS_VERIFY=1) does.
+    verify: process.env.CHAOS_VERIFY === '1',
+    verifyTimeoutMs: 60_000,
+    verifyPollMs: 1000,
     confirmTimeoutSeconds: Number(process.env.CHAOS_CONFIRM_S ?? 30),
     rpcTimeoutMs: Number(process.env.CHAOS_RPC_MS ?? 10_000),
     connectTimeoutMs: 10_000,
@@ -100,6 +104,16 @@ export function registerJobTypes(): void {
   def.finalize = async (ctx: FinalizeContext<Record<string, unknown>>) => {
     await at('finalize', { jobId: ctx.jobId });
     return finalize ? finalize(ctx) : undefined;
+  };
+
+  // Mid-verify: the device's state has been read once and judged, the next poll is coming.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const verifyMod = require('../../src/jobs/verify') as { readOperState: (c: unknown, platform: string) => Promise<unknown> };
+  const readOperState = verifyMod.readOperState;
+  verifyMod.readOperState = async (c, platform) => {
+    const state = await readOperState(c, platform);
+    await at('verify:polled', { device: (c as { deviceId?: string }).deviceId });
+    return state;
   };
 
   // Engine points without a hook of their own: the log line written right after the children
