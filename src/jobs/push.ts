@@ -284,7 +284,7 @@ function lockHolder(e: unknown): string | undefined {
 }
 
 /**
- * The autoconfigure push hook (installed with setPushDevice). A candidate locked by another
+ * The device push the service's autoconfigure and rollback types are built with (runtime.ts). A candidate locked by another
  * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
  * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
  * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
