@@ -1635,8 +1635,9 @@ export class Store {
     if (opts.since) {
       if (/^\d+-\d+$/.test(opts.since)) start = `(${opts.since}`;
       else {
-        const t = Date.parse(opts.since);
-        if (Number.isNaN(t)) throw invalid(`since: "${opts.since}" is neither an event id nor an ISO time`, 'since');
+        // Only an ISO time (Date.parse also reads "57" as the year 1957: a negative stream id).
+        const t = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(opts.since) ? Date.parse(opts.since) : NaN;
+        if (Number.isNaN(t) || t < 0) throw invalid(`since: "${opts.since}" is neither an event id nor an ISO time`, 'since');
         start = `${t}-0`;
       }
     }
