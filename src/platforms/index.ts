@@ -40,6 +40,17 @@ export function platformModule(name: string, what = 'platform'): PlatformModule 
   return m;
 }
 
+/** The platform of a device that names no other (its hello, its DHCP vendor class). */
+export function fallbackPlatform(): PlatformModule {
+  return FALLBACK;
+}
+
+/** The platform of a DHCP client, by its vendor class: the first that claims it, else the fallback. */
+export function platformOfDhcpClient(id: { vendor?: string; vendorClass?: string }): PlatformModule {
+  for (const m of modules.values()) if (m.ztp.dhcpClient?.(id)) return m;
+  return FALLBACK;
+}
+
 /** The platform a NETCONF session's hello says the device is: the first that claims it, else the fallback. */
 export function platformOfSession(c: NetconfClient): PlatformModule {
   for (const m of modules.values()) if (m.speaks?.(c)) return m;

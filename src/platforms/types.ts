@@ -24,11 +24,19 @@ export interface FeatureOutput { feature: Feature; template: string; text: strin
 /** What a layout may ask of the renderer: render another template of its platform. */
 export interface TemplateHost { render(template: string, ctx: object): string }
 
-/** What the ZTP bootstrap template of the platform gets beyond the common context. */
+/** The platform's ZTP: how DHCP tells its devices apart and points them at the bootstrap
+ * (templates/<name>/ztp.njk), and what that bootstrap carries beyond the common context. */
 export interface ZtpBootstrap {
   contentType: string;
   /** the password as the bootstrap carries it (Junos: a crypt hash); absent: '' */
   passwordHash?: (password: string, salt?: string) => string;
+  /** a DHCP client of this platform, by its option-60 vendor; absent: only the fallback's */
+  dhcpClient?: (id: { vendor?: string; vendorClass?: string }) => boolean;
+  /**
+   * How the DHCP reply carries the bootstrap URL: `url` (default) option 67 with the full URL
+   * (66: the server); `juniper` option 43 sub-options (1 file, 3 transfer mode, 5 port) + 150.
+   */
+  dhcpOptions?: 'url' | 'juniper';
 }
 
 export interface PlatformModule {

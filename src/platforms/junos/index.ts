@@ -22,5 +22,10 @@ export const junos: PlatformModule = {
   filesFromCommit: junosFilesFromCommit,
   readOperState: junosReadOperState,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
-  ztp: { contentType: 'text/plain', passwordHash: (password, salt) => sha512crypt(password, salt) },
+  ztp: {
+    contentType: 'text/plain',
+    passwordHash: (password, salt) => sha512crypt(password, salt),
+    dhcpClient: (id) => /^juniper$/i.test(id.vendor ?? '') || /^juniper/i.test(id.vendorClass ?? ''),
+    dhcpOptions: 'juniper',
+  },
 };
