@@ -7,15 +7,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
+import { FACT_NAMES, checkFacts } from './facts';
 import { FEATURES, NodeProfile, PlatformData, PlatformFacts, ROUTING_ROLES } from './types';
+
+export { checkFacts, FACTS, FACT_NAMES } from './facts';
 
 export type { PlatformData, PlatformFacts } from './types';
 
 export type PlatformDataSet = ReadonlyMap<string, PlatformData>;
-
-/** Interface and prefix names: they reach templates, so letters, digits, `.`, `/`, `-` only. */
-const IFNAME_RE = /^[A-Za-z][A-Za-z0-9./-]{0,30}$/;
-const FACT_KEYS: readonly (keyof PlatformFacts)[] = ['lag', 'vlanScope', 'managementInterface', 'loopbackInterface'];
 
 function dataError(file: string, what: string): Error {
   return new Error(`platform data ${file}: ${what}`);
@@ -23,33 +22,6 @@ function dataError(file: string, what: string): Error {
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Checks a (partial) facts mapping; `where` starts every message (`platform data junos.yaml: facts`). */
-export function checkFacts(v: unknown, where: string): Partial<PlatformFacts> {
-  const bad = (k: string, what: string) => new Error(`${where}${k ? `.${k}` : ''}: ${what}`);
-  if (!isMap(v)) throw bad('', 'expected a mapping');
-  const out: Partial<PlatformFacts> = {};
-  for (const k of Object.keys(v)) {
-    if (!(FACT_KEYS as readonly string[]).includes(k)) throw bad(k, `unknown fact (known: ${FACT_KEYS.join(', ')})`);
-  }
-  if (v.lag !== undefined) {
-    const l = v.lag;
-    if (!isMap(l) || typeof l.prefix !== 'string' || !/^[a-z][a-z-]{0,15}$/.test(l.prefix) || !Number.isInteger(l.first) || (l.first as number) < 0) {
-      throw bad('lag', 'expected {prefix: lower-case letters, first: a whole number >= 0}');
-    }
-    out.lag = { prefix: l.prefix, first: l.first as number };
-  }
-  if (v.vlanScope !== undefined) {
-    if (v.vlanScope !== 'device' && v.vlanScope !== 'port') throw bad('vlanScope', `"${String(v.vlanScope)}" is not device or port`);
-    out.vlanScope = v.vlanScope;
-  }
-  for (const k of ['managementInterface', 'loopbackInterface'] as const) {
-    if (v[k] === undefined) continue;
-    if (typeof v[k] !== 'string' || !IFNAME_RE.test(v[k] as string)) throw bad(k, 'expected an interface name');
-    out[k] = v[k] as string;
-  }
-  return out;
 }
 
 function list<T extends string>(v: unknown, file: string, key: string, known: readonly T[]): T[] {
@@ -71,7 +43,7 @@ export function checkPlatformData(doc: unknown, file: string): PlatformData {
     if (typeof doc[k] !== 'string' || !doc[k] || /[\x00-\x1f]/.test(doc[k] as string)) throw dataError(file, `${k}: expected a non-empty line of text`);
   }
   const facts = checkFacts(doc.facts, `platform data ${file}: facts`);
-  const missing = FACT_KEYS.filter((k) => facts[k] === undefined);
+  const missing = FACT_NAMES.filter((k) => facts[k] === undefined);
   if (missing.length) throw dataError(file, `facts: missing ${missing.join(', ')}`);
   return {
     name: doc.name,

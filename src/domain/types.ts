@@ -1,5 +1,6 @@
 // The shared vocabulary of the service. Pure data: no IO, no behaviour.
 // Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
+import type { PlatformFacts } from './facts';
 
 /**
  * A platform's name: `junos`, `frr`, or any platform with data in node-profiles/platforms/ and a
@@ -138,20 +139,8 @@ export interface NodeProfile {
 
 // ---------------------------------------------------------------- platform data
 
-/** Facts about a platform that intent and validation act on. A profile may override any of them. */
-export interface PlatformFacts {
-  /** LAG interface of a VPG: `<prefix><first + n>` for the device's n-th LAG (VPG file order). */
-  lag: { prefix: string; first: number };
-  /**
-   * `device`: a VLAN id names one network on the whole device and a network rides one VLAN id
-   * (Junos `vlans`), so two VPGs on one device must agree; `port`: VLAN ids are local to a port
-   * (FRR's per-VNI bridges with VLAN subinterfaces).
-   */
-  vlanScope: 'device' | 'port';
-  /** Interface names of the management port and the loopback (NetBox export, docs). */
-  managementInterface: string;
-  loopbackInterface: string;
-}
+/** Facts about a platform that intent and validation act on (the table in ./facts.ts). A profile may override any of them. */
+export type { PlatformFacts } from './facts';
 
 export interface PlatformData {
   /** the platform's name, as node profiles and DevicePlans carry it; equals the file name */
