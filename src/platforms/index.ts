@@ -51,6 +51,20 @@ export function platformOfDhcpClient(id: { vendor?: string; vendorClass?: string
   return FALLBACK;
 }
 
+/**
+ * For a DHCP client of unknown platform (a learned host): one platform per DHCP option form,
+ * the fallback's form first; each gets its own token, and the form the device reads decides
+ * which bootstrap it fetches.
+ */
+export function platformsPerDhcpForm(): PlatformModule[] {
+  const byForm = new Map<string, PlatformModule>([[FALLBACK.ztp.dhcpOptions ?? 'url', FALLBACK]]);
+  for (const m of modules.values()) {
+    const form = m.ztp.dhcpOptions ?? 'url';
+    if (!byForm.has(form)) byForm.set(form, m);
+  }
+  return [...byForm.values()];
+}
+
 /** The platform a NETCONF session's hello says the device is: the first that claims it, else the fallback. */
 export function platformOfSession(c: NetconfClient): PlatformModule {
   for (const m of modules.values()) if (m.speaks?.(c)) return m;

@@ -15,8 +15,7 @@ export function storeDevices(store: Store): (fabric: string) => Promise<KeaDevic
   const profiles = loadProfiles();
   return async (fabric) => (await store.listDevices(fabric)).filter((d) => d.serial).map((d) => ({
     serial: d.serial!,
-    // Platform is any platform's name now; Kea's option forms still know junos and frr (src/platforms has the per-platform form).
-    platform: (d.profile && Object.hasOwn(profiles, d.profile) ? profiles[d.profile].platform : undefined) as KeaDevice['platform'],
+    platform: d.profile && Object.hasOwn(profiles, d.profile) ? profiles[d.profile].platform : undefined,
   }));
 }
 
