@@ -6,7 +6,7 @@ import { frr } from './frr';
 import { junos } from './junos';
 import type { PlatformModule } from './types';
 
-export type { BfdSessionState, BgpSessionState, FeatureOutput, OperState, PlatformModule, TemplateHost, ZtpBootstrap } from './types';
+export type { BfdSessionState, BgpSessionState, DeviceFactsRead, FeatureOutput, OperState, PlatformModule, TemplateHost, ZtpBootstrap } from './types';
 
 const modules = new Map<string, PlatformModule>([[junos.name, junos], [frr.name, frr]]);
 /** A session whose hello names no registered platform is this one's (FRR: plain RFC 6241). */

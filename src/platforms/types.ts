@@ -18,6 +18,18 @@ export interface OperState {
   routes: string[];
 }
 
+/** What discovery learns of a device over NETCONF (src/discovery/facts.ts). */
+export interface DeviceFactsRead {
+  hostname: string;
+  vendor?: string;
+  model: string;
+  serial: string;
+  osName?: string;
+  osVersion: string;
+  managementAddress?: string;
+  interfaces: { name: string; operStatus?: string; mac?: string }[];
+}
+
 /** One feature's template output, in plan order. */
 export interface FeatureOutput { feature: Feature; template: string; text: string }
 
@@ -59,6 +71,8 @@ export interface PlatformModule {
   filesFromCommit(device: string, text: string): Record<string, string>;
   /** verify readers: sessions, BFD and routes, over NETCONF only */
   readOperState(c: NetconfClient, ro?: RpcOptions): Promise<OperState>;
+  /** discovery: host name, model, serial, OS, interfaces of a device whose hello names this platform */
+  readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
   readonly ztp: ZtpBootstrap;
   /**
    * The OS upgrade RPC (install an image, reboot). A slot: no upgrade job calls it yet (issue 6),

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RFC6241_COMMIT } from '../../src/netconf/flavours';
 import { escapeText, findAll, parseFragment, textOf } from '../../src/netconf/xml';
 import type { PlatformModule } from '../../src/platforms';
+import { agentReadFacts } from '../../src/platforms/frr/facts';
 
 export const TOY_DIR = __dirname;
 export const TOY_PROFILES = path.join(__dirname, 'node-profiles');
@@ -25,5 +26,7 @@ export const toy: PlatformModule = {
   filesFromCommit: (device, text) => ({ [file(device)]: text }),
   // No operational state to read: the toy never runs, so a verify of it fails every check.
   readOperState: async () => ({ bgp: [], routes: [] }),
+  // Discovery as the device agent answers it.
+  readFacts: agentReadFacts,
   ztp: { contentType: 'text/plain', passwordHash: (pw) => createHash('sha256').update(pw).digest('hex') },
 };

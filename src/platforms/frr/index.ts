@@ -2,6 +2,7 @@
 // NETCONF, RFC 6241 transactions. Data: node-profiles/platforms/frr.yaml; templates: templates/frr/.
 import { RFC6241_COMMIT } from '../../netconf/flavours';
 import type { PlatformModule } from '../types';
+import { agentReadFacts } from './facts';
 import { frrComparable, frrFilesFromCommit, frrLoad, frrReadRunning } from './config';
 import { frrLayout } from './render';
 import { frrReadOperState } from './verify';
@@ -20,6 +21,8 @@ export const frr: PlatformModule = {
   comparableIntended: frrComparable,
   filesFromCommit: frrFilesFromCommit,
   readOperState: frrReadOperState,
+  // The device agent's facts (also what the scale simulator answers).
+  readFacts: agentReadFacts,
   // The agent's bootstrap is JSON and carries the password as is (over the one-time URL).
   ztp: { contentType: 'application/json' },
 };

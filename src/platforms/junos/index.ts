@@ -3,6 +3,7 @@
 import { sha512crypt } from '../../discovery/crypt';
 import { JUNOS_COMMIT } from '../../netconf/flavours';
 import type { PlatformModule } from '../types';
+import { junosReadFacts } from './facts';
 import { junosComparable, junosFilesFromCommit, junosLoad, junosReadRunning } from './config';
 import { junosLayout } from './render';
 import { junosReadOperState } from './verify';
@@ -21,6 +22,7 @@ export const junos: PlatformModule = {
   comparableIntended: junosComparable,
   filesFromCommit: junosFilesFromCommit,
   readOperState: junosReadOperState,
+  readFacts: junosReadFacts,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {
     contentType: 'text/plain',
