@@ -10,6 +10,7 @@ import { checkPlatformData, factsOf } from '../../src/domain/platforms';
 import { checkProfile, loadPlatforms, loadProfiles } from '../../src/domain/profiles';
 import { collectFabricErrors } from '../../src/domain/validate';
 import { planFabric } from '../../src/intent';
+import { platformNames } from '../../src/platforms';
 import type { PlatformData } from '../../src/domain/types';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -34,6 +35,10 @@ describe('platform data', () => {
     expect([...shipped.keys()]).toEqual(['frr', 'junos']);
     expect(shipped.get('junos')!.facts).toEqual({ lag: { prefix: 'ae', first: 0 }, vlanScope: 'device', managementInterface: 'em0', loopbackInterface: 'lo0' });
     expect(shipped.get('frr')!.facts.lag).toEqual({ prefix: 'bond', first: 1 });
+  });
+
+  test('every shipped platform has both halves: its data and its module (src/platforms)', () => {
+    expect(platformNames()).toEqual([...shipped.keys()].sort());
   });
 
   const doc = () => load(text('node-profiles/platforms/frr.yaml')) as Record<string, unknown>;
