@@ -2,19 +2,21 @@
 // it) beyond its features and roles. Each fact is one entry below, its check and its meaning;
 // its value is one line in node-profiles/platforms/<platform>.yaml (`facts:`), a node profile
 // may override it for its model, and code reads it with factsOf(profile, platforms).<fact>.
-// Adding a fact: one entry here, one line per platform's YAML, one reader. No imports: types.ts
-// derives PlatformFacts from this table.
+// Adding a fact: one entry here (with a default, the platforms it holds for need no line), one
+// YAML line where it differs, one reader. No imports: types.ts derives PlatformFacts from this table.
 
 /** A fact's check: its value, or what is wrong with it (one phrase). */
 type Check<T> = (v: unknown) => T | { error: string };
 
-interface FactSpec<T> {
+export interface FactSpec<T> {
   /** what it means, for messages and docs */
   doc: string;
   check: Check<T>;
+  /** the value of a platform whose data does not say; absent: every platform must say */
+  default?: T;
 }
 
-const fact = <T>(doc: string, check: Check<T>): FactSpec<T> => ({ doc, check });
+export const fact = <T>(doc: string, check: Check<T>, dflt?: T): FactSpec<T> => (dflt === undefined ? { doc, check } : { doc, check, default: dflt });
 
 function oneOf<T extends string>(...values: T[]): Check<T> {
   return (v) => ((values as unknown[]).includes(v) ? (v as T) : { error: `"${String(v)}" is not ${values.join(' or ')}` });
@@ -62,4 +64,20 @@ export function checkFacts(v: unknown, where: string): Partial<PlatformFacts> {
     out[k] = r;
   }
   return out as Partial<PlatformFacts>;
+}
+
+/** A platform's facts: its data's, defaults for the rest; throws naming the facts with neither. */
+export function completeFacts(
+  given: Partial<PlatformFacts>, where: string, table: Record<string, FactSpec<unknown>> = FACTS as Record<string, FactSpec<unknown>>,
+): PlatformFacts {
+  const out: Record<string, unknown> = { ...given };
+  const missing: string[] = [];
+  for (const k of Object.keys(table)) {
+    if (out[k] !== undefined) continue;
+    const d = table[k].default;
+    if (d === undefined) missing.push(k);
+    else out[k] = d;
+  }
+  if (missing.length) throw new Error(`${where}: missing ${missing.join(', ')}`);
+  return out as PlatformFacts;
 }

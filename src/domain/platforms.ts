@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
-import { FACT_NAMES, checkFacts } from './facts';
+import { checkFacts, completeFacts } from './facts';
 import { FEATURES, NodeProfile, PlatformData, PlatformFacts, ROUTING_ROLES } from './types';
 
 export { checkFacts, FACTS, FACT_NAMES } from './facts';
@@ -43,15 +43,13 @@ export function checkPlatformData(doc: unknown, file: string): PlatformData {
     if (typeof doc[k] !== 'string' || !doc[k] || /[\x00-\x1f]/.test(doc[k] as string)) throw dataError(file, `${k}: expected a non-empty line of text`);
   }
   const facts = checkFacts(doc.facts, `platform data ${file}: facts`);
-  const missing = FACT_NAMES.filter((k) => facts[k] === undefined);
-  if (missing.length) throw dataError(file, `facts: missing ${missing.join(', ')}`);
   return {
     name: doc.name,
     title: doc.title as string,
     description: doc.description as string,
     features: list(doc.features, file, 'features', FEATURES),
     roles: list(doc.roles, file, 'roles', ROUTING_ROLES),
-    facts: facts as PlatformFacts,
+    facts: completeFacts(facts, `platform data ${file}: facts`),
   };
 }
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
+import { completeFacts, fact } from '../../src/domain/facts';
 import { fileObjects, planObjects } from '../../src/domain/features';
 import { parseFabricFile } from '../../src/domain/parse';
 import { checkPlatformData, factsOf } from '../../src/domain/platforms';
@@ -53,6 +54,16 @@ describe('platform data', () => {
     const d = doc();
     mutate(d);
     expect(() => checkPlatformData(d, 'frr.yaml')).toThrow(msg);
+  });
+
+  test('a fact with a default needs a line only where it differs (how issue 14 adds one)', () => {
+    const table = {
+      lag: fact('lag', (v) => v as { prefix: string; first: number }),
+      bfdFloorMs: fact('shortest BFD interval the box supports', (v) => v as number, 0),
+    };
+    expect(completeFacts({ lag: { prefix: 'ae', first: 0 } } as never, 'platform data x.yaml: facts', table)).toEqual({ lag: { prefix: 'ae', first: 0 }, bfdFloorMs: 0 });
+    expect(completeFacts({ lag: { prefix: 'ae', first: 0 }, bfdFloorMs: 1000 } as never, 'w', table)).toMatchObject({ bfdFloorMs: 1000 });
+    expect(() => completeFacts({} as never, 'platform data x.yaml: facts', table)).toThrow('platform data x.yaml: facts: missing lag');
   });
 
   test('a node profile overrides a fact for its model, and intent follows it (LAG names)', () => {
