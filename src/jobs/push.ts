@@ -13,7 +13,7 @@ import { NetconfRpcError } from '../netconf/errors';
 import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { platformModule, platformOfSession } from '../platforms';
 import type { Store } from '../store';
-import type { PushContext } from './autoconfigure';
+import type { PushContext } from './push-context';
 import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
 
 export interface PushSettings {
