@@ -6,6 +6,7 @@ import nunjucks from 'nunjucks';
 import type { Credentials, SnmpSettings } from '../domain/types';
 import { platformModule } from '../platforms';
 import { defaultTemplateDir } from '../render';
+import { sha512crypt } from './crypt';
 
 export interface BootstrapInput {
   /** a registered platform (src/platforms): its ztp.njk, content type and password form */
@@ -42,7 +43,7 @@ export function renderBootstrap(b: BootstrapInput, templateDir?: string): { cont
   if (b.snmp && 'v3' in b.snmp) snmp.v3 = b.snmp.v3;
   const ctx = {
     hostname, serial: b.serial, username: b.credentials.username, password: b.credentials.password,
-    passwordHash: platform.ztp.passwordHash?.(b.credentials.password, b.salt) ?? '',
+    passwordHash: platform.ztp.passwordForm === 'sha512-crypt' ? sha512crypt(b.credentials.password, b.salt) : '',
     netconfPort: b.netconfPort ?? 830, snmp,
   };
   // A caller's template folder wins (tests), then the platform's own, then the repository's.

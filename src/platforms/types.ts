@@ -40,8 +40,8 @@ export interface TemplateHost { render(template: string, ctx: object): string }
  * (templates/<name>/ztp.njk), and what that bootstrap carries beyond the common context. */
 export interface ZtpBootstrap {
   contentType: string;
-  /** the password as the bootstrap carries it (Junos: a crypt hash); absent: '' */
-  passwordHash?: (password: string, salt?: string) => string;
+  /** the password as the bootstrap carries it: `sha512-crypt` (Junos `encrypted-password`, hashed by src/discovery/ztp.ts); absent: none ('') */
+  passwordForm?: 'sha512-crypt';
   /** a DHCP client of this platform, by its option-60 vendor; absent: only the fallback's */
   dhcpClient?: (id: { vendor?: string; vendorClass?: string }) => boolean;
   /**

@@ -6,7 +6,7 @@ import { createTwoFilesPatch } from 'diff';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { planFabric } from '../../src/intent';
-import { renderDevices } from '../../src/render';
+import { renderDevices } from '../../src/platforms';
 
 export const GOLDEN_DIR = __dirname;
 export const REPO = path.resolve(__dirname, '../..');

@@ -1,6 +1,5 @@
 // A minimal third platform for tests: one line-based file per device, the features' outputs in
 // plan order. Its config travels as text in an RFC 6241 datastore (<toy xmlns="urn:test:toy">).
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { RFC6241_COMMIT } from '../../src/netconf/flavours';
 import { escapeText, findAll, parseFragment, textOf } from '../../src/netconf/xml';
@@ -28,5 +27,5 @@ export const toy: PlatformModule = {
   readOperState: async () => ({ bgp: [], routes: [] }),
   // Discovery as the device agent answers it.
   readFacts: agentReadFacts,
-  ztp: { contentType: 'text/plain', passwordHash: (pw) => createHash('sha256').update(pw).digest('hex') },
+  ztp: { contentType: 'text/plain', passwordForm: 'sha512-crypt' },
 };

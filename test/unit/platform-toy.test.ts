@@ -9,10 +9,11 @@ import { load } from 'js-yaml';
 import { FabricError } from '../../src/domain/errors';
 import { collectFabricErrors, parseFabricFile } from '../../src/domain';
 import { loadPlatforms, loadProfiles } from '../../src/domain/profiles';
+import { sha512crypt } from '../../src/discovery/crypt';
 import { renderBootstrap } from '../../src/discovery/ztp';
 import { planFabric } from '../../src/intent';
 import { findPlatform, registerPlatform, unregisterPlatform } from '../../src/platforms';
-import { Renderer, RenderError, renderDevices } from '../../src/render';
+import { Renderer, RenderError, renderDevices } from '../../src/platforms';
 import { TOY_PROFILES, toy } from '../toy-platform';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -88,9 +89,9 @@ describe('a third platform, registered by a test', () => {
   });
 
   test('its ZTP bootstrap comes from its own template folder and password form', () => {
-    const b = renderBootstrap({ platform: 'toy', serial: 'TOY1', name: 'leaf1', credentials: { username: 'admin', password: 's3cret' } });
+    const b = renderBootstrap({ platform: 'toy', serial: 'TOY1', name: 'leaf1', credentials: { username: 'admin', password: 's3cret' }, salt: 'abcdefgh' });
     expect(b.contentType).toBe('text/plain');
-    expect(b.body).toBe(`hostname leaf1\nuser admin password ${toy.ztp.passwordHash!('s3cret')}\nnetconf port 830\n`);
+    expect(b.body).toBe(`hostname leaf1\nuser admin password ${sha512crypt('s3cret', 'abcdefgh')}\nnetconf port 830\n`);
     expect(b.body).not.toContain('s3cret');
   });
 });

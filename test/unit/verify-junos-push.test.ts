@@ -12,7 +12,7 @@ const parseYaml = (text: string): any => load(text);
 import { parseFabricFile } from '../../src/domain/parse';
 import { allocate } from '../../src/intent/allocate';
 import { compileFabric } from '../../src/intent/compile';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import { NetconfClient } from '../../src/netconf/client';
 import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/lab/netconf-server';
 import { pushConfig } from '../../src/netconf/transaction';

@@ -1,6 +1,5 @@
 // Junos (QFX, MX): XML configuration groups over NETCONF with Juniper's RPCs. Data:
 // node-profiles/platforms/junos.yaml; templates: templates/junos/.
-import { sha512crypt } from '../../discovery/crypt';
 import { JUNOS_COMMIT } from '../../netconf/flavours';
 import type { PlatformModule } from '../types';
 import { junosReadFacts } from './facts';
@@ -26,7 +25,7 @@ export const junos: PlatformModule = {
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {
     contentType: 'text/plain',
-    passwordHash: (password, salt) => sha512crypt(password, salt),
+    passwordForm: 'sha512-crypt',
     dhcpClient: (id) => /^juniper$/i.test(id.vendor ?? '') || /^juniper/i.test(id.vendorClass ?? ''),
     dhcpOptions: 'juniper',
   },
