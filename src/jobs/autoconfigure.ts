@@ -6,7 +6,7 @@ import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
 import { validateFabric } from '../domain/validate';
 import { allocate } from '../intent/allocate';
 import { compileFabric } from '../intent/compile';
-import { renderDevice } from '../render';
+import { renderDevice } from '../platforms';
 import type { Store } from '../store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';

@@ -20,7 +20,7 @@ import { Store } from '../../src/store';
 import { JobSystem, JobTypes, FINAL_STATES, type JobView } from '../../src/jobs';
 import { planFromStore } from '../../src/jobs/autoconfigure';
 import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 
 export const ROOT = path.join(__dirname, '../..');
 export const WORKER = path.join(ROOT, 'dist/workers/main.js');
