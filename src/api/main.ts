@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'fabric' });
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
   if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
+  if (opened.migration.steps.length) logger.info({ from: opened.migration.from, to: opened.migration.to, steps: opened.migration.steps }, 'store schema migrated');
   const workerJobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
   const types = registerBuiltinJobTypes(config, logger);
   await workerJobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {

@@ -30,6 +30,8 @@ const MIGRATIONS: Migration[] = [
     from: 0, to: 1,
     what: 'schema version stamped; keys of the removed job model (<prefix>job:*, <prefix>jobs, <prefix>f:*:jobs; the live job records are job:*) deleted',
     run: async (redis, keys) => {
+      // With an empty prefix the old model's `job:*` would be the live records' keys: leave them.
+      if (keys.prefix === '') return;
       for (const pattern of [`${keys.prefix}job:*`, `${keys.prefix}jobs`, `${keys.prefix}f:*:jobs`]) {
         for await (const batch of scanKeys(redis, pattern)) if (batch.length) await redis.del(...batch);
       }
