@@ -21,6 +21,8 @@ export { loadSecretKey, encrypt, decrypt, redactSecrets } from './secrets';
 export { startLocalRedis, connectRedis, connectApiRedis, redisReady, redactRedisUrl, freePort } from './redis-server';
 export type { LocalRedis, StartLocalRedisOptions } from './redis-server';
 export { emptyAllocations } from './domain';
+export { BACKUP_FORMAT, BACKUP_VERSION, storeKeyId } from './backup';
+export type { BackupFile, BackupRecord, BackupCounts, RestoreResult } from './backup';
 export { SCHEMA_VERSION, StoreSchemaError, migrateStore, readSchemaVersion } from './schema';
 export type { MigrationResult } from './schema';
 export type { AllocateFn, ValidateFn } from './domain';

@@ -12,6 +12,8 @@
 //   history.ts                 events, config history, intended-config cache
 //   hostkeys.ts                NETCONF host keys (TOFU)
 //   locks.ts                   the fabric lock
+//   schema.ts                  the layout's version and its migrations (run by openStore)
+//   backup.ts                  the whole store as one versioned file, and back
 import type Redis from 'ioredis';
 import type { Allocations, FabricFile, PhysicalRole } from '../domain/types';
 import type {
@@ -29,6 +31,7 @@ import { ServiceStore } from './services';
 import { HistoryStore } from './history';
 import { HostKeys } from './hostkeys';
 import { FabricLocks } from './locks';
+import { makeBackup, restoreBackup, type BackupFile, type RestoreResult } from './backup';
 
 export type { StoreHooks, StoreOptions };
 
@@ -153,4 +156,10 @@ export class Store {
   listConfigCommits(f: string, d: string, opts: { limit?: number } = {}): Promise<ConfigCommit[]> { return this.history.listConfigCommits(f, d, opts); }
   getIntendedConfig(f: string, d: string): Promise<IntendedConfig | null> { return this.history.getIntendedConfig(f, d); }
   setIntendedConfig(f: string, d: string, cfg: IntendedConfig, version: number): Promise<boolean> { return this.history.setIntendedConfig(f, d, cfg, version); }
+
+  // ----------------------------------------------------------------------------- backup and restore
+  /** The whole store as one versioned file, read atomically (secrets stay encrypted; no key in it). */
+  backup(): Promise<BackupFile> { return makeBackup(this.core); }
+  /** Writes a backup file into this store (refused over a non-empty store unless `force`). */
+  restore(file: unknown, opts: { force?: boolean } = {}): Promise<RestoreResult> { return restoreBackup(this.core, file, opts); }
 }
