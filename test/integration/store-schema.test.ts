@@ -2,7 +2,7 @@
 // (test/fixtures/store-v0.json, made by that release's code) opens in this one with everything
 // in it; a store newer than this code refuses to start, with one line.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
@@ -11,25 +11,11 @@ import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { ensureBuilt, ROOT } from './api-build-helper';
 import { openStore, SCHEMA_VERSION, StoreSchemaError, Store, type OpenedStore } from '../../src/store';
 import { TokenStore } from '../../src/api/auth';
+import { FIXTURE_KEY, fixtureV0, loadDump } from '../helpers/store-dump';
 
-const FIXTURE_KEY = 'c3QtZml4dHVyZS1rZXktbm90LWEtc2VjcmV0LTAxMjM='; // test/fixtures/make-store-v0.ts
-interface DumpRecord { key: string; type: string; value: unknown }
-const FIXTURE = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/store-v0.json'), 'utf8')) as { records: DumpRecord[] };
-
+const FIXTURE = { records: fixtureV0() };
 const raw = (key: string) => FIXTURE.records.find((r) => r.key === key)!.value;
-
-/** Writes dump records as they were (independent of the store's own restore code). */
-async function load(r: Redis, records: DumpRecord[]): Promise<void> {
-  for (const { key, type, value } of records) {
-    if (type === 'string') await r.set(key, value as string);
-    else if (type === 'hash') await r.hset(key, value as Record<string, string>);
-    else if (type === 'set') await r.sadd(key, ...(value as string[]));
-    else if (type === 'list') await r.rpush(key, ...(value as string[]));
-    else if (type === 'zset') for (const [m, s] of value as [string, number][]) await r.zadd(key, s, m);
-    else if (type === 'stream') for (const [id, fields] of value as [string, string[]][]) await r.xadd(key, id, ...fields);
-    else throw new Error(`${key}: ${type}`);
-  }
-}
+const load = loadDump;
 
 describeIf({ commands: ['redis-server'] })('store schema version and migration', () => {
   let t: TestRedis;
