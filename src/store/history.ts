@@ -1,11 +1,10 @@
-// History of a fabric: the event stream (who changed what, when), each device's committed
-// configs, and the intended-config cache. Single-key writes: none of them changes the
-// inventory, so none bumps a version (the commits of the core add their own events).
-import type { ConfigCommit, DeviceRecord, EventRecord, IntendedConfig, NewEvent } from './types';
-import { invalid, notFound } from './errors';
+// History of a fabric's devices: each device's committed configs, and the intended-config
+// cache. Single-key writes: neither changes the inventory, so neither bumps a version.
+import type { ConfigCommit, DeviceRecord, IntendedConfig } from './types';
+import { notFound } from './errors';
 import type { StoreCore } from './core';
 import { defineScript } from './core';
-import { eventFields, now } from './model';
+import { now } from './model';
 
 // KEYS[1] intent version, KEYS[2] intended hash. ARGV[1] expected version, ARGV[2] field, ARGV[3] JSON.
 const INTENDED_SET_LUA = `
@@ -25,40 +24,6 @@ export class HistoryStore {
   }
 
   private get k() { return this.core.keys; }
-
-  // ----------------------------------------------------------------------------- events
-
-  /** Appends one event (details redacted). Writes done by the store add their own events. */
-  async appendEvent(f: string, ev: NewEvent): Promise<string> {
-    return (await this.core.redis.xadd(this.k.fabric(f, 'events'), '*', ...eventFields(ev))) as string;
-  }
-
-  /**
-   * Events oldest first. `since`: an event id (exclusive) or an ISO time (inclusive);
-   * `next` is the id to pass as `since` for the following page.
-   */
-  async listEvents(f: string, opts: { since?: string; limit?: number } = {}): Promise<{ items: EventRecord[]; next?: string }> {
-    const limit = Math.max(1, Math.min(opts.limit ?? 100, 10_000));
-    let start = '-';
-    if (opts.since) {
-      if (/^\d+-\d+$/.test(opts.since)) start = `(${opts.since}`;
-      else {
-        // Only an ISO time (Date.parse also reads "57" as the year 1957: a negative stream id).
-        const t = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(opts.since) ? Date.parse(opts.since) : NaN;
-        if (Number.isNaN(t) || t < 0) throw invalid(`since: "${opts.since}" is neither an event id nor an ISO time`, 'since');
-        start = `${t}-0`;
-      }
-    }
-    const rows = await this.core.redis.xrange(this.k.fabric(f, 'events'), start, '+', 'COUNT', limit);
-    const items = rows.map(([id, flat]) => {
-      const o: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]] = flat[i + 1];
-      const e: EventRecord = { id, at: o.at, actor: o.actor, action: o.action, object: o.object };
-      if (o.details !== undefined) e.details = JSON.parse(o.details);
-      return e;
-    });
-    return items.length === limit ? { items, next: items[items.length - 1].id } : { items };
-  }
 
   // ----------------------------------------------------------------------------- config history
 

@@ -9,7 +9,8 @@
 //   inventory/links.ts         links
 //   allocations.ts             loopbacks, ASNs, /31s
 //   services.ts                virtual networks, logical routers, servers, VPGs
-//   history.ts                 events, config history, intended-config cache
+//   events.ts                  the event stream (audit trail)
+//   history.ts                 config history, intended-config cache
 //   hostkeys.ts                NETCONF host keys (TOFU)
 //   locks.ts                   the fabric lock
 //   schema.ts                  the layout's version and its migrations (run by openStore)
@@ -29,6 +30,7 @@ import { LinkStore } from './inventory/links';
 import { AllocationStore } from './allocations';
 import { ServiceStore } from './services';
 import { HistoryStore } from './history';
+import { EventStore } from './events';
 import { HostKeys } from './hostkeys';
 import { FabricLocks } from './locks';
 import { makeBackup, restoreBackup, type BackupFile, type RestoreResult } from './backup';
@@ -47,6 +49,7 @@ export class Store {
   private readonly allocations: AllocationStore;
   private readonly services: ServiceStore;
   private readonly history: HistoryStore;
+  private readonly events: EventStore;
   private readonly hostKeys: HostKeys;
   private readonly locks: FabricLocks;
 
@@ -63,6 +66,7 @@ export class Store {
     this.links = new LinkStore(this.core);
     this.services = new ServiceStore(this.core);
     this.history = new HistoryStore(this.core);
+    this.events = new EventStore(this.core);
     this.hostKeys = new HostKeys(this.core);
     this.locks = new FabricLocks(this.core);
   }
@@ -150,8 +154,8 @@ export class Store {
   getFabricLock(f: string): Promise<string | null> { return this.locks.getFabricLock(f); }
 
   // ----------------------------------------------------------------------------- history
-  appendEvent(f: string, ev: NewEvent): Promise<string> { return this.history.appendEvent(f, ev); }
-  listEvents(f: string, opts: { since?: string; limit?: number } = {}): Promise<{ items: EventRecord[]; next?: string }> { return this.history.listEvents(f, opts); }
+  appendEvent(f: string, ev: NewEvent): Promise<string> { return this.events.appendEvent(f, ev); }
+  listEvents(f: string, opts: { since?: string; limit?: number } = {}): Promise<{ items: EventRecord[]; next?: string }> { return this.events.listEvents(f, opts); }
   addConfigCommit(f: string, d: string, c: Omit<ConfigCommit, 'at'> & { at?: string }): Promise<void> { return this.history.addConfigCommit(f, d, c); }
   listConfigCommits(f: string, d: string, opts: { limit?: number } = {}): Promise<ConfigCommit[]> { return this.history.listConfigCommits(f, d, opts); }
   getIntendedConfig(f: string, d: string): Promise<IntendedConfig | null> { return this.history.getIntendedConfig(f, d); }
