@@ -9,7 +9,7 @@
  * Traffic stays on 127.0.0.0/8.
  */
 import { fork, ChildProcess } from 'node:child_process';
-import { NetconfServer, NetconfDevice, NetconfListener, generateHostKey, staticUsers } from '../src/netconf/server';
+import { NetconfServer, NetconfDevice, NetconfListener, generateHostKey, staticUsers } from '../src/lab/netconf-server';
 import { NetconfClient } from '../src/netconf/client';
 
 interface Mem {

@@ -57,7 +57,18 @@ export function clientErrorCode(status: number): string {
   return CLIENT_CODES.get(status) ?? 'bad_request';
 }
 
+/** Redis went away under a request (closed connection, no offline queue, command timeout). */
+function redisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string } | undefined;
+  if (!e) return false;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (typeof e.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(e.code)) return true;
+  const m = e.message ?? '';
+  return m === 'Connection is closed.' || m.startsWith("Stream isn't writeable") || m === 'Command timed out' || m.startsWith('Reached the max retries per request');
+}
+
 export function toErrorReply(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (redisUnavailable(err)) return { status: 503, body: { error: 'unavailable', message: 'redis is not reachable; retry when it is back' }, internal: false };
   if (err instanceof ApiError) {
     return { status: err.status, body: { error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}), ...(err.jobId ? { jobId: err.jobId } : {}) }, internal: false };
   }

@@ -22,6 +22,9 @@ async function main(): Promise<void> {
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
   if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
   if (opened.migration.steps.length) logger.info({ from: opened.migration.from, to: opened.migration.to, steps: opened.migration.steps }, 'store schema migrated');
+  // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set. Up before the
+  // workers: a job resumed at start may check that a DHCP server serves its fabric.
+  const discovery = await startDiscoveryServices({ store: opened.store, config, logger });
   const workerJobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
   const types = registerBuiltinJobTypes(config, logger);
   await workerJobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
@@ -38,8 +41,6 @@ async function main(): Promise<void> {
   const app = await buildApp({ store: apiStore, jobs: apiJobs, tokens, config, logger });
   // Jobs this process's workers finish count in this process's metrics.
   workerJobs.events = apiJobs.events;
-  // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set.
-  const discovery = await startDiscoveryServices({ store: opened.store, config, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {

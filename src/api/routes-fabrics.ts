@@ -296,7 +296,7 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     config: { role: 'viewer' },
     schema: {
       tags: ['fabrics'], summary: 'Event history (who changed what, when), oldest first', params: FabricParams,
-      querystring: Type.Object({ since: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
+      querystring: Type.Object({ since: Type.Optional(Type.String({ maxLength: 40, description: 'an event id (exclusive) or an ISO time (inclusive)' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
       response: { 200: Items(EventReply, { next: Type.Optional(Type.String()) }), ...errs(400, 404) },
     },
   }, async (req) => {

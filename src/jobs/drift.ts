@@ -73,23 +73,28 @@ export function driftIntervalSeconds(env: NodeJS.ProcessEnv = process.env): numb
 /** Starts the scheduled drift check (one scheduler id: many workers, one schedule). */
 export async function startDriftScheduler(o: { connect: () => Redis; store: Store; intervalSeconds: number; onChecked?: (r: Record<string, string[]>) => void }): Promise<{ close(): Promise<void> }> {
   const qc = o.connect();
-  const wc = o.connect();
   const queue = new Queue(DRIFT_QUEUE, { connection: qc as unknown as ConnectionOptions });
+  if (o.intervalSeconds <= 0) {
+    // Off: drop a schedule an earlier start made; no worker at all.
+    await queue.removeJobScheduler('drift');
+    return { close: async () => { await queue.close().catch(() => undefined); qc.disconnect(); } };
+  }
+  const wc = o.connect();
   const worker = new Worker(DRIFT_QUEUE, async () => {
     const r = await recordDrift(o.store);
     o.onChecked?.(r);
     return r;
   }, { connection: wc as unknown as ConnectionOptions, concurrency: 1 });
-  if (o.intervalSeconds > 0) {
-    await queue.upsertJobScheduler('drift', { every: o.intervalSeconds * 1000 }, { name: 'drift-check', opts: { removeOnComplete: 10, removeOnFail: 10 } });
-  } else {
-    await queue.removeJobScheduler('drift');
-  }
+  await queue.upsertJobScheduler('drift', { every: o.intervalSeconds * 1000 }, { name: 'drift-check', opts: { removeOnComplete: 10, removeOnFail: 10 } });
   return {
     close: async () => {
-      await worker.close();
-      await queue.close();
-      for (const c of [qc, wc]) { try { await c.quit(); } catch { c.disconnect(); } }
+      // Bounded: a worker whose blocking connection was reset by a Redis restart may not return.
+      let t: NodeJS.Timeout | undefined;
+      const late = await Promise.race([worker.close().then(() => false), new Promise<boolean>((r) => { t = setTimeout(() => r(true), 5000); })]);
+      if (t) clearTimeout(t);
+      if (late) await worker.close(true).catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      for (const c of [qc, wc]) c.disconnect();
     },
   };
 }

@@ -302,7 +302,16 @@ export class JobSystem {
       const conn = this.opts.connect();
       this.workerConnections.push(conn);
       const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency });
-      w.on('error', (e) => services.logger.warn({ queue: name, err: errorMessage(e) }, 'worker error'));
+      // A Redis outage makes every reconnect attempt an error: one line per queue per 30 s.
+      let last = 0;
+      let suppressed = 0;
+      w.on('error', (e) => {
+        const now = Date.now();
+        if (now - last < 30_000) { suppressed++; return; }
+        services.logger.warn({ queue: name, err: errorMessage(e), ...(suppressed ? { suppressed } : {}) }, 'worker error');
+        last = now;
+        suppressed = 0;
+      });
       return w;
     };
     for (const name of queues) {
@@ -414,9 +423,12 @@ export class JobSystem {
       }
       const names = plan.devices.map((t) => t.device);
       await this.records.declareDevices(d.jobId, names, def.deviceSteps.map((s) => s.name));
-      // Children first, then the phase: a crash in between re-plans and re-adds the same ids (no-ops).
-      if (plan.devices.length > 0) {
-        await this.queue(DEVICE_QUEUE).addBulk(plan.devices.map((t) => ({
+      // Children first, then the phase: a crash in between re-plans. The children that exist
+      // already (one MULTI added them all) are left alone: re-adding a FAILED one makes BullMQ
+      // count it as a pending dependency again, and the parent waits for it forever.
+      const toAdd = await this.missingChildren(d.jobId, plan.devices);
+      if (toAdd.length > 0) {
+        await this.queue(DEVICE_QUEUE).addBulk(toAdd.map((t) => ({
           name: `${d.type}:device`,
           data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
           opts: {
@@ -611,6 +623,16 @@ export class JobSystem {
       this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
     }
     if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
+  }
+
+  /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */
+  private async missingChildren<T extends { device: string }>(jobId: string, tasks: T[]): Promise<T[]> {
+    if (tasks.length === 0) return tasks;
+    const q = this.queue(DEVICE_QUEUE);
+    const p = this.opts.connection.pipeline();
+    for (const t of tasks) p.exists(q.toKey(childJobId(jobId, t.device)));
+    const res = (await p.exec()) ?? [];
+    return tasks.filter((_, i) => res[i]?.[1] !== 1);
   }
 
   /** Job counts per queue and BullMQ state (for /metrics). */

@@ -9,7 +9,8 @@
 import { createTwoFilesPatch } from 'diff';
 import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
-import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
+import { NetconfRpcError } from '../netconf/errors';
+import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
 import { JUNOS_GROUP_PREFIX } from '../render';
 import type { Store } from '../store';
@@ -29,8 +30,11 @@ export interface PushSettings {
   verifyPhase: VerifyPhase;
   /** false: no verify step (the scale simulator has no routing to check) */
   verify: boolean;
-  /** observes every transaction step (tests: barriers mid-flight) */
-  onStep?: (device: string, step: TransactionStep) => void | Promise<void>;
+  /** how long a push waits for a candidate another session holds locked, and how often it asks */
+  lockWaitMs: number;
+  lockPollMs: number;
+  /** observes every transaction step, awaited (tests: barriers mid-flight) */
+  onStep?: (device: string, step: TransactionStep) => unknown;
 }
 
 const DEFAULTS: PushSettings = {
@@ -42,6 +46,8 @@ const DEFAULTS: PushSettings = {
   rpcTimeoutMs: 60_000,
   verifyPhase: 'all',
   verify: true,
+  lockWaitMs: 120_000,
+  lockPollMs: 1_000,
 };
 let settings: PushSettings = { ...DEFAULTS };
 
@@ -105,6 +111,12 @@ export function diffFiles(running: Record<string, string>, intended: Record<stri
     out += createTwoFilesPatch(`running/${n}`, `intended/${n}`, a, b, '', '', { context: 3 });
   }
   return out;
+}
+
+/** The text a config-history entry stores for comparable files (one file: as is; more: each under `# name`). */
+export function commitText(files: Record<string, string>): string {
+  const names = Object.keys(files);
+  return Object.entries(files).map(([n, t]) => (names.length > 1 ? `# ${n}\n${t}` : t)).join('\n');
 }
 
 /** Intended files as they compare against readRunning (junos: the rendered groups only). */
@@ -214,8 +226,86 @@ async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<Ver
   return last!;
 }
 
-/** The autoconfigure push hook (installed with setPushDevice). */
+/**
+ * The device already runs the intended config, but the config history's newest entry says
+ * otherwise: the commit that put it there lost its record (its worker died between the confirm
+ * and the history write, and the retry found nothing to push). Record it now, so the history
+ * (which a rollback job reads back) says what the device runs.
+ */
+async function recordAdopted(ctx: PushContext, intended: Record<string, string>): Promise<void> {
+  const text = commitText(intended);
+  const last = (await ctx.store.listConfigCommits(ctx.fabric, ctx.device, { limit: 1 }))[0];
+  if (last?.text === text) return;
+  await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: '', platform: ctx.platform });
+  await ctx.log('config history did not show the running config (a commit whose record was lost): recorded it');
+}
+
+/** A commit that took: neighbours stop treating the device as failed, history and state say so. */
+async function recordCommit(ctx: PushContext, intended: Record<string, string>, diff: string): Promise<void> {
+  await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
+  await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text: commitText(intended), diff, platform: ctx.platform });
+  await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
+}
+
+const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The confirming commit got no answer: the device either took it (and runs the new config for
+ * good) or never saw it (and its confirm timer restores the previous one). Wait until that timer
+ * must have fired, then read running again, so the job says which instead of guessing.
+ */
+async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
+  const cc = e.result.steps.find((s) => s.name === 'commit-confirmed');
+  const timerMs = (ctx.platform === 'junos' ? junosConfirmMinutes(settings.confirmTimeoutSeconds) * 60 : settings.confirmTimeoutSeconds) * 1000;
+  // The device started its timer before it answered the confirmed commit.
+  const from = cc ? Date.parse(cc.startedAt) + (cc.ms ?? 0) : Date.now();
+  const waitMs = Math.max(0, from + timerMs + Math.max(2_000, timerMs / 10) - Date.now());
+  await ctx.log(`no answer to the confirming commit: looking at the device again in ${Math.ceil(waitMs / 1000)} s, after its confirm timer`);
+  await sleep(waitMs);
+  let running: Record<string, string>;
+  try {
+    const { client } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+    try { running = await readRunning(client, ctx.device, ctx.platform); } finally { await client.close(); }
+  } catch (err) {
+    return `cannot read the device after its confirm timer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): outcome unknown`;
+  }
+  if (sameFiles(running, intended)) return undefined;
+  if (!previous || sameFiles(running, previous)) return 'the device rolled back by its confirm timer: it runs the previous config';
+  return 'after its confirm timer the device runs neither the intended nor the previous config';
+}
+
+/** `session N` when a push failed because another session holds the candidate lock. */
+function lockHolder(e: unknown): string | undefined {
+  if (!(e instanceof TransactionError) || e.step !== 'lock') return undefined;
+  const c = e.cause;
+  if (!(c instanceof NetconfRpcError) || c.tag !== 'lock-denied') return undefined;
+  const sid = c.errors[0]?.info?.['session-id'];
+  return sid ? `session ${sid}` : 'another session';
+}
+
+/**
+ * The autoconfigure push hook (installed with setPushDevice). A candidate locked by another
+ * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
+ * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
+ * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
+ * the job fail while the device was being configured.
+ */
 export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + settings.lockWaitMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await pushOnce(ctx);
+    } catch (e) {
+      const holder = lockHolder(e);
+      if (!holder || Date.now() + settings.lockPollMs > deadline) throw e;
+      if (i === 0) await ctx.log(`candidate locked by ${holder}; waiting for it (at most ${Math.round(settings.lockWaitMs / 1000)} s)`);
+      await ctx.checkCancel();
+      await sleep(settings.lockPollMs);
+    }
+  }
+}
+
+async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   let client: NetconfClient;
   try {
@@ -232,19 +322,20 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
   }
   const intended = comparableIntended(ctx.device, ctx.platform, ctx.files);
   let verified: VerifyResult | undefined;
+  let previous: Record<string, string> | undefined;
   const steps: string[] = [];
   try {
     const r = await pushConfig({
       client,
       platform: junos ? 'junos' : 'rfc',
       load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
-      computeDiff: junos ? undefined : async (c) => diffFiles(await readRunning(c, ctx.device, ctx.platform), intended),
+      computeDiff: junos ? undefined : async (c) => diffFiles((previous = await readRunning(c, ctx.device, ctx.platform)), intended),
       verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,
       onStep: (s) => {
         if (s.state !== 'running') steps.push(`${s.name}:${s.state}${s.detail ? ` (${s.detail})` : ''}`);
-        void settings.onStep?.(ctx.device, s);
+        return settings.onStep?.(ctx.device, s);
       },
     });
     const ms = Date.now() - t0;
@@ -254,19 +345,28 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
     }
     if (!r.committed) {
       await ctx.log('no changes: running already matches the intended config; nothing pushed');
+      await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
+      await recordAdopted(ctx, intended);
       await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` }).catch(() => undefined);
       return { changed: false, committed: false, ms, steps };
     }
-    await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
     await ctx.log(`committed (${r.diff.split('\n').length} diff lines); ${verified ? describeVerify(verified) : 'verify turned off'}`);
-    const text = Object.entries(intended).map(([n, t]) => (Object.keys(intended).length > 1 ? `# ${n}\n${t}` : t)).join('\n');
-    await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text, diff: r.diff, platform: ctx.platform });
-    await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
+    await recordCommit(ctx, intended, r.diff);
     return { changed: true, committed: true, ms, steps, ...(verified ? { verify: { checks: verified.checked, notes: verified.notes } } : {}) };
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     if (e instanceof TransactionError) {
-      await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
+      if (!lockHolder(e)) await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
+      if (e.result.confirmUnknown && !ctx.dryRun) {
+        const why = await afterUnknownConfirm(ctx, e, intended, previous);
+        if (!why) {
+          await ctx.log('the confirming commit got no reply, but after the confirm timer the device still runs the intended config: the confirm arrived');
+          await recordCommit(ctx, intended, e.result.diff);
+          return { changed: true, committed: true, confirmReplyLost: true, ms: Date.now() - t0, steps };
+        }
+        // Keep the TransactionError (its step and result) and say what was found.
+        e.message += `; looked again: ${why}`;
+      }
     }
     throw e;
   }

@@ -50,6 +50,18 @@ const K = {
 
 const stepField = (name: string, device?: string) => `${device ?? ''}|${name}`;
 
+// KEYS: job, steps, dev, log; ARGV: device, outcome JSON, log line ('' for none), step field/state pairs.
+// Returns 1 when the run must stop (the job is cancelled, or already final: then nothing is written).
+const DEVICE_WRITE_LUA = `
+local s = redis.call('HGET', KEYS[1], 'state')
+if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 1 end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[3]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 1 end
+return 0`;
+
 export class JobRecords {
   constructor(readonly redis: Redis) {}
 
@@ -128,26 +140,27 @@ export class JobRecords {
     await this.redis.multi().rpush(K.log(id), JSON.stringify(entry)).ltrim(K.log(id), -LOG_CAP, -1).publish(JOB_CHANGED_CHANNEL, id).exec();
   }
 
-  /** Step states and progress of a device; returns whether the job was cancelled (same round trip). */
+  /**
+   * Writes a device's state and step states (and a log line) unless the job is final: a run that
+   * lost its BullMQ lock (Redis down longer than it) goes on while another run of the same device
+   * job finishes the job, and must not rewrite a finished record (nor go on: it is told to stop,
+   * as when cancelled).
+   */
+  private async writeDevice(id: string, device: string, outcome: unknown, stepStates: Record<string, StepState>, logMessage?: string): Promise<boolean> {
+    const fields = Object.entries(stepStates).flatMap(([s, st]) => [stepField(s, device), st]);
+    const log = logMessage ? JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }) : '';
+    const res = await this.redis.eval(DEVICE_WRITE_LUA, 4, K.job(id), K.steps(id), K.dev(id), K.log(id), device, JSON.stringify(outcome), log, JOB_CHANGED_CHANNEL, id, ...fields);
+    return res === 1;
+  }
+
+  /** Step states and progress of a device; returns whether to stop: cancelled or already final (same round trip). */
   async deviceStep(id: string, device: string, stepStates: Record<string, StepState>, progress: number, logMessage?: string, attempt = 1): Promise<boolean> {
-    const p = this.redis.multi();
-    p.hget(K.job(id), 'cancel');
-    for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
-    p.hset(K.dev(id), device, JSON.stringify({ state: 'running', progress, ...(attempt > 1 ? { attempts: attempt } : {}) }));
-    if (logMessage) p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
-    p.publish(JOB_CHANGED_CHANNEL, id);
-    const res = await p.exec();
-    return res?.[0]?.[1] === '1';
+    return this.writeDevice(id, device, { state: 'running', progress, ...(attempt > 1 ? { attempts: attempt } : {}) }, stepStates, logMessage);
   }
 
   /** A device's final outcome, its steps' final states in the same transaction. */
   async deviceDone(id: string, device: string, outcome: DeviceOutcome, stepStates: Record<string, StepState>, logMessage: string): Promise<void> {
-    const p = this.redis.multi();
-    for (const [s, st] of Object.entries(stepStates)) p.hset(K.steps(id), stepField(s, device), st);
-    p.hset(K.dev(id), device, JSON.stringify(outcome));
-    p.rpush(K.log(id), JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }));
-    p.publish(JOB_CHANGED_CHANNEL, id);
-    await p.exec();
+    await this.writeDevice(id, device, outcome, stepStates, logMessage);
   }
 
   async device(id: string, device: string): Promise<DeviceOutcome | undefined> {

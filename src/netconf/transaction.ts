@@ -55,7 +55,11 @@ export interface PushOptions {
   dryRun?: boolean;
   /** an empty diff commits nothing (default true) */
   skipIfNoChanges?: boolean;
-  onStep?: (step: TransactionStep) => void;
+  /**
+   * observes every step as it starts and ends; awaited, so an observer may hold the push at a
+   * step boundary (the chaos tests stop a worker exactly there). Its errors are ignored.
+   */
+  onStep?: (step: TransactionStep) => unknown;
   /** close the session at the end (default true) */
   closeWhenDone?: boolean;
   /** per-RPC timeout for commit steps, ms (default: the client's) */
@@ -68,6 +72,11 @@ export interface PushResult {
   committed: boolean;
   /** set when a rollback happened (or was left to the device's timer) */
   rolledBack?: RollbackMethod;
+  /**
+   * the confirming commit was sent and no answer came (timeout, session lost): the device runs
+   * the new config for good if it arrived, else its confirm timer restores the previous one
+   */
+  confirmUnknown?: boolean;
 }
 
 /** A push that failed; `result` says how far it got and how it was rolled back. */
@@ -104,11 +113,16 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     throw new RangeError(`confirmTimeoutSeconds must be a positive integer, got ${o.confirmTimeoutSeconds}`);
   }
 
+  const notify = async (s: TransactionStep): Promise<void> => {
+    try {
+      await o.onStep?.({ ...s });
+    } catch { /* an observer never changes the outcome of a push */ }
+  };
   const step = async <T>(name: StepName, fn: () => Promise<T>): Promise<T> => {
     const s: TransactionStep = { name, state: 'running', startedAt: new Date().toISOString() };
     const t0 = Date.now();
     steps.push(s);
-    o.onStep?.({ ...s });
+    await notify(s);
     try {
       const r = await fn();
       s.state = 'ok';
@@ -119,18 +133,18 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
       throw e;
     } finally {
       s.ms = Date.now() - t0;
-      o.onStep?.({ ...s });
+      await notify(s);
     }
   };
-  const skip = (name: StepName, detail: string) => {
+  const skip = async (name: StepName, detail: string) => {
     const s: TransactionStep = { name, state: 'skipped', startedAt: new Date().toISOString(), ms: 0, detail };
     steps.push(s);
-    o.onStep?.({ ...s });
+    await notify(s);
   };
   /** best effort: a failure here is recorded, never thrown over the original error */
   const tryStep = async (name: StepName, fn: () => Promise<unknown>, detail?: string): Promise<boolean> => {
     if (!c.isOpen) {
-      skip(name, 'session closed');
+      await skip(name, 'session closed');
       return false;
     }
     try {
@@ -146,6 +160,7 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
 
   let locked = false;
   let confirmedPending = false;
+  let confirmSent = false;
   let failedStep: StepName = 'lock';
   try {
     failedStep = 'lock';
@@ -156,11 +171,11 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     await step('load', () => o.load(c));
 
     failedStep = 'validate';
-    if (o.validate === false) skip('validate', 'turned off by the caller');
+    if (o.validate === false) await skip('validate', 'turned off by the caller');
     else if (platform === 'junos') await step('validate', () => c.commitConfiguration({ check: true }, rpcOpts));
     else if (c.hasCapability('urn:ietf:params:netconf:capability:validate:1.1') || c.hasCapability('urn:ietf:params:netconf:capability:validate:1.0')) {
       await step('validate', () => c.validate('candidate', rpcOpts));
-    } else skip('validate', 'device has no :validate capability');
+    } else await skip('validate', 'device has no :validate capability');
 
     failedStep = 'diff';
     result.diff = await step('diff', async () => {
@@ -185,10 +200,14 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
 
     failedStep = 'verify';
     if (o.verify) await step('verify', () => o.verify!(c));
-    else skip('verify', 'no verify step given');
+    else await skip('verify', 'no verify step given');
 
     failedStep = 'confirm';
-    await step('confirm', () => (platform === 'junos' ? c.commitConfiguration({}, rpcOpts) : c.commit({}, rpcOpts)));
+    // Sent on an open session, a confirm that gets no answer may or may not have been applied.
+    await step('confirm', () => {
+      confirmSent = c.isOpen;
+      return platform === 'junos' ? c.commitConfiguration({}, rpcOpts) : c.commit({}, rpcOpts);
+    });
     confirmedPending = false;
     result.committed = true;
 
@@ -212,12 +231,16 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
         }
       }
       if (method === 'timer') {
-        skip('rollback', `left to the device: the confirmed commit expires within ${o.confirmTimeoutSeconds} s or when the session ends`);
+        await skip('rollback', `left to the device: the confirmed commit expires within ${o.confirmTimeoutSeconds} s or when the session ends`);
         // RFC 6241: ending the session that issued a confirmed commit rolls it back at once
         if (platform === 'rfc') c.destroy();
       } else steps[steps.length - 1].detail = method;
       result.rolledBack = method;
       note = method === 'timer' ? '; rollback left to the device (confirm timer / session end)' : `; rolled back (${method})`;
+      if (method === 'timer' && failedStep === 'confirm' && confirmSent && !(err instanceof NetconfRpcError)) {
+        result.confirmUnknown = true;
+        note = '; no answer to the confirming commit: the device keeps the new config if it arrived, else its confirm timer restores the previous one';
+      }
     } else if (locked && c.isOpen) {
       await tryStep('discard', () => c.discardChanges(rpcOpts));
       result.rolledBack = 'discard';

@@ -31,4 +31,11 @@ describeIf({ commands: ['redis-server'] })('API fuzz from its own OpenAPI docume
     expect((await h.call('GET', '/api/v1/fabrics/fz1', { role: 'viewer' })).status).toBe(200);
     expect((await h.call('GET', '/api/v1/fabrics/fz1/devices/leaf3/config', { role: 'viewer' })).status).toBe(200);
   });
+
+  test('what the long fuzz found stays fixed: a number as `since` is no time (it was a 500)', async () => {
+    const r = await h.call('GET', '/api/v1/fabrics/fz1/events?since=57', { role: 'viewer' });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: 'bad_request', path: 'since' });
+    expect((await h.call('GET', '/api/v1/fabrics/fz1/events?since=2026-01-01T00:00:00Z', { role: 'viewer' })).status).toBe(200);
+  });
 });

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { describeIf } from '../helpers/env';
 import { execFileSync } from 'node:child_process';
-import { NetconfServer, NetconfDevice, generateHostKey, staticUsers } from '../../src/netconf/server';
+import { NetconfServer, NetconfDevice, generateHostKey, staticUsers } from '../../src/lab/netconf-server';
 import { RpcError } from '../../src/netconf/errors';
 
 const SCRIPT = String.raw`

@@ -5,7 +5,7 @@
  */
 import { Client as SshClient } from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers, NetconfListener } from '../../src/netconf/server';
+import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers, NetconfListener } from '../../src/lab/netconf-server';
 import { FramingDecoder, encode } from '../../src/netconf/framing';
 
 const HELLO11 =

@@ -1,8 +1,8 @@
 /**
- * The NETCONF server core (src/netconf/server.ts), driven by the client over real SSH on
+ * The NETCONF server core (src/lab/netconf-server), driven by the client over real SSH on
  * loopback: datastores, locks, confirmed commit semantics, hooks, Junos RPCs, many devices.
  */
-import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers, ApplyContext } from '../../src/netconf/server';
+import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers, ApplyContext } from '../../src/lab/netconf-server';
 import { NetconfClient, NetconfClientOptions } from '../../src/netconf/client';
 import { NetconfAuthError, NetconfRpcError, NetconfSessionClosedError, RpcError } from '../../src/netconf/errors';
 import { pushConfig, TransactionError } from '../../src/netconf/transaction';

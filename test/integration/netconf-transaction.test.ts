@@ -3,7 +3,7 @@
  * elsewhere, load / commit failures, verify failure with cancel-commit, the session dying
  * after the confirmed commit (rollback left to the device).
  */
-import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers } from '../../src/netconf/server';
+import { NetconfServer, NetconfDevice, DeviceEvent, generateHostKey, staticUsers } from '../../src/lab/netconf-server';
 import { NetconfClient } from '../../src/netconf/client';
 import { NetconfRpcError } from '../../src/netconf/errors';
 import { pushConfig, TransactionError, TransactionStep, junosConfirmMinutes } from '../../src/netconf/transaction';

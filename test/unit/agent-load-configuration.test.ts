@@ -3,7 +3,7 @@
 // format xml merges or replaces the <frr> envelope, foreign elements and a held lock are refused.
 import { NetconfClient } from '../../src/netconf/client';
 import { NetconfRpcError } from '../../src/netconf/errors';
-import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/netconf/server';
+import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/lab/netconf-server';
 import { loadConfigurationRpc, unwrapFrr, wrapFrr } from '../../src/lab/agent/netconf';
 
 describe('agent load-configuration on the server core', () => {

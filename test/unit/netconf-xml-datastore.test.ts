@@ -1,5 +1,5 @@
 import { parseXml, parseFragment, innerXml, XmlParseError, child, textOf } from '../../src/netconf/xml';
-import { mergeConfig, subtreeFilter, diffConfig, prettyXml } from '../../src/netconf/datastore';
+import { mergeConfig, subtreeFilter, diffConfig, prettyXml } from '../../src/lab/netconf-server/datastore';
 import { RpcError } from '../../src/netconf/errors';
 import { parseRpcErrors } from '../../src/netconf/client';
 

@@ -14,7 +14,7 @@ import { allocate } from '../../src/intent/allocate';
 import { compileFabric } from '../../src/intent/compile';
 import { renderDevice } from '../../src/render';
 import { NetconfClient } from '../../src/netconf/client';
-import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/netconf/server';
+import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/lab/netconf-server';
 import { pushConfig } from '../../src/netconf/transaction';
 import { comparableIntended, diffFiles, junosLoad, readRunning } from '../../src/jobs/push';
 import { checkDevice, readOperState } from '../../src/jobs/verify';

@@ -4,7 +4,7 @@
 // the bootstrap, then serves NETCONF on <management address>:830.
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../netconf/server';
+import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../netconf-server';
 import { Device, type DeviceConfig } from './device';
 import { CAP_DEVICE, CAP_FRR, factsRpc, hooksFor, installSoftwareRpc, loadConfigurationRpc, wrapFrr, unwrapFrr } from './netconf';
 import { bootstrapUrl, parseBootstrap, parseLeaseEnv, urlAllowed, type Bootstrap, type LeaseEnv } from '../ztp';

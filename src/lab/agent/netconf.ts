@@ -1,10 +1,9 @@
 // The device agent's NETCONF face (docs/device-agent.md §3-7), built on the shared server core
-// (src/netconf/server.ts): the `frr` config envelope, validate/apply hooks, operational state,
+// (src/lab/netconf-server): the `frr` config envelope, validate/apply hooks, operational state,
 // facts and install-software.
 import { RpcError } from '../../netconf/errors';
 import { child, childText, elements, escapeText, parseFragment, textOf, type XmlElement } from '../../netconf/xml';
-import { mergeConfig } from '../../netconf/datastore';
-import { loadConfigurationHandler, type DeviceHooks, type NetconfDevice, type RpcHandler } from '../../netconf/server';
+import { loadConfigurationHandler, mergeConfig, type DeviceHooks, type NetconfDevice, type RpcHandler } from '../netconf-server';
 import type { Device, FrrConfig } from './device';
 import { ValidationError } from './device';
 

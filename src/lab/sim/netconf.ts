@@ -1,7 +1,7 @@
 // NETCONF for simulated devices: H3's server core (one NetconfServer, one NetconfDevice and
 // one listener per device on its own address), Ed25519 host key per device, an in-memory
 // config store validated like the agent's `frr` envelope (no FRR), and the agent's facts RPC.
-import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type RpcHandler, type NetconfListener } from '../../netconf/server';
+import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type RpcHandler, type NetconfListener } from '../netconf-server';
 import { RpcError } from '../../netconf/errors';
 import { escapeText } from '../../netconf/xml';
 import { unwrapFrr, NS_DEVICE } from '../agent/netconf';

@@ -7,8 +7,8 @@
  * ietf-interfaces, Junos and most vendor lists); other elements match by name + namespace.
  */
 import { createTwoFilesPatch } from 'diff';
-import { RpcError } from './errors';
-import { XmlElement, XmlNode, elements, escapeAttr, escapeText, parseFragment, textOf } from './xml';
+import { RpcError } from '../../netconf/errors';
+import { XmlElement, XmlNode, elements, escapeAttr, escapeText, parseFragment, textOf } from '../../netconf/xml';
 
 export type EditOperation = 'merge' | 'replace' | 'create' | 'delete' | 'remove' | 'none';
 
