@@ -4,7 +4,7 @@
 // renumbers anything before it reaches Redis.
 import type { Allocations } from '../domain/types';
 import type { Actor } from './types';
-import { conflict, invalid, notFound } from './errors';
+import { conflict, invalid } from './errors';
 import { emptyAllocations } from './domain';
 import { duplicateAllocation, orphanedAllocation, sameAllocations } from './checks';
 import type { StoreCore, Tx } from './core';
@@ -15,10 +15,8 @@ export class AllocationStore {
 
   private get k() { return this.core.keys; }
 
-  async getAllocations(f: string): Promise<Allocations> {
-    const [ex, v] = await Promise.all([this.core.redis.hexists(this.k.fabrics, f), this.core.redis.get(this.k.fabric(f, 'alloc'))]);
-    if (!ex) throw notFound(`fabric ${f}`);
-    return v ? JSON.parse(v) as Allocations : emptyAllocations();
+  getAllocations(f: string): Promise<Allocations> {
+    return this.core.fabricJson<Allocations>(f, 'alloc', emptyAllocations);
   }
 
   /** Allocates over the snapshot into `tx` (also used by addDevices' `allocate: true`). */

@@ -296,6 +296,13 @@ export class StoreCore {
     tx.op('XADD', this.keys.fabric(f, 'events'), '*', ...eventFields(ev));
   }
 
+  /** A fabric's one-JSON-record part (allocations, services), `empty()` when unset; not_found without the fabric. */
+  async fabricJson<T>(f: string, part: 'alloc' | 'services', empty: () => T): Promise<T> {
+    const [ex, v] = await Promise.all([this.redis.hexists(this.keys.fabrics, f), this.redis.get(this.keys.fabric(f, part))]);
+    if (!ex) throw notFound(`fabric ${f}`);
+    return v ? JSON.parse(v) as T : empty();
+  }
+
   need(s: Snapshot, f: string): FabricRecord {
     if (!s.fabric) throw notFound(`fabric ${f}`);
     return s.fabric;

@@ -3,7 +3,6 @@
 // with the change.
 import type { Allocations, FabricFile } from '../domain/types';
 import type { Actor, FabricServices } from './types';
-import { notFound } from './errors';
 import type { StoreCore } from './core';
 import { emptyServices, fileOf, sameJson } from './model';
 
@@ -12,10 +11,8 @@ export class ServiceStore {
 
   private get k() { return this.core.keys; }
 
-  async getServices(f: string): Promise<FabricServices> {
-    const [ex, v] = await Promise.all([this.core.redis.hexists(this.k.fabrics, f), this.core.redis.get(this.k.fabric(f, 'services'))]);
-    if (!ex) throw notFound(`fabric ${f}`);
-    return v ? JSON.parse(v) as FabricServices : emptyServices();
+  getServices(f: string): Promise<FabricServices> {
+    return this.core.fabricJson<FabricServices>(f, 'services', emptyServices);
   }
 
   /**
