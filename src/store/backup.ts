@@ -13,6 +13,7 @@ import { StoreError, conflict, invalid } from './errors';
 import type { StoreCore } from './core';
 import { execValues } from './core';
 import { FABRIC_PARTS } from './keys';
+import { NAME_RE } from './checks';
 import { SCHEMA_VERSION, migrateStore, newerSchemaMessage, scanKeys } from './schema';
 
 export const BACKUP_FORMAT = 'fabric-ztp-backup';
@@ -43,7 +44,8 @@ export interface RestoreResult { counts: BackupCounts; replaced: boolean; migrat
 
 /** Per-fabric parts kept in a backup: everything but the intended-config cache. */
 const PARTS = new Set<string>(FABRIC_PARTS.filter((p) => p !== 'intended'));
-const STORE_KEY_RE = /^f:([A-Za-z0-9][A-Za-z0-9._-]{0,62}):(.+)$/;
+/** `f:{fabric}:{part}`, a fabric name as the store accepts it. */
+const STORE_KEY_RE = new RegExp(`^f:(${NAME_RE.source.replace(/^\^|\$$/g, '')}):(.+)$`);
 /** The key names of src/api/auth.ts (the store must not import the API layer). */
 const TOKEN_KEY_RES = [/^auth:token:[0-9a-f]{12}$/, /^auth:token:hash:[0-9a-f]{64}$/, /^auth:tokens$/];
 const TYPES: readonly RecordType[] = ['string', 'hash', 'set', 'list', 'zset', 'stream'];
@@ -165,6 +167,18 @@ export async function makeBackup(core: StoreCore): Promise<BackupFile> {
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
+/** Parts whose values are JSON records (a hash's values, a list's items, a string): parsed before anything is written. */
+const JSON_PARTS = new Set(['services', 'devices', 'ports', 'links', 'alloc']);
+
+function checkJson(r: BackupRecord, path: string): void {
+  const part = r.key === 'fabrics' ? 'fabrics' : STORE_KEY_RE.exec(r.key)?.[2] ?? '';
+  if (part !== 'fabrics' && !JSON_PARTS.has(part) && !part.startsWith('cfg:')) return;
+  const texts = typeof r.value === 'string' ? [r.value] : Array.isArray(r.value) ? r.value as string[] : Object.values(r.value as Record<string, string>);
+  texts.forEach((t, i) => {
+    try { JSON.parse(t); } catch { throw invalid(`${path}.value: entry ${i} of ${r.key} is not JSON`, `${path}.value`); }
+  });
+}
+
 function checkValue(r: BackupRecord, path: string): void {
   const bad = (what: string) => invalid(`${path}.value: a ${r.type} record must be ${what}`, `${path}.value`);
   const v = r.value;
@@ -207,6 +221,7 @@ export function checkBackup(file: unknown, keyId: string): BackupFile {
       seen.add(r.key);
       if (!TYPES.includes(r.type)) throw invalid(`${path}.type: must be one of ${TYPES.join(', ')}`, `${path}.type`);
       checkValue(r, path);
+      if (part === 'store') checkJson(r, path);
     });
   }
   return f as BackupFile;
@@ -232,9 +247,9 @@ export async function restoreBackup(core: StoreCore, input: unknown, opts: { for
     throw conflict(`restore: the store is not empty (${cur.fabrics} fabrics, ${cur.keys.length} keys); restore with force to replace it`, 'force');
   }
   for await (const batch of scanKeys(redis, `${prefix}lock:*`)) {
-    if (batch.length) {
-      const holder = await redis.get(batch[0]);
-      if (holder) throw new StoreError('locked', `restore: fabric ${batch[0].slice(prefix.length + 5)} is busy: job ${holder} is running; restore when no fabric job runs`, undefined, holder);
+    for (const k of batch) {
+      const holder = await redis.get(k);
+      if (holder) throw new StoreError('locked', `restore: fabric ${k.slice(`${prefix}lock:`.length)} is busy: job ${holder} is running; restore when no fabric job runs`, undefined, holder);
     }
   }
   // Counters of a replaced store move past both the old and the backup's value, so no cache or

@@ -138,6 +138,16 @@ describeIf({ commands: ['redis-server'] })('backup and restore', () => {
     expect(badValue.status).toBe(400);
     expect(badValue.json.message).toMatch(/^store\[0\]\.value: a hash record must be/);
     expect((await post({ ...good, format: 'something-else' })).status).toBe(400);
+    const devIdx = good.store.findIndex((r) => r.key === 'f:dc9:devices');
+    const notJson = await post({ ...good, store: good.store.map((r, i) => (i === devIdx ? { ...r, value: { leaf1: '{not json' } } : r)) });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json).toMatchObject({ path: `store[${devIdx}].value`, message: expect.stringMatching(/f:dc9:devices is not JSON/) });
+    // A fabric job holding a lock: refused, the job keeps its store.
+    expect(await b.store.acquireFabricLock('dc9', 'job-running', 10_000)).toEqual({ ok: true });
+    const busy = await post(good);
+    expect(busy.status).toBe(409);
+    expect(busy.json.message).toMatch(/^restore: fabric dc9 is busy: job job-running is running/);
+    await b.store.releaseFabricLock('dc9', 'job-running');
     expect(await storeRecords(b.redis)).toEqual(before);
 
     for (const role of ['operator', 'viewer'] as const) {
