@@ -132,7 +132,7 @@ export class Fabrics {
       tx.op('HDEL', this.k.fabrics, f);
       for (const part of INVENTORY_PARTS) tx.op('DEL', this.k.fabric(f, part));
       for (const d of s.devices.values()) tx.op('DEL', this.k.cfg(f, d.id));
-      // The event stream and job records stay: they are the audit trail.
+      // The event stream stays (and the job records, src/jobs/records.ts): they are the audit trail.
       this.core.event(tx, f, { actor: ctx.actor, action: 'fabric.deleted', object: `fabric/${f}`, details: { devices: s.devices.size } });
     });
   }
