@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'fabric' });
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
   if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
+  if (opened.migration.steps.length) logger.info({ from: opened.migration.from, to: opened.migration.to, steps: opened.migration.steps }, 'store schema migrated');
   // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set. Up before the
   // workers: a job resumed at start may check that a DHCP server serves its fabric.
   const discovery = await startDiscoveryServices({ store: opened.store, config, logger });

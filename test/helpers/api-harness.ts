@@ -41,10 +41,11 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export async function startApi(opts: { workers?: boolean; push?: PushDeviceFn; rateLimits?: RateLimits; env?: NodeJS.ProcessEnv } = {}): Promise<ApiHarness> {
+export async function startApi(opts: { workers?: boolean; push?: PushDeviceFn; rateLimits?: RateLimits; env?: NodeJS.ProcessEnv; secretKey?: Buffer } = {}): Promise<ApiHarness> {
   const t = await startTestRedis();
   const redis = t.client();
-  const store = new Store(redis, { secretKey: t.secretKey });
+  // secretKey: two services that share a store key (backup in one, restore in the other).
+  const store = new Store(redis, { secretKey: opts.secretKey ?? t.secretKey });
   // autoconfigure with the test's push (none: intended configs recorded, nothing sent)
   const types = new JobTypes().register(autoconfigureJob({ push: opts.push }));
   const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000, types });
