@@ -40,7 +40,16 @@ export async function computeDrift(store: Store, fabric: string, opts: { devices
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 20, Math.max(1, devices.length)) }, worker));
+  // A check of the whole fabric is its current drift count (GET /metrics: fabric_drift_devices).
+  if (!opts.devices) await store.redis.hset(DRIFT_COUNTS_KEY, fabric, String(out.filter((i) => i.drift).length));
   return out.sort((a, b) => a.device.localeCompare(b.device));
+}
+
+const DRIFT_COUNTS_KEY = 'fz:metrics:drift';
+
+/** Drifted devices per fabric, as the last whole-fabric check found them. */
+export async function readDriftCounts(redis: Redis): Promise<Map<string, number>> {
+  return new Map(Object.entries(await redis.hgetall(DRIFT_COUNTS_KEY)).map(([f, n]) => [f, Number(n)]));
 }
 
 /** Checks every fabric once and records drift events; returns the drifted devices per fabric. */

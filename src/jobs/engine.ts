@@ -3,10 +3,12 @@
 // The parent plans, adds one child per device on `device-ops`, waits for them (a failed child
 // does not hold the others: ignoreDependencyOnFailure), then finalizes and releases the lock.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelledError, JobFailedError, ShutdownError, errorMessage, isTransient } from './errors';
 import { FollowUps } from './followup';
+import { SHARED, flushSharedMetrics, sharedMetrics } from '../metrics/shared';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
   DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
@@ -57,6 +59,8 @@ export interface WorkerOptions {
   stalledIntervalMs?: number;
   /** Queues this process works on (default all). */
   queues?: QueueName[];
+  /** This process's name in BullMQ (a job's `processedBy`; default host:pid). */
+  name?: string;
 }
 
 interface ParentData {
@@ -266,7 +270,7 @@ export class JobSystem {
         await this.records.setStep(id, 'plan', 'cancelled');
         await this.records.finish(id, 'cancelled', { message: 'cancelled before it started' });
         if (view.fabric && routing.fabricLock) await this.dropLock(view.fabric, id);
-        this.events.onFinished?.({ id, type: view.type, state: 'cancelled', durationMs: 0 });
+        this.jobFinished({ id, type: view.type, state: 'cancelled', durationMs: 0 });
         return (await this.records.get(id))!;
       }
     }
@@ -301,7 +305,7 @@ export class JobSystem {
     const mk = (name: QueueName, proc: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
       const conn = this.opts.connect();
       this.workerConnections.push(conn);
-      const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency });
+      const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency, name: wopts.name ?? `${hostname()}:${process.pid}` });
       // A Redis outage makes every reconnect attempt an error: one line per queue per 30 s.
       let last = 0;
       let suppressed = 0;
@@ -378,7 +382,7 @@ export class JobSystem {
       await release();
       if (first) {
         log.info({ state, error: f.error }, 'job finished');
-        this.events.onFinished?.({ id: d.jobId, type: d.type, state, durationMs: Date.now() - started });
+        this.jobFinished({ id: d.jobId, type: d.type, state, durationMs: Date.now() - started });
       }
     };
     if (!def) {
@@ -505,6 +509,7 @@ export class JobSystem {
 
   private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ChildData;
+    const t0 = performance.now();
     const def = getJobType(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
     const stepNames = def.deviceSteps.map((s) => s.name);
@@ -539,6 +544,7 @@ export class JobSystem {
       if (current) stepState[current] = 'succeeded';
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
       await records.deviceDone(d.jobId, d.device, { state: 'succeeded', progress: 1, attempts: attempt, ...(result === undefined ? {} : { result }) }, stepState, 'succeeded');
+      this.deviceFinished(d.type, 'succeeded', t0);
       return result ?? null;
     } catch (e) {
       if (e instanceof ShutdownError) {
@@ -549,6 +555,7 @@ export class JobSystem {
       if (e instanceof CancelledError) {
         for (const s of stepNames) if (stepState[s] !== 'succeeded') stepState[s] = 'cancelled';
         await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: doneWeight / totalWeight, attempts: attempt }, stepState, current ? `cancelled at step ${current}` : 'cancelled');
+        this.deviceFinished(d.type, 'cancelled', t0);
         return { cancelled: true };
       }
       const msg = errorMessage(e);
@@ -563,6 +570,7 @@ export class JobSystem {
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
       await records.deviceDone(d.jobId, d.device, { state: 'failed', progress: doneWeight / totalWeight, error: `${current ?? 'start'}: ${msg}`, attempts: attempt },
         stepState, `failed at ${current ?? 'start'}: ${msg}`);
+      this.deviceFinished(d.type, 'failed', t0);
       throw new UnrecoverableError(msg);
     }
   }
@@ -596,8 +604,23 @@ export class JobSystem {
     this.workers = [];
     for (const c of this.workerConnections) c.disconnect();
     this.workerConnections = [];
+    await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+  }
+
+  /** A job's final state: this process's listeners, and the metrics every process adds to. */
+  private jobFinished(e: { id: string; type: string; state: string; durationMs: number }): void {
+    const m = sharedMetrics(this.opts.connection);
+    m.inc(SHARED.jobsFinished, { type: e.type, state: e.state });
+    if (e.durationMs > 0) m.observe(SHARED.jobDuration, { type: e.type, state: e.state }, e.durationMs / 1000);
+    this.events.onFinished?.(e);
+  }
+
+  private deviceFinished(type: string, state: StepState, t0: number): void {
+    const m = sharedMetrics(this.opts.connection);
+    m.inc(SHARED.deviceJobs, { type, state });
+    m.observe(SHARED.deviceJobDuration, { type, state }, (performance.now() - t0) / 1000);
   }
 
   /** Failures outside the processor (a job that stalled too often): record them. */
@@ -620,7 +643,7 @@ export class JobSystem {
     if (willRetry) return;
     if (await this.records.finish(d.jobId, 'failed', { error: err.message, message: `failed: ${err.message}` })) {
       services.logger.warn({ jobId: d.jobId, err: err.message }, 'job failed');
-      this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
+      this.jobFinished({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
     }
     if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
   }
@@ -655,6 +678,7 @@ export class JobSystem {
 
   async close(): Promise<void> {
     await this.closeWorkers();
+    await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
   }
