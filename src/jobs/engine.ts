@@ -84,6 +84,8 @@ interface ChildData {
 
 export const childJobId = (jobId: string, device: string) => `${jobId}__${device.replace(/:/g, '_')}`;
 const LOCKED_SET = 'jobs:locked';
+/** Device jobs per addBulk when a parent enqueues its children. */
+const ADD_CHUNK = 250;
 
 export interface JobEvents {
   onFinished?(view: { id: string; type: string; state: string; durationMs: number }): void;
@@ -428,11 +430,14 @@ export class JobSystem {
       const names = plan.devices.map((t) => t.device);
       await this.records.declareDevices(d.jobId, names, def.deviceSteps.map((s) => s.name));
       // Children first, then the phase: a crash in between re-plans. The children that exist
-      // already (one MULTI added them all) are left alone: re-adding a FAILED one makes BullMQ
+      // already (an earlier run may have added some chunks) are left alone: re-adding a FAILED one makes BullMQ
       // count it as a pending dependency again, and the parent waits for it forever.
       const toAdd = await this.missingChildren(d.jobId, plan.devices);
-      if (toAdd.length > 0) {
-        await this.queue(DEVICE_QUEUE).addBulk(toAdd.map((t) => ({
+      // In chunks: workers start on the first devices while the rest are added (one addBulk of
+      // 5,000 children held them all back for most of a second). A crash between chunks re-plans
+      // and missingChildren adds only the rest.
+      for (let at = 0; at < toAdd.length; at += ADD_CHUNK) {
+        await this.queue(DEVICE_QUEUE).addBulk(toAdd.slice(at, at + ADD_CHUNK).map((t) => ({
           name: `${d.type}:device`,
           data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
           opts: {
