@@ -7,7 +7,7 @@
 //    per-device steps and log), from submit to the job's final state; in this process, then
 //    (--procs) in 1, 2, 4 worker processes (dist/workers/main.js) while this one only submits.
 //    After each: Redis commands per device job (INFO commandstats), to see where the time goes.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -85,6 +85,14 @@ async function commandStats(r: Redis): Promise<Map<string, { calls: number; usec
   return out;
 }
 
+/** CPU seconds a child process has used (/proc/<pid>/stat utime + stime, 100 ticks/s). */
+function procCpu(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
 /** CPU seconds redis-server has used (INFO cpu). */
 async function redisCpu(r: Redis): Promise<number> {
   const info = await r.info('cpu');
@@ -137,6 +145,7 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   const stats0 = await commandStats(redis);
   const cpu0 = await redisCpu(redis);
   const own0 = process.cpuUsage();
+  const workers0 = children.reduce((a, c) => a + procCpu(c.pid!), 0);
   const t0 = performance.now();
   const id = await jobs.submit(BENCH_TYPE, `bench${procs}`, { n });
   // Poll only the state (the full record of a 5,000-device job is big; reading it is not the point).
@@ -150,6 +159,7 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   const redisCpuS = (await redisCpu(redis)) - cpu0;
   const own = process.cpuUsage(own0);
   const ownS = (own.user + own.system) / 1e6;
+  const workersS = children.reduce((a, c) => a + procCpu(c.pid!), 0) - workers0;
   const v = await jobs.get(id, { logLimit: 1 });
   const succeeded = Object.values(v?.devices ?? {}).filter((d) => d.state === 'succeeded').length;
   const full = await jobs.get(id, { logLimit: 100_000 });
@@ -161,7 +171,7 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await jobs.close();
   redis.disconnect();
-  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s of ${(totalMs / 1000).toFixed(2)} s`;
+  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s`;
   return { totalMs, state: v?.state ?? 'missing', succeeded, phases, redis: `${cpu}; ${perDevice(stats0, stats1, n)}` };
 }
 
