@@ -1,5 +1,6 @@
 // Service environment (DESIGN §5). One place reads process.env; everything else takes a ServiceConfig.
 import * as path from 'node:path';
+import { redisTarget } from './store/redis-url';
 
 export interface ServiceConfig {
   port: number;
@@ -52,9 +53,14 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const redisUrl = optional(env, 'REDIS_URL');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port or rediss://..., got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
+  if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
+  // Sentinel and cluster URLs: their own checks (a bad host list, a cluster's refusal) now, not at connect.
+  if (redisUrl) {
+    try { redisTarget(redisUrl); } catch (e) { throw new ConfigError((e as Error).message); }
+  }
+
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {
     throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
