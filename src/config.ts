@@ -1,6 +1,5 @@
 // Service environment (docs/architecture.md, Contracts). One place reads process.env; everything else takes a ServiceConfig.
 import * as path from 'node:path';
-import { redisTarget } from './store/redis-url';
 
 export interface ServiceConfig {
   port: number;
@@ -55,10 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   const redisUrl = optional(env, 'REDIS_URL');
   if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
-  }
-  // Sentinel and cluster URLs: their own checks (a bad host list, a cluster's refusal) now, not at connect.
-  if (redisUrl) {
-    try { redisTarget(redisUrl); } catch (e) { throw new ConfigError((e as Error).message); }
   }
 
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');

@@ -2,7 +2,7 @@
 // options; a cluster URL and malformed ones are refused with a line that says why.
 import { redisTarget, RedisUrlError } from '../../src/store/redis-url';
 import { loadConfig } from '../../src/config';
-import { redactRedisUrl } from '../../src/store/redis-server';
+import { connectRedis, redactRedisUrl } from '../../src/store/redis-server';
 
 describe('redisTarget', () => {
   test('plain and TLS URLs go to ioredis as they are', () => {
@@ -28,9 +28,9 @@ describe('redisTarget', () => {
     expect(() => redisTarget('memcached://h')).toThrow(/expected redis:\/\//);
   });
 
-  test('loadConfig takes Sentinel URLs and refuses a cluster at start-up; passwords are redacted', () => {
+  test('loadConfig takes Sentinel URLs; connecting refuses a cluster before any socket; passwords are redacted', () => {
     expect(loadConfig({ REDIS_URL: 'redis+sentinel://:pw@s1:26379/m' }).redisUrl).toBe('redis+sentinel://:pw@s1:26379/m');
-    expect(() => loadConfig({ REDIS_URL: 'redis+cluster://h1:7000' })).toThrow(/Redis Cluster is not supported/);
+    expect(() => connectRedis('redis+cluster://h1:7000')).toThrow(/Redis Cluster is not supported/);
     expect(redactRedisUrl('redis+sentinel://u:pw@s1:26379/m')).toBe('redis+sentinel://u:***@s1:26379/m');
   });
 });
