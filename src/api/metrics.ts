@@ -65,7 +65,7 @@ export function createMetrics(deps: { jobs: JobSystem; store: Store; defaults?: 
   });
   new Gauge({
     name: 'fabric_dhcp_leases',
-    help: 'Active DHCP leases of the built-in ZTP DHCP server, by fabric',
+    help: 'Active DHCP leases of the ZTP DHCP server (built-in, or Kea as read back each second), by fabric',
     labelNames: ['fabric'] as const,
     registers: [registry],
     async collect() {
