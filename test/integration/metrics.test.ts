@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startApi, example, ROOT, type ApiHarness } from '../helpers/api-harness';
 import { RedisLeaseStore } from '../../src/discovery/dhcp';
-import { SHARED, sharedMetrics } from '../../src/metrics/shared';
 import type { PushDeviceFn } from '../../src/jobs/autoconfigure';
 
 jest.setTimeout(60_000);
@@ -50,9 +49,12 @@ describe('GET /metrics', () => {
     const leases = new RedisLeaseStore(h.redis);
     await leases.put({ fabric: 'dc1', ip: '10.0.0.50', subnet: '10.0.0.0/24', mac: '02:00:00:00:00:01', state: 'bound', expiresAt: Date.now() + 60_000 });
     await leases.put({ fabric: 'dc1', ip: '10.0.0.51', subnet: '10.0.0.0/24', mac: '02:00:00:00:00:02', state: 'offered', expiresAt: Date.now() + 60_000 });
-    // What the drift check and the ZTP route record (their own tests drive them for real).
+    // What a whole-fabric drift check records (computeDrift needs devices that answer NETCONF).
     await h.redis.hset('fz:metrics:drift', 'dc1', '2', 'deleted-fabric', '7');
-    sharedMetrics(h.redis).inc(SHARED.ztpBootstraps, { fabric: 'dc1' });
+    // A device fetches its bootstrap with the one-time token its lease carried; a used token is refused and not counted.
+    await leases.putToken({ token: '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b', fabric: 'dc1', serial: 'SIM0101', ip: '10.0.0.50', mac: '02:00:00:00:00:01' }, 60_000);
+    expect((await h.call('GET', '/ztp/SIM0101?t=0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b', { role: 'none' })).status).toBe(200);
+    expect((await h.call('GET', '/ztp/SIM0101?t=0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b', { role: 'none' })).status).toBe(404);
 
     const m = (await h.call('GET', '/metrics', { role: 'viewer' })).text;
     expect(sample(m, 'fabric_pushes_total{platform="frr",outcome="committed"}')).toBe(devices - 1);
