@@ -7,6 +7,7 @@ import { registerSharedMetrics } from '../metrics/shared';
 import { readDriftCounts } from '../jobs/drift';
 import { RedisLeaseStore } from '../discovery/dhcp';
 import type { JobSystem } from '../jobs/engine';
+import { QUEUE_NAMES } from '../jobs/registry';
 import type { Store } from '../store';
 
 export interface Metrics {
@@ -49,6 +50,16 @@ export function createMetrics(deps: { jobs: JobSystem; store: Store; defaults?: 
         for (const d of await deps.store.listDevices(f.name)) counts[d.managedState] = (counts[d.managedState] ?? 0) + 1;
         for (const [s, n] of Object.entries(counts)) this.set({ fabric: f.name, managed_state: s }, n);
       }
+    },
+  });
+  new Gauge({
+    name: 'fabric_workers',
+    help: 'Worker processes serving each queue now (BullMQ workers connected to the shared Redis, every machine)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const q of QUEUE_NAMES) this.set({ queue: q }, await deps.jobs.queue(q).getWorkersCount());
     },
   });
   new Gauge({

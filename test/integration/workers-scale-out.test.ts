@@ -56,6 +56,8 @@ describeIf({ commands: ['redis-server'] })('scale-out: device jobs of one fabric
       return line ? Number(line.split(' ')[1]) : 0;
     };
     await until('device jobs counted', async () => (await sample('fabric_device_jobs_total{type="autoconfigure",state="succeeded"}')) === 8, 10_000, 100);
+    // This process's JobSystem runs no worker: the three are the worker processes.
+    expect(await sample('fabric_workers{queue="device-ops"}')).toBe(3);
     await until('job counted', async () => (await sample('fabric_jobs_finished_total{type="autoconfigure",state="succeeded"}')) === 1, 10_000, 100);
     expect(await sample('fabric_pushes_total{platform="frr",outcome="committed"}')).toBe(8);
   });
