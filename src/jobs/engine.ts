@@ -430,8 +430,8 @@ export class JobSystem {
       const names = plan.devices.map((t) => t.device);
       await this.records.declareDevices(d.jobId, names, def.deviceSteps.map((s) => s.name));
       // Children first, then the phase: a crash in between re-plans. The children that exist
-      // already (an earlier run may have added some chunks) are left alone: re-adding a FAILED one makes BullMQ
-      // count it as a pending dependency again, and the parent waits for it forever.
+      // already (an earlier run may have added some chunks) are left alone: re-adding a FAILED
+      // one makes BullMQ count it as a pending dependency again, and the parent waits forever.
       const toAdd = await this.missingChildren(d.jobId, plan.devices);
       // In chunks: workers start on the first devices while the rest are added (one addBulk of
       // 5,000 children held them all back for most of a second). A crash between chunks re-plans
