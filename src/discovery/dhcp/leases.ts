@@ -1,6 +1,7 @@
 // DHCP leases and the "active onboarding" registry, kept in Redis under `fz:dhcp:`.
 // Leases expire in Redis itself (PX), so a lease nobody renews disappears even when the
 // server is down; an index set per fabric lists them (stale members pruned on read).
+import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ClientIdentity } from './identity';
 
@@ -55,8 +56,14 @@ export interface LeaseStore {
   activate(a: ActiveFabric): Promise<void>;
   deactivate(fabric: string): Promise<void>;
   active(): Promise<ActiveFabric[]>;
-  // one-time ZTP tokens
+  // one-time ZTP tokens, at most one live per lease (a new one revokes the previous)
   putToken(t: ZtpToken, ms: number): Promise<void>;
+  /**
+   * The lease's live token when it is unused and was issued for the same client, its lifetime
+   * extended; else a new one (revoking the previous). So an OFFER, its ACK and any repeat of
+   * them carry the same URL, and a client repeating DISCOVER/REQUEST cannot pile up tokens.
+   */
+  issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string>;
   /** Returns and deletes the token (served once). */
   takeToken(token: string): Promise<ZtpToken | undefined>;
 }
@@ -66,6 +73,9 @@ export class RedisLeaseStore implements LeaseStore {
 
   private leaseKey(f: string, ip: string): string { return `${this.prefix}lease:${f}:${ip}`; }
   private indexKey(f: string): string { return `${this.prefix}leases:${f}`; }
+  /** the one live ZTP token of a lease (its value is the token) */
+  private leaseTokenKey(f: string, ip: string): string { return `${this.prefix}lease-token:${f}:${ip}`; }
+  private tokenKey(token: string): string { return `${this.prefix}token:${token}`; }
 
   async get(fabric: string, ip: string): Promise<Lease | undefined> {
     const v = await this.redis.get(this.leaseKey(fabric, ip));
@@ -90,7 +100,9 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async remove(fabric: string, ip: string): Promise<void> {
-    await this.redis.multi().del(this.leaseKey(fabric, ip)).srem(this.indexKey(fabric), ip).exec();
+    const r = await this.redis.multi().del(this.leaseKey(fabric, ip)).srem(this.indexKey(fabric), ip).getdel(this.leaseTokenKey(fabric, ip)).exec();
+    const token = r?.[2]?.[1];
+    if (typeof token === 'string') await this.redis.del(this.tokenKey(token)); // a released lease's bootstrap is gone too
   }
 
   async decline(fabric: string, ip: string, ms: number): Promise<void> {
@@ -123,13 +135,40 @@ export class RedisLeaseStore implements LeaseStore {
     return Object.values(all).map((v) => JSON.parse(v) as ActiveFabric).filter((a) => a.until > now);
   }
 
+  /**
+   * Stores the token and revokes the lease's previous one: one live token per lease, so a
+   * client that repeats DISCOVER/REQUEST cannot pile up tokens (each OFFER and ACK mints one).
+   */
   async putToken(t: ZtpToken, ms: number): Promise<void> {
-    await this.redis.set(`${this.prefix}token:${t.token}`, JSON.stringify(t), 'PX', Math.max(1, ms));
+    const px = Math.max(1, ms);
+    const r = await this.redis.multi()
+      .set(this.tokenKey(t.token), JSON.stringify(t), 'PX', px)
+      .set(this.leaseTokenKey(t.fabric, t.ip), t.token, 'PX', px, 'GET')
+      .exec();
+    const old = r?.[1]?.[1];
+    if (typeof old === 'string' && old !== t.token) await this.redis.del(this.tokenKey(old));
+  }
+
+  async issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string> {
+    const px = Math.max(1, ms);
+    const ptr = this.leaseTokenKey(t.fabric, t.ip);
+    const live = await this.redis.get(ptr);
+    if (live) {
+      const v = await this.redis.get(this.tokenKey(live));
+      const same = v ? (JSON.parse(v) as ZtpToken) : undefined;
+      if (same && same.serial === t.serial && same.mac === t.mac && same.platform === t.platform) {
+        await this.redis.multi().pexpire(this.tokenKey(live), px).pexpire(ptr, px).exec();
+        return live;
+      }
+    }
+    const token = randomBytes(16).toString('hex');
+    await this.putToken({ ...t, token }, px);
+    return token;
   }
 
   async takeToken(token: string): Promise<ZtpToken | undefined> {
     if (!/^[0-9a-f]{32}$/.test(token)) return undefined;
-    const v = await this.redis.getdel(`${this.prefix}token:${token}`);
+    const v = await this.redis.getdel(this.tokenKey(token));
     return v ? (JSON.parse(v) as ZtpToken) : undefined;
   }
 }
