@@ -1,7 +1,8 @@
 // Standalone DHCP server (the API process embeds the same thing): DHCP_INTERFACE, REDIS_URL
 // (a redis:// URL or a unix socket path), ZTP_BASE_URL; DHCP_OFFER_MS (how long an offer
 // holds its address, default 30 s) and DHCP_REGISTRY_CACHE_MS for tests. Prints "dhcp ready
-// <interface>" once bound, and its packet counts when it stops (SIGTERM, SIGINT).
+// <interface>" once bound, its packet counts on SIGUSR2 ("dhcp stats {...}") and when it
+// stops (SIGTERM, SIGINT: "dhcp stopped {...}").
 import Redis from 'ioredis';
 import { startDhcpFromEnv } from './index';
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     redis.disconnect();
     process.exit(0);
   };
+  process.on('SIGUSR2', () => log(`dhcp stats ${JSON.stringify(server.stats)}`));
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
 }
