@@ -64,9 +64,19 @@ export interface LeaseStore {
    * them carry the same URL, and a client repeating DISCOVER/REQUEST cannot pile up tokens.
    */
   issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string>;
-  /** Returns and deletes the token (served once). */
-  takeToken(token: string): Promise<ZtpToken | undefined>;
+  /**
+   * Returns and deletes the token (served once). With `serial`, a token issued for another
+   * serial is neither returned nor consumed (it stays valid for its own device).
+   */
+  takeToken(token: string, serial?: string): Promise<ZtpToken | undefined>;
 }
+
+/** GETDEL only when the token's serial matches (atomic: a wrong guess cannot burn it). */
+const TAKE_IF_SERIAL = `local v = redis.call('GET', KEYS[1])
+if not v then return false end
+if cjson.decode(v).serial ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return v`;
 
 export class RedisLeaseStore implements LeaseStore {
   constructor(private readonly redis: Redis, private readonly prefix = 'fz:dhcp:') {}
@@ -166,9 +176,11 @@ export class RedisLeaseStore implements LeaseStore {
     return token;
   }
 
-  async takeToken(token: string): Promise<ZtpToken | undefined> {
+  async takeToken(token: string, serial?: string): Promise<ZtpToken | undefined> {
     if (!/^[0-9a-f]{32}$/.test(token)) return undefined;
-    const v = await this.redis.getdel(this.tokenKey(token));
+    const v = serial === undefined
+      ? await this.redis.getdel(this.tokenKey(token))
+      : ((await this.redis.eval(TAKE_IF_SERIAL, 1, this.tokenKey(token), serial)) as string | null);
     return v ? (JSON.parse(v) as ZtpToken) : undefined;
   }
 }
