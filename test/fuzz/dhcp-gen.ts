@@ -6,8 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prng } from './prng';
+import { repoRoot } from './paths';
 
-export const CORPUS_DIR = join(__dirname, 'corpus/dhcp');
+export const CORPUS_DIR = join(repoRoot(), 'test/fuzz/corpus/dhcp');
 
 export interface Seed { name: string; bytes: Buffer }
 

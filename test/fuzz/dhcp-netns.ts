@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dhclient, ipn, killPid, sh, startServerProcess, startSocketRedis, tsHook, waitFor, type Dhclient, type ServerProcess } from '../helpers/dhcp-lab';
+import { dhclient, ipn, killPid, ROOT, sh, startServerProcess, startSocketRedis, tsHook, waitFor, type Dhclient, type ServerProcess } from '../helpers/dhcp-lab';
 import { RedisLeaseStore } from '../../src/discovery/dhcp';
 
 export interface DhcpFuzzResult {
@@ -87,7 +87,7 @@ export async function runDhcpNetnsFuzz(o: { cases: number; seed: number }): Prom
 
     // the fuzz
     const hook = tsHook(dir);
-    const sender = spawn('ip', ['netns', 'exec', NS.fz, process.execPath, '-r', hook, '-e', `require(${JSON.stringify(join(__dirname, 'dhcp-sender.ts'))})`], {
+    const sender = spawn('ip', ['netns', 'exec', NS.fz, process.execPath, '-r', hook, '-e', `require(${JSON.stringify(join(ROOT, 'test/fuzz/dhcp-sender.ts'))})`], {
       env: { ...process.env, FUZZ_SENDER: '1', FUZZ_TARGET: '10.79.0.2', FUZZ_CASES: String(o.cases), FUZZ_SEED: String(o.seed) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

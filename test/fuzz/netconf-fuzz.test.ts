@@ -10,6 +10,7 @@ test('hostile hellos and replies: each case ends in time with a result or a type
   expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(cases);
   expect(Object.keys(r.perMutation).sort()).toEqual([...NETCONF_MUTATIONS].sort());
   expect(r.bad).toEqual([]);
+  expect(r.timedOutInstead).toBeLessThan(cases / 10);
   expect(r.unhandledRejections).toBe(0);
   expect(r.socketsLeft).toBeLessThanOrEqual(0);
   expect(r.maxCaseMs).toBeLessThan(LIMITS.connectTimeoutMs + 2 * LIMITS.rpcTimeoutMs + 5000);

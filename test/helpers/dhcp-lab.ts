@@ -6,10 +6,12 @@
 // Everything started is stopped by pid; namespaces are removed by name.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Redis from 'ioredis';
+import { repoRoot } from '../fuzz/paths';
 
-export const ROOT = resolve(__dirname, '../..');
+/** the repository (also when this runs compiled from dist/, as the benchmarks do) */
+export const ROOT = repoRoot();
 
 export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 export const ipn = (ns: string, ...args: string[]): string => sh('ip', ['-n', ns, ...args]);
