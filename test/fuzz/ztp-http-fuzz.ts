@@ -117,6 +117,7 @@ const SERIAL_VARIANTS = (r: Prng): string => r.pick([
   '\u00e9t\u00e9', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'a'.repeat(99), 'a'.repeat(100), 'a'.repeat(101), 'b'.repeat(5000),
   'x;y', 'x y', 'x%20y', 'x\ty', '<script>', '%3Cscript%3E', '${jndi:ldap://x}', 'SIM0007%0d%0aX-Injected:1', r.text(r.int(1, 30), 'ABCXYZ0123456789-._~!$&\'()*+,;=:@'),
 ]);
+const SAME_URL = new Set(['/ztp/', '/%7atp/', 'http://127.0.0.1/ztp/']);
 const PREFIXES = ['/ztp/', '/ztp/', '/ztp/', '/ZTP/', '//ztp/', '/ztp//', '/./ztp/', '/ztp/../ztp/', '/%7atp/', '/ztp%2f', 'http://127.0.0.1/ztp/', '/api/v1/../../ztp/'];
 // `live` only where the request must not be served; `other` (a random token) where it may
 // look like a valid fetch (trailing junk that the HTTP parser tolerates, extra parameters)
@@ -157,7 +158,10 @@ export function hostileRequest(r: Prng, m: (typeof ZTP_MUTATIONS)[number], live:
     case 'path': {
       const prefix = r.pick(PREFIXES);
       const serial = SERIAL_VARIANTS(r);
-      target = `${prefix}${serial}${r.chance(0.5) ? `?t=${prefix === '/ztp/' && serial === liveSerial ? other : live}` : ''}`;
+      // other spellings of the device's own URL are its URL (a percent-encoded letter, the
+      // absolute form): they get a random token, the rest the live one
+      const same = serial === liveSerial && SAME_URL.has(prefix);
+      target = `${prefix}${serial}${r.chance(0.5) ? `?t=${same ? other : live}` : ''}`;
       break;
     }
     case 'query': target = `/ztp/${r.chance(0.5) ? liveSerial : SERIAL_VARIANTS(r)}${QUERY(r, live, other)}`; break;

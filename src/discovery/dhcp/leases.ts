@@ -56,12 +56,14 @@ export interface LeaseStore {
   activate(a: ActiveFabric): Promise<void>;
   deactivate(fabric: string): Promise<void>;
   active(): Promise<ActiveFabric[]>;
-  // one-time ZTP tokens, at most one live per lease (a new one revokes the previous)
+  // one-time ZTP tokens
+  /** Stores a token as given (other backends, tests, a token put back after a failure). */
   putToken(t: ZtpToken, ms: number): Promise<void>;
   /**
-   * The lease's live token when it is unused and was issued for the same client, its lifetime
-   * extended; else a new one (revoking the previous). So an OFFER, its ACK and any repeat of
-   * them carry the same URL, and a client repeating DISCOVER/REQUEST cannot pile up tokens.
+   * One live token per lease: the lease's token when it is unused and was issued for the same
+   * client, its lifetime extended; else a new one, revoking the previous. So an OFFER, its ACK
+   * and any repeat of them carry the same URL, and a client repeating DISCOVER/REQUEST cannot
+   * pile up tokens. remove() of the lease revokes it.
    */
   issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string>;
   /**
@@ -145,18 +147,8 @@ export class RedisLeaseStore implements LeaseStore {
     return Object.values(all).map((v) => JSON.parse(v) as ActiveFabric).filter((a) => a.until > now);
   }
 
-  /**
-   * Stores the token and revokes the lease's previous one: one live token per lease, so a
-   * client that repeats DISCOVER/REQUEST cannot pile up tokens (each OFFER and ACK mints one).
-   */
   async putToken(t: ZtpToken, ms: number): Promise<void> {
-    const px = Math.max(1, ms);
-    const r = await this.redis.multi()
-      .set(this.tokenKey(t.token), JSON.stringify(t), 'PX', px)
-      .set(this.leaseTokenKey(t.fabric, t.ip), t.token, 'PX', px, 'GET')
-      .exec();
-    const old = r?.[1]?.[1];
-    if (typeof old === 'string' && old !== t.token) await this.redis.del(this.tokenKey(old));
+    await this.redis.set(this.tokenKey(t.token), JSON.stringify(t), 'PX', Math.max(1, ms));
   }
 
   async issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string> {
@@ -172,7 +164,12 @@ export class RedisLeaseStore implements LeaseStore {
       }
     }
     const token = randomBytes(16).toString('hex');
-    await this.putToken({ ...t, token }, px);
+    const r = await this.redis.multi()
+      .set(this.tokenKey(token), JSON.stringify({ ...t, token }), 'PX', px)
+      .set(ptr, token, 'PX', px, 'GET')
+      .exec();
+    const old = r?.[1]?.[1];
+    if (typeof old === 'string' && old !== token) await this.redis.del(this.tokenKey(old));
     return token;
   }
 
