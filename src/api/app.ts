@@ -14,6 +14,7 @@ export { actorOf, type ApiContext, type ApiDeps };
 import { clientErrorCode, errorHandler } from './errors';
 import { collectRouteAccess, installAudit, installAuth, installRateLimits, installSecurityHeaders, markPublic, type RateLimits, type RouteAccess } from './security';
 import { registerServiceRoutes } from './routes-services';
+import { installOperationIds } from './openapi';
 import { createMetrics, type Metrics } from './metrics';
 import { REPLY_SCHEMAS } from './schemas';
 import { NAMED_SCHEMAS } from '../domain/schema';
@@ -59,6 +60,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const ctx: ApiContext = { ...deps, metrics };
   const routeAccess: RouteAccess[] = [];
   collectRouteAccess(app, routeAccess);
+  installOperationIds(app);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
