@@ -45,3 +45,25 @@ export function installOperationIds(app: FastifyInstance): void {
     r.schema = { ...schema, operationId: operationIdFor(method, r.url) };
   });
 }
+
+/**
+ * OpenAPI 3.0 Schema Objects have `example` (one value), not JSON Schema's `examples` (a list),
+ * which the one schema uses for the docs and editors: convert them everywhere in the document
+ * (@fastify/swagger converts only the top level of a body). Mutates and returns the document.
+ */
+export function oas30Examples<T>(doc: T): T {
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object' || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) { v.forEach(walk); return; }
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.examples) && (typeof o.type === 'string' || o.anyOf || o.properties)) {
+      if (o.example === undefined && o.examples.length) o.example = o.examples[0];
+      delete o.examples;
+    }
+    Object.values(o).forEach(walk);
+  };
+  walk(doc);
+  return doc;
+}

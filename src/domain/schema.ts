@@ -83,7 +83,7 @@ export const Credentials = Type.Object({
 export const Snmp = Type.Union([
   Type.Object({ community: Text(64, 'SNMPv2c community (read-only)') }, { additionalProperties: false }),
   Type.Object({
-    v3: Type.Object({ user: Text(64), authKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'SHA auth key' }), privKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'AES priv key' }) }, { additionalProperties: false }),
+    v3: Type.Object({ user: Type.String({ ...Text(64), examples: ['fabric-ro'] }), authKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'SHA auth key' }), privKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'AES priv key' }) }, { additionalProperties: false }),
   }, { additionalProperties: false }),
 ], { description: 'how discovery reads LLDP-MIB: {community} or {v3: {user, authKey, privKey}}' });
 
@@ -98,7 +98,7 @@ export const Namespaces = Type.Object({
   overlayAsn: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967294, description: 'iBGP EVPN AS (outside every range); needed once any device has a role' })),
 }, { additionalProperties: false, $id: 'Namespaces' });
 
-const HostList = (what: string) => Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), { maxItems: 16, description: `${what}: IPv4 addresses or DNS names` });
+const HostList = (what: string, example: string[]) => Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), { maxItems: 16, description: `${what}: IPv4 addresses or DNS names`, examples: [example] });
 export const Settings = Type.Object({
   mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 65535, default: 9216, description: 'fabric link MTU' })),
   bfd: Type.Optional(Type.Object({
@@ -106,9 +106,9 @@ export const Settings = Type.Object({
     multiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, default: 3 })),
   }, { additionalProperties: false })),
   gracefulRestart: Type.Optional(Type.Boolean({ default: true })),
-  ntp: Type.Optional(HostList('NTP servers')),
-  syslog: Type.Optional(HostList('syslog hosts')),
-  dns: Type.Optional(HostList('DNS servers')),
+  ntp: Type.Optional(HostList('NTP servers', ['10.0.0.5', 'ntp.example.net'])),
+  syslog: Type.Optional(HostList('syslog hosts', ['10.0.0.6'])),
+  dns: Type.Optional(HostList('DNS servers', ['10.0.0.53'])),
 }, { additionalProperties: false, $id: 'Settings' });
 
 export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { description: 'the tier' });
@@ -120,8 +120,8 @@ export const Device = Type.Object({
   profile: Type.String({ pattern: NAME_PATTERN, maxLength: 63, description: 'node profile (node-profiles/<name>.yaml)' }),
   physicalRole: PhysicalRole,
   roles: Type.Optional(Type.Array(RoleName, { maxItems: 16 })),
-  managementIp: Type.Optional(Ipv4),
-  model: Type.Optional(Text(64)),
+  managementIp: Type.Optional(Type.String({ ...Ipv4, description: 'set by discovery (or given in brownfield)', examples: ['10.0.0.11'] })),
+  model: Type.Optional(Type.String({ ...Text(64), description: 'as the device reports it', examples: ['qfx5110-48s-4c'] })),
 }, { additionalProperties: false });
 
 export const LinkPair = Type.Array(LinkEndText, { minItems: 2, maxItems: 2, description: '[device:port, device:port]' });

@@ -2,7 +2,7 @@
 // (@apidevtools/swagger-parser) accepts it, every operation has a unique operationId, a typed
 // 2xx reply and (writes) a body schema, component schemas carry their names, and
 // openapi-typescript turns it into a typed client that tsc accepts (and rejects misuse of).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -48,6 +48,17 @@ it('every operation: unique operationId, a typed 2xx reply, a body schema on wri
   const names = Object.keys(doc.components?.schemas ?? {});
   expect(names.filter((n) => /^def-\d+$/.test(n))).toEqual([]);
   expect(names).toEqual(expect.arrayContaining(['FabricFile', 'VirtualNetwork', 'Error', 'Fabric', 'Device', 'Job']));
+});
+
+it('GET /api/v1/schemas/fabric.json: the shipped schemas/fabric.schema.json, for any viewer', async () => {
+  const r = await h.call('GET', '/api/v1/schemas/fabric.json', { role: 'viewer' });
+  expect(r.status).toBe(200);
+  expect(r.headers['content-type']).toMatch(/^application\/json/);
+  expect(r.text).toBe(readFileSync(path.join(ROOT, 'schemas', 'fabric.schema.json'), 'utf8'));
+  expect(r.json.properties.fabric.required).toEqual(['name', 'credentials', 'namespaces']);
+  expect((await h.call('GET', '/api/v1/schemas/fabric.json', { role: 'none' })).status).toBe(401);
+  expect(h.app.routeAccess.find((x) => x.url === '/api/v1/schemas/fabric.json' && x.method === 'GET')).toEqual({ method: 'GET', url: '/api/v1/schemas/fabric.json', public: false, role: 'viewer' });
+  expect(doc.paths['/api/v1/schemas/fabric.json']?.get?.operationId).toBe('getFabricFileSchema');
 });
 
 it('operationIdFor: derived from method and path', () => {
