@@ -36,8 +36,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    // coerceTypes 'array': query strings arrive as text (limit=50).
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    // coerceTypes 'array': query strings arrive as text (limit=50). allErrors: a rejected body
+    // lists every problem (errors.ts), bounded by BODY_LIMIT and the schemas' maxItems.
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
     // Errors found before routing (a bad URL encoding, a path parameter over maxParamLength).

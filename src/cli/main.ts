@@ -76,7 +76,8 @@ export async function main(argv: string[], ctx: CliContext = defaultCtx): Promis
     // A rejected input: every problem the service found, one line each, with its path.
     const problems = e instanceof ApiClientError ? e.body?.errors : undefined;
     if (problems && problems.length > 1) {
-      for (const p of problems) ctx.err(`fabric: ${p.path && !p.message.startsWith(p.path) ? `${p.path}: ` : ''}${firstLine(p.message)}\n`);
+      // Each message already starts with where (`devices[1].name: ...`).
+      for (const p of problems) ctx.err(`fabric: ${firstLine(p.message)}\n`);
       return 1;
     }
     ctx.err(`fabric: ${firstLine(e)}\n`);
