@@ -40,6 +40,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     // lists every problem (errors.ts), bounded by BODY_LIMIT and the schemas' maxItems.
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
+    // One line per request at info is chatter: the onResponse hook below logs requests at
+    // debug (failures at warn).
+    disableRequestLogging: true,
     routerOptions: { maxParamLength: 500 },
     // Errors found before routing (a bad URL encoding, a path parameter over maxParamLength).
     frameworkErrors: (err, _req, reply) => {

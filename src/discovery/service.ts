@@ -18,19 +18,27 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
   };
 }
 
+/** A DHCP server's message: a lease bound or refused is a milestone; the rest is protocol chatter. */
+export const dhcpLogLevel = (m: string): 'info' | 'debug' => (/: (bound|declined|pool .* is exhausted|socket error)|is exhausted/.test(m) ? 'info' : 'debug');
+
+type DiscoveryLogger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; debug?(obj: object, msg: string): void };
+const dhcpLog = (l: DiscoveryLogger | undefined, fields: object) => (m: string) => {
+  if (dhcpLogLevel(m) === 'info' || !l?.debug) l?.info(fields, m); else l.debug(fields, m);
+};
+
 export interface DiscoveryServices { dhcp?: DhcpServer; kea?: KeaDhcpBackend; stop(): Promise<void> }
 
 /** Starts the DHCP server the configuration asks for (DHCP_INTERFACE, DHCP_BACKEND, ZTP_BASE_URL, PORT). */
 export async function startDiscoveryServices(o: {
   store: Store;
   config: { dhcpInterface?: string; dhcpBackend?: 'builtin' | 'kea'; dataDir?: string; ztpBaseUrl?: string; port?: number };
-  logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  logger?: DiscoveryLogger;
 }): Promise<DiscoveryServices> {
   if (!o.config.dhcpInterface) return { stop: async () => undefined };
   if (o.config.dhcpBackend === 'kea') {
     const kea = await startKea({
       store: o.store, interface: o.config.dhcpInterface, dataDir: o.config.dataDir ?? './data', ztpBaseUrl: o.config.ztpBaseUrl,
-      port: o.config.port ?? 8080, log: (m) => o.logger?.info({ component: 'dhcp', backend: 'kea' }, m),
+      port: o.config.port ?? 8080, log: dhcpLog(o.logger, { component: 'dhcp', backend: 'kea' }),
     });
     o.logger?.info({ interface: o.config.dhcpInterface, backend: 'kea', pid: kea.pid() }, 'dhcp server (kea) listening');
     return { kea, stop: async () => { await kea.stop(); } };
@@ -40,7 +48,7 @@ export async function startDiscoveryServices(o: {
     ...(o.config.ztpBaseUrl ? { ZTP_BASE_URL: o.config.ztpBaseUrl } : {}),
     PORT: String(o.config.port ?? 8080),
   };
-  const dhcp = await startDhcpFromEnv(o.store.redis, env, { log: (m) => o.logger?.info({ component: 'dhcp' }, m) });
+  const dhcp = await startDhcpFromEnv(o.store.redis, env, { log: dhcpLog(o.logger, { component: 'dhcp' }) });
   o.logger?.info({ interface: o.config.dhcpInterface, address: dhcp?.address() }, 'dhcp server listening');
   return { dhcp, stop: async () => { await dhcp?.stop(); } };
 }
