@@ -21,7 +21,7 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
   const fabrics = program.command('fabrics').description('fabrics on the service (FABRIC_API_URL, FABRIC_TOKEN)');
   withOutput(fabrics.command('list').description('list fabrics')).action(async (o: { output: OutputFormat }) => {
     const r = await api().request<{ items: Record<string, unknown>[] }>('GET', '/fabrics');
-    show(o, r, r.items.map((f) => ({ ...f, overlayAsn: (f.namespaces as { overlayAsn?: number } | undefined)?.overlayAsn })), ['name', 'overlayAsn', 'devices', 'links', 'createdAt']);
+    show(o, r, r.items.map((f) => ({ ...f, overlayAsn: (f.namespaces as { overlayAsn?: number } | undefined)?.overlayAsn })), ['name', 'overlayAsn', 'createdAt']);
   });
   fabrics.command('create').argument('<file>', 'fabric file (YAML or JSON)').description('create a fabric from a fabric file')
     .action(async (file: string) => {

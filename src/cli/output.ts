@@ -2,7 +2,7 @@
 // Tables have human headers ("MANAGEMENT IP", not "MANAGEMENTIP"); json and yaml print the
 // API's reply as it came, so scripts get every field.
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
@@ -92,12 +92,7 @@ export function formatReply(v: unknown, format: OutputFormat, cols?: string[]): 
   return formatRecord(v as Record<string, unknown>);
 }
 
-function parseFormat(v: string): OutputFormat {
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`"${v}" is not one of ${OUTPUT_FORMATS.join(', ')}`);
-  return v as OutputFormat;
-}
-
-/** Adds `--output <format>` to a read command (default table). */
+/** Adds `--output <format>` to a read command (default table); completion offers the choices. */
 export function withOutput(cmd: Command, dflt: OutputFormat = 'table'): Command {
-  return cmd.addOption(new Option('--output <format>', 'table | json | yaml').default(dflt).argParser(parseFormat));
+  return cmd.addOption(new Option('--output <format>', 'table | json | yaml').default(dflt).choices(OUTPUT_FORMATS));
 }
