@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from './context';
 import { ApiClient, clientOptionsFromEnv } from './api-client';
 import { formatReply, withOutput, type OutputFormat } from './output';
+import { endOf, follow } from './watch';
 import type { CliOperation, CliParam } from './table-build';
 import TABLE from './command-table.json';
 
@@ -85,9 +86,11 @@ export function requestBody(op: CliOperation, o: Record<string, unknown>): unkno
     return base;
   }
   const body: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const f of op.body.fields) if (o[f.name] !== undefined) body[f.name] = o[f.name];
+  for (const f of op.body.fields) if (!OWN_OPTIONS.has(f.name) && o[f.name] !== undefined) body[f.name] = o[f.name];
   return body;
 }
+
+const OWN_OPTIONS = new Set(['file', 'output', 'wait', 'timeout', 'help']);
 
 function register(parent: Command, op: CliOperation, ctx: CliContext): void {
   const cmd = parent.command(op.name).description(`${op.summary || `${op.method} ${op.path}`}  [${op.method} /api/v1${op.path}]`);
@@ -97,21 +100,27 @@ function register(parent: Command, op: CliOperation, ctx: CliContext): void {
   if (op.body) {
     cmd.option('-f, --file <file>', 'request body as JSON or YAML (- for stdin); the options below override its fields');
     for (const f of op.body.fields) {
-      // `--file` and `--output` belong to the command; a body field of that name is set with --file.
-      if (f.name === 'file' || f.name === 'output') continue;
+      // These options belong to the command; a body field of such a name is set with --file.
+      if (OWN_OPTIONS.has(f.name)) continue;
       cmd.addOption(optionFor(f));
     }
   }
   const read = op.method === 'GET';
   withOutput(cmd, read ? 'table' : 'json');
+  if (!read) {
+    cmd.option('--wait', 'when the reply names a job (jobId): follow it live until it ends; exit non-zero unless it succeeds');
+    cmd.option('--timeout <s>', 'with --wait: give up following after this many seconds', '3600');
+  }
   cmd.action(async (...all: unknown[]) => {
     const args = all.slice(0, op.args.length) as string[];
-    const o = all[op.args.length] as Record<string, unknown> & { output: OutputFormat };
+    const o = all[op.args.length] as Record<string, unknown> & { output: OutputFormat; wait?: boolean; timeout?: string };
     const api = new ApiClient(clientOptionsFromEnv(ctx.env));
     const body = requestBody(op, o);
     const r = await api.request(op.method, requestPath(op, args, o), body);
-    if (r === undefined) { ctx.out(`${op.group} ${op.name}: done\n`); return; }
-    ctx.out(formatReply(r, o.output, op.columns));
+    if (r === undefined) ctx.out(`${op.group} ${op.name}: done\n`);
+    else ctx.out(formatReply(r, o.output, op.columns));
+    const jobId = (r as { jobId?: unknown } | undefined)?.jobId;
+    if (o.wait && typeof jobId === 'string') endOf(await follow(api, ctx, jobId, { timeoutS: Number(o.timeout) }));
   });
 }
 
