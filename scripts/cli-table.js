@@ -6,7 +6,8 @@ const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const { openApiDocument, commandTableText } = require(join(root, 'dist', 'src', 'cli', 'table-build.js'));
+const { openApiDocument } = require(join(root, 'dist', 'src', 'api', 'openapi-doc.js'));
+const { commandTableText } = require(join(root, 'dist', 'src', 'cli', 'table-build.js'));
 const file = join(root, 'src', 'cli', 'command-table.json');
 
 openApiDocument().then((doc) => {

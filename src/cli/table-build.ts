@@ -1,7 +1,8 @@
 // Build time only: the OpenAPI document -> the CLI's command table (src/cli/command-table.json).
 // Command names come from method + path (not from operationIds), so the table changes only
 // when a route does. Run `npm run cli-table` after changing a route; test/unit/cli-table.test.ts
-// fails while the checked-in table is stale. The CLI itself never loads this file.
+// fails while the checked-in table is stale. The document comes from src/api/openapi-doc.ts;
+// the CLI itself never loads this file.
 
 export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object';
 
@@ -178,28 +179,4 @@ export function buildCommandTable(doc: OpenApiDoc): CliOperation[] {
 /** The table file's text (stable: the test compares it byte for byte). */
 export function commandTableText(doc: OpenApiDoc): string {
   return `${JSON.stringify({ generatedBy: 'npm run cli-table (src/cli/table-build.ts)', operations: buildCommandTable(doc) }, null, 1)}\n`;
-}
-
-/**
- * The service's OpenAPI document without Redis: buildApp only registers routes, nothing runs
- * a request, so stand-ins for the store and jobs are enough. Loaded lazily (fastify).
- */
-export async function openApiDocument(): Promise<OpenApiDoc> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { buildApp } = require('../api/app') as typeof import('../api/app');
-  const { loadConfig } = require('../config') as typeof import('../config');
-  const { createLogger } = require('../log') as typeof import('../log');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const idle = { status: 'ready', on: () => undefined, defineCommand: () => undefined };
-  const deps = {
-    store: { redis: idle, ping: async () => true }, jobs: { events: {} }, tokens: {},
-    config: loadConfig({ DATA_DIR: '/nonexistent-fabric-cli-table' }), logger: createLogger({ level: 'silent' }),
-    rateLimits: { perMinute: 0, tokensPerMinute: 0 },
-  };
-  const app = await buildApp(deps as never);
-  try {
-    return app.swagger() as unknown as OpenApiDoc;
-  } finally {
-    await app.close();
-  }
 }
