@@ -4,14 +4,15 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 
-interface Node { path: string; subs: string[]; opts: string[]; choices: [string, string[]][] }
+interface Node { path: string; subs: string[]; opts: string[]; choices: [string, string[]][]; aliasPaths: string[] }
 
-function walk(cmd: Command, path: string[], out: Node[]): void {
+function walk(cmd: Command, path: string[], out: Node[], aliasPaths: string[] = []): void {
   const visible = cmd.commands.filter((c) => c.name() !== 'help');
   const opts = cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x));
   const choices = cmd.options.filter((o) => o.long && o.argChoices?.length).map((o) => [o.long!, o.argChoices!] as [string, string[]]);
-  out.push({ path: path.join(' '), subs: visible.flatMap((c) => [c.name(), ...c.aliases()]), opts: [...opts, '--help'], choices });
-  for (const c of visible) walk(c, [...path, c.name()], out);
+  out.push({ path: path.join(' '), subs: visible.flatMap((c) => [c.name(), ...c.aliases()]), opts: [...opts, '--help'], choices, aliasPaths });
+  // `fabric networks list` completes as `fabric virtual-networks list` does.
+  for (const c of visible) walk(c, [...path, c.name()], out, c.aliases().map((a) => [...path, a].join(' ')));
 }
 
 /** Pure: the bash script (also works for zsh through bashcompinit). */
@@ -34,7 +35,7 @@ _fabric() {
     w="\${COMP_WORDS[i]}"
     [[ "$w" == -* ]] && break
     case "\${path:+$path }$w" in
-${nodes.filter((n) => n.path).map((n) => `      ${q(n.path)}) path=${q(n.path)};;`).join('\n')}
+${nodes.filter((n) => n.path).map((n) => `      ${[n.path, ...n.aliasPaths].map(q).join('|')}) path=${q(n.path)};;`).join('\n')}
       *) break;;
     esac
   done

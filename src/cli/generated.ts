@@ -124,11 +124,18 @@ function register(parent: Command, op: CliOperation, ctx: CliContext): void {
   });
 }
 
+/** Short names people type for a group (the issue's words). */
+const GROUP_ALIASES = new Map([['virtual-networks', 'networks'], ['logical-routers', 'lrs'], ['node-profiles', 'profiles']]);
+
 /** Adds every operation of the table that no hand-written command already names. */
 export function registerGeneratedCommands(program: Command, ctx: CliContext): void {
   for (const op of OPERATIONS) {
     let group = program.commands.find((c) => c.name() === op.group);
-    if (!group) group = program.command(op.group).description(`${op.group.replace(/-/g, ' ')} (service API)`);
+    if (!group) {
+      group = program.command(op.group).description(`${op.group.replace(/-/g, ' ')} (service API)`);
+      const alias = GROUP_ALIASES.get(op.group);
+      if (alias && !program.commands.some((c) => c.name() === alias || c.aliases().includes(alias))) group.alias(alias);
+    }
     if (group.commands.some((c) => c.name() === op.name || c.aliases().includes(op.name))) continue;
     register(group, op, ctx);
   }

@@ -106,8 +106,8 @@ describe('completion, version, URL', () => {
     expect(s).toContain("--output) COMPREPLY=($(compgen -W 'table json yaml' -- \"$cur\")); return;;");
     // The script is valid bash (bash -n), and completes `fabric dev` to devices.
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const out = execFileSync('bash', ['-c', `${s}\nCOMP_WORDS=(fabric dev); COMP_CWORD=1; _fabric; echo "\${COMPREPLY[*]}"; COMP_WORDS=(fabric jobs w); COMP_CWORD=2; _fabric; echo "\${COMPREPLY[*]}"; COMP_WORDS=(fabric jobs show x --output ''); COMP_CWORD=5; _fabric; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
-    expect(out.split('\n').slice(0, 3)).toEqual(['devices', 'watch', 'table json yaml']);
+    const out = execFileSync('bash', ['-c', `${s}\nCOMP_WORDS=(fabric dev); COMP_CWORD=1; _fabric; echo "\${COMPREPLY[*]}"; COMP_WORDS=(fabric jobs w); COMP_CWORD=2; _fabric; echo "\${COMPREPLY[*]}"; COMP_WORDS=(fabric jobs show x --output ''); COMP_CWORD=5; _fabric; echo "\${COMPREPLY[*]}"; COMP_WORDS=(fabric networks l); COMP_CWORD=2; _fabric; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
+    expect(out.split('\n').slice(0, 4)).toEqual(['devices', 'watch', 'table json yaml', 'list']);
   });
 
   test('fabric --version prints the package version', async () => {
