@@ -12,6 +12,7 @@ import { describeIf } from '../helpers/env';
 import { ensureBuilt, ROOT } from './api-build-helper';
 import { freePort } from '../../src/store';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
+import { main } from '../../src/cli/main';
 
 jest.setTimeout(180_000);
 
@@ -174,5 +175,28 @@ describeIf({ commands: ['redis-server'] })('job log lines carry the job id and t
     expect(failed[0]).toMatchObject({ jobId: r.json.jobId, device: 'leaf2' });
     // Every line that names a device of this job names the job too.
     for (const l of parsed.filter((x) => x.device)) expect(l.jobId).toBe(r.json.jobId);
+  });
+
+  it('jobs watch reads the event stream: one job read at the end, not a poll every half second', async () => {
+    await h.stop();
+    // Each push takes a while, so a poller would read the job several times.
+    h = await startApi({ workers: true, push: async () => { await sleep(600); } });
+    const doc = load(readFileSync(path.join(ROOT, 'examples', 'dc1-frr.yaml'), 'utf8'));
+    expect((await h.call('POST', '/api/v1/fabrics', { body: doc })).status).toBe(201);
+    const r = await h.call('POST', '/api/v1/fabrics/dc1/autoconfigure', { role: 'operator', body: {} });
+    let o = '';
+    let e = '';
+    const run = (args: string[]) => main(args, { out: (t) => { o += t; }, err: (t) => { e += t; }, env: { FABRIC_API_URL: h.base, FABRIC_TOKEN: h.tokens.viewer } });
+    const reads = () => h.logs.filter((l) => l.includes('"msg":"request"') && l.includes('"route":"/api/v1/jobs/:id"')).length;
+    const before = reads();
+    expect(await run(['jobs', 'watch', r.json.jobId])).toBe(0);
+    expect(e.trim().split('\n').pop()).toBe(`[${'#'.repeat(30)}] 100% succeeded`);
+    expect(o).toMatch(/succeeded: 6 devices/);
+    expect(reads() - before).toBe(1);
+    // --poll really polls (the count above can tell the two apart).
+    const r2 = await h.call('POST', '/api/v1/fabrics/dc1/autoconfigure', { role: 'operator', body: {} });
+    const mid = reads();
+    expect(await run(['jobs', 'watch', r2.json.jobId, '--poll'])).toBe(0);
+    expect(reads() - mid).toBeGreaterThan(2);
   });
 });
