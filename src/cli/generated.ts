@@ -93,7 +93,9 @@ export function requestBody(op: CliOperation, o: Record<string, unknown>): unkno
 const OWN_OPTIONS = new Set(['file', 'output', 'wait', 'timeout', 'help']);
 
 function register(parent: Command, op: CliOperation, ctx: CliContext): void {
-  const cmd = parent.command(op.name).description(`${op.summary || `${op.method} ${op.path}`}  [${op.method} /api/v1${op.path}]`);
+  // The group's list shows the summary; the command's own help adds the route it calls.
+  const cmd = parent.command(op.name).summary(op.summary || `${op.method} ${op.path}`)
+    .description(`${op.summary || `${op.method} ${op.path}`}\n\nCalls ${op.method} /api/v1${op.path}`);
   if (op.name === 'create') cmd.alias('add');
   for (const a of op.args) cmd.argument(`<${argName(a)}>`);
   for (const q of op.query) cmd.addOption(optionFor(q));

@@ -178,5 +178,7 @@ export function buildCommandTable(doc: OpenApiDoc): CliOperation[] {
 
 /** The table file's text (stable: the test compares it byte for byte). */
 export function commandTableText(doc: OpenApiDoc): string {
-  return `${JSON.stringify({ generatedBy: 'npm run cli-table (src/cli/table-build.ts)', operations: buildCommandTable(doc) }, null, 1)}\n`;
+  // One operation per line: compact, and a route's change is a one-line diff.
+  const ops = buildCommandTable(doc).map((o) => `  ${JSON.stringify(o)}`).join(',\n');
+  return `{"generatedBy": "npm run cli-table (src/cli/table-build.ts)", "operations": [\n${ops}\n]}\n`;
 }

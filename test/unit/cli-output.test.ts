@@ -55,8 +55,8 @@ describe('output', () => {
         const name = [...path, s.name()];
         const desc = s.description();
         if (s.commands.length) walk(s, name);
-        else if (/\[GET /.test(desc) || ['list', 'show', 'logs', 'config'].includes(s.name())) reads.push(name.join(' '));
-        if (!s.commands.length && (/\[GET /.test(desc) || ['list', 'show', 'logs'].includes(s.name()))) {
+        else if (/Calls GET /.test(desc) || ['list', 'show', 'logs', 'config'].includes(s.name())) reads.push(name.join(' '));
+        if (!s.commands.length && (/Calls GET /.test(desc) || ['list', 'show', 'logs'].includes(s.name()))) {
           expect([name.join(' '), s.options.some((o) => o.long === '--output')]).toEqual([name.join(' '), true]);
         }
       }
