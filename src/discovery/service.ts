@@ -19,7 +19,7 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
 }
 
 /** A DHCP server's message: a lease bound or refused is a milestone; the rest is protocol chatter. */
-export const dhcpLogLevel = (m: string): 'info' | 'debug' => (/: (bound|declined|pool .* is exhausted|socket error)|is exhausted/.test(m) ? 'info' : 'debug');
+export const dhcpLogLevel = (m: string): 'info' | 'debug' => (/^dhcp: bound |\bdeclined\b|\bis exhausted\b|socket error/.test(m) ? 'info' : 'debug');
 
 type DiscoveryLogger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; debug?(obj: object, msg: string): void };
 const dhcpLog = (l: DiscoveryLogger | undefined, fields: object) => (m: string) => {
@@ -38,7 +38,8 @@ export async function startDiscoveryServices(o: {
   if (o.config.dhcpBackend === 'kea') {
     const kea = await startKea({
       store: o.store, interface: o.config.dhcpInterface, dataDir: o.config.dataDir ?? './data', ztpBaseUrl: o.config.ztpBaseUrl,
-      port: o.config.port ?? 8080, log: dhcpLog(o.logger, { component: 'dhcp', backend: 'kea' }),
+      // kea's messages are its own lifecycle (serving, exited, failed): all milestones.
+      port: o.config.port ?? 8080, log: (m) => o.logger?.info({ component: 'dhcp', backend: 'kea' }, m),
     });
     o.logger?.info({ interface: o.config.dhcpInterface, backend: 'kea', pid: kea.pid() }, 'dhcp server (kea) listening');
     return { kea, stop: async () => { await kea.stop(); } };

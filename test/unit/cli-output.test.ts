@@ -138,3 +138,16 @@ describe('embedded Redis port', () => {
     expect(() => flagsToEnv(['--redis-port'])).toThrow('--redis-port: needs a value');
   });
 });
+
+describe('quiet logs', () => {
+  test('DHCP: a lease bound, declined or a pool exhausted is a milestone (info); the rest is debug', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { dhcpLogLevel } = require('../../src/discovery/service') as typeof import('../../src/discovery/service');
+    expect(dhcpLogLevel('dhcp: bound 10.0.0.5 to SIM0101 (fabric dc1)')).toBe('info');
+    expect(dhcpLogLevel('dhcp: aa:bb declined 10.0.0.9 (address in use): not offered for 60 s')).toBe('info');
+    expect(dhcpLogLevel('dhcp: pool 10.0.0.0/24 of fabric dc1 is exhausted: no offer to aa:bb')).toBe('info');
+    expect(dhcpLogLevel('dhcp: renewed 10.0.0.5 to SIM0101 (fabric dc1)')).toBe('debug');
+    expect(dhcpLogLevel('dhcp: DISCOVER from aa:bb via local segment matches no onboarding fabric: no answer')).toBe('debug');
+    expect(dhcpLogLevel('dhcp: malformed packet from 10.0.0.7: short')).toBe('debug');
+  });
+});
