@@ -133,6 +133,9 @@ const GROUP_ALIASES = new Map([['virtual-networks', 'networks'], ['logical-route
 export function registerGeneratedCommands(program: Command, ctx: CliContext): void {
   for (const op of OPERATIONS) {
     let group = program.commands.find((c) => c.name() === op.group);
+    // A hand-written top-level command of that name (`fabric backup FILE`) is the route's
+    // command; subcommands under it would shadow its own argument.
+    if (group && group.commands.length === 0) continue;
     if (!group) {
       group = program.command(op.group).description(`${op.group.replace(/-/g, ' ')} (service API)`);
       const alias = GROUP_ALIASES.get(op.group);

@@ -5,6 +5,7 @@ import { CliExit } from './context';
 import type { CliContext } from './context';
 import { registerRenderCommands } from './render';
 import { registerInteropCommands } from './interop';
+import { registerBackupCommands } from './backup';
 import { registerApiCommands } from './api-commands';
 import { registerGeneratedCommands } from './generated';
 import { registerCompletionCommand } from './completion';
@@ -22,7 +23,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 // (one per API operation, from command-table.json) so a hand-written name wins. Completion
 // goes last: it reads the whole tree. Nothing here loads fastify, the compiler or the
 // templates: `fabric --help` starts in well under 300 ms (docs/cli.md).
-const REGISTRARS: CommandRegistrar[] = [registerRenderCommands, registerInteropCommands, registerApiCommands, registerGeneratedCommands, registerCompletionCommand];
+const REGISTRARS: CommandRegistrar[] = [registerRenderCommands, registerInteropCommands, registerBackupCommands, registerApiCommands, registerGeneratedCommands, registerCompletionCommand];
 // ---------------------------------------------------------------- end of registry
 
 function firstLine(e: unknown): string {

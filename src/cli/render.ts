@@ -14,7 +14,7 @@ import type { FabricError } from '../domain/errors';
 const emptyAllocations = (): Allocations => (require('../intent/allocate') as typeof import('../intent/allocate')).emptyAllocations();
 const planFabric: typeof import('../intent/compile').planFabric = (...a) => (require('../intent/compile') as typeof import('../intent/compile')).planFabric(...a);
 const generate = () => require('../intent/generate') as typeof import('../intent/generate');
-const renderDevice: typeof import('../render/index').renderDevice = (...a) => (require('../render/index') as typeof import('../render/index')).renderDevice(...a);
+const renderDevice: typeof import('../platforms').renderDevice = (...a) => (require('../platforms') as typeof import('../platforms')).renderDevice(...a);
 const parseFabricFile: typeof import('../domain/parse').parseFabricFile = (...a) => (require('../domain/parse') as typeof import('../domain/parse')).parseFabricFile(...a);
 const collectFabricErrors: typeof import('../domain/validate').collectFabricErrors = (...a) => (require('../domain/validate') as typeof import('../domain/validate')).collectFabricErrors(...a);
 /* eslint-enable @typescript-eslint/no-require-imports */
