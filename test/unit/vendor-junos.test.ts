@@ -42,3 +42,23 @@ describe('Junos overlay multipath (item 5)', () => {
     expect(groups).toBeGreaterThan(0);
   });
 });
+
+describe('Junos BFD floor per model (item 2)', () => {
+  test('a QFX5000 leaf renders max(setting, 1000 ms) and its plan warns; a QFX10002 keeps the setting', () => {
+    const text = withSettings('{bfd: {intervalMs: 300, multiplier: 3}}');
+    const { plans } = planFabric(text);
+    const files = renderDevices(plans);
+    expect(files['leaf1.xml']).toContain('<minimum-interval>1000</minimum-interval>');
+    expect(files['spine1.xml']).toContain('<minimum-interval>300</minimum-interval>');
+    expect(plans.find((p) => p.name === 'leaf1')!.warnings).toEqual([
+      'BFD interval 300 ms is below what juniper-qfx5110-48s-4c supports; leaf1 runs 1000 ms',
+    ]);
+    expect(plans.find((p) => p.name === 'spine1')!.warnings).toBeUndefined();
+  });
+
+  test('a setting above the floor is rendered as asked, without a warning', () => {
+    const { plans } = planFabric(withSettings('{bfd: {intervalMs: 1500, multiplier: 3}}'));
+    expect(renderDevices(plans)['leaf3.xml']).toContain('<minimum-interval>1500</minimum-interval>');
+    expect(plans.every((p) => p.warnings === undefined)).toBe(true);
+  });
+});
