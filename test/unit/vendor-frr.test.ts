@@ -75,3 +75,19 @@ iface br100
     expect(() => parseInterfaces('auto bond1\niface bond1\n    bond-slaves swp3\n    es-sys-mac nope\n')).toThrow(/not a MAC address/);
   });
 });
+
+describe('FRR uplink tracking (item 8)', () => {
+  test('a leaf carrying an ESI marks every fabric port `evpn mh uplink`; a leaf without one does not', () => {
+    let tracked = 0;
+    for (const p of plans) {
+      const conf = files[`${p.name}.frr.conf`];
+      const multihomed = p.vpgs.some((g) => g.esi);
+      for (const i of p.interfaces) {
+        const block = new RegExp(`^interface ${i.name.replace(/[/.]/g, '\\$&')}\\n((?: .*\\n)*?)exit`, 'm').exec(conf)![1];
+        expect([p.name, i.name, block.includes(' evpn mh uplink')]).toEqual([p.name, i.name, multihomed]);
+        if (multihomed) tracked++;
+      }
+    }
+    expect(tracked).toBeGreaterThan(0);
+  });
+});
