@@ -6,9 +6,9 @@
 import type { ConfigCommit } from '../store/types';
 import type { Store } from '../store';
 import { findPlatform, platformNames } from '../platforms';
-import { planFromStore, type PushContext } from './autoconfigure';
-import { pushDeviceConfig } from './push';
-import { registerJobType, type DeviceContext } from './registry';
+import { planFromStore } from './plan-from-store';
+import type { PushContext, PushDeviceFn } from './push-context';
+import type { DeviceContext, JobTypeDef } from './registry';
 
 export interface RollbackParams {
   device: string;
@@ -50,8 +50,9 @@ export function filesFromCommit(device: string, entry: Pick<ConfigCommit, 'text'
 
 interface DeviceData { at: string; jobId: string }
 
-export function registerRollback(): void {
-  registerJobType<RollbackParams>({
+/** The rollback job type: pushes a config history entry back with `push` (src/jobs/push.ts). */
+export function rollbackJob(opts: { push: PushDeviceFn }): JobTypeDef<RollbackParams> {
+  return {
     type: 'rollback',
     // The parent (plan, wait, finalize) runs on the fabric-job queue; the device step on device-ops.
     queue: 'autoconfigure',
@@ -60,7 +61,7 @@ export function registerRollback(): void {
     // A failed push is not retried: commit confirmed already rolled the device back.
     attempts: 1,
     plan: async (ctx) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const { device, version, at, commitJob } = ctx.params;
       if (!(await store.getDevice(ctx.fabric, device))) throw new Error(`rollback: device ${device} is not in fabric ${ctx.fabric}`);
       const entry = await findHistoryEntry(store, ctx.fabric, device, version, { at, jobId: commitJob });
@@ -69,7 +70,7 @@ export function registerRollback(): void {
       return { devices: [{ device, data: { at: entry.at, jobId: entry.jobId } satisfies DeviceData }] };
     },
     runDevice: async (ctx: DeviceContext<RollbackParams>) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const { at, jobId } = ctx.data as DeviceData;
       const entry = await findHistoryEntry(store, ctx.fabric, ctx.device, ctx.params.version, { at, jobId });
       if (!entry) throw new Error(`rollback: the history entry committed ${at} is gone`);
@@ -82,9 +83,9 @@ export function registerRollback(): void {
         jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, plan, platform: entry.platform ?? plan.platform,
         files, store, log: ctx.log, checkCancel: ctx.checkCancel,
       };
-      const res = await pushDeviceConfig(pushCtx);
+      const res = (await opts.push(pushCtx)) ?? {};
       return { version: ctx.params.version, from: { at, jobId }, ...res };
     },
     finalize: async (ctx) => ({ device: ctx.params.device, version: ctx.params.version }),
-  });
+  };
 }
