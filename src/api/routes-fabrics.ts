@@ -309,6 +309,11 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     config: { role: 'operator' },
     schema: { tags: ['jobs'], summary: 'Start onboarding (greenfield ZTP or brownfield sweep)', params: FabricParams, body: OnboardBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
   }, async (req, reply) => {
+    // Leaving a running underlay alone (brownfield adoption) is not built: autoconfigure
+    // configures the underlay from the fabric's pools. Refused rather than accepted and ignored.
+    if (req.body.manageUnderlay === false) {
+      throw badRequest('manageUnderlay: false (keep the underlay a device already runs) is not supported yet: autoconfigure configures every device\'s underlay from the fabric\'s pools; omit manageUnderlay or set it to true', 'manageUnderlay');
+    }
     await needFabric(req.params.f);
     const jobId = await jobs.submit('onboard', req.params.f, { ...req.body, requestedBy: actorOf(req).actor });
     return reply.status(202).send({ jobId });

@@ -12,6 +12,8 @@ export type ProfileSet = Record<string, NodeProfile>;
 export interface RoleFeatures {
   lean: Feature[];
   roles: Record<RoutingRole, Feature[]>;
+  /** roles this service does not build yet -> why (roles.yaml `notBuilt`): refused at validation */
+  notBuilt: ReadonlyMap<string, string>;
 }
 
 /** The lean role name (`roles: [null]`); a device with no other role is lean. */
@@ -122,7 +124,12 @@ export function loadRoleFeatures(dir: string = defaultProfilesDir()): RoleFeatur
   const roles = {} as Record<RoutingRole, Feature[]>;
   const src = (doc.roles ?? {}) as Record<string, unknown>;
   for (const r of ROUTING_ROLES) roles[r] = featureList(src[r], r);
-  const rf: RoleFeatures = { lean: featureList(doc.lean, 'lean'), roles };
+  const notBuilt = new Map<string, string>();
+  for (const [r, why] of Object.entries((doc.notBuilt ?? {}) as Record<string, unknown>)) {
+    if (!ROUTING_ROLES.includes(r as RoutingRole) || typeof why !== 'string' || !why) throw new Error(`roles.yaml: notBuilt.${r}: expected a routing role with its reason`);
+    notBuilt.set(r, why);
+  }
+  const rf: RoleFeatures = { lean: featureList(doc.lean, 'lean'), roles, notBuilt };
   roleCache.set(dir, rf);
   return rf;
 }

@@ -176,6 +176,8 @@ export function collectFabricErrors(
       if (seen.has(r)) { add(rp, rw, `role "${r}" listed twice`); return; }
       seen.add(r);
       if (r === NULL_ROLE && d.roles.length > 1) { add(rp, rw, `role "null" (lean) cannot be combined with other roles`); return; }
+      const why = roleFeatures.notBuilt.get(r);
+      if (why) { add(rp, rw, `role "${r}" is not built by this service yet: ${why}; it is refused rather than accepted and left without configuration`); return; }
       if (prof && !roleAllowed(prof, r, d.physicalRole)) {
         add(rp, rw, `role "${r}" not allowed for ${prof.name} as ${d.physicalRole} (allowed: ${allowedRoles(prof, d.physicalRole).join(', ') || 'none'})`);
       } else if (plat && r !== NULL_ROLE && !plat.roles.includes(r as RoutingRole)) {

@@ -8,6 +8,7 @@ import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Wor
 import type { Redis } from 'ioredis';
 import { CancelledError, JobFailedError, ShutdownError, errorMessage, isTransient } from './errors';
 import { FollowUps } from './followup';
+import { LogLimiter } from '../log-limit';
 import { SHARED, flushSharedMetrics, sharedMetrics } from '../metrics/shared';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
@@ -104,6 +105,8 @@ export class JobSystem {
   /** Set by shutdown(): handlers stop at their next step and hand the job back. */
   private stopping = false;
   private workerConnections: Redis[] = [];
+  /** worker error lines, one per queue per 30 s (src/log-limit.ts) */
+  private workerErrors?: LogLimiter;
   events: JobEvents = {};
 
   /** The types this system runs. */
@@ -309,20 +312,15 @@ export class JobSystem {
       stalledInterval: wopts.stalledIntervalMs ?? Math.min(30_000, wopts.lockDurationMs ?? 30_000),
       maxStalledCount: 1,
     };
+    this.workerErrors?.stop();
+    const errors = new LogLimiter((line, meta) => services.logger.warn({ queue: meta.source, ...(meta.suppressed ? { suppressed: meta.suppressed } : {}) }, line), { intervalMs: 30_000 });
+    this.workerErrors = errors;
     const mk = (name: QueueName, proc: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
       const conn = this.opts.connect();
       this.workerConnections.push(conn);
       const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency, name: wopts.name ?? `${hostname()}:${process.pid}` });
       // A Redis outage makes every reconnect attempt an error: one line per queue per 30 s.
-      let last = 0;
-      let suppressed = 0;
-      w.on('error', (e) => {
-        const now = Date.now();
-        if (now - last < 30_000) { suppressed++; return; }
-        services.logger.warn({ queue: name, err: errorMessage(e), ...(suppressed ? { suppressed } : {}) }, 'worker error');
-        last = now;
-        suppressed = 0;
-      });
+      w.on('error', (e) => { errors.log(name, 'error', () => `worker error on ${name}: ${errorMessage(e)}`); });
       return w;
     };
     for (const name of queues) {
@@ -618,6 +616,7 @@ export class JobSystem {
     this.workers = [];
     for (const c of this.workerConnections) c.disconnect();
     this.workerConnections = [];
+    this.workerErrors?.stop();
     await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
@@ -688,6 +687,7 @@ export class JobSystem {
     this.workers = [];
     for (const c of this.workerConnections) c.disconnect();
     this.workerConnections = [];
+    this.workerErrors?.stop();
   }
 
   async close(): Promise<void> {

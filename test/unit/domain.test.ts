@@ -141,8 +141,11 @@ describe('validateFabric', () => {
       'devices', 'devices: the fabric has an overlay but no device has the Route-Reflector role'],
     ['ERB with CRB-Gateway', (d) => { d.devices[2].roles = ['ERB-UCAST-Gateway', 'CRB-Gateway']; },
       'devices[2].roles[1]', 'devices[2] (leaf1).roles[1]: ERB-UCAST-Gateway cannot be combined with CRB-Gateway'],
-    ['ERB with DCI-Gateway', (d) => { d.devices[0].roles = ['Route-Reflector', 'DCI-Gateway', 'ERB-UCAST-Gateway']; },
-      'devices[0].roles[1]', 'devices[0] (spine1).roles[1]: ERB-UCAST-Gateway cannot be combined with DCI-Gateway'],
+    ['ERB with DC-Gateway', (d) => { d.devices[0].roles = ['Route-Reflector', 'DC-Gateway', 'ERB-UCAST-Gateway']; },
+      'devices[0].roles[1]', 'devices[0] (spine1).roles[1]: ERB-UCAST-Gateway cannot be combined with DC-Gateway'],
+    ...(['CRB-MCAST-Gateway', 'AR-Replicator', 'AR-Client', 'DCI-Gateway'] as const).map((role): [string, (d: any) => void, string, string] => [ // eslint-disable-line @typescript-eslint/no-explicit-any
+      `a role not built yet: ${role}`, (d) => { d.devices[0].roles = ['Route-Reflector', role]; },
+      'devices[0].roles[1]', `devices[0] (spine1).roles[1]: role "${role}" is not built by this service yet: ${loadRoleFeatures().notBuilt.get(role)}; it is refused rather than accepted and left without configuration`]),
     ['link to an unknown device', (d) => { d.links[3] = ['spine1:swp4', 'leaf9:swp51']; },
       'links[3].b.device', 'links[3] (spine1:swp4 -- leaf9:swp51).b.device: unknown device "leaf9"'],
     ['port not valid for the profile', (d) => { d.devices[2].profile = 'juniper-qfx5110-48s-4c'; d.links[0] = ['spine1:swp1', 'leaf1:et-0/0/52']; d.links[4] = ['spine2:swp1', 'leaf1:et-0/0/49']; },
