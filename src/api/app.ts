@@ -24,6 +24,7 @@ import { registerAdminRoutes } from './routes-admin';
 import { registerStreamRoutes } from './routes-stream';
 import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
+import { imageDownloadRoutes, registerImageRoutes } from './routes-images';
 
 export const API_PREFIX = '/api/v1';
 export { BODY_LIMIT, FABRIC_FILE_LIMIT } from './limits';
@@ -124,6 +125,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerServiceRoutes(api, ctx);
     registerStreamRoutes(api, ctx);
     registerWhoamiRoute(api);
+    registerImageRoutes(api, ctx);
   }, { prefix: API_PREFIX });
 
   // The web UI at /ui/ (public: the page holds no data; the API calls carry the token).
@@ -134,6 +136,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(async (z) => {
     z.addHook('onRoute', markPublic);
     await z.register(ztpRoutes(deps.store));
+    await z.register(imageDownloadRoutes(deps.store, deps.config.dataDir));
   });
 
   await app.ready();
