@@ -25,6 +25,7 @@ import { registerStreamRoutes } from './routes-stream';
 import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
 import { imageDownloadRoutes, registerImageRoutes } from './routes-images';
+import { registerDay2Routes } from './routes-day2';
 
 export const API_PREFIX = '/api/v1';
 export { BODY_LIMIT, FABRIC_FILE_LIMIT } from './limits';
@@ -126,6 +127,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerStreamRoutes(api, ctx);
     registerWhoamiRoute(api);
     registerImageRoutes(api, ctx);
+    registerDay2Routes(api, ctx);
   }, { prefix: API_PREFIX });
 
   // The web UI at /ui/ (public: the page holds no data; the API calls carry the token).

@@ -3,10 +3,9 @@
 // `GET /images/<name>/<sha256>`: the URL names the checksum, so a device only ever gets the
 // bytes the plan recorded (a replaced image answers 404 under the old URL).
 import { createReadStream } from 'node:fs';
-import * as path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ImageStore, IMAGE_PLATFORMS, type NewImage } from '../store/images';
+import { imageStoreAt, IMAGE_PLATFORMS, type ImageStore, type NewImage } from '../store/images';
 import type { Store } from '../store';
 import { NAME_PATTERN } from '../domain/schema';
 import type { ApiContext } from './context';
@@ -30,9 +29,7 @@ export const ImageReply = Type.Object({
   source: Type.String(), createdAt: Type.String(), url: Type.String({ description: 'path devices download it from (under ZTP_BASE_URL)' }),
 });
 
-export function imageStoreOf(store: Store, dataDir: string): ImageStore {
-  return new ImageStore(store.redis, path.join(dataDir, 'images'), store.prefix);
-}
+export const imageStoreOf = (store: Store, dataDir: string): ImageStore => imageStoreAt(store, dataDir);
 
 export const imageUrlPath = (i: { name: string; sha256: string }) => `/images/${encodeURIComponent(i.name)}/${i.sha256}`;
 

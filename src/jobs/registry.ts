@@ -88,6 +88,8 @@ export const TYPE_ROUTING: Record<string, { queue: QueueName; fabricLock: boolea
   autoconfigure: { queue: 'autoconfigure', fabricLock: true },
   onboard: { queue: 'discovery', fabricLock: true },
   rollback: { queue: 'autoconfigure', fabricLock: true },
+  upgrade: { queue: 'autoconfigure', fabricLock: true },
+  maintenance: { queue: 'autoconfigure', fabricLock: true },
 };
 
 const registry = new Map<string, JobTypeDef<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -7,6 +7,8 @@ import type { Logger } from '../log';
 import { connectRedis, type Store } from '../store';
 import { registerAutoconfigure } from './autoconfigure';
 import { registerRollback } from './rollback';
+import { registerUpgrade } from './upgrade/job';
+import { registerMaintenance } from './maintenance/job';
 import { JobSystem } from './engine';
 import { getJobType, registeredJobTypes } from './registry';
 
@@ -16,6 +18,8 @@ const OPTIONAL_TYPE_MODULES = ['../discovery/onboard-job', '../discovery/jobs'];
 export function registerBuiltinJobTypes(config: ServiceConfig, logger: Logger): string[] {
   if (!getJobType('autoconfigure')) registerAutoconfigure();
   if (!getJobType('rollback')) registerRollback();
+  if (!getJobType('upgrade')) registerUpgrade();
+  if (!getJobType('maintenance')) registerMaintenance();
   for (const m of OPTIONAL_TYPE_MODULES) {
     try {
       const mod = require(m) as { registerJobTypes?: () => void }; // eslint-disable-line @typescript-eslint/no-require-imports

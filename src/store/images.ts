@@ -32,11 +32,16 @@ export interface NewImage { name: string; platform: ImagePlatform; version: stri
 
 // KEYS images. ARGV name, json. 1 created, 0 exists.
 const CREATE_LUA = `return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
-// KEYS images, use. ARGV name. 1 deleted, 0 missing, {-1, jobId} in use.
+// KEYS images, use. ARGV name. 1 deleted, 0 missing, {-1, jobId} in use. A use whose job record
+// (job:<id>, src/jobs/records.ts) is finished or gone is stale (its worker died before releasing
+// it) and is dropped here, so a dead job never pins an image forever.
 const DELETE_LUA = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-local use = redis.call('HKEYS', KEYS[2])
-if #use > 0 then return {-1, use[1]} end
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+  local st = redis.call('HGET', 'job:' .. id, 'state')
+  if st == 'queued' or st == 'running' then return {-1, id} end
+  redis.call('HDEL', KEYS[2], id)
+end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `;
@@ -49,6 +54,11 @@ return 1
 
 /** A file name inside the image directory: the checksum only (no user text reaches the path). */
 const blobName = (sha256: string) => `${sha256}.img`;
+
+/** The images of a store (its Redis and key prefix), their copies under `<dataDir>/images`. */
+export function imageStoreAt(store: { redis: Redis; prefix: string }, dataDir: string): ImageStore {
+  return new ImageStore(store.redis, path.join(dataDir, 'images'), store.prefix);
+}
 
 export class ImageStore {
   constructor(readonly redis: Redis, readonly dir: string, readonly prefix = 'fz:') {}

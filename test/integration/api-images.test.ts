@@ -49,10 +49,12 @@ describeIf({ commands: ['redis-server'] })('software images (real HTTP, Redis)',
     // In use by a plan: 409 naming the job; released: 204 and the download is gone.
     const images = imageStoreOf(h.store, h.t.dataDir);
     expect(await images.use('frr-9.1', 'job-123', 'dc1')).toBe(true);
+    await h.redis.hset('job:job-123', 'state', 'running');
     const busy = await h.call('DELETE', '/api/v1/images/frr-9.1');
     expect(busy.status).toBe(409);
     expect(busy.json.jobId).toBe('job-123');
-    await images.release('frr-9.1', 'job-123');
+    // A use left by a job that ended without releasing it does not pin the image.
+    await h.redis.hset('job:job-123', 'state', 'failed');
     expect((await h.call('DELETE', '/api/v1/images/frr-9.1')).status).toBe(204);
     expect((await fetch(`${h.base}/images/frr-9.1/${sha}`)).status).toBe(404);
     expect((await h.call('DELETE', '/api/v1/images/frr-9.1')).status).toBe(404);
