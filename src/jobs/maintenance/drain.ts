@@ -1,6 +1,7 @@
 // Maintenance drain (issue 15): the device's intended config plus BGP graceful shutdown (RFC 8326).
 // FRR: `bgp graceful-shutdown` in every `router bgp` instance: the device sends its routes with
-// the GRACEFUL_SHUTDOWN community (65535:0) and local-pref 0, so its peers prefer the paths
+// the GRACEFUL_SHUTDOWN community (65535:0) and local-pref 0, plus an AS-path prepend towards its
+// eBGP peers (which honour the community only with a policy), so its peers prefer the paths
 // through the other spines/leaves while every session stays up. Junos: `protocols bgp
 // graceful-shutdown sender` in each of the service's BGP groups. Pure text functions; the push is
 // the ordinary NETCONF transaction (commit confirmed, verify, rollback).
@@ -25,15 +26,46 @@ export function drainFiles(platform: string, files: Record<string, string>): Rec
   return out;
 }
 
+/**
+ * FRR: graceful shutdown in every BGP instance, and for peers that ignore the community (eBGP
+ * receivers need a policy to honour it) the device's AS prepended three times on what it sends
+ * to its eBGP underlay peers, so a longer path makes them prefer the other spines/leaves too.
+ */
 function drainFrr(text: string): string {
+  if (text.split('\n').includes(FRR_LINE)) return text;
   const lines = text.split('\n');
+  // eBGP neighbours (numeric remote-as) and the AS this device speaks to each (local-as, else the instance's).
+  const ebgp = new Map<string, string>();
+  let instanceAs = '';
+  for (const l of lines) {
+    const rb = /^router bgp (\d+)/.exec(l);
+    if (rb) instanceAs = rb[1];
+    const ra = /^ neighbor (\S+) remote-as \d+\s*$/.exec(l);
+    if (ra && !ebgp.has(ra[1])) ebgp.set(ra[1], instanceAs);
+    const la = /^ neighbor (\S+) local-as (\d+)/.exec(l);
+    if (la && ebgp.has(la[1])) ebgp.set(la[1], la[2]);
+  }
   const out: string[] = [];
+  let inV4 = false;
   for (let i = 0; i < lines.length; i++) {
-    out.push(lines[i]);
-    if (/^router bgp \d+( vrf \S+)?\s*$/.test(lines[i]) && lines[i + 1] !== FRR_LINE) out.push(FRR_LINE);
+    const l = lines[i];
+    if (l === 'end' && i >= lines.length - 2) {
+      for (const as of new Set(ebgp.values())) out.push(`route-map ${drainMap(as)} permit 10`, ` set as-path prepend ${as} ${as} ${as}`, 'exit', '!');
+    }
+    out.push(l);
+    if (/^router bgp \d+( vrf \S+)?\s*$/.test(l)) out.push(FRR_LINE);
+    if (/^ address-family ipv4 unicast\s*$/.test(l)) inV4 = true;
+    else if (/^ exit-address-family/.test(l)) inV4 = false;
+    const act = inV4 ? /^ {2}neighbor (\S+) activate\s*$/.exec(l) : null;
+    if (act && ebgp.has(act[1])) out.push(`  neighbor ${act[1]} route-map ${drainMap(ebgp.get(act[1])!)} out`);
+  }
+  if (!lines.some((l, i) => l === 'end' && i >= lines.length - 2)) {
+    for (const as of new Set(ebgp.values())) out.push(`route-map ${drainMap(as)} permit 10`, ` set as-path prepend ${as} ${as} ${as}`, 'exit', '!');
   }
   return out.join('\n');
 }
+
+const drainMap = (as: string) => `FABRIC-DRAIN-${as}`;
 
 function drainJunos(text: string): string {
   if (text.includes(JUNOS_ELEMENT)) return text;
