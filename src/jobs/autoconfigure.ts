@@ -9,6 +9,7 @@ import { compileFabric } from '../intent/compile';
 import { renderDevice } from '../render';
 import type { Store } from '../store';
 import { pushDeviceConfig } from './push';
+import { drainFiles, isDrained } from './maintenance/drain';
 import { registerJobType, type DeviceContext } from './registry';
 
 export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
@@ -104,9 +105,12 @@ export function registerAutoconfigure(): void {
       const rendered = renderDevice(plan);
       const files = Object.keys(rendered.files).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
+      // A device in maintenance keeps its drain (graceful shutdown) through any push.
+      const drained = isDrained((await store.getDevice(ctx.fabric, plan.name))?.managedState);
+      const onDevice = (f: Record<string, string>) => (drained ? drainFiles(plan.platform, f) : f);
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
-        files: rendered.files, store, log: ctx.log, checkCancel: ctx.checkCancel,
+        files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
       });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);
@@ -129,7 +133,8 @@ export function registerAutoconfigure(): void {
         cur = { plan: p, files: renderDevice(p).files, version: fresh.version };
         if (i === 0) await ctx.log('the fabric changed since planning: re-planned this device from the store');
       }
-      const pushCtxNow = { ...pushCtx(false), plan: cur.plan, platform: cur.plan.platform, files: cur.files };
+      const pushCtxNow = { ...pushCtx(false), plan: cur.plan, platform: cur.plan.platform, files: onDevice(cur.files) };
+      if (drained) await ctx.log('in maintenance: pushed with its drain (graceful shutdown) kept');
       if (!pushDevice) {
         await ctx.log('push not available yet: intended config recorded, nothing sent to the device');
         return { platform: plan.platform, files, bytes, pushed: false };

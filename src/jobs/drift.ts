@@ -9,6 +9,7 @@ import { intendedConfig } from './autoconfigure';
 import { comparableIntended, connectDevice, diffFiles, readRunning } from './push';
 import { factsFrom } from '../discovery/facts';
 import { sameVersion, targetVersion } from './upgrade/version';
+import { drainFiles, isDrained } from './maintenance/drain';
 
 /**
  * `drift`: the running config differs from the intended one. `versionDrift`: the fabric sets a
@@ -26,9 +27,12 @@ export async function computeDrift(store: Store, fabric: string, opts: { devices
   const osVersions = (await store.getFabric(fabric))?.settings.osVersions;
   const out: DriftItem[] = [];
   let next = 0;
-  const one = async (name: string, managementIp: string | null, profile: string | null): Promise<DriftItem | undefined> => {
-    const intended = await intendedConfig(store, fabric, name).catch(() => null);
-    if (!intended) return undefined;
+  const one = async (name: string, managementIp: string | null, profile: string | null, state: string): Promise<DriftItem | undefined> => {
+    if (state === 'rma') return undefined; // the dead box is not asked anything
+    const stored = await intendedConfig(store, fabric, name).catch(() => null);
+    if (!stored) return undefined;
+    // A drained device (maintenance, upgrading) is meant to run its drain.
+    const intended = isDrained(state) ? { ...stored, files: drainFiles(stored.platform, stored.files) } : stored;
     if (!managementIp) return { device: name, drift: false, diff: '', error: 'no management address' };
     try {
       const { client, platform } = await connectDevice(store, fabric, name);
@@ -49,7 +53,7 @@ export async function computeDrift(store: Store, fabric: string, opts: { devices
   const worker = async () => {
     while (next < devices.length) {
       const d = devices[next++];
-      const r = await one(d.name, d.managementIp, d.profile);
+      const r = await one(d.name, d.managementIp, d.profile, d.managedState);
       if (r) out.push(r);
     }
   };
