@@ -107,7 +107,7 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
   devices.command('list').argument('<fabric>').option('--json', 'print JSON').description('list devices').action(async (fabric: string, o: { json?: boolean }) => {
     const r = await api().request<{ items: Record<string, unknown>[] }>('GET', `/fabrics/${encodeURIComponent(fabric)}/devices`);
     if (o.json) return json(r.items);
-    ctx.out(table(r.items, ['name', 'serial', 'profile', 'managementIp', 'physicalRole', 'roles', 'managedState', 'onboardingState']));
+    ctx.out(table(r.items, ['name', 'serial', 'profile', 'managementIp', 'physicalRole', 'roles', 'managedState', 'osVersion', 'onboardingState']));
   });
   devices.command('config').argument('<fabric>').argument('<device>').description("print a device's intended config")
     .action(async (fabric: string, device: string) => {
@@ -158,6 +158,33 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
     .description('allocate, compile, render and push the whole fabric'))
     .action(async (fabric: string, o: { dryRun?: boolean; wait?: boolean; timeout: string }) => {
       const r = await api().request<{ jobId: string }>('POST', `/fabrics/${encodeURIComponent(fabric)}/autoconfigure`, { dryRun: o.dryRun === true });
+      ctx.out(`job ${r.jobId}\n`);
+      if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
+    });
+
+  // Day 2 (issue 15): rolling OS upgrade (--dry-run prints the plan) and maintenance mode.
+  waitOpts(program.command('upgrade').argument('<fabric>').requiredOption('--image <name>', 'an image of GET /images')
+    .option('--devices <names>', 'comma-separated: only these devices')
+    .option('--max-parallel <n>', 'devices per batch at most', '1')
+    .option('--dry-run', 'print the plan (batches in order, skipped devices), change nothing')
+    .description('hitless rolling OS upgrade: leaves before spines, batch by batch'))
+    .action(async (fabric: string, o: { image: string; devices?: string; maxParallel: string; dryRun?: boolean; wait?: boolean; timeout: string }) => {
+      const body = { image: o.image, maxParallel: Number(o.maxParallel), ...(o.devices ? { devices: o.devices.split(',').filter(Boolean) } : {}), ...(o.dryRun ? { dryRun: true } : {}) };
+      if (o.dryRun) {
+        const p = await api().request<{ batches: { devices: string[]; reason: string }[]; skipped: { device: string; reason: string }[] }>('POST', `/fabrics/${encodeURIComponent(fabric)}/upgrade`, body);
+        p.batches.forEach((b, i) => ctx.out(`batch ${i + 1}: ${b.devices.join(', ')}  (${b.reason})\n`));
+        for (const x of p.skipped) ctx.out(`skipped ${x.device}: ${x.reason}\n`);
+        return;
+      }
+      const r = await api().request<{ jobId: string }>('POST', `/fabrics/${encodeURIComponent(fabric)}/upgrade`, body);
+      ctx.out(`job ${r.jobId}\n`);
+      if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
+    });
+  waitOpts(program.command('maintenance').argument('<fabric>').argument('<device>').argument('<on|off>')
+    .description('drain a device (BGP graceful shutdown) or return it'))
+    .action(async (fabric: string, device: string, onOff: string, o: { wait?: boolean; timeout: string }) => {
+      if (onOff !== 'on' && onOff !== 'off') throw new Error(`maintenance: expected on or off, got "${onOff}"`);
+      const r = await api().request<{ jobId: string }>('POST', `/fabrics/${encodeURIComponent(fabric)}/devices/${encodeURIComponent(device)}/maintenance`, { enabled: onOff === 'on' });
       ctx.out(`job ${r.jobId}\n`);
       if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
     });
