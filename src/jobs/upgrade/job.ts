@@ -29,7 +29,10 @@ export interface UpgradeSettings {
   /** how long a device may take to come back with the new version */
   rebootTimeoutMs: number;
   pollMs: number;
-  /** how long the postcheck waits for the sessions of the precheck */
+  /**
+   * how long the postcheck waits for the sessions of the precheck: an iBGP session to a loopback
+   * can wait out a whole BGP connect-retry timer (FRR: 120 s) after the reboot
+   */
   postcheckTimeoutMs: number;
   /** twin: reboot-seconds of install-software (undefined: the agent's default) */
   rebootSeconds?: number;
@@ -124,7 +127,7 @@ async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData): 
     return { skipped: `already on ${pre.osVersion}` };
   }
   const health = checkDevice({ plan: intent.plan, state: pre.state!, loopbacks: intent.loopbacks });
-  if (!health.ok) throw new Error(`precheck: the device is not healthy before the upgrade (${describeVerify(health)}); nothing changed`);
+  if (!health.ok) throw new Error(`the device is not healthy before the upgrade (${describeVerify(health)}); nothing changed`);
   const sessions = established(pre.state!);
   await ctx.log(`precheck: ${pre.osVersion}, ${sessions.length} sessions up, ${pre.state!.routes.length} routes`);
   await ctx.step('drain');
@@ -148,7 +151,7 @@ async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData): 
     await stepThrough(ctx, 'postcheck');
     if (await repushIfDiffers(op, intent, drainFiles(intent.platform, intent.files))) await ctx.log('running config differed after the reboot: drained config pushed again');
     const missing = await waitSessions(op, sessions);
-    if (missing.length) throw new Error(`postcheck: ${missing.length} sessions up before are not after ${Math.round(settings.postcheckTimeoutMs / 1000)} s: ${missing.slice(0, 8).join(', ')}`);
+    if (missing.length) throw new Error(`${missing.length} sessions up before are not after ${Math.round(settings.postcheckTimeoutMs / 1000)} s: ${missing.slice(0, 8).join(', ')}`);
     await stepThrough(ctx, 'undrain');
     await leaveMaintenance(op, intent);
     return { from: pre.osVersion, to: reported, sessions: sessions.length };
