@@ -1,4 +1,4 @@
-// Service environment (DESIGN §5). One place reads process.env; everything else takes a ServiceConfig.
+// Service environment (docs/architecture.md, Contracts). One place reads process.env; everything else takes a ServiceConfig.
 import * as path from 'node:path';
 
 export interface ServiceConfig {

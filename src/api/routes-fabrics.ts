@@ -29,7 +29,7 @@ function parseEnd(s: string, path: string): LinkEndT {
   return { device: s.slice(0, i), port: s.slice(i + 1) };
 }
 
-/** The contract's device fields (DESIGN §5), nothing else. */
+/** The contract's device fields (docs/architecture.md, Contracts), nothing else. */
 function deviceView(d: DeviceRecord) {
   return {
     name: d.name, serial: d.serial, model: d.model, profile: d.profile, managementIp: d.managementIp, osVersion: d.osVersion,

@@ -1,7 +1,7 @@
 // Overlay services of a fabric file: virtual networks (L2VNIs), logical routers (VRFs with an
 // L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
 // parseServices normalises the four lists (structure); collectServiceErrors checks the
-// cross-object rules of DESIGN section 1/5. Every problem is one line starting with where it is.
+// cross-object rules of docs/architecture.md (Stages, Contracts). Every problem is one line starting with where it is.
 import { FabricError } from './errors';
 import { CONTROL_CHARS } from './schema';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';

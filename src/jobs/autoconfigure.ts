@@ -10,27 +10,13 @@ import { renderDevice } from '../render';
 import type { Store } from '../store';
 import { pushDeviceConfig } from './push';
 import { drainFiles, isDrained } from './maintenance/drain';
+import type { PushContext, PushDeviceFn } from './push-context';
 import { registerJobType, type DeviceContext } from './registry';
+
+export type { PushContext, PushDeviceFn } from './push-context';
 
 export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
 
-export interface PushContext {
-  jobId: string;
-  fabric: string;
-  device: string;
-  plan: DevicePlan;
-  platform: string;
-  files: Record<string, string>;
-  store: Store;
-  /** lock, load, diff, discard: nothing changes; the result carries the diff against running */
-  dryRun?: boolean;
-  /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
-  loopbacks?: Record<string, string>;
-  log(message: string): Promise<void>;
-  /** Call between phases of a push (lock, load, commit...): stops there on cancel. */
-  checkCancel(): Promise<void>;
-}
-export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;
 
 // FABRIC_PUSH=off: record intended configs only (nothing sent to devices).
 let pushDevice: PushDeviceFn | undefined = process.env.FABRIC_PUSH === 'off' ? undefined : pushDeviceConfig;

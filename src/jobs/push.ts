@@ -14,7 +14,7 @@ import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep
 import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
 import { JUNOS_GROUP_PREFIX } from '../render';
 import type { Store } from '../store';
-import type { PushContext } from './autoconfigure';
+import type { PushContext } from './push-context';
 import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
 
 export interface PushSettings {
