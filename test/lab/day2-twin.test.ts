@@ -4,7 +4,8 @@
 // it (read with vtysh inside the leaf's namespace: the test looks, the product only uses
 // NETCONF); leaving restores; (2) settings.osVersions: drift shows every device off-version;
 // (3) a rolling upgrade of every device to 9.1.0 through the device agents' install-software:
-// leaves before spines one at a time, every device reports 9.1.0, managed again, drift clean.
+// leaves before spines one at a time, every device reports 9.1.0, managed again, drift clean,
+// and a ping stream between the leaves' servers loses at most 5% while the spines are upgraded.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,32 @@ import { registerMaintenance } from '../../src/jobs/maintenance/job';
 import { factsFrom } from '../../src/discovery/facts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
+import { spawn } from 'node:child_process';
 import { labName, tmpRoot, relay, sh, within, namespaces, type Relay } from './helpers';
+
+/** A ping every 200 ms from one server to another, each probe recorded as answered or not, with its time. */
+function pingStream(lab: string, from: string, to: string) {
+  const probes: { at: number; ok: boolean }[] = [];
+  const child = spawn('ip', ['netns', 'exec', `${lab}-${from}`, 'ping', '-O', '-D', '-n', '-i', '0.2', '-W', '1', to], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let buf = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    buf += b.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) {
+      const m = /^\[(\d+\.\d+)\] (.*)$/.exec(l);
+      if (!m) continue;
+      if (/bytes from/.test(m[2])) probes.push({ at: Number(m[1]) * 1000, ok: true });
+      else if (/no answer yet/.test(m[2])) probes.push({ at: Number(m[1]) * 1000, ok: false });
+    }
+  });
+  const within = (a: number, b: number) => probes.filter((p) => p.at >= a && p.at <= b);
+  return {
+    probes,
+    loss: (a: number, b: number) => { const w = within(a, b); return { sent: w.length, lost: w.filter((p) => !p.ok).length }; },
+    stop: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } },
+  };
+}
 
 jest.setTimeout(900_000);
 
@@ -47,6 +73,7 @@ const topo = validateTopology({
   name: LAB,
   devices: DEVICES.map((x) => ({ name: x.name, serial: x.serial, profile: 'frr-switch' })),
   links: LINKS,
+  servers: [{ name: 'bms1', nics: ['leaf1:swp10'], address: '10.10.0.11/24' }, { name: 'bms2', nics: ['leaf2:swp10'], address: '10.10.0.12/24' }],
   management: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
   credentials: { username: 'admin', password: 's3cret' },
   snmp: { community: 'fabric-ro' },
@@ -63,6 +90,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
   let jobs: JobSystem;
   let mgmt: Record<string, string> = {};
   const timings: Record<string, number> = {};
+  const streams: { stop(): Promise<void> }[] = [];
 
   const finished = async (id: string, ms = 600_000): Promise<JobView> => {
     const end = Date.now() + ms;
@@ -106,6 +134,13 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
       },
       devices: DEVICES.map((x) => ({ ...x, profile: 'frr-switch' })),
       links: LINKS,
+      // One L2VNI, a single-homed server on each leaf: the ping stream of the upgrade test.
+      virtualNetworks: [{ name: 'web', vni: 10010 }],
+      servers: [{ name: 'bms1', nics: [{ device: 'leaf1', port: 'swp10' }] }, { name: 'bms2', nics: [{ device: 'leaf2', port: 'swp10' }] }],
+      vpgs: [
+        { name: 'bms1', server: 'bms1', ports: [{ device: 'leaf1', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
+        { name: 'bms2', server: 'bms2', ports: [{ device: 'leaf2', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
+      ],
     });
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name], managedState: 'active' });
     configurePush({
@@ -123,6 +158,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
   });
 
   afterAll(async () => {
+    for (const st of streams) await within(st.stop(), 3000);
     configurePush(undefined);
     configureUpgrade(undefined);
     await within(jobs?.close(), 10_000);
@@ -179,6 +215,11 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
     writeFileSync(img, randomBytes(4096));
     const images = imageStoreAt(store, dir);
     const image = await images.create({ name: 'frr-9.1.0', platform: 'frr', version: '9.1.0', path: img });
+    const stream = pingStream(LAB, 'bms1', '10.10.0.12');
+    streams.push(stream);
+    // The stream flows before anything starts (EVPN type-2 routes learned: bounded wait).
+    for (let i = 0; i < 240 && (stream.probes.length < 5 || !stream.probes.slice(-5).every((p) => p.ok)); i++) await sleep(250);
+    expect(stream.probes.slice(-5).every((p) => p.ok)).toBe(true);
     const t0 = Date.now();
     const id = await jobs.submit('upgrade', F, { image: 'frr-9.1.0', imageUrl: `http://10.0.0.1:8080/images/frr-9.1.0/${image.sha256}` });
     // The image is in use while the plan runs.
@@ -206,6 +247,30 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
       expect(at(order[i], /install-software accepted/)).toBeGreaterThan(at(order[i - 1], /^.*\|undrained/));
       expect(at(order[i - 1], /^.*\|undrained/)).toBeGreaterThan(-1);
     }
+    // While the spines were upgraded (first spine log line to the last spine's undrain), the
+    // stream between the leaves' servers lost at most 5% (each leaf's own server is cut off
+    // while that leaf reboots, as its batch reason says).
+    const atOf = (dev: string, re: RegExp) => Date.parse(v.log.find((l) => l.device === dev && re.test(l.message))!.at);
+    // (from the precheck: every child logs "waits for batch N" the moment the job starts)
+    const spineWindow = stream.loss(atOf('spine1', /^precheck:/), atOf('spine2', /^undrained/));
+    timings.spineWindowProbes = spineWindow.sent;
+    timings.spineWindowLost = spineWindow.lost;
+    const leafWindow = stream.loss(atOf('leaf1', /^precheck:/), atOf('leaf2', /^undrained/));
+    timings.leafWindowProbes = leafWindow.sent;
+    timings.leafWindowLost = leafWindow.lost;
+    if (process.env.D2_STREAM_FILE) {
+      writeFileSync(process.env.D2_STREAM_FILE, JSON.stringify({
+        t0, probes: stream.probes.filter((p) => !p.ok).map((p) => p.at - t0),
+        log: v.log.map((l) => `${Date.parse(l.at) - t0} ${l.device ?? ''} ${l.message.slice(0, 100)}`),
+      }));
+    }
+    expect(spineWindow.sent).toBeGreaterThan(50);
+    expect(spineWindow.lost / spineWindow.sent).toBeLessThanOrEqual(0.05);
+    expect(leafWindow.lost).toBeGreaterThan(0); // the fault did happen: a leaf reboot cuts its server off
+    expect(res.batches.length).toBe(4);
+    for (let i = 0; i < 20 && !stream.probes.slice(-5).every((p) => p.ok); i++) await sleep(500);
+    expect(stream.probes.slice(-5).every((p) => p.ok)).toBe(true);
+    await stream.stop();
     for (const dev of order) {
       expect(await version(dev)).toBe('9.1.0');
       const rec = (await store.getDevice(F, dev))!;
