@@ -195,7 +195,8 @@ export function registerUpgrade(): void {
       if (!image) throw new Error(`image "${ctx.params.image}" not found`);
       if (!(await images.use(image.name, ctx.jobId, ctx.fabric))) throw new Error(`image "${ctx.params.image}" was deleted`);
       const plan = await planFromStoreFor(store, ctx.fabric, image, { devices: ctx.params.devices, maxParallel: ctx.params.maxParallel });
-      await ctx.services.redis.hset(gateKey(ctx.jobId), 'cur', '0');
+      // HSETNX: a re-plan (the parent's worker died while planning) must not rewind the gate.
+      await ctx.services.redis.multi().hsetnx(gateKey(ctx.jobId), 'cur', '0').expire(gateKey(ctx.jobId), 7 * 86_400).exec();
       for (const [i, b] of plan.batches.entries()) await ctx.log(`batch ${i + 1} of ${plan.batches.length}: ${b.devices.join(', ')} (${b.reason})`);
       for (const s of plan.skipped) await ctx.log(`skipped ${s.device}: ${s.reason}`);
       const data: PlanData = { batches: plan.batches, skipped: plan.skipped, image: image.name };
