@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { startLocalRedis, connectRedis, Store } from '../src/store';
-import { JobSystem, registerJobType } from '../src/jobs';
+import { JobSystem, JobTypes } from '../src/jobs';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 
@@ -73,13 +73,13 @@ async function rawFlow(url: string, n: number, concurrency: number): Promise<num
 async function flow(url: string, n: number, concurrency: number): Promise<{ totalMs: number; state: string; succeeded: number }> {
   const redis = connectRedis(url);
   const store = new Store(redis, { secretKey: randomBytes(32) });
-  registerJobType<{ n: number }>({
+  const types = new JobTypes().register<{ n: number }>({
     type: 'bench-trivial', queue: 'autoconfigure', fabricLock: true,
     deviceSteps: [{ name: 'noop', weight: 1 }],
     plan: async (ctx) => ({ devices: Array.from({ length: ctx.params.n }, (_, i) => ({ device: `d${i}` })) }),
     runDevice: async () => undefined,
   });
-  const jobs = new JobSystem({ connection: redis, connect: () => connectRedis(url), lockBackend: store });
+  const jobs = new JobSystem({ connection: redis, connect: () => connectRedis(url), lockBackend: store, types });
   await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: tmpdir() }), logger: createLogger({ level: 'silent' }), store }, { concurrency });
   const t0 = performance.now();
   const id = await jobs.submit('bench-trivial', 'bench', { n });

@@ -24,6 +24,8 @@ export interface ServiceConfig {
   fabricLockTtlMs: number;
   /** Extra job-type modules to load (FABRIC_JOB_PLUGINS, comma-separated paths). */
   jobPlugins: string[];
+  /** FABRIC_PUSH=off: autoconfigure records intended configs only, nothing reaches devices. */
+  push: boolean;
   /** API requests per minute per token (RATE_LIMIT_PER_MINUTE; 0 turns the limit off). */
   rateLimitPerMinute: number;
   logLevel: string;
@@ -64,6 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (dhcpBackend !== 'builtin' && dhcpBackend !== 'kea') {
     throw new ConfigError(`DHCP_BACKEND: expected builtin or kea, got "${dhcpBackend}"`);
   }
+  const push = optional(env, 'FABRIC_PUSH') ?? 'on';
+  if (push !== 'on' && push !== 'off') throw new ConfigError(`FABRIC_PUSH: expected on or off, got "${push}"`);
   return {
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
@@ -78,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     jobLockMs: intVar(env, 'JOB_LOCK_MS', 30_000, 500, 3_600_000),
     fabricLockTtlMs: intVar(env, 'FABRIC_LOCK_TTL_MS', 60_000, 500, 3_600_000),
     jobPlugins: (optional(env, 'FABRIC_JOB_PLUGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    push: push === 'on',
     rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 3000, 0, 10_000_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };

@@ -3,15 +3,16 @@
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { openStore } from '../src/store';
-import { openJobSystem, registerBuiltinJobTypes } from '../src/jobs/runtime';
+import { openJobSystem, builtinJobTypes } from '../src/jobs/runtime';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.redisUrl) throw new Error('REDIS_URL is required for workers (e.g. redis://127.0.0.1:6379)');
   const logger = createLogger({ level: config.logLevel, name: 'fabric-worker' });
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
-  const jobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
-  const types = registerBuiltinJobTypes(config, logger);
+  const jobTypes = builtinJobTypes(config, logger);
+  const types = jobTypes.names();
+  const jobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config, types: jobTypes });
   await jobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
     concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
   });

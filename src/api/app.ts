@@ -21,6 +21,7 @@ import { BODY_LIMIT } from './limits';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
+import { registerBackupRoutes } from './routes-backup';
 import { registerStreamRoutes } from './routes-stream';
 import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
@@ -123,6 +124,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerFabricRoutes(api, ctx);
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
+    registerBackupRoutes(api, ctx);
     registerServiceRoutes(api, ctx);
     registerStreamRoutes(api, ctx);
     registerWhoamiRoute(api);

@@ -1,30 +1,22 @@
 // Autoconfigure (issue 4 part): allocate atomically -> compile plans -> a child per device
 // renders its config and records it as the device's intended config. `dryRun` changes nothing.
-// The NETCONF push (issue 7, src/jobs/push.ts) is installed by default; setPushDevice() replaces
-// it (undefined: the push step is skipped and the job log says "push not available yet").
+// The push is a parameter of the job type (autoconfigureJob({push})): the service passes the
+// NETCONF push of src/jobs/push.ts; without one the push step is skipped and the log says so.
 import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
 import { validateFabric } from '../domain/validate';
 import { allocate } from '../intent/allocate';
 import { compileFabric } from '../intent/compile';
-import { renderDevice } from '../render';
+import { renderDevice } from '../platforms';
 import type { Store } from '../store';
-import { pushDeviceConfig } from './push';
 import { drainFiles, isDrained } from './maintenance/drain';
 import type { PushContext, PushDeviceFn } from './push-context';
-import { registerJobType, type DeviceContext } from './registry';
+import type { DeviceContext, JobTypeDef } from './registry';
 
 export type { PushContext, PushDeviceFn } from './push-context';
 
 export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
 
 
-// FABRIC_PUSH=off: record intended configs only (nothing sent to devices).
-let pushDevice: PushDeviceFn | undefined = process.env.FABRIC_PUSH === 'off' ? undefined : pushDeviceConfig;
-
-/** Issue 7 installs the NETCONF transaction here. */
-export function setPushDevice(fn: PushDeviceFn | undefined): void {
-  pushDevice = fn;
-}
 
 interface PlanData { version: number; dryRun: boolean; allocated: number }
 interface DeviceData { plan: DevicePlan; version: number }
@@ -68,15 +60,22 @@ export async function intendedConfig(store: Store, fabric: string, device: strin
   return { platform: plan.platform, files: r.files };
 }
 
-export function registerAutoconfigure(): void {
-  registerJobType<AutoconfigureParams>({
+export interface AutoconfigureOptions {
+  /** The device push (src/jobs/push.ts). Undefined: intended configs are recorded, nothing is sent (FABRIC_PUSH=off). */
+  push?: PushDeviceFn;
+}
+
+/** The autoconfigure job type, with the push it uses. */
+export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<AutoconfigureParams> {
+  const pushDevice = opts.push;
+  return {
     type: 'autoconfigure',
     queue: 'autoconfigure',
     fabricLock: true,
     deviceSteps: [{ name: 'render', weight: 1 }, { name: 'record', weight: 1 }, { name: 'push', weight: 6 }],
     attempts: 3,
     plan: async (ctx) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const dryRun = ctx.params.dryRun === true;
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
@@ -87,7 +86,7 @@ export function registerAutoconfigure(): void {
     },
     runDevice: async (ctx: DeviceContext<AutoconfigureParams>) => {
       const { plan, version } = ctx.data as DeviceData;
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const rendered = renderDevice(plan);
       const files = Object.keys(rendered.files).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
@@ -133,5 +132,5 @@ export function registerAutoconfigure(): void {
       const data = ctx.planData as PlanData | undefined;
       return { dryRun: data?.dryRun ?? false, pushAvailable: !!pushDevice };
     },
-  });
+  };
 }

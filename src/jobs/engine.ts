@@ -9,7 +9,7 @@ import { CancelledError, JobFailedError, ShutdownError, errorMessage, isTransien
 import { FollowUps } from './followup';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
-  DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
+  DEVICE_QUEUE, QUEUE_NAMES, JobTypes,
   type DeviceContext, type JobServices, type JobTypeDef, type QueueName,
 } from './registry';
 
@@ -45,6 +45,8 @@ export interface JobSystemOptions {
   lockBackend: LockBackend;
   /** Fabric lock TTL; live jobs keep extending it, a dead worker's lock expires (default 60 s). */
   lockTtlMs?: number;
+  /** The job types this system submits and runs (src/jobs/runtime.ts builds the service's). */
+  types: JobTypes;
 }
 
 export interface WorkerOptions {
@@ -97,6 +99,9 @@ export class JobSystem {
   private stopping = false;
   private workerConnections: Redis[] = [];
   events: JobEvents = {};
+
+  /** The types this system runs. */
+  get types(): JobTypes { return this.opts.types; }
 
   constructor(private readonly opts: JobSystemOptions) {
     this.records = new JobRecords(opts.connection);
@@ -189,9 +194,9 @@ export class JobSystem {
   }
 
   private routingOf(type: string): { queue: QueueName; fabricLock: boolean } {
-    const routing = TYPE_ROUTING[type];
+    const routing = this.opts.types.routing(type);
     // A type this process does not know would land on the wrong queue: refuse it.
-    if (!routing) throw new Error(`unknown job type "${type}" (known: ${Object.keys(TYPE_ROUTING).sort().join(', ')})`);
+    if (!routing) throw new Error(`unknown job type "${type}" (known: ${this.opts.types.known().join(', ')})`);
     return routing;
   }
 
@@ -254,7 +259,7 @@ export class JobSystem {
     if (FINAL_STATES.includes(view.state)) throw new JobFinishedError(id, view.state);
     await this.records.requestCancel(id);
     await this.records.log(id, 'cancel requested');
-    const routing = TYPE_ROUTING[view.type] ?? { queue: DEVICE_QUEUE, fabricLock: false };
+    const routing = this.opts.types.routing(view.type) ?? { queue: DEVICE_QUEUE, fabricLock: false };
     const parent = await Job.fromId(this.queue(routing.queue), id);
     const pstate = parent ? await parent.getState() : 'unknown';
     if (!parent || pstate === 'waiting' || pstate === 'delayed' || pstate === 'prioritized' || pstate === 'unknown') {
@@ -272,7 +277,7 @@ export class JobSystem {
     }
     // Children not started yet: remove them (BullMQ frees the parent once none is pending).
     const devQ = this.queue(DEVICE_QUEUE);
-    const def = getJobType(view.type);
+    const def = this.opts.types.get(view.type);
     const stepNames = def ? def.deviceSteps.map((s) => s.name) : [];
     for (const [device, outcome] of Object.entries(view.devices)) {
       if (outcome.state !== 'queued') continue;
@@ -369,8 +374,8 @@ export class JobSystem {
   private async processParent(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ParentData;
     const log = services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric });
-    const def = getJobType(d.type);
-    const routing = TYPE_ROUTING[d.type];
+    const def = this.opts.types.get(d.type);
+    const routing = this.opts.types.routing(d.type);
     const release = async () => { if (routing?.fabricLock) await this.dropLock(d.fabric, d.jobId); };
     const started = Date.parse((await this.opts.connection.hget(`job:${d.jobId}`, 'createdAt')) ?? '') || Date.now();
     const done = async (state: 'succeeded' | 'failed' | 'cancelled', f: { result?: unknown; error?: string; message?: string }) => {
@@ -505,7 +510,7 @@ export class JobSystem {
 
   private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ChildData;
-    const def = getJobType(d.type);
+    const def = this.opts.types.get(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
     const stepNames = def.deviceSteps.map((s) => s.name);
     const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
@@ -607,7 +612,7 @@ export class JobSystem {
     if (willRetry) return;
     const o = await this.records.device(d.jobId, d.device);
     if (o && (o.state === 'queued' || o.state === 'running')) {
-      const def = getJobType(d.type);
+      const def = this.opts.types.get(d.type);
       const steps = def ? Object.fromEntries(def.deviceSteps.map((s) => [s.name, 'skipped' as StepState])) : {};
       await this.records.deviceDone(d.jobId, d.device, { state: 'failed', progress: o.progress, error: err.message }, steps, `failed: ${err.message}`);
       services.logger.warn({ jobId: d.jobId, device: d.device, err: err.message }, 'device job failed');
@@ -622,7 +627,7 @@ export class JobSystem {
       services.logger.warn({ jobId: d.jobId, err: err.message }, 'job failed');
       this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
     }
-    if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
+    if (this.opts.types.routing(d.type)?.fabricLock) await this.dropLock(d.fabric, d.jobId);
   }
 
   /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */

@@ -10,9 +10,8 @@ import { createTwoFilesPatch } from 'diff';
 import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
 import { NetconfRpcError } from '../netconf/errors';
-import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep } from '../netconf/transaction';
-import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
-import { JUNOS_GROUP_PREFIX } from '../render';
+import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
+import { platformModule, platformOfSession } from '../platforms';
 import type { Store } from '../store';
 import type { PushContext } from './push-context';
 import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
@@ -56,48 +55,12 @@ export function configurePush(p?: Partial<PushSettings>): void {
   settings = { ...DEFAULTS, ...(p ?? {}) };
 }
 
-export const NS_FRR = 'urn:fabric:frr';
+export { NS_FRR } from '../platforms/frr';
+export { junosLoad } from '../platforms/junos';
 
-function frrFiles(device: string, files: Record<string, string>): { frrConf: string; interfaces: string } {
-  return { frrConf: files[`${device}.frr.conf`] ?? '', interfaces: files[`${device}.interfaces`] ?? '' };
-}
-
-/** Junos groups as canonical indented text (no attributes, no whitespace-only text): running and
- * intended compare equal whatever the device's pretty printing. */
-function canonXml(el: XmlElement, depth = 0): string {
-  const pad = '  '.repeat(depth);
-  const kids = el.children.filter((c): c is XmlElement => c.type === 'element');
-  if (kids.length === 0) {
-    const t = textOf(el).trim();
-    return t ? `${pad}<${el.name}>${escapeText(t)}</${el.name}>` : `${pad}<${el.name}/>`;
-  }
-  return [`${pad}<${el.name}>`, ...kids.map((k) => canonXml(k, depth + 1)), `${pad}</${el.name}>`].join('\n');
-}
-
-/** The service's groups, sorted by name, then its apply-groups in configuration order (that
- * order decides inheritance, and an apply-groups an operator removed is drift too). */
-function junosGroupsText(xml: string, onlyOwned: boolean): string {
-  const nodes = parseFragment(xml);
-  const groups = findAll(nodes, 'groups').filter((g) => !onlyOwned || (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
-  groups.sort((a, b) => (childText(a, 'name') ?? '').localeCompare(childText(b, 'name') ?? ''));
-  const applied = findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()).filter((n) => n.startsWith(JUNOS_GROUP_PREFIX));
-  const lines = [...groups.map((g) => canonXml(g)), ...applied.map((n) => `<apply-groups>${escapeText(n)}</apply-groups>`)];
-  return lines.join('\n') + (lines.length ? '\n' : '');
-}
-
-/** The running config as files, named like the rendered ones (frr: frr.conf + interfaces; junos: the __fabric_ groups). */
-export async function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
-  if (platform === 'junos') {
-    const data = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
-    return { [`${device}.groups`]: junosGroupsText(data, true) };
-  }
-  const data = await client.getConfig('running', `<frr xmlns="${NS_FRR}"/>`);
-  const frr = findAll(parseFragment(data), 'frr')[0];
-  const conf = frr ? textOf(findAll(frr.children, 'frr-conf')[0]) : '';
-  const ifs = frr ? textOf(findAll(frr.children, 'interfaces')[0]) : '';
-  const out: Record<string, string> = { [`${device}.frr.conf`]: conf };
-  if (ifs) out[`${device}.interfaces`] = ifs;
-  return out;
+/** The running config as files, named like the rendered ones (the platform's canonical form: frr.conf + interfaces, Junos' __fabric_ groups). */
+export function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
+  return platformModule(platform).readRunning(client, device);
 }
 
 /** Unified diff running -> intended over the union of file names ('' when equal). */
@@ -121,38 +84,7 @@ export function commitText(files: Record<string, string>): string {
 
 /** Intended files as they compare against readRunning (junos: the rendered groups only). */
 export function comparableIntended(device: string, platform: string, files: Record<string, string>): Record<string, string> {
-  if (platform !== 'junos') {
-    const f = frrFiles(device, files);
-    const out: Record<string, string> = { [`${device}.frr.conf`]: f.frrConf };
-    if (f.interfaces) out[`${device}.interfaces`] = f.interfaces;
-    return out;
-  }
-  return { [`${device}.groups`]: junosGroupsText(files[`${device}.xml`] ?? '', false) };
-}
-
-export async function junosLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<void> {
-  const xml = files[`${device}.xml`];
-  if (!xml) throw new Error(`no rendered ${device}.xml`);
-  const wanted = new Set(findAll(parseFragment(xml), 'groups').map((g) => childText(g, 'name') ?? ''));
-  // Groups the service owned before but the new config lacks (a feature that went away), and
-  // their apply-groups entries where present (deleting an absent statement is an error).
-  const running = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
-  const nodes = parseFragment(running);
-  const stale = findAll(nodes, 'groups').map((g) => childText(g, 'name') ?? '')
-    .filter((n) => n.startsWith(JUNOS_GROUP_PREFIX) && !wanted.has(n));
-  const applied = new Set(findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()));
-  if (stale.length) {
-    const del = stale.map((n) => `<groups delete="delete"><name>${escapeText(n)}</name></groups>` +
-      (applied.has(n) ? `<apply-groups delete="delete">${escapeText(n)}</apply-groups>` : '')).join('');
-    await client.loadConfiguration({ action: 'merge', format: 'xml', config: `<configuration>${del}</configuration>` });
-  }
-  await client.loadConfiguration({ action: 'replace', format: 'xml', config: xml });
-}
-
-function frrLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<unknown> {
-  const f = frrFiles(device, files);
-  const config = `<frr xmlns="${NS_FRR}"><frr-conf>${escapeText(f.frrConf)}</frr-conf><interfaces>${escapeText(f.interfaces)}</interfaces></frr>`;
-  return client.editConfig({ target: 'candidate', config, defaultOperation: 'replace' });
+  return platformModule(platform).comparableIntended(device, files);
 }
 
 const failedKey = (jobId: string) => `fz:push:${jobId}:failed`;
@@ -182,7 +114,7 @@ export async function connectDevice(store: Store, fabric: string, device: string
     hostKeyStore: store.hostKeyStore(fabric, { actor: 'push' }),
     connectTimeoutMs: settings.connectTimeoutMs, rpcTimeoutMs: settings.rpcTimeoutMs,
   });
-  return { client, platform: client.isJunos ? 'junos' : 'frr' };
+  return { client, platform: platformOfSession(client).name };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -256,7 +188,7 @@ const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON
  */
 async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
   const cc = e.result.steps.find((s) => s.name === 'commit-confirmed');
-  const timerMs = (ctx.platform === 'junos' ? junosConfirmMinutes(settings.confirmTimeoutSeconds) * 60 : settings.confirmTimeoutSeconds) * 1000;
+  const timerMs = platformModule(ctx.platform).commit.timerSeconds(settings.confirmTimeoutSeconds) * 1000;
   // The device started its timer before it answered the confirmed commit.
   const from = cc ? Date.parse(cc.startedAt) + (cc.ms ?? 0) : Date.now();
   const waitMs = Math.max(0, from + timerMs + Math.max(2_000, timerMs / 10) - Date.now());
@@ -284,7 +216,7 @@ function lockHolder(e: unknown): string | undefined {
 }
 
 /**
- * The autoconfigure push hook (installed with setPushDevice). A candidate locked by another
+ * The device push the service's autoconfigure and rollback types are built with (runtime.ts). A candidate locked by another
  * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
  * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
  * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
@@ -314,22 +246,24 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     throw e;
   }
-  const junos = ctx.platform === 'junos';
-  if (junos !== client.isJunos) {
+  const platform = platformModule(ctx.platform);
+  const speaks = platformOfSession(client);
+  if (speaks !== platform) {
     await client.close();
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
-    throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device ${client.isJunos ? 'is' : 'is not'} Junos`);
+    throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device's hello says ${speaks.name}`);
   }
-  const intended = comparableIntended(ctx.device, ctx.platform, ctx.files);
+  const intended = platform.comparableIntended(ctx.device, ctx.files);
   let verified: VerifyResult | undefined;
   let previous: Record<string, string> | undefined;
   const steps: string[] = [];
   try {
     const r = await pushConfig({
       client,
-      platform: junos ? 'junos' : 'rfc',
-      load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
-      computeDiff: junos ? undefined : async (c) => diffFiles((previous = await readRunning(c, ctx.device, ctx.platform)), intended),
+      flavour: platform.commit,
+      load: (c) => platform.load(c, ctx.device, ctx.files),
+      // A dialect without the device's own diff: ours, running (as the platform reads it) -> intended.
+      computeDiff: platform.commit.deviceDiff ? undefined : async (c) => diffFiles((previous = await platform.readRunning(c, ctx.device)), intended),
       verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,

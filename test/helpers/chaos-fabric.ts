@@ -17,10 +17,10 @@ import { runSim, type Sim } from '../../src/lab/sim';
 import type { NetconfDevice } from '../../src/lab/netconf-server';
 import { NetconfClient } from '../../src/netconf/client';
 import { Store } from '../../src/store';
-import { JobSystem, FINAL_STATES, type JobView } from '../../src/jobs';
+import { JobSystem, JobTypes, FINAL_STATES, type JobView } from '../../src/jobs';
 import { planFromStore } from '../../src/jobs/autoconfigure';
 import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 
 export const ROOT = path.join(__dirname, '../..');
 export const WORKER = path.join(ROOT, 'dist/workers/main.js');
@@ -163,7 +163,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
   // Allocated once up front, as after onboarding: the tests predict each job's intended configs,
   // and a fresh fabric's first allocation follows Redis' hash order, which a restart may change.
   await store.allocateFabric(F);
-  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS });
+  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS, types: new JobTypes() }); // submits only: the workers are processes
   const workers: WorkerProc[] = [];
 
   const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProc> => {

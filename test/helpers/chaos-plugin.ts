@@ -16,7 +16,7 @@
 //   finished       the job record is final, the fabric lock not released yet
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../src/store/redis-server';
-import { getJobType, type DeviceContext, type FinalizeContext, type PlanContext } from '../../src/jobs/registry';
+import { JobTypes, type DeviceContext, type FinalizeContext, type PlanContext } from '../../src/jobs/registry';
 import { JobRecords } from '../../src/jobs/records';
 import { configurePush } from '../../src/jobs/push';
 
@@ -49,7 +49,7 @@ async function at(point: string, info: { device?: string; jobId?: string } = {})
   for (let i = 0; i < 6000 && !(await r.del(RELEASE(point))); i++) await sleep(50); // consumed: one release per hold
 }
 
-export function registerJobTypes(): void {
+export function registerJobTypes(types: JobTypes): void {
   const url = process.env.REDIS_URL;
   if (!url) throw new Error('chaos plugin: REDIS_URL is required');
   redis = connectRedis(url, { connectionName: 'chaos-plugin' });
@@ -76,7 +76,7 @@ export function registerJobTypes(): void {
     onStep: (device, s) => at(`tx:${s.name}:${s.state}`, { device }),
   });
 
-  const def = getJobType('autoconfigure');
+  const def = types.get('autoconfigure');
   if (!def) throw new Error('chaos plugin: autoconfigure is not registered');
   const plan = def.plan.bind(def);
   def.plan = async (ctx: PlanContext<Record<string, unknown>>) => {

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describeIf } from '../helpers/env';
 import { example, startApi, type ApiHarness } from '../helpers/api-harness';
-import { getJobType } from '../../src/jobs';
-import { registerUpgrade } from '../../src/jobs/upgrade/job';
-import { registerMaintenance } from '../../src/jobs/maintenance/job';
+import { upgradeJob } from '../../src/jobs/upgrade/job';
+import { maintenanceJob } from '../../src/jobs/maintenance/job';
 import { configurePush } from '../../src/jobs/push';
 import { main } from '../../src/cli/main';
 
@@ -19,11 +18,10 @@ describeIf({ commands: ['redis-server'] })('upgrade and maintenance routes (real
   let h: ApiHarness;
   let dir: string;
   beforeAll(async () => {
-    if (!getJobType('upgrade')) registerUpgrade();
-    if (!getJobType('maintenance')) registerMaintenance();
     // Nothing leaves the host: every device "is" a closed port on 127.0.0.1.
     configurePush({ resolveEndpoint: () => ({ host: '127.0.0.1', port: 1 }), connectTimeoutMs: 1000 });
     h = await startApi({ workers: true });
+    h.jobs.types.register(upgradeJob()).register(maintenanceJob());
     const fab = example('dc1-frr-services');
     fab.devices = fab.devices.map((d: object, i: number) => ({ ...d, managementIp: `10.0.0.${11 + i}` }));
     expect((await h.call('POST', '/api/v1/fabrics', { body: fab })).status).toBe(201);

@@ -15,10 +15,10 @@ import { LabPaths, recordedPids } from '../../src/lab/state';
 import { NetconfClient } from '../../src/netconf/client';
 import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/redis-server';
 import { Store } from '../../src/store';
-import { JobSystem, type JobView } from '../../src/jobs';
-import { registerAutoconfigure, planFromStore } from '../../src/jobs/autoconfigure';
-import { registerRollback, filesFromCommit } from '../../src/jobs/rollback';
-import { configurePush, readRunning } from '../../src/jobs/push';
+import { JobSystem, JobTypes, type JobView } from '../../src/jobs';
+import { autoconfigureJob, planFromStore } from '../../src/jobs/autoconfigure';
+import { rollbackJob, filesFromCommit } from '../../src/jobs/rollback';
+import { configurePush, pushDeviceConfig, readRunning } from '../../src/jobs/push';
 import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
@@ -108,10 +108,9 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       verifyTimeoutMs: 40_000, verifyPollMs: 1000, rpcTimeoutMs: 8_000, confirmTimeoutSeconds: 120,
       onStep: (dev, s) => { for (const h of stepHooks) h(dev, s); },
     });
-    registerAutoconfigure();
-    registerRollback();
+    const types = new JobTypes().register(autoconfigureJob({ push: pushDeviceConfig })).register(rollbackJob({ push: pushDeviceConfig }));
     const conns: Redis[] = [];
-    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000 });
+    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000, types });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency: 20 });
   });
 

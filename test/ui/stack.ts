@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
 import { JobSystem } from '../../src/jobs';
-import { registerBuiltinJobTypes } from '../../src/jobs/runtime';
+import { builtinJobTypes } from '../../src/jobs/runtime';
 import { configurePush } from '../../src/jobs/push';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
@@ -55,11 +55,10 @@ export async function startUiStack(o: StackOptions = {}): Promise<UiStack> {
   try {
     const conn = redis.client();
     const store = new Store(conn, { secretKey: redis.secretKey });
-    const jobs = new JobSystem({ connection: conn, connect: () => redis.client(), lockBackend: store, lockTtlMs: 20_000 });
-    cleanups.push(() => jobs.close());
     const config = loadConfig({ DATA_DIR: redis.dataDir });
     const logger = createLogger({ level: 'silent' });
-    registerBuiltinJobTypes(config, logger);
+    const jobs = new JobSystem({ connection: conn, connect: () => redis.client(), lockBackend: store, lockTtlMs: 20_000, types: builtinJobTypes(config, logger) });
+    cleanups.push(() => jobs.close());
     await jobs.startWorkers({ redis: conn, config, logger, store }, { concurrency: 8 });
     const tokenStore = new TokenStore(conn, 0);
     const tokens = {} as Record<Role, string>;

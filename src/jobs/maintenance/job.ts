@@ -3,13 +3,13 @@
 // leaving pushes the intended config without the drain and verifies it. A failed enter leaves
 // the device in its previous state (the push rolled back); a failed leave keeps `maintenance`.
 import type { Store } from '../../store';
-import { registerJobType } from '../registry';
+import type { JobTypeDef } from '../registry';
 import { deviceIntent, enterMaintenance, leaveMaintenance, setState, type DeviceOpContext } from './ops';
 
 export interface MaintenanceParams { device: string; enabled: boolean; requestedBy?: string }
 
-export function registerMaintenance(): void {
-  registerJobType<MaintenanceParams>({
+export function maintenanceJob(): JobTypeDef<MaintenanceParams> {
+  return {
     type: 'maintenance',
     queue: 'autoconfigure',
     fabricLock: true,
@@ -37,5 +37,5 @@ export function registerMaintenance(): void {
       }
       return { managedState: 'maintenance' };
     },
-  });
+  };
 }

@@ -3,7 +3,7 @@
 // the device reports. Every push goes through pushDeviceConfig: commit confirmed, rollback.
 import type { DevicePlan } from '../../domain/types';
 import { factsFrom } from '../../discovery/facts';
-import { renderDevice } from '../../render';
+import { renderDevice } from '../../platforms';
 import type { Store } from '../../store';
 import type { ManagedState } from '../../store/types';
 import { planFromStore } from '../autoconfigure';

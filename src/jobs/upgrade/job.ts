@@ -14,7 +14,7 @@ import type { Store } from '../../store';
 import { imageStoreAt, type ImageRecord } from '../../store/images';
 import { connectDevice } from '../push';
 import { CancelledError, JobFailedError, errorMessage } from '../errors';
-import { registerJobType, type DeviceContext } from '../registry';
+import type { DeviceContext, JobTypeDef } from '../registry';
 import { checkDevice, describeVerify } from '../verify';
 import { drainFiles } from '../maintenance/drain';
 import { deviceIntent, enterMaintenance, established, leaveMaintenance, readDevice, repushIfDiffers, setState, type DeviceOpContext } from '../maintenance/ops';
@@ -180,8 +180,8 @@ async function waitSessions(op: DeviceOpContext, before: string[]): Promise<stri
   return missing;
 }
 
-export function registerUpgrade(): void {
-  registerJobType<UpgradeParams>({
+export function upgradeJob(): JobTypeDef<UpgradeParams> {
+  return {
     type: 'upgrade',
     queue: 'autoconfigure',
     fabricLock: true,
@@ -239,5 +239,5 @@ export function registerUpgrade(): void {
       }
       return result;
     },
-  });
+  };
 }
