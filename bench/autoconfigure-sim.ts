@@ -13,7 +13,7 @@ import { startLocalRedis, connectRedis } from '../src/store/redis-server';
 import { Store } from '../src/store';
 import { JobSystem, JobTypes, type JobView } from '../src/jobs';
 import { autoconfigureJob } from '../src/jobs/autoconfigure';
-import { configurePush, pushDeviceConfig } from '../src/jobs/push';
+import { createPush } from '../src/jobs/push';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 
@@ -44,8 +44,8 @@ async function main(): Promise<void> {
       })),
       links: sim.links.map((k) => k.split('--')),
     });
-    configurePush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 120 });
-    const types = new JobTypes().register(autoconfigureJob({ push: pushDeviceConfig }));
+    const { push } = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 120 });
+    const types = new JobTypes().register(autoconfigureJob({ push }));
     jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000, types });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency });
     const run = async (label: string): Promise<void> => {

@@ -54,9 +54,10 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const redisUrl = optional(env, 'REDIS_URL');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port or rediss://..., got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
+  if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
+
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {
     throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');

@@ -40,8 +40,6 @@ async function main(): Promise<void> {
   const tokens = new TokenStore(apiRedis);
   const admin = await tokens.ensureAdminToken(config.dataDir);
   const app = await buildApp({ store: apiStore, jobs: apiJobs, tokens, config, logger });
-  // Jobs this process's workers finish count in this process's metrics.
-  workerJobs.events = apiJobs.events;
 
   let stopping = false;
   const stop = async (signal: string) => {

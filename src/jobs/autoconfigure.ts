@@ -11,6 +11,9 @@ import type { Store } from '../store';
 import { drainFiles, isDrained } from './maintenance/drain';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
+import { CancelledError, ShutdownError } from './errors';
+import { SHARED, sharedMetrics } from '../metrics/shared';
+import type { Redis } from 'ioredis';
 
 export type { PushContext, PushDeviceFn } from './push-context';
 
@@ -60,6 +63,27 @@ export async function intendedConfig(store: Store, fabric: string, device: strin
   return { platform: plan.platform, files: r.files };
 }
 
+/** Runs a push and counts it (fabric_pushes_total, fabric_push_duration_seconds, fabric_verify_failures_total). */
+async function timedPush(push: PushDeviceFn, ctx: PushContext, redis: Redis): Promise<Record<string, unknown> | void> {
+  const t0 = performance.now();
+  const m = sharedMetrics(redis);
+  const count = (outcome: string) => {
+    m.inc(SHARED.pushes, { platform: ctx.platform, outcome });
+    m.observe(SHARED.pushDuration, { platform: ctx.platform, outcome }, (performance.now() - t0) / 1000);
+  };
+  try {
+    const res = await push(ctx);
+    count(ctx.dryRun ? 'dry_run' : res && res.committed === false ? 'unchanged' : 'committed');
+    return res;
+  } catch (e) {
+    if (e instanceof ShutdownError) throw e; // handed back: the push runs again, and counts then
+    if (e instanceof CancelledError) { count('cancelled'); throw e; }
+    count('failed');
+    if ((e as { step?: string }).step === 'verify') m.inc(SHARED.verifyFailures, { platform: ctx.platform });
+    throw e;
+  }
+}
+
 export interface AutoconfigureOptions {
   /** The device push (src/jobs/push.ts). Undefined: intended configs are recorded, nothing is sent (FABRIC_PUSH=off). */
   push?: PushDeviceFn;
@@ -102,7 +126,7 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
         if (!pushDevice) return { platform: plan.platform, files, bytes, dryRun: true };
         // Compared with the device's running config (lock, load, diff, discard: nothing changes).
         await ctx.step('push');
-        const res = await pushDevice(pushCtx(true));
+        const res = await timedPush(pushDevice, pushCtx(true), ctx.services.redis);
         return { platform: plan.platform, files, bytes, dryRun: true, ...(res ?? {}) };
       }
       await ctx.step('record');
@@ -125,7 +149,7 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
         return { platform: plan.platform, files, bytes, pushed: false };
       }
       await ctx.step('push');
-      const res = await pushDevice(pushCtxNow);
+      const res = await timedPush(pushDevice, pushCtxNow, ctx.services.redis);
       return { platform: plan.platform, files, bytes, pushed: true, ...(res ?? {}) };
     },
     finalize: async (ctx) => {

@@ -13,7 +13,7 @@ import { NetconfRpcError } from '../netconf/errors';
 import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
 import { platformModule, platformOfSession } from '../platforms';
 import type { Store } from '../store';
-import type { PushContext } from './push-context';
+import type { PushContext, PushDeviceFn } from './push-context';
 import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
 
 export interface PushSettings {
@@ -48,11 +48,21 @@ const DEFAULTS: PushSettings = {
   lockWaitMs: 120_000,
   lockPollMs: 1_000,
 };
-let settings: PushSettings = { ...DEFAULTS };
+/** A push with its settings: the job types take `push`, drift takes `connect`. */
+export interface DevicePush {
+  readonly settings: Readonly<PushSettings>;
+  push: PushDeviceFn;
+  connect(store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }>;
+}
 
-/** Overrides push settings (undefined: back to the defaults). */
-export function configurePush(p?: Partial<PushSettings>): void {
-  settings = { ...DEFAULTS, ...(p ?? {}) };
+/** A push with these settings (the rest default); tests point it at relays and simulators. */
+export function createPush(p: Partial<PushSettings> = {}): DevicePush {
+  const settings: PushSettings = { ...DEFAULTS, ...p };
+  return {
+    settings,
+    push: (ctx) => pushWith(settings, ctx),
+    connect: (store, fabric, device) => connectWith(settings, store, fabric, device),
+  };
 }
 
 export { NS_FRR } from '../platforms/frr';
@@ -99,7 +109,7 @@ export async function pushFailedDevices(store: Store, jobId: string): Promise<st
   return store.redis.smembers(failedKey(jobId));
 }
 
-export async function connectDevice(store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }> {
+async function connectWith(settings: PushSettings, store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }> {
   const dev = await store.getDevice(fabric, device);
   if (!dev) throw new Error(`device ${device} is not in fabric ${fabric}`);
   if (!dev.managementIp) throw new Error('no management address (onboard the device first)');
@@ -125,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * bounded grace: a peer whose own push fails meanwhile becomes a note, not this device's failure.
  * A device with nothing up gets no grace (it is the broken one), which breaks the tie.
  */
-async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
+async function verifyUntil(settings: PushSettings, ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
   const end = Date.now() + settings.verifyTimeoutMs;
   const graceEnd = end + Math.min(30_000, Math.ceil(settings.verifyTimeoutMs / 2));
   const loopbacks = ctx.loopbacks ?? (await ctx.store.getAllocations(ctx.fabric)).loopbacks;
@@ -186,7 +196,7 @@ const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON
  * good) or never saw it (and its confirm timer restores the previous one). Wait until that timer
  * must have fired, then read running again, so the job says which instead of guessing.
  */
-async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
+async function afterUnknownConfirm(settings: PushSettings, ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
   const cc = e.result.steps.find((s) => s.name === 'commit-confirmed');
   const timerMs = platformModule(ctx.platform).commit.timerSeconds(settings.confirmTimeoutSeconds) * 1000;
   // The device started its timer before it answered the confirmed commit.
@@ -196,7 +206,7 @@ async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intend
   await sleep(waitMs);
   let running: Record<string, string>;
   try {
-    const { client } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+    const { client } = await connectWith(settings, ctx.store, ctx.fabric, ctx.device);
     try { running = await readRunning(client, ctx.device, ctx.platform); } finally { await client.close(); }
   } catch (err) {
     return `cannot read the device after its confirm timer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): outcome unknown`;
@@ -216,17 +226,17 @@ function lockHolder(e: unknown): string | undefined {
 }
 
 /**
- * The device push the service's autoconfigure and rollback types are built with (runtime.ts). A candidate locked by another
- * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
+ * The device push (createPush; the service's autoconfigure and rollback types are built with
+ * one, runtime.ts). A candidate locked by another session is waited for, bounded (lockWaitMs): after a Redis outage longer than the job
  * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
  * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
  * the job fail while the device was being configured.
  */
-export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
+async function pushWith(settings: PushSettings, ctx: PushContext): Promise<Record<string, unknown>> {
   const deadline = Date.now() + settings.lockWaitMs;
   for (let i = 0; ; i++) {
     try {
-      return await pushOnce(ctx);
+      return await pushOnce(settings, ctx);
     } catch (e) {
       const holder = lockHolder(e);
       if (!holder || Date.now() + settings.lockPollMs > deadline) throw e;
@@ -237,11 +247,11 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
   }
 }
 
-async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
+async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   let client: NetconfClient;
   try {
-    ({ client } = await connectDevice(ctx.store, ctx.fabric, ctx.device));
+    ({ client } = await connectWith(settings, ctx.store, ctx.fabric, ctx.device));
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     throw e;
@@ -264,7 +274,7 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
       load: (c) => platform.load(c, ctx.device, ctx.files),
       // A dialect without the device's own diff: ours, running (as the platform reads it) -> intended.
       computeDiff: platform.commit.deviceDiff ? undefined : async (c) => diffFiles((previous = await platform.readRunning(c, ctx.device)), intended),
-      verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
+      verify: settings.verify ? async (c) => { verified = await verifyUntil(settings, ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,
       onStep: (s) => {
@@ -292,7 +302,7 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
     if (e instanceof TransactionError) {
       if (!lockHolder(e)) await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
       if (e.result.confirmUnknown && !ctx.dryRun) {
-        const why = await afterUnknownConfirm(ctx, e, intended, previous);
+        const why = await afterUnknownConfirm(settings, ctx, e, intended, previous);
         if (!why) {
           await ctx.log('the confirming commit got no reply, but after the confirm timer the device still runs the intended config: the confirm arrived');
           await recordCommit(ctx, intended, e.result.diff);
@@ -305,3 +315,7 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
     throw e;
   }
 }
+
+/** The service's push: NETCONF on port 830 of the management address, verify on. */
+export const defaultPush: DevicePush = createPush();
+export const pushDeviceConfig: PushDeviceFn = defaultPush.push;

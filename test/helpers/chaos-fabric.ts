@@ -114,15 +114,15 @@ export interface ChaosPeer {
   close(): Promise<void>;
 }
 
-/** The NETCONF simulator: 2 spines + 2 leaves on a random /28 of 127/8 and a random high port. */
-export async function simPeer(): Promise<ChaosPeer> {
+/** The NETCONF simulator: 2 spines + 2 leaves (or `leaves`, at most 10: .14 is the gateway) on a random /28 of 127/8 and a random high port. */
+export async function simPeer(o: { leaves?: number } = {}): Promise<ChaosPeer> {
   let sim: Sim | undefined;
   let port = 0;
   let cidr = '';
   for (let i = 0; i < 5 && !sim; i++) {
     port = randomInt(20_000, 60_000);
     cidr = `127.${randomInt(150, 250)}.${randomInt(0, 250)}.0/28`;
-    sim = await runSim({ spines: 2, leaves: 2, cidr, netconfPort: port, snmp: false, credentials: CREDS }).catch(() => undefined);
+    sim = await runSim({ spines: 2, leaves: Math.min(10, o.leaves ?? 2), cidr, netconfPort: port, snmp: false, credentials: CREDS }).catch(() => undefined);
   }
   if (!sim) throw new Error('chaos: could not start the simulator');
   const addr = new Map(sim.devices.map((d) => [d.name, d.address]));

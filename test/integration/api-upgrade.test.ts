@@ -9,7 +9,7 @@ import { describeIf } from '../helpers/env';
 import { example, startApi, type ApiHarness } from '../helpers/api-harness';
 import { upgradeJob } from '../../src/jobs/upgrade/job';
 import { maintenanceJob } from '../../src/jobs/maintenance/job';
-import { configurePush } from '../../src/jobs/push';
+import { createPush } from '../../src/jobs/push';
 import { main } from '../../src/cli/main';
 
 jest.setTimeout(90_000);
@@ -19,9 +19,9 @@ describeIf({ commands: ['redis-server'] })('upgrade and maintenance routes (real
   let dir: string;
   beforeAll(async () => {
     // Nothing leaves the host: every device "is" a closed port on 127.0.0.1.
-    configurePush({ resolveEndpoint: () => ({ host: '127.0.0.1', port: 1 }), connectTimeoutMs: 1000 });
+    const dp = createPush({ resolveEndpoint: () => ({ host: '127.0.0.1', port: 1 }), connectTimeoutMs: 1000 });
     h = await startApi({ workers: true });
-    h.jobs.types.register(upgradeJob()).register(maintenanceJob());
+    h.jobs.types.register(upgradeJob({ device: dp })).register(maintenanceJob({ device: dp }));
     const fab = example('dc1-frr-services');
     fab.devices = fab.devices.map((d: object, i: number) => ({ ...d, managementIp: `10.0.0.${11 + i}` }));
     expect((await h.call('POST', '/api/v1/fabrics', { body: fab })).status).toBe(201);
@@ -29,7 +29,7 @@ describeIf({ commands: ['redis-server'] })('upgrade and maintenance routes (real
     writeFileSync(path.join(dir, 'frr.bin'), 'image bytes');
     expect((await h.call('POST', '/api/v1/images', { body: { name: 'frr-9.1', platform: 'frr', version: '9.1.0', path: path.join(dir, 'frr.bin') } })).status).toBe(201);
   });
-  afterAll(async () => { configurePush(); await h?.stop(); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => { await h?.stop(); rmSync(dir, { recursive: true, force: true }); });
 
   test('dry run: leaves before spines, the dual-homed leaves apart, half the spines at once; nothing changes', async () => {
     const one = await h.call('POST', '/api/v1/fabrics/dc1/upgrade', { role: 'operator', body: { image: 'frr-9.1', dryRun: true } });

@@ -132,10 +132,11 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect(await store.listFabrics()).toEqual([]);
   });
 
-  it('health, readiness, metrics, OpenAPI and docs need no token', async () => {
+  it('health, readiness, OpenAPI and docs need no token; metrics need a viewer token', async () => {
     expect((await call('GET', '/healthz', { role: 'none' })).json).toEqual({ status: 'ok', redis: 'up' });
     expect((await call('GET', '/readyz', { role: 'none' })).json).toEqual({ status: 'ready' });
-    const m = await call('GET', '/metrics', { role: 'none' });
+    expect((await call('GET', '/metrics', { role: 'none' })).status).toBe(401);
+    const m = await call('GET', '/metrics', { role: 'viewer' });
     expect(m.status).toBe(200);
     expect(m.text).toContain('fabric_api_request_duration_seconds_bucket');
     expect(m.text).toContain('fabric_queue_jobs{queue="device-ops",state="waiting"}');
@@ -424,7 +425,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect((await call('DELETE', '/api/v1/fabrics/dc1')).status).toBe(204);
     expect((await call('GET', '/api/v1/fabrics/dc1', { role: 'viewer' })).status).toBe(404);
     expect((await call('DELETE', '/api/v1/fabrics/dc1')).status).toBe(404);
-    const m = await call('GET', '/metrics', { role: 'none' });
+    const m = await call('GET', '/metrics', { role: 'viewer' });
     expect(m.text).toMatch(/fabric_jobs_finished_total\{type="autoconfigure",state="succeeded"\} 2/);
     expect(m.text).toMatch(/fabric_jobs_finished_total\{type="autoconfigure",state="cancelled"\} 1/);
   });

@@ -20,7 +20,7 @@ import { Store } from '../../src/store';
 import { imageStoreAt } from '../../src/store/images';
 import { JobSystem, JobTypes, type JobView } from '../../src/jobs';
 import { autoconfigureJob } from '../../src/jobs/autoconfigure';
-import { configurePush, pushDeviceConfig, readRunning } from '../../src/jobs/push';
+import { createPush, readRunning, type DevicePush } from '../../src/jobs/push';
 import { computeDrift } from '../../src/jobs/drift';
 import { upgradeJob, configureUpgrade } from '../../src/jobs/upgrade/job';
 import { maintenanceJob } from '../../src/jobs/maintenance/job';
@@ -89,6 +89,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
   let store: Store;
   let jobs: JobSystem;
   let mgmt: Record<string, string> = {};
+  let dp: DevicePush;
   const timings: Record<string, number> = {};
   const streams: { stop(): Promise<void> }[] = [];
 
@@ -143,12 +144,12 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
       ],
     });
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name], managedState: 'active' });
-    configurePush({
+    dp = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),
       verifyTimeoutMs: 60_000, verifyPollMs: 1000, rpcTimeoutMs: 10_000, confirmTimeoutSeconds: 120, connectTimeoutMs: 5_000,
     });
     configureUpgrade({ rebootSeconds: 2, pollMs: 1000, rebootTimeoutMs: 120_000, postcheckTimeoutMs: Number(process.env.D2_POSTCHECK_MS ?? 300_000) });
-    const types = new JobTypes().register(autoconfigureJob({ push: pushDeviceConfig })).register(upgradeJob()).register(maintenanceJob());
+    const types = new JobTypes().register(autoconfigureJob({ push: dp.push })).register(upgradeJob({ device: dp })).register(maintenanceJob({ device: dp }));
     jobs = new JobSystem({ connection: redis, connect: () => connectRedis(server.url), lockBackend: store, lockTtlMs: 60_000, types });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency: 20 });
     const v = await finished(await jobs.submit('autoconfigure', F, {}));
@@ -157,7 +158,6 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
 
   afterAll(async () => {
     for (const st of streams) await within(st.stop(), 3000);
-    configurePush(undefined);
     configureUpgrade(undefined);
     await within(jobs?.close(), 10_000);
     try { redis?.disconnect(); } catch { /* closing */ }
@@ -203,7 +203,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
     const from = await version('leaf1');
     expect(from).not.toBe('9.1.0');
     await store.updateFabric(F, { settings: { osVersions: { 'frr-switch': '9.1.0' } } });
-    const drift = await computeDrift(store, F);
+    const drift = await computeDrift(store, F, { connectDevice: dp.connect });
     expect(drift.map((x) => `${x.device}:${x.versionDrift}:${x.osVersion}`)).toEqual(['leaf1', 'leaf2', 'spine1', 'spine2'].map((n) => `${n}:true:${from}`));
     expect(drift.every((x) => !x.drift)).toBe(true);
   });
@@ -276,7 +276,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
       expect(rec.managedState).toBe('active');
       expect(await frrConf(dev)).not.toContain('graceful-shutdown');
     }
-    const drift = await computeDrift(store, F);
+    const drift = await computeDrift(store, F, { connectDevice: dp.connect });
     expect(drift.map((x) => `${x.device}:${x.versionDrift}:${x.drift}`)).toEqual(order.slice().sort().map((n) => `${n}:false:false`));
     expect(await images.usedBy('frr-9.1.0')).toEqual([]);
   });

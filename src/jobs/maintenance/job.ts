@@ -4,11 +4,14 @@
 // the device in its previous state (the push rolled back); a failed leave keeps `maintenance`.
 import type { Store } from '../../store';
 import type { JobTypeDef } from '../registry';
+import { defaultPush, type DevicePush } from '../push';
 import { deviceIntent, enterMaintenance, leaveMaintenance, setState, type DeviceOpContext } from './ops';
 
 export interface MaintenanceParams { device: string; enabled: boolean; requestedBy?: string }
 
-export function maintenanceJob(): JobTypeDef<MaintenanceParams> {
+/** `device`: how devices are reached and pushed (default: the service's). */
+export function maintenanceJob(o: { device?: DevicePush } = {}): JobTypeDef<MaintenanceParams> {
+  const dp = o.device ?? defaultPush;
   return {
     type: 'maintenance',
     queue: 'autoconfigure',
@@ -21,7 +24,7 @@ export function maintenanceJob(): JobTypeDef<MaintenanceParams> {
     },
     runDevice: async (ctx) => {
       const store = ctx.services.store as Store;
-      const op: DeviceOpContext = { jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, store, log: ctx.log, checkCancel: ctx.checkCancel };
+      const op: DeviceOpContext = { jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, store, dp, log: ctx.log, checkCancel: ctx.checkCancel };
       const before = (await store.getDevice(ctx.fabric, ctx.device))?.managedState ?? 'active';
       const intent = await deviceIntent(store, ctx.fabric, ctx.device);
       await ctx.step('push');

@@ -7,7 +7,7 @@ import { renderDevice } from '../../platforms';
 import type { Store } from '../../store';
 import type { ManagedState } from '../../store/types';
 import { planFromStore } from '../autoconfigure';
-import { connectDevice, pushDeviceConfig, readRunning } from '../push';
+import { readRunning, type DevicePush } from '../push';
 import { readOperState, type OperState } from '../verify';
 import { drainFiles, hasDrain } from './drain';
 
@@ -16,6 +16,8 @@ export interface DeviceOpContext {
   fabric: string;
   device: string;
   store: Store;
+  /** how devices are reached and pushed (createPush; the service's defaultPush) */
+  dp: DevicePush;
   log(message: string): Promise<void>;
   checkCancel(): Promise<void>;
 }
@@ -37,10 +39,10 @@ export async function setState(ctx: DeviceOpContext, state: ManagedState, extra:
 }
 
 async function push(ctx: DeviceOpContext, intent: DeviceIntent, files: Record<string, string>): Promise<Record<string, unknown>> {
-  return pushDeviceConfig({
+  return (await ctx.dp.push({
     jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, plan: intent.plan, platform: intent.platform, files,
     store: ctx.store, loopbacks: intent.loopbacks, log: ctx.log, checkCancel: ctx.checkCancel,
-  });
+  })) ?? {};
 }
 
 /**
@@ -73,13 +75,13 @@ export async function repushIfDiffers(ctx: DeviceOpContext, intent: DeviceIntent
 }
 
 export async function readRunningOf(ctx: DeviceOpContext): Promise<Record<string, string>> {
-  const { client, platform } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+  const { client, platform } = await ctx.dp.connect(ctx.store, ctx.fabric, ctx.device);
   try { return await readRunning(client, ctx.device, platform); } finally { await client.close().catch(() => undefined); }
 }
 
 /** The version the device reports now, and its operational state. */
-export async function readDevice(ctx: Pick<DeviceOpContext, 'store' | 'fabric' | 'device'>, o: { state?: boolean } = {}): Promise<{ osVersion: string; state?: OperState }> {
-  const { client, platform } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+export async function readDevice(ctx: Pick<DeviceOpContext, 'store' | 'fabric' | 'device' | 'dp'>, o: { state?: boolean } = {}): Promise<{ osVersion: string; state?: OperState }> {
+  const { client, platform } = await ctx.dp.connect(ctx.store, ctx.fabric, ctx.device);
   try {
     const facts = await factsFrom(client);
     return { osVersion: facts.osVersion, ...(o.state ? { state: await readOperState(client, platform) } : {}) };

@@ -12,7 +12,7 @@
 // failure leaves the device drained in `maintenance` with the reason in the job.
 import type { Store } from '../../store';
 import { imageStoreAt, type ImageRecord } from '../../store/images';
-import { connectDevice } from '../push';
+import { defaultPush, type DevicePush } from '../push';
 import { CancelledError, JobFailedError, errorMessage } from '../errors';
 import type { DeviceContext, JobTypeDef } from '../registry';
 import { checkDevice, describeVerify } from '../verify';
@@ -115,9 +115,9 @@ async function stepThrough(ctx: DeviceContext<UpgradeParams>, name: string): Pro
   try { await ctx.step(name); } catch (e) { if (!(e instanceof CancelledError)) throw e; }
 }
 
-async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData): Promise<Record<string, unknown>> {
+async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData, dp: DevicePush): Promise<Record<string, unknown>> {
   const store = ctx.services.store as Store;
-  const op: DeviceOpContext = { jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, store, log: ctx.log, checkCancel: async () => undefined };
+  const op: DeviceOpContext = { jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, store, dp, log: ctx.log, checkCancel: async () => undefined };
   await ctx.step('precheck');
   const intent = await deviceIntent(store, ctx.fabric, ctx.device);
   const pre = await readDevice(op, { state: true });
@@ -136,7 +136,7 @@ async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData): 
     await enterMaintenance(op, intent, 'upgrading');
     drained = true;
     await stepThrough(ctx, 'install');
-    const { client } = await connectDevice(store, ctx.fabric, ctx.device);
+    const { client } = await dp.connect(store, ctx.fabric, ctx.device);
     let r;
     try {
       r = await installerFor(intent.platform)(client, { version: d.image.version, url: ctx.params.imageUrl, rebootSeconds: settings.rebootSeconds });
@@ -180,7 +180,9 @@ async function waitSessions(op: DeviceOpContext, before: string[]): Promise<stri
   return missing;
 }
 
-export function upgradeJob(): JobTypeDef<UpgradeParams> {
+/** `device`: how devices are reached and pushed (default: the service's). */
+export function upgradeJob(o: { device?: DevicePush } = {}): JobTypeDef<UpgradeParams> {
+  const dp = o.device ?? defaultPush;
   return {
     type: 'upgrade',
     queue: 'autoconfigure',
@@ -209,7 +211,7 @@ export function upgradeJob(): JobTypeDef<UpgradeParams> {
       const d = ctx.data as DeviceData;
       await waitTurn(ctx, d);
       try {
-        const r = await upgradeDevice(ctx, d);
+        const r = await upgradeDevice(ctx, d, dp);
         await finishTurn(ctx, d);
         return r;
       } catch (e) {
