@@ -14,6 +14,7 @@ export { actorOf, type ApiContext, type ApiDeps };
 import { clientErrorCode, errorHandler } from './errors';
 import { collectRouteAccess, installAudit, installAuth, installRateLimits, installSecurityHeaders, markPublic, type RateLimits, type RouteAccess } from './security';
 import { registerServiceRoutes } from './routes-services';
+import { installOperationIds, oas30Examples } from './openapi';
 import { createMetrics, type Metrics } from './metrics';
 import { REPLY_SCHEMAS } from './schemas';
 import { NAMED_SCHEMAS } from '../domain/schema';
@@ -62,6 +63,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const ctx: ApiContext = { ...deps, metrics };
   const routeAccess: RouteAccess[] = [];
   collectRouteAccess(app, routeAccess);
+  installOperationIds(app);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -85,6 +87,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(swagger, {
     // Component schemas keep their $id as their name (not def-0, def-1, ...).
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (d) => oas30Examples((d as { openapiObject: Record<string, unknown> }).openapiObject),
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Fabric service API', version: '1.0.0', description: 'Data-center IP fabric lifecycle and zero-touch provisioning. Bearer tokens: viewer (reads), operator (runs jobs, roles), admin (fabrics, devices, links, tokens).' },

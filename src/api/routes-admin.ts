@@ -1,6 +1,7 @@
-// Tokens (admin) and node profiles (read).
+// Tokens (admin), node profiles and the fabric file's JSON Schema (read).
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { fabricJsonSchemaText } from '../domain/schema-docs';
 import { loadProfiles, profileNamed, type ProfileSet } from '../domain/profiles';
 import type { Role } from './auth';
 import { actorOf, type ApiContext } from './context';
@@ -27,6 +28,17 @@ export function registerAdminRoutes(api: FastifyInstance, ctx: ApiContext): void
     if (!p) throw notFound(`node profile "${req.params.name}" not found`);
     return p;
   });
+
+  // The JSON Schema of the fabric file, the same bytes as schemas/fabric.schema.json: editors
+  // and clients validate fabric files with it before they send one.
+  let schemaText: string | undefined;
+  api.get('/schemas/fabric.json', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['schemas'], operationId: 'getFabricFileSchema', summary: 'The fabric file as JSON Schema (draft-07), for editors and clients',
+      response: { 200: Type.Object({}, { additionalProperties: true, description: 'a JSON Schema document' }) },
+    },
+  }, async (_req, reply) => reply.type('application/json; charset=utf-8').send(schemaText ??= fabricJsonSchemaText()));
 
   api.post<{ Body: { role: Role; name?: string } }>('/tokens', {
     config: { role: 'admin' },

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
-import { intendedConfig } from '../jobs/autoconfigure';
+import { intendedConfig } from '../jobs/plan-from-store';
 import { computeDrift } from '../jobs/drift';
 import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';

@@ -5,6 +5,8 @@ import { notFound } from './errors';
 import { IdParams, JobReply } from './schemas';
 
 const E = { $ref: 'Error#' };
+/** Cancel takes no input: an empty body, `{}` or `null` (a schema all the same, for clients). */
+const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'nothing: send no body or {}' });
 
 export function registerJobRoutes(api: FastifyInstance, ctx: ApiContext): void {
   api.get<{ Params: { id: string }; Querystring: { logLimit?: number } }>('/jobs/:id', {
@@ -22,6 +24,6 @@ export function registerJobRoutes(api: FastifyInstance, ctx: ApiContext): void {
 
   api.post<{ Params: { id: string } }>('/jobs/:id/cancel', {
     config: { role: 'operator' },
-    schema: { tags: ['jobs'], summary: 'Cancel: devices not started are removed, running ones stop at their next step', params: IdParams, response: { 202: JobReply, 404: E, 409: E } },
+    schema: { tags: ['jobs'], summary: 'Cancel: devices not started are removed, running ones stop at their next step', params: IdParams, body: NoBody, response: { 202: JobReply, 404: E, 409: E } },
   }, async (req, reply) => reply.status(202).send(await ctx.jobs.cancel(req.params.id)));
 }

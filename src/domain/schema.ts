@@ -2,7 +2,7 @@
 // API bodies, the OpenAPI document and the docs use. Structure, types, sizes and the character
 // rules live here; cross-object rules (pools, uniqueness, roles a profile allows) stay in code
 // (validate.ts, services.ts).
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /** No control characters (newlines included): every string here may reach a device template. */
 export const SAFE_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -85,7 +85,7 @@ export const Credentials = Type.Object({
 export const Snmp = Type.Union([
   Type.Object({ community: Text(64, 'SNMPv2c community (read-only)') }, { additionalProperties: false }),
   Type.Object({
-    v3: Type.Object({ user: Text(64), authKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'SHA auth key' }), privKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'AES priv key' }) }, { additionalProperties: false }),
+    v3: Type.Object({ user: Type.String({ ...Text(64), examples: ['fabric-ro'] }), authKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'SHA auth key' }), privKey: Type.String({ minLength: 8, maxLength: 64, pattern: SAFE_TEXT, description: 'AES priv key' }) }, { additionalProperties: false }),
   }, { additionalProperties: false }),
 ], { description: 'how discovery reads LLDP-MIB: {community} or {v3: {user, authKey, privKey}}' });
 
@@ -100,7 +100,7 @@ export const Namespaces = Type.Object({
   overlayAsn: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967294, description: 'iBGP EVPN AS (outside every range); needed once any device has a role' })),
 }, { additionalProperties: false, $id: 'Namespaces' });
 
-const HostList = (what: string) => Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), { maxItems: 16, description: `${what}: IPv4 addresses or DNS names` });
+const HostList = (what: string, example: string[]) => Type.Array(Type.String({ pattern: HOST_PATTERN, maxLength: 253 }), { maxItems: 16, description: `${what}: IPv4 addresses or DNS names`, examples: [example] });
 export const Settings = Type.Object({
   mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 65535, default: 9216, description: 'fabric link MTU' })),
   bfd: Type.Optional(Type.Object({
@@ -108,15 +108,15 @@ export const Settings = Type.Object({
     multiplier: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, default: 3 })),
   }, { additionalProperties: false })),
   gracefulRestart: Type.Optional(Type.Boolean({ default: true })),
-  ntp: Type.Optional(HostList('NTP servers')),
-  syslog: Type.Optional(HostList('syslog hosts')),
-  dns: Type.Optional(HostList('DNS servers')),
+  ntp: Type.Optional(HostList('NTP servers', ['10.0.0.5', 'ntp.example.net'])),
+  syslog: Type.Optional(HostList('syslog hosts', ['10.0.0.6'])),
+  dns: Type.Optional(HostList('DNS servers', ['10.0.0.53'])),
   osVersions: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: 63 }), Type.String({ pattern: OS_VERSION_PATTERN, maxLength: 64 }), {
     maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
   })),
 }, { additionalProperties: false, $id: 'Settings' });
 
-export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { description: 'the tier' });
+export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });
 export const RoleName = Type.Union([Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
 
 export const Device = Type.Object({
@@ -125,8 +125,8 @@ export const Device = Type.Object({
   profile: Type.String({ pattern: NAME_PATTERN, maxLength: 63, description: 'node profile (node-profiles/<name>.yaml)' }),
   physicalRole: PhysicalRole,
   roles: Type.Optional(Type.Array(RoleName, { maxItems: 16 })),
-  managementIp: Type.Optional(Ipv4),
-  model: Type.Optional(Text(64)),
+  managementIp: Type.Optional(Type.String({ ...Ipv4, description: 'set by discovery (or given in brownfield)', examples: ['10.0.0.11'] })),
+  model: Type.Optional(Type.String({ ...Text(64), description: 'as the device reports it', examples: ['qfx5110-48s-4c'] })),
 }, { additionalProperties: false });
 
 export const LinkPair = Type.Array(LinkEndText, { minItems: 2, maxItems: 2, description: '[device:port, device:port]' });
@@ -142,11 +142,21 @@ export const FabricFile = Type.Object({
   }, { additionalProperties: false }),
   devices: Type.Optional(Type.Array(Device, { maxItems: 100_000 })),
   links: Type.Optional(Type.Array(Link, { maxItems: 400_000 })),
-  virtualNetworks: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'VirtualNetwork#' }), { maxItems: 16_000 })),
-  logicalRouters: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'LogicalRouter#' }), { maxItems: 4_000 })),
-  servers: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Server#' }), { maxItems: 100_000 })),
-  vpgs: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Vpg#' }), { maxItems: 100_000 })),
+  virtualNetworks: Type.Optional(Type.Array(Type.Ref(VirtualNetwork), { maxItems: 16_000 })),
+  logicalRouters: Type.Optional(Type.Array(Type.Ref(LogicalRouter), { maxItems: 4_000 })),
+  servers: Type.Optional(Type.Array(Type.Ref(Server), { maxItems: 100_000 })),
+  vpgs: Type.Optional(Type.Array(Type.Ref(Vpg), { maxItems: 100_000 })),
 }, { additionalProperties: false, $id: 'FabricFile' });
 
 /** Every named schema, registered once where a validator or document needs them. */
 export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, Namespaces, Settings, FabricFile];
+
+// TypeScript types of the input, derived from the schema (types.ts re-exports them under the
+// names the code uses), so the type and the check cannot drift apart.
+export type VirtualNetworkInput = Static<typeof VirtualNetwork>;
+export type LogicalRouterInput = Static<typeof LogicalRouter>;
+export type ManagementSubnetInput = Static<typeof ManagementSubnet>;
+export type AsnRangeInput = Static<typeof AsnRange>;
+export type NamespacesInput = Static<typeof Namespaces>;
+export type CredentialsInput = Static<typeof Credentials>;
+export type SnmpInput = Static<typeof Snmp>;

@@ -5,7 +5,7 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Store } from '../store';
-import { intendedConfig } from './autoconfigure';
+import { intendedConfig } from './plan-from-store';
 import { comparableIntended, defaultPush, diffFiles, readRunning, type DevicePush } from './push';
 import { factsFrom } from '../discovery/facts';
 import { sameVersion, targetVersion } from './upgrade/version';

@@ -6,7 +6,7 @@
 import type { ConfigCommit } from '../store/types';
 import type { Store } from '../store';
 import { findPlatform, platformNames } from '../platforms';
-import { planFromStore } from './autoconfigure';
+import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
 

@@ -5,8 +5,13 @@
  * - host-key pinning through a caller-provided store (trust on first use; a changed key fails
  *   with HostKeyChangedError naming the device; `resetHostKey` for an RMA);
  * - hello exchange, capabilities, session-id; base:1.1 chunked framing when both sides offer it;
- * - several RPCs in flight, replies matched by message-id; a reply nobody asked for, bad framing
- *   or unparsable XML ends the session (the stream can no longer be trusted);
+ * - several RPCs in flight, replies matched by message-id; a reply nobody asked for (or a second
+ *   one to the same request), bad framing or unparsable XML ends the session (the stream can no
+ *   longer be trusted);
+ * - limits against a hostile device: the hello must arrive within connectTimeoutMs and fit
+ *   maxHelloSize, a reply must fit maxMessageSize (a chunk header announcing more fails on its
+ *   digits, before anything is buffered) and arrive within rpcTimeoutMs, so a session holds at
+ *   most about maxMessageSize of buffered reply;
  * - `<rpc-error>` parsed into NetconfRpcError (warnings kept apart on the reply).
  *
  * An RPC timeout closes the session too: the device may still act on the request, so the
@@ -103,6 +108,8 @@ export interface NetconfClientOptions {
   helloSettleMs?: number;
   /** largest reply accepted, bytes (default 64 MiB) */
   maxMessageSize?: number;
+  /** largest server hello accepted, bytes (default 1 MiB: Junos and netconfd send 10-60 kB) */
+  maxHelloSize?: number;
 }
 
 export interface RpcReply {
@@ -187,9 +194,10 @@ export class NetconfClient extends EventEmitter {
     const hp = `${this.host}:${this.port}`;
     this.deviceId = opts.deviceId ?? hp;
     this.device = opts.deviceId && opts.deviceId !== hp ? `${opts.deviceId} (${hp})` : hp;
+    // The hello is read under its own (small) limit; replies under maxMessageSize after it.
     this.decoder = new FramingDecoder({
       maxChunkSize: opts.maxMessageSize ?? 64 * 1024 * 1024,
-      maxMessageSize: opts.maxMessageSize ?? 64 * 1024 * 1024,
+      maxMessageSize: Math.min(opts.maxHelloSize ?? 1024 * 1024, opts.maxMessageSize ?? 64 * 1024 * 1024),
     });
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
@@ -351,7 +359,9 @@ export class NetconfClient extends EventEmitter {
         this.onMessage(m);
       }
     } catch (e) {
-      if (e instanceof FramingError) {
+      if (e instanceof FramingError && e.code === 'MESSAGE_TOO_LARGE' && this.state === 'connecting') {
+        this.fail(new NetconfProtocolError(this.device, 'HELLO', `server hello larger than ${this.decoder.maxMessageSize} bytes (maxHelloSize): ${e.message}`));
+      } else if (e instanceof FramingError) {
         this.fail(new NetconfProtocolError(this.device, e.code, `bad framing from device: ${e.message}`));
       } else {
         this.fail(new NetconfProtocolError(this.device, 'INTERNAL', `processing reply failed: ${(e as Error).message}`));
@@ -391,6 +401,7 @@ export class NetconfClient extends EventEmitter {
         this.decoder.setMode('chunked');
       }
       this.state = 'open';
+      this.decoder.setMaxMessageSize(this.opts.maxMessageSize ?? 64 * 1024 * 1024);
       const yuma = this.serverCapabilities.some((c) => c.startsWith('http://netconfcentral.org/ns/yuma') || c.startsWith('http://yuma123.org/ns/'));
       const settle = this.opts.helloSettleMs ?? (yuma ? YUMA_HELLO_SETTLE_MS : 0);
       if (settle > 0) setTimeout(() => this.helloDone?.(), settle);
@@ -406,13 +417,17 @@ export class NetconfClient extends EventEmitter {
     if (id === undefined) {
       // A server answers without message-id only when it could not read our rpc
       const errs = parseRpcErrors(root);
-      const what = errs.map((e) => `${e.tag}${e.message ? `: ${e.message}` : ''}`).join('; ') || 'no message-id';
+      const all = errs.map((e) => `${e.tag}${e.message ? `: ${e.message}` : ''}`).join('; ') || 'no message-id';
+      const what = all.length > 500 ? `${all.slice(0, 500)}...` : all;
       this.fail(new NetconfProtocolError(this.device, 'UNKNOWN_MESSAGE_ID', `reply without message-id (${what})`));
       return;
     }
     const p = this.pending.get(id);
     if (!p) {
-      this.fail(new NetconfProtocolError(this.device, 'UNKNOWN_MESSAGE_ID', `reply with unknown message-id '${id}'`));
+      // ids are 1, 2, 3...: one below nextId was sent and already answered
+      const n = /^[1-9]\d{0,15}$/.test(id) ? Number(id) : 0;
+      if (n > 0 && n < this.nextId) this.fail(new NetconfProtocolError(this.device, 'DUPLICATE_MESSAGE_ID', `second reply to message-id '${id}', which was already answered`));
+      else this.fail(new NetconfProtocolError(this.device, 'UNKNOWN_MESSAGE_ID', `reply with unknown message-id '${id.length > 40 ? `${id.slice(0, 40)}...` : id}'`));
       return;
     }
     this.pending.delete(id);

@@ -44,6 +44,8 @@ export interface RpcErrorInfo {
   info?: Record<string, string>;
 }
 
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}...` : s);
+
 /** Base class: every NETCONF failure the client raises. */
 export class NetconfError extends Error {
   /** device id or host:port */
@@ -100,7 +102,11 @@ export class NetconfTimeoutError extends NetconfError {
 
 /** The peer broke the protocol: bad framing, unparsable XML, unknown message-id, bad hello. */
 export class NetconfProtocolError extends NetconfError {
-  /** FramingError code, or 'XML', 'HELLO', 'UNKNOWN_MESSAGE_ID', 'REPLY' */
+  /**
+   * FramingError code (GARBAGE, CHUNK_TOO_LARGE, MESSAGE_TOO_LARGE), or 'XML', 'HELLO' (bad,
+   * missing session-id, larger than maxHelloSize), 'UNKNOWN_MESSAGE_ID', 'DUPLICATE_MESSAGE_ID',
+   * 'REPLY' (not an rpc-reply), 'INTERNAL'
+   */
   readonly code: string;
   constructor(device: string, code: string, message: string) {
     super(device, message);
@@ -133,9 +139,11 @@ export class NetconfRpcError extends NetconfError {
   readonly info?: Record<string, string>;
   constructor(device: string, operation: string, errors: RpcErrorInfo[], warnings: RpcErrorInfo[] = []) {
     const first = errors[0] ?? { type: 'rpc', tag: 'operation-failed', severity: 'error' as const };
-    const detail = errors
-      .map((e) => `${e.tag} (${e.type})${e.path ? ` at ${e.path}` : ''}${e.message ? `: ${e.message}` : ''}`)
-      .join('; ');
+    // what the device wrote is bounded here: the message goes to logs and job records
+    const detail = clip(errors
+      .slice(0, 5)
+      .map((e) => `${clip(e.tag, 64)} (${clip(e.type, 32)})${e.path ? ` at ${clip(e.path, 200)}` : ''}${e.message ? `: ${clip(e.message, 400)}` : ''}`)
+      .join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : ''), 2000);
     super(device, `${operation} failed: ${detail || 'rpc-error'}`);
     this.name = 'NetconfRpcError';
     this.operation = operation;

@@ -124,7 +124,7 @@ const enum S {
 export class FramingDecoder {
   private modeValue: FramingMode;
   readonly maxChunkSize: number;
-  readonly maxMessageSize: number;
+  private maxMessage: number;
   private onMessage?: (message: string) => void;
   private acc = new ByteAccumulator();
   /** eom: where the next delimiter search starts */
@@ -142,12 +142,26 @@ export class FramingDecoder {
   constructor(opts: FramingDecoderOptions = {}) {
     this.modeValue = opts.mode ?? 'eom';
     this.maxChunkSize = opts.maxChunkSize ?? 16 * 1024 * 1024;
-    this.maxMessageSize = opts.maxMessageSize ?? 64 * 1024 * 1024;
+    this.maxMessage = opts.maxMessageSize ?? 64 * 1024 * 1024;
     this.onMessage = opts.onMessage;
   }
 
   get mode(): FramingMode {
     return this.modeValue;
+  }
+
+  /** largest message accepted, bytes */
+  get maxMessageSize(): number {
+    return this.maxMessage;
+  }
+
+  /**
+   * Change the message limit between messages (a client reads the peer's hello under a small
+   * limit, then its replies under the large one). Applies to the next bytes pushed.
+   */
+  setMaxMessageSize(n: number): void {
+    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`maxMessageSize must be a positive integer, got ${n}`);
+    this.maxMessage = n;
   }
 
   /** number of complete messages emitted so far */
@@ -225,17 +239,17 @@ export class FramingDecoder {
       const i = this.acc.indexOf(EOM, this.scanFrom);
       if (i < 0) {
         this.scanFrom = Math.max(0, this.acc.length - (EOM.length - 1));
-        if (this.acc.length > this.maxMessageSize) {
+        if (this.acc.length > this.maxMessage) {
           this.fail(
             'MESSAGE_TOO_LARGE',
-            `NETCONF message exceeds ${this.maxMessageSize} bytes without an end-of-message delimiter`,
+            `NETCONF message exceeds ${this.maxMessage} bytes without an end-of-message delimiter`,
             this.streamOffset,
           );
         }
         return undefined;
       }
-      if (i > this.maxMessageSize) {
-        this.fail('MESSAGE_TOO_LARGE', `NETCONF message of ${i} bytes exceeds ${this.maxMessageSize}`, this.streamOffset);
+      if (i > this.maxMessage) {
+        this.fail('MESSAGE_TOO_LARGE', `NETCONF message of ${i} bytes exceeds ${this.maxMessage}`, this.streamOffset);
       }
       const msg = this.acc.take(i);
       this.acc.consume(i + EOM.length);
@@ -298,10 +312,10 @@ export class FramingDecoder {
             }
           } else if (c === 0x0a) {
             const size = Number(this.sizeDigits);
-            if (this.acc.length + size > this.maxMessageSize) {
+            if (this.acc.length + size > this.maxMessage) {
               this.fail(
                 'MESSAGE_TOO_LARGE',
-                `chunked framing: message would reach ${this.acc.length + size} bytes, limit ${this.maxMessageSize}`,
+                `chunked framing: message would reach ${this.acc.length + size} bytes, limit ${this.maxMessage}`,
                 at,
               );
             }

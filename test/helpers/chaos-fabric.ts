@@ -18,7 +18,7 @@ import type { NetconfDevice } from '../../src/lab/netconf-server';
 import { NetconfClient } from '../../src/netconf/client';
 import { Store } from '../../src/store';
 import { JobSystem, JobTypes, FINAL_STATES, type JobView } from '../../src/jobs';
-import { planFromStore } from '../../src/jobs/autoconfigure';
+import { planFromStore } from '../../src/jobs/plan-from-store';
 import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
 import { renderDevice } from '../../src/platforms';
 

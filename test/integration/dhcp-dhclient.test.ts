@@ -2,29 +2,29 @@
 // directly on the server's segment and behind isc-dhcp-relay (dhcrelay, option 82), with the
 // server in its own namespace and its leases in a real Redis (unix socket, reachable from both).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
 import { describeIf } from '../helpers/env';
+import { capture, dhclient as startDhclient, ipn, killPid, sh, startServerProcess, startSocketRedis, waitFor, type CapturedPacket, type ServerProcess } from '../helpers/dhcp-lab';
 import { RedisLeaseStore, type ActiveFabric, releaseUnonboarded } from '../../src/discovery/dhcp';
+import { decode, encode, messageType, MSG, OPT } from '../../src/discovery/dhcp/packet';
 
-const ROOT = resolve(__dirname, '../..');
 const tag = `ds${Math.random().toString(36).slice(2, 6)}`;
 const NS = { srv: `${tag}-srv`, cli: `${tag}-cli`, cli2: `${tag}-cli2`, rly: `${tag}-rly`, cli3: `${tag}-cli3` };
 
-const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
-const ipn = (ns: string, ...args: string[]): string => sh('ip', ['-n', ns, ...args]);
-
-function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && (v as unknown) !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** Our codec re-encodes what it decoded to the same bytes as on the wire. */
+function expectByteForByte(pkts: CapturedPacket[]): void {
+  for (const c of pkts) expect(encode(decode(c.payload)).toString('hex')).toBe(c.payload.toString('hex'));
+}
+const typesOf = (pkts: CapturedPacket[]): string[] => pkts.map((c) => `${c.dir} ${messageType(decode(c.payload))}`);
+/** DHCP_CORPUS_OUT=dir: keep the captured packets (how test/fuzz/corpus/dhcp was made). */
+function saveCorpus(name: string, pkts: CapturedPacket[]): void {
+  const out = process.env.DHCP_CORPUS_OUT;
+  if (!out) return;
+  mkdirSync(out, { recursive: true });
+  pkts.forEach((c, i) => writeFileSync(join(out, `${name}-${String(i).padStart(2, '0')}-${c.dir}-${messageType(decode(c.payload))}.hex`), `${c.payload.toString('hex')}\n`));
 }
 
 const fabric = 'dhcptest';
@@ -41,58 +41,24 @@ const active = (): ActiveFabric => ({
 
 describeIf({ root: true, commands: ['ip', 'dhclient', 'dhcrelay', 'redis-server'] })('DHCP server with real dhclient and dhcrelay', () => {
   let dir: string;
-  let redisProc: ChildProcess | undefined;
-  let server: ChildProcess | undefined;
-  let serverLog = '';
+  let stopRedis: (() => void) | undefined;
+  let server: ServerProcess | undefined;
   let redis: Redis;
   let store: RedisLeaseStore;
   const clients: ChildProcess[] = [];
-
-  /** A dhclient in `ns` on `iface`, identity by vendor class; its script appends env to a file. */
-  function dhclient(name: string, ns: string, iface: string, vendorClass: string, extra: string[] = []): { proc: ChildProcess; events: () => Record<string, string>[]; files: string[] } {
-    const serial = vendorClass.split('-').pop()!;
-    const conf = join(dir, `${name}.conf`);
-    const out = join(dir, `${name}.events`);
-    const script = join(dir, `${name}.sh`);
-    writeFileSync(conf, [
-      `send vendor-class-identifier "${vendorClass}";`,
-      `send dhcp-client-identifier = concat(00, "${serial}");`,
-      `send host-name "${serial}";`,
-      'request subnet-mask, routers, bootfile-name, tftp-server-name, vendor-encapsulated-options, dhcp-lease-time;',
-      'timeout 8; retry 2; initial-interval 1; backoff-cutoff 1;',
-      '',
-    ].join('\n'));
-    writeFileSync(script, `#!/bin/sh
-{ echo "---"; env | grep -E '^(reason|new_|old_|interface)' | sort; } >> ${out}
-case "$reason" in
-  PREINIT) ip link set dev "$interface" up ;;
-  BOUND|RENEW|REBIND|REBOOT) [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ] && ip addr flush dev "$interface"; ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface"
-    [ -n "$new_routers" ] && ip route replace default via "\${new_routers%% *}" dev "$interface" ;;
-  EXPIRE|FAIL|RELEASE) ip addr flush dev "$interface" scope global ;;
-esac
-exit 0
-`);
-    chmodSync(script, 0o755);
-    const files = ['-cf', conf, '-sf', script, '-lf', join(dir, `${name}.leases`), '-pf', join(dir, `${name}.pid`)];
-    const proc = spawn('ip', ['netns', 'exec', ns, 'dhclient', '-4', '-d', '-v', ...files, ...extra, iface], { stdio: ['ignore', 'ignore', 'pipe'] });
-    clients.push(proc);
-    const events = (): Record<string, string>[] => {
-      if (!existsSync(out)) return [];
-      return readFileSync(out, 'utf8').split('---\n').filter(Boolean).map((blk) => Object.fromEntries(blk.trim().split('\n').map((l) => {
-        const i = l.indexOf('=');
-        return [l.slice(0, i), l.slice(i + 1)];
-      })));
-    };
-    return { proc, events, files };
-  }
+  const serverLog = (): string => server?.log() ?? '';
+  const dhclient = (name: string, ns: string, iface: string, vendorClass: string, extra: string[] = []) => {
+    const c = startDhclient(dir, name, ns, iface, vendorClass, extra);
+    clients.push(c.proc);
+    return c;
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `${tag}-`));
     chmodSync(dir, 0o755);
-    const sock = join(dir, 'redis.sock');
-    redisProc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    await waitFor('redis socket', () => existsSync(sock) || undefined);
-    redis = new Redis({ path: sock });
+    const r = await startSocketRedis(dir);
+    stopRedis = r.stop;
+    redis = r.redis;
     store = new RedisLeaseStore(redis);
 
     for (const ns of Object.values(NS)) { sh('ip', ['netns', 'add', ns]); ipn(ns, 'link', 'set', 'lo', 'up'); }
@@ -117,16 +83,7 @@ exit 0
     for (const ns of [NS.cli, NS.cli2, NS.cli3]) ipn(ns, 'link', 'set', 'c0', 'address', ns === NS.cli2 ? '02:00:00:77:00:03' : ns === NS.cli3 ? '02:00:00:78:00:01' : '02:00:00:77:00:01');
 
     // The server in its namespace, from the TypeScript sources (transpiled on load).
-    const hook = join(dir, 'ts-hook.js');
-    writeFileSync(hook, `const ts = require(${JSON.stringify(require.resolve('typescript'))}); const fs = require('fs');
-require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: f }).outputText, f);\n`);
-    server = spawn('ip', ['netns', 'exec', NS.srv, process.execPath, '-r', hook, '-e', `require(${JSON.stringify(join(ROOT, 'src/discovery/dhcp/main.ts'))})`], {
-      env: { ...process.env, DHCP_INTERFACE: 'br0', REDIS_URL: sock, ZTP_BASE_URL: 'http://10.77.0.2:8080', DHCP_REGISTRY_CACHE_MS: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout!.on('data', (d: Buffer) => { serverLog += d.toString(); });
-    server.stderr!.on('data', (d: Buffer) => { serverLog += d.toString(); });
-    await waitFor('dhcp server ready', () => serverLog.includes('dhcp ready') || undefined, 20000).catch((e: Error) => { throw new Error(`${e.message}: ${serverLog}`); });
+    server = await startServerProcess({ ns: NS.srv, dir, sock: r.sock, iface: 'br0', ztpBaseUrl: 'http://10.77.0.2:8080' });
     // dhcrelay: listens downstream on r1, forwards to the server, adds option 82 (-a).
     const relay = spawn('ip', ['netns', 'exec', NS.rly, 'dhcrelay', '-4', '-d', '-a', '-id', 'r1', '-iu', 'r0', '-pf', join(dir, 'relay.pid'), '10.77.9.1'], { stdio: 'ignore' });
     clients.push(relay);
@@ -134,16 +91,16 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
   }, 60000);
 
   afterAll(async () => {
-    for (const c of clients) { try { if (c.pid) process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
-    // dhclient forks nothing with -d; killing `ip netns exec` leaves the exec'd process (same pid).
-    if (server?.pid) { try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ } }
+    // dhclient forks nothing with -d; `ip netns exec` execs it (same pid).
+    for (const c of clients) killPid(c);
+    killPid(server?.proc);
     for (const ns of Object.values(NS)) { try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
-    redis?.disconnect();
-    if (redisProc?.pid) { try { process.kill(redisProc.pid, 'SIGKILL'); } catch { /* gone */ } }
+    stopRedis?.();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('discover/request: lease from the range, gateway, mask, ZTP URL with a one-time token, kept in Redis', async () => {
+    const cap = await capture(NS.cli, 'c0');
     const c = dhclient('c1', NS.cli, 'c0', 'FRR-frr-switch-SIM0001');
     const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
     expect(bound.new_ip_address).toBe('10.77.0.10');
@@ -166,15 +123,34 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     const renew = await waitFor('RENEW', () => c.events().find((e) => e.reason === 'RENEW'), 10000);
     expect(renew.new_ip_address).toBe('10.77.0.10');
     expect((await store.get(fabric, '10.77.0.10'))!.expiresAt).toBeGreaterThan(before);
-    await waitFor('renew log line', () => serverLog.includes('dhcp: renewed 10.77.0.10 to SIM0001') || undefined, 5000);
+    await waitFor('renew log line', () => serverLog().includes('dhcp: renewed 10.77.0.10 to SIM0001') || undefined, 5000);
 
     // release: dhclient -r sends RELEASE; the lease is gone at once.
     execFileSync('ip', ['netns', 'exec', NS.cli, 'dhclient', '-4', '-r', ...c.files, 'c0'], { stdio: 'ignore', timeout: 15000 });
     // At once, well before the lease (6 s) could expire.
     await waitFor('lease released', async () => ((await store.get(fabric, '10.77.0.10')) ? undefined : true), 2000)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(c.events().map((x) => x.reason))} ${serverLog}`); });
+      .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(c.events().map((x) => x.reason))} ${serverLog()}`); });
     // the log line follows the store update: wait for it rather than race it
-    await waitFor('release log line', () => serverLog.includes('dhcp: released 10.77.0.10 by SIM0001') || undefined, 5000);
+    await waitFor('release log line', () => serverLog().includes('dhcp: released 10.77.0.10 by SIM0001') || undefined, 5000);
+
+    // On the wire (captured on the client's interface): dhclient's DISCOVER, REQUEST, renewing
+    // REQUEST and RELEASE, our OFFER and ACKs; the codec re-encodes each to the same bytes.
+    const pkts = cap.stop();
+    saveCorpus('dhclient', pkts);
+    const seq = typesOf(pkts);
+    const want = [`out ${MSG.DISCOVER}`, `in ${MSG.OFFER}`, `out ${MSG.REQUEST}`, `in ${MSG.ACK}`, `out ${MSG.REQUEST}`, `in ${MSG.ACK}`, `out ${MSG.RELEASE}`];
+    let at = 0;
+    for (const t of seq) if (t === want[at]) at++;
+    expect({ seq, matched: at }).toEqual({ seq, matched: want.length });
+    expectByteForByte(pkts);
+    const disc = decode(pkts.find((x) => x.dir === 'out')!.payload);
+    expect(disc).toMatchObject({ op: 1, htype: 1, hlen: 6, chaddr: '02:00:00:77:00:01', giaddr: '0.0.0.0', ciaddr: '0.0.0.0' });
+    expect(disc.options.get(OPT.vendorClass)!.toString()).toBe('FRR-frr-switch-SIM0001');
+    expect(disc.options.get(OPT.clientId)!.toString('hex')).toBe(`00${Buffer.from('SIM0001').toString('hex')}`);
+    expect(disc.options.get(OPT.hostName)!.toString()).toBe('SIM0001');
+    expect([...disc.options.get(OPT.paramList)!]).toEqual(expect.arrayContaining([1, 3, 43, 51, 66, 67]));
+    const renewReq = pkts.filter((x) => x.dir === 'out').map((x) => decode(x.payload)).find((x) => messageType(x) === MSG.REQUEST && x.ciaddr === '10.77.0.10');
+    expect(renewReq).toBeDefined(); // RENEWING: ciaddr set, unicast
   }, 60000);
 
   test('reservations by serial (option 60) and by MAC', async () => {
@@ -190,13 +166,14 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
   }, 60000);
 
   test('relay: giaddr picks the second subnet, option 82 echoed, reply through dhcrelay', async () => {
+    const cap = await capture(NS.srv, 's1'); // between dhcrelay and the server
     const c = dhclient('c4', NS.cli3, 'c0', 'FRR-frr-switch-SIM0004');
     const bound = await waitFor('BOUND', () => c.events().find((e) => e.reason === 'BOUND'));
     expect(bound.new_ip_address).toBe('10.78.0.50');
     expect(bound.new_routers).toBe('10.78.0.1');
     const l = await store.get(fabric, '10.78.0.50');
     expect(l).toMatchObject({ relay: '10.78.0.1', serial: 'SIM0004', subnet: '10.78.0.0/24' });
-    await waitFor('bound log line', () => serverLog.includes('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)') || undefined, 5000);
+    await waitFor('bound log line', () => serverLog().includes('dhcp: bound 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)') || undefined, 5000);
     // What dhcrelay -a added (circuit ID = its interface); the echo itself is asserted byte for byte in dhcp-relay.test.ts.
     expect(l!.agentInfo).toBe(`0102${Buffer.from('r1').toString('hex')}`); // circuit ID = dhcrelay's interface
     // renew at T1 (3 s), not rebind at T2: the client unicasts to the server through the relay
@@ -204,9 +181,23 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
     // The server's direct-unicast path is asserted in dhcp-relay.test.ts.
     const renew = await waitFor('RENEW', () => c.events().find((e) => e.reason === 'RENEW'), 10000);
     expect(renew.new_ip_address).toBe('10.78.0.50');
-    await waitFor('renew log line', () => serverLog.includes('dhcp: renewed 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)\n') || undefined, 5000)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${serverLog}`); });
+    await waitFor('renew log line', () => serverLog().includes('dhcp: renewed 10.78.0.50 to SIM0004 (fabric dhcptest, relay 10.78.0.1)\n') || undefined, 5000)
+      .catch((e: Error) => { throw new Error(`${e.message}: ${serverLog()}`); });
     expect((await store.get(fabric, '10.78.0.50'))!.expiresAt).toBeGreaterThan(l!.expiresAt);
+
+    // dhcrelay's packets carry option 82 last; our replies to it echo the same bytes, last.
+    const pkts = cap.stop();
+    saveCorpus('dhcrelay', pkts);
+    expectByteForByte(pkts);
+    const relayed = pkts.filter((x) => x.dport === 67 && x.src === '10.77.9.2').map((x) => decode(x.payload));
+    const answers = pkts.filter((x) => x.dir === 'out' && x.sport === 67).map((x) => decode(x.payload));
+    expect(relayed.length).toBeGreaterThanOrEqual(2);
+    expect(answers.map(messageType)).toEqual(expect.arrayContaining([MSG.OFFER, MSG.ACK]));
+    for (const r of [...relayed, ...answers]) {
+      expect(r.giaddr).toBe('10.78.0.1');
+      expect(r.options.get(OPT.relayAgentInfo)!.toString('hex')).toBe(l!.agentInfo);
+      expect([...r.options.keys()].pop()).toBe(OPT.relayAgentInfo);
+    }
   }, 60000);
 
   test('expiry: a lease nobody renews disappears; leases of never-onboarded devices are released at the end', async () => {
@@ -225,7 +216,7 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
   test('a fabric that is not onboarding gets no answer and a log line', async () => {
     await store.deactivate(fabric);
     const c = dhclient('c6', NS.cli2, 'c0', 'FRR-frr-switch-SIM0006', ['-1']);
-    await waitFor('log line', () => serverLog.includes('from 02:00:00:77:00:03 (serial SIM0006) via local segment matches no onboarding fabric: no answer') || undefined, 15000);
+    await waitFor('log line', () => serverLog().includes('from 02:00:00:77:00:03 (serial SIM0006) via local segment matches no onboarding fabric: no answer') || undefined, 15000);
     expect(c.events().some((e) => e.reason === 'BOUND')).toBe(false);
     expect(await store.list(fabric)).toEqual([]);
     await store.activate(active());

@@ -41,6 +41,16 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
     return replies.length > before ? replies[replies.length - 1] : undefined;
   }
   const vc = (s: string): [number, Buffer] => [OPT.vendorClass, Buffer.from(s)];
+  /** sends in bursts of 20, each once the server has read the previous one */
+  async function sendPaced(from: dgram.Socket, bufs: Buffer[], receivedBefore: number): Promise<void> {
+    for (let at = 0; at < bufs.length; at += 20) {
+      const burst = bufs.slice(at, at + 20);
+      await Promise.all(burst.map((b) => new Promise<void>((r) => from.send(b, server.address().port, SERVER, () => r()))));
+      for (let i = 0; i < 200 && server.stats.received < receivedBefore + at + burst.length; i++) await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  const ip4b = (ip: string): Buffer => Buffer.from(ip.split('.').map(Number));
+  const prefixOf = (st: RedisLeaseStore): string => (st as unknown as { prefix: string }).prefix;
 
   beforeAll(async () => {
     tr = await startTestRedis();
@@ -167,5 +177,92 @@ describeIf({ commands: ['redis-server'] })('DHCP server behind a relay (loopback
     await send(packet(MSG.RELEASE, mac, [vc('FRR-frr-switch-R68')], { giaddr: '0.0.0.0', ciaddr: '127.68.0.50' }), false, client2);
     expect(await store.get('dc9', '127.68.0.50')).toBeUndefined();
     expect(logs).toContain('dhcp: released 127.68.0.50 by R68');
+  });
+
+  test('an OFFER, its ACK and a repeated DISCOVER carry the same one-time token: one live token per lease', async () => {
+    const mac = '02:00:00:00:68:02';
+    const via2 = { giaddr: '127.68.0.1' };
+    const tokenOf = (p: DhcpPacket): string => /t=([0-9a-f]{32})$/.exec(p.options.get(OPT.bootfileName)!.toString())![1];
+    const o1 = (await send(packet(MSG.DISCOVER, mac, [vc('FRR-frr-switch-T68')], via2), true, relay2))!;
+    const o2 = (await send(packet(MSG.DISCOVER, mac, [vc('FRR-frr-switch-T68')], via2), true, relay2))!;
+    const ack = (await send(packet(MSG.REQUEST, mac, [vc('FRR-frr-switch-T68'), [OPT.serverId, Buffer.from([127, 66, 0, 2])], [OPT.requestedIp, Buffer.from([127, 68, 0, 50])]], via2), true, relay2))!;
+    expect(ack.options.get(OPT.messageType)![0]).toBe(MSG.ACK);
+    expect(new Set([tokenOf(o1), tokenOf(o2), tokenOf(ack)]).size).toBe(1);
+    const tokens = async () => (await redis.keys(`${prefixOf(store)}token:*`)).length;
+    // never more live tokens than leases that were given one (a used token leaves its pointer)
+    expect(await tokens()).toBeLessThanOrEqual((await redis.keys(`${prefixOf(store)}lease-token:*`)).length);
+    // once used, the next ACK mints a new one (the device's fetch may have been lost)
+    expect(await store.takeToken(tokenOf(ack))).toMatchObject({ serial: 'T68' });
+    const again = (await send(packet(MSG.REQUEST, mac, [vc('FRR-frr-switch-T68'), [OPT.serverId, Buffer.from([127, 66, 0, 2])], [OPT.requestedIp, Buffer.from([127, 68, 0, 50])]], via2), true, relay2))!;
+    expect(tokenOf(again)).not.toBe(tokenOf(ack));
+    // a release takes the lease's token with it
+    await send(packet(MSG.RELEASE, mac, [vc('FRR-frr-switch-T68')], { giaddr: '0.0.0.0', ciaddr: '127.68.0.50' }), false, client2);
+    expect(await store.takeToken(tokenOf(again))).toBeUndefined();
+  });
+
+  test('a DECLINE from a client that holds no lease of the address is ignored (no pool poisoning)', async () => {
+    const via2 = { giaddr: '127.68.0.1' };
+    const offer = (await send(packet(MSG.DISCOVER, '02:00:00:00:68:03', [vc('FRR-frr-switch-D1')], via2), true, relay2))!;
+    const ip = offer.yiaddr;
+    await send(packet(MSG.DECLINE, '02:00:00:00:68:99', [[OPT.requestedIp, ip4b(ip)]], via2), false, relay2);
+    await send(packet(MSG.DECLINE, '02:00:00:00:68:99', [[OPT.requestedIp, Buffer.from([127, 68, 0, 200])]], via2), false, relay2);
+    expect(logs).toContain(`dhcp: DECLINE of ${ip} from 02:00:00:00:68:99, which holds no lease of it: ignored`);
+    expect((await store.declined('dc9')).has(ip)).toBe(false);
+    expect((await store.declined('dc9')).has('127.68.0.200')).toBe(false);
+    expect(await store.get('dc9', ip)).toMatchObject({ mac: '02:00:00:00:68:03', state: 'offered' });
+  });
+
+  test('a flood of malformed packets: one log line per source and kind, then the count; the server still answers', async () => {
+    const before = { ...server.stats };
+    const logsBefore = logs.length;
+    const good = encode(packet(MSG.DISCOVER, '02:00:00:00:66:0a', [vc('FRR-frr-switch-M1')], { giaddr: '127.68.0.1' }));
+    const truncated = good.subarray(0, 250);
+    const noCookie = Buffer.from(good); noCookie[236] = 0;
+    // paced, so the socket's receive buffer never overflows (that would drop packets in the kernel)
+    const hw = encode({ ...packet(MSG.DISCOVER, '02:00:00:00:66:0b', [], { giaddr: '127.68.0.1' }), htype: 6 });
+    await sendPaced(relay2, [...Array.from({ length: 300 }, (_, i) => (i % 2 ? truncated : noCookie)), hw], before.received);
+    expect(server.stats.malformed - before.malformed).toBe(300);
+    const fresh = logs.slice(logsBefore);
+    expect(fresh.filter((l) => l.startsWith('dhcp: malformed packet from 127.68.0.1:'))).toHaveLength(2); // truncated, cookie
+    expect(fresh).toContain('dhcp: DISCOVER from 127.68.0.1:' + relay2.address().port + ' with hardware type 6 length 6: only Ethernet (1, 6) is served');
+    server.limited.flush();
+    expect(logs).toContain('dhcp: 149 more "malformed: truncated" lines from 127.68.0.1 suppressed in the last 10 s');
+    expect(logs).toContain('dhcp: 149 more "malformed: cookie" lines from 127.68.0.1 suppressed in the last 10 s');
+    const offer = (await send(packet(MSG.DISCOVER, '02:00:00:00:68:04', [vc('FRR-frr-switch-M2')], { giaddr: '127.68.0.1' }), true, relay2))!;
+    expect(offer.options.get(OPT.messageType)![0]).toBe(MSG.OFFER);
+  });
+});
+
+describeIf({ commands: ['redis-server'] })('DHCP server queue bound', () => {
+  test('packets beyond maxQueue are dropped and counted, with one log line and a summary', async () => {
+    const tr = await startTestRedis();
+    const redis = tr.client();
+    const logs: string[] = [];
+    const store = new RedisLeaseStore(redis, 'fz:dhcp:q:');
+    const server = new DhcpServer({ store, serverAddress: '127.66.1.2', serverPrefix: 24, ztpBaseUrl: 'http://127.66.1.2:8080', bindAddress: '127.66.1.2', port: 0, maxQueue: 4, log: (m) => logs.push(m) });
+    const sock = dgram.createSocket('udp4');
+    try {
+      await server.start();
+      await new Promise<void>((r) => sock.bind(0, '127.66.1.1', () => r()));
+      const p = (i: number): Buffer => encode({
+        op: 1, htype: 1, hlen: 6, hops: 1, xid: i, secs: 0, flags: 0, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
+        giaddr: '127.66.1.1', chaddr: '02:00:00:00:01:01', sname: '', file: '', options: new Map([[OPT.messageType, Buffer.from([MSG.DISCOVER])]]),
+      });
+      // bursts of 20 (well within the socket buffer), faster than Redis round trips drain the queue
+      for (let b = 0; b < 10; b++) {
+        await new Promise<void>((r) => { for (let i = 0; i < 20; i++) sock.send(p(b * 20 + i), server.address().port, '127.66.1.2', i === 19 ? () => r() : undefined); });
+        for (let i = 0; i < 100 && server.stats.received < (b + 1) * 20; i++) await new Promise((r) => setTimeout(r, 5));
+      }
+      await server.idle();
+      expect(server.stats.received).toBe(200);
+      expect(server.stats.dropped).toBeGreaterThan(0);
+      expect(logs.filter((l) => / packets waiting: DISCOVER from 02:00:00:00:01:01 dropped$/.test(l))).toHaveLength(1);
+      server.limited.flush();
+      expect(logs).toContain(`dhcp: ${server.stats.dropped - 1} more "queue full" lines from server suppressed in the last 10 s`);
+    } finally {
+      sock.close();
+      await server.stop();
+      await tr.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Every bad-peer case of issue 3 against a misbehaving ssh2 server: each gives a typed error
- * naming the device, never crashes, and leaves no session or socket behind.
+ * Every bad-peer case of issue 3 (and the hostile-device limits of issue 12) against a
+ * misbehaving ssh2 server: each gives a typed error naming the device, never crashes, leaves
+ * no session or socket behind, and no promise rejection unhandled.
  */
 import { startBadServer, BadBehaviour, BadServer } from '../helpers/netconfd-bad';
 import {
@@ -43,6 +44,14 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+beforeAll(() => process.on('unhandledRejection', onUnhandled));
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+});
 
 describe('NETCONF client against a misbehaving server', () => {
   let srv: BadServer | undefined;
@@ -124,6 +133,50 @@ describe('NETCONF client against a misbehaving server', () => {
     expect(err).toBeInstanceOf(NetconfProtocolError);
     expect((err as NetconfProtocolError).code).toBe('UNKNOWN_MESSAGE_ID');
     expect(err.message).toMatch(/unknown message-id '999999'/);
+  });
+
+  it('a second reply to the same message-id -> the first resolves, then NetconfProtocolError DUPLICATE_MESSAGE_ID ends the session', async () => {
+    const c = await connect('duplicate-message-id');
+    const closed = new Promise<NetconfError>((r) => c.once('close', r));
+    expect(await c.getConfig('running')).toContain('<x>');
+    const err = await closed;
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect((err as NetconfProtocolError).code).toBe('DUPLICATE_MESSAGE_ID');
+    expect(err.message).toBe(`leaf7 (127.0.0.1:${srv!.port}): second reply to message-id '1', which was already answered`);
+    await expect(c.getConfig('running')).rejects.toBeInstanceOf(NetconfSessionClosedError);
+    await expectNoLeak(c);
+  });
+
+  it('a reply over maxMessageSize -> MESSAGE_TOO_LARGE after the first chunk that crosses it', async () => {
+    const c = await connect('huge-reply', { maxMessageSize: 1024 * 1024 });
+    const err = await failure<NetconfProtocolError>(c.getConfig('running'));
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect(err.code).toBe('MESSAGE_TOO_LARGE');
+    expect(err.message).toMatch(/^leaf7 \(127\.0\.0\.1:\d+\): bad framing from device: chunked framing: message would reach \d+ bytes, limit 1048576$/);
+    await expectNoLeak(c);
+  });
+
+  it('an endless reply -> MESSAGE_TOO_LARGE: the client stops reading at the limit, the device cannot make it buffer more', async () => {
+    const c = await connect('endless-reply', { maxMessageSize: 1024 * 1024 });
+    const t0 = Date.now();
+    const err = await failure<NetconfProtocolError>(c.getConfig('running'));
+    expect(err.code).toBe('MESSAGE_TOO_LARGE');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await expectNoLeak(c);
+    // what the device got out before the client hung up: the limit plus what was in flight
+    expect(await srv!.lastWritten).toBeLessThan(1024 * 1024 + 8 * 1024 * 1024);
+  });
+
+  it('a hello that never ends -> NetconfProtocolError HELLO at maxHelloSize, long before the connect timeout', async () => {
+    const t0 = Date.now();
+    const err = await failure<NetconfProtocolError>(connect('endless-hello', { maxHelloSize: 64 * 1024, connectTimeoutMs: 20_000 }));
+    expect(err).toBeInstanceOf(NetconfProtocolError);
+    expect(err.code).toBe('HELLO');
+    expect(err.message).toMatch(/^leaf7 \(127\.0\.0\.1:\d+\): server hello larger than 65536 bytes \(maxHelloSize\)/);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(await srv!.lastWritten).toBeLessThan(64 * 1024 + 8 * 1024 * 1024);
+    await waitFor(() => srv!.openConnections() === 0);
+    await waitFor(() => tcpHandles() === baseline);
   });
 
   it('never answers -> NetconfTimeoutError, and the session is closed', async () => {

@@ -1,6 +1,7 @@
 // DHCP leases and the "active onboarding" registry, kept in Redis under `fz:dhcp:`.
 // Leases expire in Redis itself (PX), so a lease nobody renews disappears even when the
 // server is down; an index set per fabric lists them (stale members pruned on read).
+import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ClientIdentity } from './identity';
 
@@ -56,16 +57,37 @@ export interface LeaseStore {
   deactivate(fabric: string): Promise<void>;
   active(): Promise<ActiveFabric[]>;
   // one-time ZTP tokens
+  /** Stores a token as given (other backends, tests, a token put back after a failure). */
   putToken(t: ZtpToken, ms: number): Promise<void>;
-  /** Returns and deletes the token (served once). */
-  takeToken(token: string): Promise<ZtpToken | undefined>;
+  /**
+   * One live token per lease: the lease's token when it is unused and was issued for the same
+   * client, its lifetime extended; else a new one, revoking the previous. So an OFFER, its ACK
+   * and any repeat of them carry the same URL, and a client repeating DISCOVER/REQUEST cannot
+   * pile up tokens. remove() of the lease revokes it.
+   */
+  issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string>;
+  /**
+   * Returns and deletes the token (served once). With `serial`, a token issued for another
+   * serial is neither returned nor consumed (it stays valid for its own device).
+   */
+  takeToken(token: string, serial?: string): Promise<ZtpToken | undefined>;
 }
+
+/** GETDEL only when the token's serial matches (atomic: a wrong guess cannot burn it). */
+const TAKE_IF_SERIAL = `local v = redis.call('GET', KEYS[1])
+if not v then return false end
+if cjson.decode(v).serial ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return v`;
 
 export class RedisLeaseStore implements LeaseStore {
   constructor(private readonly redis: Redis, private readonly prefix = 'fz:dhcp:') {}
 
   private leaseKey(f: string, ip: string): string { return `${this.prefix}lease:${f}:${ip}`; }
   private indexKey(f: string): string { return `${this.prefix}leases:${f}`; }
+  /** the one live ZTP token of a lease (its value is the token) */
+  private leaseTokenKey(f: string, ip: string): string { return `${this.prefix}lease-token:${f}:${ip}`; }
+  private tokenKey(token: string): string { return `${this.prefix}token:${token}`; }
 
   async get(fabric: string, ip: string): Promise<Lease | undefined> {
     const v = await this.redis.get(this.leaseKey(fabric, ip));
@@ -90,7 +112,9 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async remove(fabric: string, ip: string): Promise<void> {
-    await this.redis.multi().del(this.leaseKey(fabric, ip)).srem(this.indexKey(fabric), ip).exec();
+    const r = await this.redis.multi().del(this.leaseKey(fabric, ip)).srem(this.indexKey(fabric), ip).getdel(this.leaseTokenKey(fabric, ip)).exec();
+    const token = r?.[2]?.[1];
+    if (typeof token === 'string') await this.redis.del(this.tokenKey(token)); // a released lease's bootstrap is gone too
   }
 
   async decline(fabric: string, ip: string, ms: number): Promise<void> {
@@ -124,12 +148,36 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async putToken(t: ZtpToken, ms: number): Promise<void> {
-    await this.redis.set(`${this.prefix}token:${t.token}`, JSON.stringify(t), 'PX', Math.max(1, ms));
+    await this.redis.set(this.tokenKey(t.token), JSON.stringify(t), 'PX', Math.max(1, ms));
   }
 
-  async takeToken(token: string): Promise<ZtpToken | undefined> {
+  async issueToken(t: Omit<ZtpToken, 'token'>, ms: number): Promise<string> {
+    const px = Math.max(1, ms);
+    const ptr = this.leaseTokenKey(t.fabric, t.ip);
+    const live = await this.redis.get(ptr);
+    if (live) {
+      const v = await this.redis.get(this.tokenKey(live));
+      const same = v ? (JSON.parse(v) as ZtpToken) : undefined;
+      if (same && same.serial === t.serial && same.mac === t.mac && same.platform === t.platform) {
+        await this.redis.multi().pexpire(this.tokenKey(live), px).pexpire(ptr, px).exec();
+        return live;
+      }
+    }
+    const token = randomBytes(16).toString('hex');
+    const r = await this.redis.multi()
+      .set(this.tokenKey(token), JSON.stringify({ ...t, token }), 'PX', px)
+      .set(ptr, token, 'PX', px, 'GET')
+      .exec();
+    const old = r?.[1]?.[1];
+    if (typeof old === 'string' && old !== token) await this.redis.del(this.tokenKey(old));
+    return token;
+  }
+
+  async takeToken(token: string, serial?: string): Promise<ZtpToken | undefined> {
     if (!/^[0-9a-f]{32}$/.test(token)) return undefined;
-    const v = await this.redis.getdel(`${this.prefix}token:${token}`);
+    const v = serial === undefined
+      ? await this.redis.getdel(this.tokenKey(token))
+      : ((await this.redis.eval(TAKE_IF_SERIAL, 1, this.tokenKey(token), serial)) as string | null);
     return v ? (JSON.parse(v) as ZtpToken) : undefined;
   }
 }

@@ -1,16 +1,20 @@
-// The service's DHCP server (RFC 2131): our logic, the `dhcp` package only as header codec.
+// The service's DHCP server (RFC 2131) on our own BOOTP codec (./packet).
 // Serves only fabrics that are onboarding (the registry in the lease store); leases from each
 // management subnet's range, reservations by MAC or serial, relay (giaddr picks the subnet,
 // option 82 echoed, reply to the relay on port 67), renew, release, decline, and ZTP options
 // chosen by vendor class. Binds 0.0.0.0:67 inside the namespace that serves (a socket bound
 // to an interface address never sees a broadcast DISCOVER) and answers only for requests
 // that arrive relayed or that belong to the segment of its own interface address.
+// Anyone on the segment can send it anything: packets are decoded before they are queued
+// (a malformed one costs no Redis round trip), the queue is bounded (excess is dropped and
+// counted), and every line a peer can trigger goes through a LogLimiter (one line per source
+// and kind per interval, then a count of what was left out).
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { contains, formatIp, hostRange, parseCidr, parseIp, type Cidr } from '../../domain/ipv4';
+import { LogLimiter, type LogLimitOptions } from '../../log-limit';
 import {
-  MSG, MSG_NAME, OPT, decode, encode, ip4, ipList, messageType, readIp, str, subOptions, u32,
+  DhcpDecodeError, MSG, OPT, decode, encode, ip4, ipList, messageName, messageType, readIp, str, subOptions, u32,
   type DhcpPacket,
 } from './packet';
 import { platformModule } from '../../platforms';
@@ -36,6 +40,14 @@ export interface DhcpServerOptions {
   declineMs?: number;
   /** Registry cache time, ms. Default 1 s. */
   registryCacheMs?: number;
+  /** Packets waiting for their turn (each costs Redis round trips); beyond, dropped. Default 512. */
+  maxQueue?: number;
+  /**
+   * Rate limit of the lines a peer can trigger: 1 per source and kind per 10 s by default, at
+   * most 64 sources per window for warnings (forged MACs share one key past that) and 1024 for
+   * lease events (bound, renewed, released, declined: one per real device).
+   */
+  logLimit?: LogLimitOptions;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -46,18 +58,26 @@ interface Placement { fabric: ActiveFabric; subnet: DhcpSubnet; cidr: Cidr }
 export class DhcpServer extends EventEmitter {
   private sock?: dgram.Socket;
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
   private cache?: { at: number; list: ActiveFabric[] };
-  private readonly o: Required<Omit<DhcpServerOptions, 'log'>> & { log: NonNullable<DhcpServerOptions['log']> };
+  private readonly o: Required<Omit<DhcpServerOptions, 'log' | 'logLimit'>> & { log: NonNullable<DhcpServerOptions['log']> };
   private readonly localNet: Cidr;
-  /** Packets handled (for tests and metrics). */
-  stats = { received: 0, answered: 0, ignored: 0, errors: 0 };
+  /** warnings a peer can trigger: `limited.log(source, kind, line)` */
+  readonly limited: LogLimiter;
+  /** lease events (bound, renewed, released, declined) */
+  readonly events: LogLimiter;
+  /** Packets handled (for tests and metrics); `malformed` and `dropped` are part of `ignored`. */
+  stats = { received: 0, answered: 0, ignored: 0, errors: 0, malformed: 0, dropped: 0 };
 
   constructor(opts: DhcpServerOptions) {
     super();
     this.o = {
       bindAddress: '0.0.0.0', port: 67, clientPort: 68, relayPort: opts.port ?? 67, offerMs: 30_000, declineMs: 600_000, registryCacheMs: 1000,
-      log: () => undefined, ...opts,
+      maxQueue: 512, log: () => undefined, ...opts,
     };
+    const sink = (line: string, meta: object): void => this.o.log(line, { ...meta });
+    this.limited = new LogLimiter(sink, { prefix: 'dhcp: ', maxKeys: 64, ...opts.logLimit });
+    this.events = new LogLimiter(sink, { prefix: 'dhcp: ', maxKeys: 1024, ...opts.logLimit });
     const n = parseIp(opts.serverAddress);
     if (n === undefined) throw new Error(`DHCP server address "${opts.serverAddress}" is not an IPv4 address`);
     const size = 2 ** (32 - opts.serverPrefix);
@@ -69,12 +89,7 @@ export class DhcpServer extends EventEmitter {
       const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
       this.sock = s;
       s.once('error', reject);
-      s.on('message', (buf, rinfo) => {
-        this.queue = this.queue.then(() => this.handle(buf, rinfo)).catch((e: Error) => {
-          this.stats.errors++;
-          this.o.log(`dhcp: packet from ${rinfo.address} dropped: ${e.message}`);
-        });
-      });
+      s.on('message', (buf, rinfo) => this.receive(buf, rinfo));
       s.bind(this.o.port, this.o.bindAddress, () => {
         s.removeListener('error', reject);
         s.on('error', (e) => this.o.log(`dhcp: socket error: ${e.message}`));
@@ -85,9 +100,44 @@ export class DhcpServer extends EventEmitter {
   }
 
   async stop(): Promise<void> {
-    await this.queue.catch(() => undefined);
     await new Promise<void>((r) => (this.sock ? this.sock.close(() => r()) : r()));
     this.sock = undefined;
+    await this.queue.catch(() => undefined);
+    this.limited.stop();
+    this.events.stop();
+  }
+
+  /** One datagram: decoded here (cheap, no IO), queued only when it is a request we may answer. */
+  private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.stats.received++;
+    const from = `${rinfo.address}:${rinfo.port}`;
+    let p: DhcpPacket;
+    try {
+      p = decode(buf);
+    } catch (e) {
+      this.stats.ignored++;
+      this.stats.malformed++;
+      const kind = e instanceof DhcpDecodeError ? e.kind : 'malformed';
+      this.limited.log(rinfo.address, `malformed: ${kind}`, () => `dhcp: malformed packet from ${from} (${buf.length} bytes): ${(e as Error).message}`);
+      return;
+    }
+    if (p.op !== 1) { this.stats.ignored++; return; }
+    if (p.htype !== 1 || p.hlen !== 6) {
+      this.stats.ignored++;
+      this.limited.log(rinfo.address, 'hardware', () => `dhcp: ${messageName(messageType(p))} from ${from} with hardware type ${p.htype} length ${p.hlen}: only Ethernet (1, 6) is served`);
+      return;
+    }
+    if (this.queued >= this.o.maxQueue) {
+      this.stats.ignored++;
+      this.stats.dropped++;
+      this.limited.log('server', 'queue full', () => `dhcp: ${this.queued} packets waiting: ${messageName(messageType(p))} from ${p.chaddr} dropped`);
+      return;
+    }
+    this.queued++;
+    this.queue = this.queue.then(() => this.handle(p)).catch((e: Error) => {
+      this.stats.errors++;
+      this.limited.log(rinfo.address, 'error', () => `dhcp: packet from ${from} dropped: ${e.message}`);
+    }).finally(() => { this.queued--; });
   }
 
   /** The bound address (port 0 picks a free one). */
@@ -122,11 +172,7 @@ export class DhcpServer extends EventEmitter {
     return undefined;
   }
 
-  private async handle(buf: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
-    this.stats.received++;
-    let p: DhcpPacket;
-    try { p = decode(buf); } catch (e) { this.stats.ignored++; this.o.log(`dhcp: malformed packet from ${rinfo.address}: ${(e as Error).message}`); return; }
-    if (p.op !== 1) { this.stats.ignored++; return; }
+  private async handle(p: DhcpPacket): Promise<void> {
     const type = messageType(p);
     const id = identify(p);
     const relayed = p.giaddr !== '0.0.0.0';
@@ -141,13 +187,13 @@ export class DhcpServer extends EventEmitter {
     const unicastKind = type === MSG.REQUEST || type === MSG.RELEASE || type === MSG.INFORM;
     if (!relayed && p.ciaddr !== '0.0.0.0' && !unicastKind && !contains(this.localNet, parseIp(p.ciaddr)!)) {
       this.stats.ignored++;
-      this.o.log(`dhcp: ${MSG_NAME[type ?? 0] ?? type} from ${id.mac} with ciaddr ${p.ciaddr} outside our segment: ignored`);
+      this.limited.log(id.mac, 'off segment', () => `dhcp: ${messageName(type)} from ${id.mac} with ciaddr ${p.ciaddr} outside our segment: ignored`);
       return;
     }
     const place = await this.place(anchor);
     if (!place) {
       this.stats.ignored++;
-      this.o.log(`dhcp: ${MSG_NAME[type ?? 0] ?? `type ${type}`} from ${id.mac}${id.serial ? ` (serial ${id.serial})` : ''} via ${relayed ? `relay ${p.giaddr}` : 'local segment'} matches no onboarding fabric: no answer`);
+      this.limited.log(id.mac, 'no fabric', () => `dhcp: ${messageName(type)} from ${id.mac}${id.serial ? ` (serial ${id.serial})` : ''} via ${relayed ? `relay ${p.giaddr}` : 'local segment'} matches no onboarding fabric: no answer`);
       return;
     }
     switch (type) {
@@ -184,7 +230,7 @@ export class DhcpServer extends EventEmitter {
     if (reserved) {
       const holder = leases.find((l) => l.ip === reserved);
       if (!holder || this.owns(holder, id)) return reserved;
-      this.o.log(`dhcp: reserved ${reserved} for ${id.serial ?? id.mac} is leased to ${holder.mac}: not offered`);
+      this.limited.log(id.mac, 'reserved taken', () => `dhcp: reserved ${reserved} for ${id.serial ?? id.mac} is leased to ${holder.mac}: not offered`);
       return undefined;
     }
     if (mine) return mine.ip;
@@ -201,7 +247,7 @@ export class DhcpServer extends EventEmitter {
     const wish = parseIp(readIp(p.options.get(OPT.requestedIp)) ?? '');
     if (wish !== undefined && wish >= lo && wish <= hi && usable(wish)) return formatIp(wish);
     for (let n = Math.max(lo, first); n <= Math.min(hi, first + count - 1); n++) if (usable(n)) return formatIp(n);
-    this.o.log(`dhcp: pool ${pl.subnet.cidr} of fabric ${f.fabric} is exhausted: no offer to ${id.mac}`);
+    this.limited.log(pl.subnet.cidr, 'pool exhausted', () => `dhcp: pool ${pl.subnet.cidr} of fabric ${f.fabric} is exhausted: no offer to ${id.mac}`);
     return undefined;
   }
 
@@ -244,7 +290,7 @@ export class DhcpServer extends EventEmitter {
     await this.o.store.put(lease);
     await this.reply(p, MSG.ACK, pl, id, ip);
     this.emit('lease', { type: renew ? 'renew' : 'bound', lease, mac: id.mac, fabric: f } satisfies LeaseEvent);
-    this.o.log(`dhcp: ${renew ? 'renewed' : 'bound'} ${ip} to ${id.serial ?? id.mac} (fabric ${f}${p.giaddr !== '0.0.0.0' ? `, relay ${p.giaddr}` : ''})`);
+    this.events.log(id.mac, `${renew ? 'renewed' : 'bound'} ${ip}`, () => `dhcp: ${renew ? 'renewed' : 'bound'} ${ip} to ${id.serial ?? id.mac} (fabric ${f}${p.giaddr !== '0.0.0.0' ? `, relay ${p.giaddr}` : ''})`);
   }
 
   private async onRelease(p: DhcpPacket, id: ClientIdentity, pl: Placement): Promise<void> {
@@ -252,17 +298,23 @@ export class DhcpServer extends EventEmitter {
     if (!l || !this.owns(l, id)) return;
     await this.o.store.remove(pl.fabric.fabric, p.ciaddr);
     this.emit('lease', { type: 'release', ip: p.ciaddr, mac: id.mac, fabric: pl.fabric.fabric } satisfies LeaseEvent);
-    this.o.log(`dhcp: released ${p.ciaddr} by ${id.serial ?? id.mac}`);
+    this.events.log(id.mac, `released ${p.ciaddr}`, () => `dhcp: released ${p.ciaddr} by ${id.serial ?? id.mac}`);
   }
 
   private async onDecline(p: DhcpPacket, id: ClientIdentity, pl: Placement): Promise<void> {
     const ip = readIp(p.options.get(OPT.requestedIp));
     if (!ip) return;
+    // Only the client we gave the address to may decline it: anyone else could take the
+    // whole pool out of service one forged DECLINE at a time.
     const l = await this.o.store.get(pl.fabric.fabric, ip);
-    if (l && this.owns(l, id)) await this.o.store.remove(pl.fabric.fabric, ip);
+    if (!l || !this.owns(l, id)) {
+      this.limited.log(id.mac, 'decline refused', () => `dhcp: DECLINE of ${ip} from ${id.mac}, which holds no lease of it: ignored`);
+      return;
+    }
+    await this.o.store.remove(pl.fabric.fabric, ip);
     await this.o.store.decline(pl.fabric.fabric, ip, this.o.declineMs);
     this.emit('lease', { type: 'decline', ip, mac: id.mac, fabric: pl.fabric.fabric } satisfies LeaseEvent);
-    this.o.log(`dhcp: ${id.mac} declined ${ip} (address in use): not offered for ${Math.round(this.o.declineMs / 1000)} s`);
+    this.events.log(id.mac, `declined ${ip}`, () => `dhcp: ${id.mac} declined ${ip} (address in use): not offered for ${Math.round(this.o.declineMs / 1000)} s`);
   }
 
   private async onInform(p: DhcpPacket, id: ClientIdentity, pl: Placement): Promise<void> {
@@ -270,7 +322,7 @@ export class DhcpServer extends EventEmitter {
   }
 
   private async nak(p: DhcpPacket, pl: Placement, id: ClientIdentity, why: string): Promise<void> {
-    this.o.log(`dhcp: NAK to ${id.mac}: ${why}`);
+    this.limited.log(id.mac, 'nak', () => `dhcp: NAK to ${id.mac}: ${why}`);
     const opts = new Map<number, Buffer>([[OPT.messageType, Buffer.from([MSG.NAK])], [OPT.serverId, ip4(this.o.serverAddress)], [OPT.message, str(why)]]);
     const relay = p.options.get(OPT.relayAgentInfo);
     if (relay) opts.set(OPT.relayAgentInfo, relay);
@@ -336,9 +388,8 @@ export class DhcpServer extends EventEmitter {
     const out = new Map<number, Buffer>();
     if (!ip) return out;
     const serial = id.serial ?? id.mac.replace(/:/g, '');
-    const token = randomBytes(16).toString('hex');
     const platform = platformFor(id);
-    await this.o.store.putToken({ token, fabric: f.fabric, serial, ip, mac: id.mac, platform, vendor: id.vendor, model: id.model }, f.leaseSeconds * 1000);
+    const token = await this.o.store.issueToken({ fabric: f.fabric, serial, ip, mac: id.mac, platform, vendor: id.vendor, model: id.model }, f.leaseSeconds * 1000);
     const base = this.o.ztpBaseUrl.replace(/\/+$/, '');
     const url = new URL(base);
     const path = `${url.pathname.replace(/\/+$/, '')}/ztp/${encodeURIComponent(serial)}?t=${token}`;
@@ -367,7 +418,7 @@ export class DhcpServer extends EventEmitter {
     this.stats.answered++;
     return new Promise((resolve) => {
       this.sock?.send(buf, port, to, (e) => {
-        if (e) this.o.log(`dhcp: reply to ${to}:${port} failed: ${e.message}${to === '255.255.255.255' ? ' (needs a route: ip route add 255.255.255.255/32 dev <iface>)' : ''}`);
+        if (e) this.limited.log(to, 'send failed', () => `dhcp: reply to ${to}:${port} failed: ${e.message}${to === '255.255.255.255' ? ' (needs a route: ip route add 255.255.255.255/32 dev <iface>)' : ''}`);
         resolve();
       });
     });

@@ -6,7 +6,7 @@ import { factsFrom } from '../../discovery/facts';
 import { renderDevice } from '../../platforms';
 import type { Store } from '../../store';
 import type { ManagedState } from '../../store/types';
-import { planFromStore } from '../autoconfigure';
+import { planFromStore } from '../plan-from-store';
 import { readRunning, type DevicePush } from '../push';
 import { readOperState, type OperState } from '../verify';
 import { drainFiles, hasDrain } from './drain';
