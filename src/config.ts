@@ -7,6 +7,8 @@ export interface ServiceConfig {
   dataDir: string;
   /** Unset: `npm start` launches its own redis-server under dataDir. */
   redisUrl?: string;
+  /** Port of that embedded redis-server (REDIS_PORT or `--redis-port`); unset: a free port each start. */
+  redisPort?: number;
   /** 32 bytes, base64; unset: the store keeps a 0600 key file in dataDir. */
   secretKey?: string;
   /** Unset: no DHCP server. */
@@ -57,7 +59,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
-
+  const redisPort = optional(env, 'REDIS_PORT') === undefined ? undefined : intVar(env, 'REDIS_PORT', 0, 1, 65535);
+  if (redisPort !== undefined && redisUrl) throw new ConfigError('REDIS_PORT: sets the port of the embedded redis-server, but REDIS_URL is set (put the port in REDIS_URL)');
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {
     throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
@@ -74,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     host: optional(env, 'HOST') ?? '0.0.0.0',
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
     redisUrl,
+    ...(redisPort !== undefined ? { redisPort } : {}),
     secretKey,
     dhcpInterface: optional(env, 'DHCP_INTERFACE'),
     dhcpBackend,
@@ -87,4 +91,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 3000, 0, 10_000_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };
+}
+
+/** Command-line flags of `npm start` (node dist/src/api/main.js), as the variables they set. */
+const FLAGS = new Map([['--redis-port', 'REDIS_PORT'], ['--port', 'PORT'], ['--data-dir', 'DATA_DIR']]);
+
+/** `--redis-port 6390` or `--redis-port=6390` -> {REDIS_PORT: '6390'}; a flag wins over the variable. */
+export function flagsToEnv(argv: string[]): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const name = FLAGS.get(flag);
+    if (!name) throw new ConfigError(`${argv[i]}: unknown option (known: ${[...FLAGS.keys()].join(', ')}; the rest is set by environment variables, see README)`);
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new ConfigError(`${flag}: needs a value`);
+    out[name] = v;
+  }
+  return out;
 }

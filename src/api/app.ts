@@ -1,6 +1,6 @@
 // The REST API: JSON under /api/v1 with bearer tokens; /healthz, /readyz, /metrics (viewer) and
 // /docs at the root. Built from dependencies so tests build it with a test Redis.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { ServiceConfig } from '../config';
@@ -40,9 +40,13 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    // coerceTypes 'array': query strings arrive as text (limit=50).
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    // coerceTypes 'array': query strings arrive as text (limit=50). allErrors: a rejected body
+    // lists every problem (errors.ts), bounded by BODY_LIMIT and the schemas' maxItems.
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
     return503OnClosing: true,
+    // One line per request at info is chatter: the onResponse hook below logs requests at
+    // debug (failures at warn).
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 500 },
     // Errors found before routing (a bad URL encoding, a path parameter over maxParamLength).
     frameworkErrors: (err, _req, reply) => {

@@ -15,7 +15,7 @@ export class ApiError extends Error {
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 export const badRequest = (message: string, path?: string) => new ApiError(400, 'bad_request', message, path);
 
-export interface ErrorBody { error: string; message: string; path?: string; jobId?: string }
+export interface ErrorBody { error: string; message: string; path?: string; jobId?: string; errors?: { path?: string; message: string }[] }
 
 interface AjvError { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }
 
@@ -28,8 +28,10 @@ export function jsonPath(instancePath: string, extra?: string): string {
   return out;
 }
 
-function fromValidation(errs: AjvError[], context: string | undefined): ErrorBody {
-  const e = errs[0];
+/** Inputs are small (BODY_LIMIT); a list longer than this says enough. */
+const MAX_LISTED = 50;
+
+function describe(e: AjvError, context: string | undefined): { path?: string; message: string } {
   let extra: string | undefined;
   let why = e.message ?? 'is not valid';
   if (e.keyword === 'required' && typeof e.params?.missingProperty === 'string') {
@@ -44,7 +46,28 @@ function fromValidation(errs: AjvError[], context: string | undefined): ErrorBod
   let path = jsonPath(e.instancePath ?? '', extra);
   const ctxName = context === 'querystring' ? 'query' : context;
   if (ctxName && ctxName !== 'body') path = path ? `${ctxName}.${path}` : ctxName;
-  return { error: 'bad_request', message: `${path || context || 'body'}: ${why}`, ...(path ? { path } : {}) };
+  return { ...(path ? { path } : {}), message: `${path || context || 'body'}: ${why}` };
+}
+
+/**
+ * The first problem as `message`/`path` (as before), and every problem under `errors` when
+ * there are several, so a client can list them all. `anyOf` adds one error per branch plus
+ * its own: only the anyOf's own line is kept for a path whose branches all failed.
+ */
+function fromValidation(errs: AjvError[], context: string | undefined): ErrorBody {
+  const anyOfPaths = new Set(errs.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath ?? ''));
+  const kept = errs.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf' || !anyOfPaths.has(e.instancePath ?? ''));
+  const first = describe(errs[0], context);
+  const all: { path?: string; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const e of kept) {
+    const d = describe(e, context);
+    if (seen.has(d.message)) continue;
+    seen.add(d.message);
+    all.push(d);
+    if (all.length >= MAX_LISTED) break;
+  }
+  return { error: 'bad_request', message: first.message, ...(first.path ? { path: first.path } : {}), ...(all.length > 1 ? { errors: all } : {}) };
 }
 
 const CLIENT_CODES = new Map<number, string>([
@@ -73,7 +96,8 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody; i
     return { status: err.status, body: { error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}), ...(err.jobId ? { jobId: err.jobId } : {}) }, internal: false };
   }
   if (err instanceof FabricError) {
-    return { status: 400, body: { error: 'bad_request', message: err.message, ...(err.path ? { path: err.path } : {}) }, internal: false };
+    const all = (err.errors ?? []).slice(0, MAX_LISTED).map((e) => ({ ...(e.path ? { path: e.path } : {}), message: e.message }));
+    return { status: 400, body: { error: 'bad_request', message: err.message, ...(err.path ? { path: err.path } : {}), ...(all.length > 1 ? { errors: all } : {}) }, internal: false };
   }
   if (err instanceof StoreError) {
     const map = { not_found: 404, conflict: 409, locked: 409, invalid: 400, contention: 503 } as const;

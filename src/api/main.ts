@@ -3,7 +3,7 @@
 //
 // Two Redis connections: the workers' waits across a Redis restart (jobs resume); the API's
 // fails fast (a request answers 503 while Redis is down instead of hanging).
-import { loadConfig, ConfigError } from '../config';
+import { flagsToEnv, loadConfig, ConfigError } from '../config';
 import { createLogger } from '../log';
 import { connectApiRedis, connectRedis, openStore, redactRedisUrl, redisReady, Store } from '../store';
 import { openJobSystem, builtinJobTypes } from '../jobs/runtime';
@@ -17,9 +17,9 @@ const WORKER_GRACE_MS = 10_000;
 const STOP_BOUND_MS = 25_000;
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ ...process.env, ...flagsToEnv(process.argv.slice(2)) });
   const logger = createLogger({ level: config.logLevel, name: 'fabric' });
-  const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
+  const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, redisPort: config.redisPort, secretKey: config.secretKey });
   if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
   if (opened.migration.steps.length) logger.info({ from: opened.migration.from, to: opened.migration.to, steps: opened.migration.steps }, 'store schema migrated');
   // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set. Up before the
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   logger.info({ address, jobTypes: types, redis: opened.localRedis ? 'local' : 'external' }, 'fabric service listening');
   process.stdout.write(`fabric service: API on ${address}/api/v1 (docs ${address}/docs)\n`);
   process.stdout.write(`fabric service: admin token ${admin.created ? 'written to' : 'in'} ${admin.file}\n`);
+  if (opened.localRedis) process.stdout.write(`fabric service: embedded redis on 127.0.0.1:${opened.localRedis.port}${config.redisPort ? '' : ' (a free port; fix it with REDIS_PORT or --redis-port)'}\n`);
 }
 
 main().catch((e) => {

@@ -15,6 +15,8 @@ export const ErrorReply = Type.Object({
   message: Type.String(),
   path: Type.Optional(Type.String()),
   jobId: Type.Optional(Type.String()),
+  /** Every problem of a rejected input when there are several (the first is `message`). */
+  errors: Type.Optional(Type.Array(Type.Object({ path: Type.Optional(Type.String()), message: Type.String() }))),
 }, { $id: 'Error' });
 
 export const LinkEnd = LinkEndObject;

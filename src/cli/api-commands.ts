@@ -1,101 +1,36 @@
-// The CLI's service commands: fabrics, devices, roles, onboard, autoconfigure, jobs (with a live
-// progress bar on stderr), tokens. Errors: one line, non-zero exit (main.ts prints them).
-import { readFile } from 'node:fs/promises';
+// The hand-written service commands: what plain REST does not do well (a fabric file, text
+// configs, a progress bar, a token shown once). Every other operation is generated from the
+// command table (generated.ts); a name here wins over the generated one.
+// Errors: one line per problem, non-zero exit (main.ts prints them).
 import type { Command } from 'commander';
-import { load as parseYaml } from 'js-yaml';
 import type { CliContext } from './context';
 import { ApiClient, clientOptionsFromEnv } from './api-client';
-
-interface JobView {
-  id: string; type: string; state: string; progress: number; error?: string; result?: unknown;
-  steps: { name: string; state: string; device?: string }[];
-  log: { at: string; message: string; device?: string }[];
-  devices: Record<string, { state: string; error?: string }>;
-}
-
-const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function table(rows: Record<string, unknown>[], cols: string[]): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? (v.length ? v.join(',') : '-') : String(v));
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
-}
-
-function bar(p: number, width = 30): string {
-  const n = Math.max(0, Math.min(width, Math.round((p / 100) * width)));
-  return `[${'#'.repeat(n)}${'-'.repeat(width - n)}]`;
-}
-
-function summary(j: JobView): string {
-  const running = j.steps.filter((s) => s.state === 'running' && s.device).map((s) => `${s.device}:${s.name}`);
-  const failed = Object.values(j.devices).filter((d) => d.state === 'failed').length;
-  return `${running.slice(0, 3).join(' ')}${running.length > 3 ? ` +${running.length - 3}` : ''}${failed ? `  failed ${failed}` : ''}`;
-}
-
-/**
- * Follows a job until it ends: a progress bar rewritten in place on stderr (a plain line per
- * change when stderr is not a terminal), the new log lines on stdout. Exit 0 only on success.
- */
-async function follow(api: ApiClient, ctx: CliContext, id: string, opts: { timeoutS: number; intervalMs?: number; quietLog?: boolean }): Promise<JobView> {
-  // On a terminal the bar is rewritten in place; otherwise (pipes, CI logs) one line per change.
-  const tty = process.stderr.isTTY === true;
-  const deadline = Date.now() + opts.timeoutS * 1000;
-  let seen = 0;
-  let last = '';
-  for (;;) {
-    const j = await api.request<JobView>('GET', `/jobs/${encodeURIComponent(id)}?logLimit=5000`);
-    if (!opts.quietLog) {
-      for (const l of j.log.slice(seen)) {
-        if (tty) ctx.err('\r\x1b[K');
-        ctx.out(`${l.at.slice(11, 19)} ${l.device ? `${l.device}: ` : ''}${l.message}\n`);
-      }
-      seen = j.log.length;
-    }
-    const line = `${bar(j.progress)} ${String(j.progress).padStart(3)}% ${j.state}  ${summary(j)}`.trimEnd();
-    if (line !== last) {
-      ctx.err(tty ? `\r\x1b[K${line}` : `${line}\n`);
-      last = line;
-    }
-    if (FINAL.has(j.state)) {
-      if (tty) ctx.err('\n');
-      return j;
-    }
-    if (Date.now() > deadline) {
-      if (tty) ctx.err('\n');
-      throw new Error(`job ${id} still ${j.state} after ${opts.timeoutS} s (it keeps running; follow it with: fabric jobs show ${id} --follow)`);
-    }
-    await sleep(opts.intervalMs ?? 500);
-  }
-}
-
-function endOf(j: JobView): void {
-  if (j.state === 'succeeded') return;
-  throw new Error(`job ${j.id} ${j.state}${j.error ? `: ${j.error}` : ''}`);
-}
+import { formatReply, formatTable, withOutput, type OutputFormat } from './output';
+import { endOf, follow, logLine, type JobView } from './watch';
+import { readBodyFile } from './generated';
 
 const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 
 export function registerApiCommands(program: Command, ctx: CliContext): void {
   const api = () => new ApiClient(clientOptionsFromEnv(ctx.env));
-  const json = (v: unknown) => ctx.out(JSON.stringify(v, null, 2) + '\n');
+  /** A read's reply: table rows as given, or the reply as it came for json/yaml. */
+  const show = (o: { output: OutputFormat }, reply: unknown, rows?: Record<string, unknown>[], cols?: string[]) =>
+    ctx.out(o.output === 'table' && rows ? formatTable(rows, cols) : formatReply(reply, o.output, cols));
 
   // ------------------------------------------------------------------ fabrics
   const fabrics = program.command('fabrics').description('fabrics on the service (FABRIC_API_URL, FABRIC_TOKEN)');
-  fabrics.command('list').description('list fabrics').action(async () => {
+  withOutput(fabrics.command('list').description('list fabrics')).action(async (o: { output: OutputFormat }) => {
     const r = await api().request<{ items: Record<string, unknown>[] }>('GET', '/fabrics');
-    ctx.out(table(r.items.map((f) => ({ ...f, overlayAsn: (f.namespaces as { overlayAsn?: number }).overlayAsn })), ['name', 'overlayAsn', 'createdAt']));
+    show(o, r, r.items.map((f) => ({ ...f, overlayAsn: (f.namespaces as { overlayAsn?: number } | undefined)?.overlayAsn })), ['name', 'overlayAsn', 'createdAt']);
   });
   fabrics.command('create').argument('<file>', 'fabric file (YAML or JSON)').description('create a fabric from a fabric file')
     .action(async (file: string) => {
-      let doc: unknown;
-      try { doc = parseYaml(await readFile(file, 'utf8')); } catch (e) { throw new Error(`${file}: ${(e as Error).message.split('\n')[0]}`); }
+      const doc = readBodyFile(file);
       const r = await api().request<{ name: string }>('POST', '/fabrics', doc);
       ctx.out(`created fabric ${r.name}\n`);
     });
-  fabrics.command('show').argument('<name>').description('show a fabric (no secrets)').action(async (name: string) => {
-    json(await api().request('GET', `/fabrics/${encodeURIComponent(name)}`));
+  withOutput(fabrics.command('show').argument('<name>').description('show a fabric (no secrets)'), 'json').action(async (name: string, o: { output: OutputFormat }) => {
+    show(o, await api().request('GET', `/fabrics/${encodeURIComponent(name)}`));
   });
   fabrics.command('delete').argument('<name>').description('delete a fabric').action(async (name: string) => {
     await api().request('DELETE', `/fabrics/${encodeURIComponent(name)}`);
@@ -104,20 +39,24 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
 
   // ------------------------------------------------------------------ devices, roles, links
   const devices = program.command('devices').description('devices of a fabric');
-  devices.command('list').argument('<fabric>').option('--json', 'print JSON').description('list devices').action(async (fabric: string, o: { json?: boolean }) => {
-    const r = await api().request<{ items: Record<string, unknown>[] }>('GET', `/fabrics/${encodeURIComponent(fabric)}/devices`);
-    if (o.json) return json(r.items);
-    ctx.out(table(r.items, ['name', 'serial', 'profile', 'managementIp', 'physicalRole', 'roles', 'managedState', 'osVersion', 'onboardingState']));
-  });
-  devices.command('config').argument('<fabric>').argument('<device>').description("print a device's intended config")
-    .action(async (fabric: string, device: string) => {
+  withOutput(devices.command('list').argument('<fabric>').option('--json', 'the same as --output json').description('list devices'))
+    .action(async (fabric: string, o: { json?: boolean; output: OutputFormat }) => {
+      const r = await api().request<{ items: Record<string, unknown>[] }>('GET', `/fabrics/${encodeURIComponent(fabric)}/devices`);
+      if (o.json) return show({ output: 'json' }, r.items);
+      show(o, r, r.items, ['name', 'serial', 'profile', 'managementIp', 'physicalRole', 'roles', 'managedState', 'onboardingState']);
+    });
+  // Table output of a config is the config's text (a table of one long cell helps nobody).
+  withOutput(devices.command('config').argument('<fabric>').argument('<device>').description("print a device's intended config"))
+    .action(async (fabric: string, device: string, o: { output: OutputFormat }) => {
       const r = await api().request<{ platform: string; files: Record<string, string> }>('GET', `/fabrics/${encodeURIComponent(fabric)}/devices/${encodeURIComponent(device)}/config`);
+      if (o.output !== 'table') return show(o, r);
       for (const [name, text] of Object.entries(r.files)) ctx.out(`# ${name} (${r.platform})\n${text}${text.endsWith('\n') ? '' : '\n'}`);
     });
-  program.command('links').description('links of a fabric').command('list').argument('<fabric>').action(async (fabric: string) => {
-    const r = await api().request<{ items: { a: { device: string; port: string }; b: { device: string; port: string }; subnet?: string; anomaly?: string }[] }>('GET', `/fabrics/${encodeURIComponent(fabric)}/links`);
-    ctx.out(table(r.items.map((l) => ({ a: `${l.a.device}:${l.a.port}`, b: `${l.b.device}:${l.b.port}`, subnet: l.subnet, anomaly: l.anomaly })), ['a', 'b', 'subnet', 'anomaly']));
-  });
+  withOutput(program.command('links').description('links of a fabric').command('list').argument('<fabric>').description('list links'))
+    .action(async (fabric: string, o: { output: OutputFormat }) => {
+      const r = await api().request<{ items: { a: { device: string; port: string }; b: { device: string; port: string }; subnet?: string; anomaly?: string }[] }>('GET', `/fabrics/${encodeURIComponent(fabric)}/links`);
+      show(o, r, r.items.map((l) => ({ a: `${l.a.device}:${l.a.port}`, b: `${l.b.device}:${l.b.port}`, subnet: l.subnet, anomaly: l.anomaly })), ['a', 'b', 'subnet', 'anomaly']);
+    });
 
   const roles = program.command('roles').description('role assignment');
   roles.command('set').argument('<fabric>').argument('<device>')
@@ -162,45 +101,37 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
       if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
     });
 
-  // Day 2 (issue 15): rolling OS upgrade (--dry-run prints the plan) and maintenance mode.
-  waitOpts(program.command('upgrade').argument('<fabric>').requiredOption('--image <name>', 'an image of GET /images')
-    .option('--devices <names>', 'comma-separated: only these devices')
-    .option('--max-parallel <n>', 'devices per batch at most', '1')
-    .option('--dry-run', 'print the plan (batches in order, skipped devices), change nothing')
-    .description('hitless rolling OS upgrade: leaves before spines, batch by batch'))
-    .action(async (fabric: string, o: { image: string; devices?: string; maxParallel: string; dryRun?: boolean; wait?: boolean; timeout: string }) => {
-      const body = { image: o.image, maxParallel: Number(o.maxParallel), ...(o.devices ? { devices: o.devices.split(',').filter(Boolean) } : {}), ...(o.dryRun ? { dryRun: true } : {}) };
-      if (o.dryRun) {
-        const p = await api().request<{ batches: { devices: string[]; reason: string }[]; skipped: { device: string; reason: string }[] }>('POST', `/fabrics/${encodeURIComponent(fabric)}/upgrade`, body);
-        p.batches.forEach((b, i) => ctx.out(`batch ${i + 1}: ${b.devices.join(', ')}  (${b.reason})\n`));
-        for (const x of p.skipped) ctx.out(`skipped ${x.device}: ${x.reason}\n`);
-        return;
-      }
-      const r = await api().request<{ jobId: string }>('POST', `/fabrics/${encodeURIComponent(fabric)}/upgrade`, body);
-      ctx.out(`job ${r.jobId}\n`);
-      if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
-    });
-  waitOpts(program.command('maintenance').argument('<fabric>').argument('<device>').argument('<on|off>')
-    .description('drain a device (BGP graceful shutdown) or return it'))
-    .action(async (fabric: string, device: string, onOff: string, o: { wait?: boolean; timeout: string }) => {
-      if (onOff !== 'on' && onOff !== 'off') throw new Error(`maintenance: expected on or off, got "${onOff}"`);
-      const r = await api().request<{ jobId: string }>('POST', `/fabrics/${encodeURIComponent(fabric)}/devices/${encodeURIComponent(device)}/maintenance`, { enabled: onOff === 'on' });
-      ctx.out(`job ${r.jobId}\n`);
-      if (o.wait) endOf(await follow(api(), ctx, r.jobId, { timeoutS: Number(o.timeout) }));
-    });
-
-  const jobs = program.command('jobs').description('jobs');
-  jobs.command('show').argument('<id>')
-    .option('--follow', 'follow until the job ends, with a live progress bar')
+  const jobs = program.command('jobs').description('jobs: list, show, watch (live), logs, cancel');
+  const watch = (id: string, o: { timeout: string; poll?: boolean; quiet?: boolean }) =>
+    follow(api(), ctx, id, { timeoutS: Number(o.timeout), poll: o.poll, quietLog: o.quiet }).then(endOf);
+  jobs.command('watch').argument('<id>')
+    .option('--timeout <s>', 'give up following after this many seconds (the job keeps running)', '3600')
+    .option('--poll', 'poll the job instead of reading its live stream')
+    .option('--quiet', 'progress only, no log lines')
+    .description('follow a job live (the service\'s event stream): progress bar on stderr, log lines on stdout; exit 0 only if it succeeds')
+    .action(watch);
+  withOutput(jobs.command('show').argument('<id>')
+    .option('--follow', 'the same as `jobs watch`')
     .option('--timeout <s>', 'with --follow: give up after this many seconds', '3600')
-    .description('show a job (state, progress, devices, log)')
-    .action(async (id: string, o: { follow?: boolean; timeout: string }) => {
-      if (o.follow) return endOf(await follow(api(), ctx, id, { timeoutS: Number(o.timeout) }));
+    .description('show a job (state, progress, devices, log)'))
+    .action(async (id: string, o: { follow?: boolean; timeout: string; output: OutputFormat }) => {
+      if (o.follow) return watch(id, o);
       const j = await api().request<JobView>('GET', `/jobs/${encodeURIComponent(id)}`);
+      if (o.output !== 'table') return show(o, j);
       ctx.out(`job ${j.id} (${j.type}): ${j.state} ${j.progress}%${j.error ? `: ${j.error}` : ''}\n`);
       const rows = Object.entries(j.devices).map(([device, d]) => ({ device, state: d.state, error: d.error }));
-      if (rows.length) ctx.out(table(rows, ['device', 'state', 'error']));
-      for (const l of j.log) ctx.out(`${l.at.slice(11, 19)} ${l.device ? `${l.device}: ` : ''}${l.message}\n`);
+      if (rows.length) ctx.out(formatTable(rows, ['device', 'state', 'error']));
+      for (const l of j.log) ctx.out(logLine(l));
+    });
+  withOutput(jobs.command('logs').argument('<id>')
+    .option('--device <name>', 'only the lines of this device')
+    .option('--limit <n>', 'at most this many lines (the newest)', '5000')
+    .description("a job's log lines (time, device, message)"))
+    .action(async (id: string, o: { device?: string; limit: string; output: OutputFormat }) => {
+      const j = await api().request<JobView>('GET', `/jobs/${encodeURIComponent(id)}?logLimit=${encodeURIComponent(o.limit)}`);
+      const lines = o.device ? j.log.filter((l) => l.device === o.device) : j.log;
+      if (o.output !== 'table') return show(o, lines);
+      for (const l of lines) ctx.out(logLine(l));
     });
   jobs.command('cancel').argument('<id>').description('cancel a job').action(async (id: string) => {
     const j = await api().request<JobView>('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
@@ -215,9 +146,9 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
       ctx.err(`token ${r.id} (${role}); it is shown only now:\n`);
       ctx.out(`${r.token}\n`);
     });
-  tokens.command('list').description('list tokens (ids and roles)').action(async () => {
+  withOutput(tokens.command('list').description('list tokens (ids and roles)')).action(async (o: { output: OutputFormat }) => {
     const r = await api().request<{ items: Record<string, unknown>[] }>('GET', '/tokens');
-    ctx.out(table(r.items, ['id', 'role', 'name', 'createdAt']));
+    show(o, r, r.items, ['id', 'role', 'name', 'createdAt']);
   });
   tokens.command('revoke').argument('<id>').description('revoke a token').action(async (id: string) => {
     await api().request('DELETE', `/tokens/${encodeURIComponent(id)}`);

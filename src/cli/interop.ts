@@ -6,16 +6,23 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { ApiClient, clientOptionsFromEnv } from './api-client';
-import { loadProfiles } from '../domain/profiles';
-import { planFabric } from '../intent/compile';
-import { exportFabric, fabricYaml, importDir, netboxExport, writeFiles } from '../interop/netbox';
-import { fabricToContainerlab, renderedSwitches } from '../interop/containerlab';
-import { fabricFromService } from '../interop/service';
 
-async function source(ctx: CliContext, fabric: string): Promise<{ offline: string } | { service: Awaited<ReturnType<typeof fabricFromService>> }> {
+// The interop code (compiler, templates) loads when a command runs, not at `fabric --help`.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lib = () => ({
+  ...(require('../domain/profiles') as typeof import('../domain/profiles')),
+  ...(require('../intent/compile') as typeof import('../intent/compile')),
+  ...(require('../interop/netbox') as typeof import('../interop/netbox')),
+  ...(require('../interop/containerlab') as typeof import('../interop/containerlab')),
+  ...(require('../interop/service') as typeof import('../interop/service')),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
+type FabricFromService = typeof import('../interop/service').fabricFromService;
+
+async function source(ctx: CliContext, fabric: string): Promise<{ offline: string } | { service: Awaited<ReturnType<FabricFromService>> }> {
   if (existsSync(fabric)) return { offline: await readFile(fabric, 'utf8') };
   if (/[/\\]|\.ya?ml$|\.json$/.test(fabric)) throw new Error(`${fabric}: no such file`);
-  return { service: await fabricFromService(new ApiClient(clientOptionsFromEnv(ctx.env)), fabric) };
+  return { service: await lib().fabricFromService(new ApiClient(clientOptionsFromEnv(ctx.env)), fabric) };
 }
 
 function report(ctx: CliContext, dir: string, written: string[], notes: string[]): void {
@@ -29,6 +36,7 @@ export function registerInteropCommands(program: Command, ctx: CliContext): void
     .option('--out <dir>', 'output directory (default: netbox-<fabric>)')
     .description('NetBox bulk-import files: sites, device types, devices, interfaces, cables, IP addresses, ASNs ...')
     .action(async (fabric: string, o: { out?: string }) => {
+      const { exportFabric, planFabric, loadProfiles, netboxExport, writeFiles } = lib();
       const src = await source(ctx, fabric);
       let out: { files: Record<string, string>; notes: string[] };
       let name: string;
@@ -49,6 +57,7 @@ export function registerInteropCommands(program: Command, ctx: CliContext): void
     .option('--image <image>', 'FRR container image of the switches')
     .description('a containerlab topology: FRR nodes with the rendered configs bound, the links as stored')
     .action(async (fabric: string, o: { out?: string; image?: string }) => {
+      const { planFabric, fabricToContainerlab, renderedSwitches, writeFiles } = lib();
       const src = await source(ctx, fabric);
       const r = 'offline' in src
         ? (() => { const p = planFabric(src.offline); return fabricToContainerlab(p.file, renderedSwitches(p.plans), { image: o.image }); })()
@@ -64,6 +73,7 @@ export function registerInteropCommands(program: Command, ctx: CliContext): void
     .option('--allocations <file>', 'also write NetBox\'s addresses and ASNs as an allocations record (for `fabric render --allocations`)')
     .description('a fabric file from NetBox')
     .action(async (dir: string, o: { out?: string; site?: string; base?: string; allocations?: string }) => {
+      const { importDir, fabricYaml } = lib();
       const r = await importDir(dir, { site: o.site, base: o.base });
       const yaml = fabricYaml(r.file, [`imported from NetBox (${dir}) by fabric import netbox`]);
       if (o.out) await writeFile(o.out, yaml); else ctx.out(yaml);

@@ -4,16 +4,20 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { Allocations, DevicePlan } from '../domain/types';
-import { emptyAllocations } from '../intent/allocate';
-import { planFabric } from '../intent/compile';
-import { fabricToYaml, generateClos } from '../intent/generate';
-import { renderDevice } from '../platforms';
+import type { Allocations, DevicePlan } from '../domain/types';
 import { CliExit } from './context';
 import type { CliContext } from './context';
-import { FabricError } from '../domain/errors';
-import { parseFabricFile } from '../domain/parse';
-import { collectFabricErrors } from '../domain/validate';
+import type { FabricError } from '../domain/errors';
+
+// The compiler and the templates load when a command runs, not when `fabric --help` starts.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const emptyAllocations = (): Allocations => (require('../intent/allocate') as typeof import('../intent/allocate')).emptyAllocations();
+const planFabric: typeof import('../intent/compile').planFabric = (...a) => (require('../intent/compile') as typeof import('../intent/compile')).planFabric(...a);
+const generate = () => require('../intent/generate') as typeof import('../intent/generate');
+const renderDevice: typeof import('../platforms').renderDevice = (...a) => (require('../platforms') as typeof import('../platforms')).renderDevice(...a);
+const parseFabricFile: typeof import('../domain/parse').parseFabricFile = (...a) => (require('../domain/parse') as typeof import('../domain/parse')).parseFabricFile(...a);
+const collectFabricErrors: typeof import('../domain/validate').collectFabricErrors = (...a) => (require('../domain/validate') as typeof import('../domain/validate')).collectFabricErrors(...a);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface RenderedFabric {
   plans: DevicePlan[];
@@ -107,6 +111,7 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .option('--name <name>', 'fabric name')
     .action((opts: { spines: number; leaves: number; pods: number; rrs: number; platform: string; name?: string }) => {
       if (opts.platform !== 'frr' && opts.platform !== 'junos') throw new Error(`--platform: "${opts.platform}" is not frr or junos`);
+      const { fabricToYaml, generateClos } = generate();
       ctx.out(fabricToYaml(generateClos({ ...opts, platform: opts.platform })));
     });
 

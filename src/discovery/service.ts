@@ -22,18 +22,27 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
   };
 }
 
+/** A DHCP server's message: a lease bound or refused is a milestone; the rest is protocol chatter. */
+export const dhcpLogLevel = (m: string): 'info' | 'debug' => (/^dhcp: bound |\bdeclined\b|\bis exhausted\b|socket error/.test(m) ? 'info' : 'debug');
+
+type DiscoveryLogger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; debug?(obj: object, msg: string): void };
+const dhcpLog = (l: DiscoveryLogger | undefined, fields: object) => (m: string) => {
+  if (dhcpLogLevel(m) === 'info' || !l?.debug) l?.info(fields, m); else l.debug(fields, m);
+};
+
 export interface DiscoveryServices { dhcp?: DhcpServer; kea?: KeaDhcpBackend; stop(): Promise<void> }
 
 /** Starts the DHCP server the configuration asks for (DHCP_INTERFACE, DHCP_BACKEND, ZTP_BASE_URL, PORT). */
 export async function startDiscoveryServices(o: {
   store: Store;
   config: { dhcpInterface?: string; dhcpBackend?: 'builtin' | 'kea'; dataDir?: string; ztpBaseUrl?: string; port?: number };
-  logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  logger?: DiscoveryLogger;
 }): Promise<DiscoveryServices> {
   if (!o.config.dhcpInterface) return { stop: async () => undefined };
   if (o.config.dhcpBackend === 'kea') {
     const kea = await startKea({
       store: o.store, interface: o.config.dhcpInterface, dataDir: o.config.dataDir ?? './data', ztpBaseUrl: o.config.ztpBaseUrl,
+      // kea's messages are its own lifecycle (serving, exited, failed): all milestones.
       port: o.config.port ?? 8080, log: (m) => o.logger?.info({ component: 'dhcp', backend: 'kea' }, m),
     });
     o.logger?.info({ interface: o.config.dhcpInterface, backend: 'kea', pid: kea.pid() }, 'dhcp server (kea) listening');
@@ -44,7 +53,7 @@ export async function startDiscoveryServices(o: {
     ...(o.config.ztpBaseUrl ? { ZTP_BASE_URL: o.config.ztpBaseUrl } : {}),
     PORT: String(o.config.port ?? 8080),
   };
-  const dhcp = await startDhcpFromEnv(o.store.redis, env, { log: (m) => o.logger?.info({ component: 'dhcp' }, m) });
+  const dhcp = await startDhcpFromEnv(o.store.redis, env, { log: dhcpLog(o.logger, { component: 'dhcp' }) });
   o.logger?.info({ interface: o.config.dhcpInterface, address: dhcp?.address() }, 'dhcp server listening');
   return { dhcp, stop: async () => { await dhcp?.stop(); } };
 }

@@ -42,6 +42,12 @@ export const FACTS = {
       'so two VPGs on one device must agree; `port`: VLAN ids are local to a port (FRR per-VNI bridges, VLAN subinterfaces)',
     oneOf('device', 'port'),
   ),
+  bfdMinIntervalMs: fact<number>(
+    'the shortest BFD interval (ms) the model supports; a fabric asking for less renders this and the plan warns ' +
+      '(QFX5000/EX4600: 1000, Juniper "Understanding BFD for BGP"; 0: no floor)',
+    (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 60000 ? (v as number) : { error: 'expected whole milliseconds 0-60000' }),
+    0,
+  ),
   managementInterface: fact('the management port (NetBox export, docs)', ifName),
   loopbackInterface: fact('the loopback interface (NetBox export, docs)', ifName),
 };

@@ -204,6 +204,8 @@ export interface DevicePlan {
   routerId: string;
   asn: number;
   settings: FabricSettings;
+  /** what the plan changed from the fabric's settings for this device's model, one line each */
+  warnings?: string[];
   interfaces: PlanInterface[];
   underlay: {
     neighbors: UnderlayNeighbor[];

@@ -94,6 +94,14 @@ export function compileFabric(
       }
       interfaces.push(itf);
     }
+    // BFD floor of the model: render max(setting, floor) and say so in the plan.
+    const floor = factsOf(profile, platforms).bfdMinIntervalMs;
+    let devSettings = settings;
+    const warnings: string[] = [];
+    if (bfd && settings.bfd.intervalMs < floor) {
+      devSettings = { ...settings, bfd: { ...settings.bfd, intervalMs: floor } };
+      warnings.push(`BFD interval ${settings.bfd.intervalMs} ms is below what ${profile.name} supports; ${d.name} runs ${floor} ms`);
+    }
     const plan: DevicePlan = {
       name: d.name,
       hostname: d.name,
@@ -105,7 +113,8 @@ export function compileFabric(
       loopback,
       routerId: loopback,
       asn,
-      settings,
+      settings: devSettings,
+      ...(warnings.length ? { warnings } : {}),
       interfaces,
       underlay: { neighbors, exportLoopback: loopback },
       virtualNetworks: [],

@@ -380,6 +380,8 @@ export class JobSystem {
   private async processParent(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ParentData;
     const log = services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric });
+    // Handlers log through ctx.services.logger: every line of theirs carries the job too.
+    services = { ...services, logger: log };
     const def = this.opts.types.get(d.type);
     const routing = this.opts.types.routing(d.type);
     const release = async () => { if (routing?.fabricLock) await this.dropLock(d.fabric, d.jobId); };
@@ -525,6 +527,8 @@ export class JobSystem {
     const stepNames = def.deviceSteps.map((s) => s.name);
     const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
     const totalWeight = def.deviceSteps.reduce((a, s) => a + s.weight, 0) || 1;
+    // Every line about this device (ours and the handler's) carries the job id and the device.
+    services = { ...services, logger: services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric, device: d.device }) };
     const base = this.ctxBase(def, d, services);
     const records = this.records;
     const attempt = job.attemptsMade + 1;
@@ -570,12 +574,12 @@ export class JobSystem {
       }
       const msg = errorMessage(e);
       if (isTransient(e) && attempt < maxAttempts) {
-        services.logger.warn({ jobId: d.jobId, device: d.device, attempt, err: msg }, 'transient device error, retrying');
+        services.logger.warn({ attempt, err: msg }, 'transient device error, retrying');
         await records.deviceStep(d.jobId, d.device, current ? { [current]: 'queued' } : {}, doneWeight / totalWeight,
           `${current ?? 'start'}: ${msg} (attempt ${attempt} of ${maxAttempts}; retrying)`);
         throw e;
       }
-      services.logger.warn({ jobId: d.jobId, device: d.device, step: current, err: msg }, 'device failed');
+      services.logger.warn({ step: current, err: msg }, 'device failed');
       if (current) stepState[current] = 'failed';
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
       await records.deviceDone(d.jobId, d.device, { state: 'failed', progress: doneWeight / totalWeight, error: `${current ?? 'start'}: ${msg}`, attempts: attempt },

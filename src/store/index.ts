@@ -31,6 +31,8 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** Unset: start a local redis-server under `<dataDir>/redis` (stopped by close()). */
   redisUrl?: string;
+  /** Port of that local redis-server (REDIS_PORT); unset: a free one. */
+  redisPort?: number;
   /** FABRIC_SECRET_KEY (base64, 32 bytes); unset: `<dataDir>/secret.key`. */
   secretKey?: string;
   store?: Omit<StoreOptions, 'secretKey'>;
@@ -52,7 +54,7 @@ export interface OpenedStore {
 
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   const key = loadSecretKey({ dataDir: opts.dataDir, secretKey: opts.secretKey });
-  const localRedis = opts.redisUrl ? undefined : await startLocalRedis({ dataDir: opts.dataDir });
+  const localRedis = opts.redisUrl ? undefined : await startLocalRedis({ dataDir: opts.dataDir, ...(opts.redisPort ? { port: opts.redisPort } : {}) });
   const url = opts.redisUrl ?? localRedis!.url;
   const redis = connectRedis(url);
   const store = new Store(redis, { ...(opts.store ?? {}), secretKey: key });

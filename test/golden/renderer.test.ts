@@ -88,8 +88,9 @@ describe('junos rendering', () => {
     const leaf = byName(plans, 'leaf1');
     const bare = renderDevice(leaf).files['leaf1.xml'];
     for (const s of ['<ntp>', '<syslog>', '<name-server>']) expect(bare).not.toContain(s);
-    expect(bare).toContain('<graceful-restart/>');
-    expect(bare).toContain('<minimum-interval>300</minimum-interval>');
+    // BFD on: no graceful restart (issue 14 item 3), and see test/unit/vendor-junos.test.ts
+    expect(bare).not.toContain('graceful-restart');
+    expect(bare).toContain('<minimum-interval>');
     const p = clone(leaf);
     p.settings = { ...p.settings, ntp: ['10.0.0.5'], syslog: ['10.0.0.6'], dns: ['10.0.0.7', '10.0.0.8'], gracefulRestart: false };
     p.underlay.neighbors.forEach((n) => { n.bfd = false; });
@@ -99,14 +100,17 @@ describe('junos rendering', () => {
     expect([...xml.matchAll(/<name-server>\s*<name>([^<]+)/g)].map((m) => m[1])).toEqual(['10.0.0.7', '10.0.0.8']);
     expect(xml).not.toContain('graceful-restart');
     expect(xml).not.toContain('bfd-liveness-detection');
+    // without BFD, graceful restart asked for is the global statement
+    p.settings = { ...p.settings, gracefulRestart: true };
+    expect(renderDevice(p).files['leaf1.xml']).toMatch(/<routing-options>\s*<graceful-restart\/>/);
   });
 });
 
 describe('frr rendering', () => {
   const plans = plansOf(read('examples/dc1-frr.yaml'));
 
-  test('one .frr.conf per device and no .interfaces while no netdev is needed', () => {
-    for (const p of plans) expect(Object.keys(renderDevice(p).files)).toEqual([`${p.name}.frr.conf`]);
+  test('one .frr.conf per device, and .interfaces for the fabric ports\' MTU (issue 14 item 10)', () => {
+    for (const p of plans) expect(Object.keys(renderDevice(p).files)).toEqual([`${p.name}.frr.conf`, `${p.name}.interfaces`]);
   });
 
   test('a leaf: overlay AS, underlay local-as replace-as, EVPN to both RRs, advertise-all-vni', () => {

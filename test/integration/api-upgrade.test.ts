@@ -10,7 +10,6 @@ import { example, startApi, type ApiHarness } from '../helpers/api-harness';
 import { upgradeJob } from '../../src/jobs/upgrade/job';
 import { maintenanceJob } from '../../src/jobs/maintenance/job';
 import { createPush } from '../../src/jobs/push';
-import { main } from '../../src/cli/main';
 
 jest.setTimeout(90_000);
 
@@ -63,18 +62,6 @@ describeIf({ commands: ['redis-server'] })('upgrade and maintenance routes (real
     expect((await h.call('POST', '/api/v1/fabrics/dc1/devices/leaf9/maintenance', { role: 'operator', body: { enabled: true } })).status).toBe(404);
     expect((await h.call('POST', '/api/v1/fabrics/dc1/devices/leaf1/maintenance', { role: 'operator', body: { enabled: 'yes' } })).status).toBe(400);
     expect((await h.call('POST', '/api/v1/fabrics/dc1/devices/leaf1/maintenance', { role: 'viewer', body: { enabled: true } })).status).toBe(403);
-  });
-
-  test('CLI: fabric upgrade --dry-run prints the batches; maintenance refuses a bad argument with one line', async () => {
-    let out = '';
-    let err = '';
-    const io = { out: (x: string) => { out += x; }, err: (x: string) => { err += x; }, env: { FABRIC_API_URL: h.base, FABRIC_TOKEN: h.tokens.operator } };
-    expect(await main(['upgrade', 'dc1', '--image', 'frr-9.1', '--dry-run', '--max-parallel', '4'], io)).toBe(0);
-    expect(out.split('\n')[0]).toMatch(/^batch 1: leaf1, leaf2 {2}\(leaf tier; /);
-    expect(out.split('\n').filter((l) => l.startsWith('batch '))).toHaveLength(5);
-    out = '';
-    expect(await main(['maintenance', 'dc1', 'leaf1', 'maybe'], io)).not.toBe(0);
-    expect(err).toMatch(/expected on or off/);
   });
 
   test('an upgrade whose first device is unreachable fails before changing anything and says what was not done', async () => {
