@@ -26,6 +26,8 @@ import { registerBackupRoutes } from './routes-backup';
 import { registerStreamRoutes } from './routes-stream';
 import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
+import { imageDownloadRoutes, registerImageRoutes } from './routes-images';
+import { registerDay2Routes } from './routes-day2';
 
 export const API_PREFIX = '/api/v1';
 export { BODY_LIMIT, FABRIC_FILE_LIMIT } from './limits';
@@ -135,6 +137,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerServiceRoutes(api, ctx);
     registerStreamRoutes(api, ctx);
     registerWhoamiRoute(api);
+    registerImageRoutes(api, ctx);
+    registerDay2Routes(api, ctx);
   }, { prefix: API_PREFIX });
 
   // The web UI at /ui/ (public: the page holds no data; the API calls carry the token).
@@ -145,6 +149,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(async (z) => {
     z.addHook('onRoute', markPublic);
     await z.register(ztpRoutes(deps.store));
+    await z.register(imageDownloadRoutes(deps.store, deps.config.dataDir));
   });
 
   await app.ready();

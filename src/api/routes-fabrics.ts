@@ -233,8 +233,11 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
   api.get<{ Params: P }>('/fabrics/:f/drift', {
     config: { role: 'viewer' },
     schema: {
-      tags: ['devices'], summary: 'Running vs intended config per device (unified diff)', params: FabricParams,
-      response: { 200: Type.Object({ items: Type.Array(Type.Object({ device: Type.String(), drift: Type.Boolean(), diff: Type.String(), error: Type.Optional(Type.String()) })) }), ...errs(404) },
+      tags: ['devices'], summary: 'Running vs intended config per device (unified diff), and the reported OS version vs settings.osVersions', params: FabricParams,
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({
+        device: Type.String(), drift: Type.Boolean(), diff: Type.String(), error: Type.Optional(Type.String()),
+        osVersion: Type.Optional(Type.String()), targetVersion: Type.Optional(Type.String()), versionDrift: Type.Optional(Type.Boolean()),
+      })) }), ...errs(404) },
     },
   }, async (req) => {
     await needFabric(req.params.f);

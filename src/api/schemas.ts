@@ -4,7 +4,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { Cidr, Credentials, Ipv4, Link, LinkEndObject, Name as DName, NAME_PATTERN, PhysicalRole, SAFE_TEXT, Snmp, Text } from '../domain/schema';
 
 const Name = DName();
-const ManagedState = Type.Union(['dhcp', 'rma', 'activating', 'active', 'maintenance', 'error'].map((r) => Type.Literal(r)));
+const ManagedState = Type.Union(['dhcp', 'rma', 'activating', 'active', 'maintenance', 'upgrading', 'error'].map((r) => Type.Literal(r)));
 const OnboardingState = Type.Union(['discovered', 'interfaces_onboarded', 'topology_discovered', 'role_discovered', 'underlay_configured'].map((r) => Type.Literal(r)));
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Ref = (id: string) => Type.Unsafe<unknown>({ $ref: `${id}#` });

@@ -3,7 +3,7 @@
 // cross-object rules (pools, profiles, roles, ports) live in validate.ts.
 import { load as loadYaml } from 'js-yaml';
 import { FabricError } from './errors';
-import { CONTROL_CHARS, HOST_PATTERN } from './schema';
+import { CONTROL_CHARS, HOST_PATTERN, NAME_PATTERN, OS_VERSION_PATTERN } from './schema';
 import { parseServices } from './services';
 import {
   AsnRange, DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec,
@@ -138,7 +138,7 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
     return { ...DEFAULT_SETTINGS, bfd: { ...DEFAULT_SETTINGS.bfd }, ntp: [], syslog: [], dns: [] };
   }
   const o = obj(v, path);
-  onlyKeys(o, path, ['mtu', 'bfd', 'gracefulRestart', 'ntp', 'syslog', 'dns']);
+  onlyKeys(o, path, ['mtu', 'bfd', 'gracefulRestart', 'ntp', 'syslog', 'dns', 'osVersions']);
   const mtu = o.mtu === undefined ? DEFAULT_SETTINGS.mtu : int(o.mtu, `${path}.mtu`);
   if (mtu < 1280 || mtu > 65535) fail(`${path}.mtu`, `${mtu} is outside 1280..65535`);
   let bfd = { ...DEFAULT_SETTINGS.bfd };
@@ -163,7 +163,27 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
     ntp: hostList(o.ntp, `${path}.ntp`),
     syslog: hostList(o.syslog, `${path}.syslog`),
     dns: hostList(o.dns, `${path}.dns`),
+    ...(o.osVersions !== undefined && o.osVersions !== null ? { osVersions: parseOsVersions(o.osVersions, `${path}.osVersions`) } : {}),
   };
+}
+
+const PROFILE_RE = new RegExp(NAME_PATTERN);
+const VERSION_RE = new RegExp(OS_VERSION_PATTERN);
+
+/** `{profile: version}`: both sides checked (the version reaches a device RPC, the profile a lookup). */
+function parseOsVersions(v: unknown, path: string): Record<string, string> {
+  const o = obj(v, path);
+  const entries = Object.entries(o);
+  if (entries.length > 256) fail(path, `${entries.length} profiles; at most 256`);
+  const out: Record<string, string> = {};
+  for (const [profile, version] of entries) {
+    if (!PROFILE_RE.test(profile)) fail(`${path}.${profile}`, 'is not a node profile name (letters, digits, "_", ".", "-"; up to 63)');
+    if (typeof version !== 'string' || !VERSION_RE.test(version)) {
+      fail(`${path}.${profile}`, `expected a version of [A-Za-z0-9._+-] (1-64, starting with a letter or digit), got ${describe(version)}`);
+    }
+    out[profile] = version;
+  }
+  return out;
 }
 
 function parseFabricSpec(v: unknown): FabricSpec {

@@ -15,6 +15,8 @@ export const PORT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9/:._-]{0,63}$';
 export const HOST_PATTERN = '^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
 export const CIDR_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$';
 export const IPV4_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
+/** An OS version as devices report it and the twin agent accepts (docs/device-agent.md section 6). */
+export const OS_VERSION_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$';
 export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
 
 export const Name = (description = 'letters, digits, "_", ".", "-"; up to 63') => Type.String({ pattern: NAME_PATTERN, maxLength: 63, description });
@@ -109,6 +111,9 @@ export const Settings = Type.Object({
   ntp: Type.Optional(HostList('NTP servers', ['10.0.0.5', 'ntp.example.net'])),
   syslog: Type.Optional(HostList('syslog hosts', ['10.0.0.6'])),
   dns: Type.Optional(HostList('DNS servers', ['10.0.0.53'])),
+  osVersions: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: 63 }), Type.String({ pattern: OS_VERSION_PATTERN, maxLength: 64 }), {
+    maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
+  })),
 }, { additionalProperties: false, $id: 'Settings' });
 
 export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });

@@ -67,6 +67,8 @@ export interface FabricSettings {
   ntp: string[];
   syslog: string[];
   dns: string[];
+  /** target OS version per node profile (issue 15); absent: no target */
+  osVersions?: Record<string, string>;
 }
 
 export interface FabricSpec {

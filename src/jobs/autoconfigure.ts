@@ -4,6 +4,7 @@
 // NETCONF push of src/jobs/push.ts; without one the push step is skipped and the log says so.
 import type { DevicePlan } from '../domain/types';
 import { renderDevice } from '../platforms';
+import { drainFiles, isDrained } from './maintenance/drain';
 import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
@@ -69,9 +70,12 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const rendered = renderDevice(plan);
       const files = Object.keys(rendered.files).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
+      // A device in maintenance keeps its drain (graceful shutdown) through any push.
+      const drained = isDrained((await store.getDevice(ctx.fabric, plan.name))?.managedState);
+      const onDevice = (f: Record<string, string>) => (drained ? drainFiles(plan.platform, f) : f);
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
-        files: rendered.files, store, log: ctx.log, checkCancel: ctx.checkCancel,
+        files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
       });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);
@@ -94,7 +98,8 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
         cur = { plan: p, files: renderDevice(p).files, version: fresh.version };
         if (i === 0) await ctx.log('the fabric changed since planning: re-planned this device from the store');
       }
-      const pushCtxNow = { ...pushCtx(false), plan: cur.plan, platform: cur.plan.platform, files: cur.files };
+      const pushCtxNow = { ...pushCtx(false), plan: cur.plan, platform: cur.plan.platform, files: onDevice(cur.files) };
+      if (drained) await ctx.log('in maintenance: pushed with its drain (graceful shutdown) kept');
       if (!pushDevice) {
         await ctx.log('push not available yet: intended config recorded, nothing sent to the device');
         return { platform: plan.platform, files, bytes, pushed: false };

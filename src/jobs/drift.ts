@@ -7,8 +7,19 @@ import type { Redis } from 'ioredis';
 import type { Store } from '../store';
 import { intendedConfig } from './plan-from-store';
 import { comparableIntended, defaultPush, diffFiles, readRunning, type DevicePush } from './push';
+import { factsFrom } from '../discovery/facts';
+import { sameVersion, targetVersion } from './upgrade/version';
+import { drainFiles, isDrained } from './maintenance/drain';
 
-export interface DriftItem { device: string; drift: boolean; diff: string; error?: string }
+/**
+ * `drift`: the running config differs from the intended one. `versionDrift`: the fabric sets a
+ * target version for the device's profile (settings.osVersions) and the version the device
+ * reports now (read live, compared with normalizeVersion) differs from it.
+ */
+export interface DriftItem {
+  device: string; drift: boolean; diff: string; error?: string;
+  osVersion?: string; targetVersion?: string; versionDrift?: boolean;
+}
 
 /** Running vs intended per device (devices without a plan are left out; unreachable ones carry `error`). */
 export async function computeDrift(
@@ -17,18 +28,25 @@ export async function computeDrift(
 ): Promise<DriftItem[]> {
   const connectDevice = opts.connectDevice ?? defaultPush.connect;
   const devices = (await store.listDevices(fabric)).filter((d) => !opts.devices || opts.devices.includes(d.name));
+  const osVersions = (await store.getFabric(fabric))?.settings.osVersions;
   const out: DriftItem[] = [];
   let next = 0;
-  const one = async (name: string, managementIp: string | null): Promise<DriftItem | undefined> => {
-    const intended = await intendedConfig(store, fabric, name).catch(() => null);
-    if (!intended) return undefined;
+  const one = async (name: string, managementIp: string | null, profile: string | null, state: string): Promise<DriftItem | undefined> => {
+    if (state === 'rma') return undefined; // the dead box is not asked anything
+    const stored = await intendedConfig(store, fabric, name).catch(() => null);
+    if (!stored) return undefined;
+    // A drained device (maintenance, upgrading) is meant to run its drain.
+    const intended = isDrained(state) ? { ...stored, files: drainFiles(stored.platform, stored.files) } : stored;
     if (!managementIp) return { device: name, drift: false, diff: '', error: 'no management address' };
     try {
       const { client, platform } = await connectDevice(store, fabric, name);
       try {
         const running = await readRunning(client, name, platform);
         const diff = diffFiles(running, comparableIntended(name, intended.platform, intended.files));
-        return { device: name, drift: diff !== '', diff };
+        const target = targetVersion(osVersions, profile);
+        if (target === undefined) return { device: name, drift: diff !== '', diff };
+        const reported = (await factsFrom(client)).osVersion;
+        return { device: name, drift: diff !== '', diff, osVersion: reported, targetVersion: target, versionDrift: !sameVersion(reported, target) };
       } finally {
         await client.close().catch(() => undefined);
       }
@@ -39,7 +57,7 @@ export async function computeDrift(
   const worker = async () => {
     while (next < devices.length) {
       const d = devices[next++];
-      const r = await one(d.name, d.managementIp);
+      const r = await one(d.name, d.managementIp, d.profile, d.managedState);
       if (r) out.push(r);
     }
   };
@@ -66,6 +84,12 @@ export async function recordDrift(store: Store, connectDevice?: DevicePush['conn
       await store.appendEvent(f.name, {
         actor: 'drift-check', action: 'device.drift', object: `device/${i.device}`,
         details: { diffLines: i.diff.split('\n').filter((l) => /^[+-][^+-]/.test(l)).length },
+      });
+    }
+    for (const i of items.filter((x) => x.versionDrift)) {
+      await store.appendEvent(f.name, {
+        actor: 'drift-check', action: 'device.version-drift', object: `device/${i.device}`,
+        details: { osVersion: i.osVersion, targetVersion: i.targetVersion },
       });
     }
   }

@@ -89,6 +89,8 @@ const BUILTIN_ROUTING: ReadonlyMap<string, JobRouting> = new Map([
   ['autoconfigure', { queue: 'autoconfigure', fabricLock: true }],
   ['onboard', { queue: 'discovery', fabricLock: true }],
   ['rollback', { queue: 'autoconfigure', fabricLock: true }],
+  ['upgrade', { queue: 'autoconfigure', fabricLock: true }],
+  ['maintenance', { queue: 'autoconfigure', fabricLock: true }],
 ]);
 
 export interface JobRouting { queue: QueueName; fabricLock: boolean }

@@ -13,6 +13,8 @@ import { pushDeviceConfig } from './push';
 import type { PushDeviceFn } from './push-context';
 import { JobTypes } from './registry';
 import { rollbackJob } from './rollback';
+import { upgradeJob } from './upgrade/job';
+import { maintenanceJob } from './maintenance/job';
 
 /** A plugin module (FABRIC_JOB_PLUGINS) adds or replaces types in the registry it is given. */
 export interface JobPlugin {
@@ -28,7 +30,9 @@ export function builtinJobTypes(config: ServiceConfig, logger: Logger, opts: { p
   const types = new JobTypes()
     .register(autoconfigureJob({ push: config.push ? push : undefined }))
     .register(rollbackJob({ push }))
-    .register(onboardJob);
+    .register(onboardJob)
+    .register(upgradeJob())
+    .register(maintenanceJob());
   for (const p of config.jobPlugins) {
     const mod = require(path.resolve(p)) as Partial<JobPlugin>; // eslint-disable-line @typescript-eslint/no-require-imports
     if (typeof mod.registerJobTypes !== 'function') throw new Error(`FABRIC_JOB_PLUGINS: ${p} exports no registerJobTypes(types)`);

@@ -4,8 +4,10 @@ import type {
   ServerSpec, SnmpSettings, VirtualNetworkSpec, VpgSpec,
 } from '../domain/types';
 
-export type ManagedState = 'dhcp' | 'rma' | 'activating' | 'active' | 'maintenance' | 'error';
-export const MANAGED_STATES: readonly ManagedState[] = ['dhcp', 'rma', 'activating', 'active', 'maintenance', 'error'];
+// 'active' is the managed state; 'maintenance' drained (BGP graceful shutdown), 'upgrading' an
+// OS install under way (issue 15), 'rma' a dead box awaiting its replacement.
+export type ManagedState = 'dhcp' | 'rma' | 'activating' | 'active' | 'maintenance' | 'upgrading' | 'error';
+export const MANAGED_STATES: readonly ManagedState[] = ['dhcp', 'rma', 'activating', 'active', 'maintenance', 'upgrading', 'error'];
 
 export type OnboardingState =
   | 'discovered' | 'interfaces_onboarded' | 'topology_discovered' | 'role_discovered' | 'underlay_configured';

@@ -176,6 +176,11 @@ export class Device {
       const out = (await run(this.vtysh(['-c', 'show zebra client summary']), { timeoutMs: 5000 })).stdout;
       return /^bgp\s/m.test(out) && /^bfd\s/m.test(out);
     }, 30_000, 100);
+    // Routes with their nexthops inline, not as kernel nexthop objects: after a peer's reboot
+    // flapped this box's ports, zebra 8.4 installed ECMP routes against nexthop groups the
+    // kernel had dropped with the link, and the kernel rejected them (`B>r` in show ip route;
+    // found by test/lab/day2-twin.test.ts: a spine never got its RR session back).
+    await run(this.vtysh(['-c', 'configure terminal', '-c', 'no zebra nexthop kernel enable']), { timeoutMs: 10_000 });
   }
 
   async stopFrr(): Promise<void> {
