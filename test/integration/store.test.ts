@@ -165,7 +165,7 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     const bad = await rejects(store.updateDevice('disc', 'leaf1', { managedState: 'flying' as never }));
     expect(bad).toBeInstanceOf(StoreError);
     expect((bad as StoreError).code).toBe('invalid');
-    expect(bad.message).toBe('managedState: "flying" is not one of dhcp, rma, activating, active, maintenance, error');
+    expect(bad.message).toBe('managedState: "flying" is not one of dhcp, rma, activating, active, maintenance, upgrading, error');
     expect((await store.getDevice('disc', 'leaf1'))!.managedState).toBe('active');
     expect(isStoreError(await rejects(store.updateDevice('disc', 'ghost', { osVersion: '1' })), 'not_found')).toBe(true);
     expect(await store.getDevice('disc', 'ghost')).toBeNull();
