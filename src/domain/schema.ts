@@ -111,7 +111,7 @@ export const Settings = Type.Object({
   dns: Type.Optional(HostList('DNS servers', ['10.0.0.53'])),
 }, { additionalProperties: false, $id: 'Settings' });
 
-export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { description: 'the tier' });
+export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });
 export const RoleName = Type.Union([Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
 
 export const Device = Type.Object({
@@ -137,10 +137,10 @@ export const FabricFile = Type.Object({
   }, { additionalProperties: false }),
   devices: Type.Optional(Type.Array(Device, { maxItems: 100_000 })),
   links: Type.Optional(Type.Array(Link, { maxItems: 400_000 })),
-  virtualNetworks: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'VirtualNetwork#' }), { maxItems: 16_000 })),
-  logicalRouters: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'LogicalRouter#' }), { maxItems: 4_000 })),
-  servers: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Server#' }), { maxItems: 100_000 })),
-  vpgs: Type.Optional(Type.Array(Type.Unsafe({ $ref: 'Vpg#' }), { maxItems: 100_000 })),
+  virtualNetworks: Type.Optional(Type.Array(Type.Ref(VirtualNetwork), { maxItems: 16_000 })),
+  logicalRouters: Type.Optional(Type.Array(Type.Ref(LogicalRouter), { maxItems: 4_000 })),
+  servers: Type.Optional(Type.Array(Type.Ref(Server), { maxItems: 100_000 })),
+  vpgs: Type.Optional(Type.Array(Type.Ref(Vpg), { maxItems: 100_000 })),
 }, { additionalProperties: false, $id: 'FabricFile' });
 
 /** Every named schema, registered once where a validator or document needs them. */
