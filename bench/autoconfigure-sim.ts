@@ -11,9 +11,9 @@ import type { Redis } from 'ioredis';
 import { runSim } from '../src/lab/sim';
 import { startLocalRedis, connectRedis } from '../src/store/redis-server';
 import { Store } from '../src/store';
-import { JobSystem, type JobView } from '../src/jobs';
-import { registerAutoconfigure } from '../src/jobs/autoconfigure';
-import { configurePush } from '../src/jobs/push';
+import { JobSystem, JobTypes, type JobView } from '../src/jobs';
+import { autoconfigureJob } from '../src/jobs/autoconfigure';
+import { createPush } from '../src/jobs/push';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 
@@ -44,9 +44,9 @@ async function main(): Promise<void> {
       })),
       links: sim.links.map((k) => k.split('--')),
     });
-    configurePush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 120 });
-    registerAutoconfigure();
-    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000 });
+    const { push } = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 120 });
+    const types = new JobTypes().register(autoconfigureJob({ push }));
+    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000, types });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency });
     const run = async (label: string): Promise<void> => {
       const t0 = Date.now();

@@ -15,7 +15,7 @@ import { validateFabric } from '../src/domain/validate';
 import { allocate, emptyAllocations } from '../src/intent/allocate';
 import { compileFabric } from '../src/intent/compile';
 import { ClosOptions, ClosPlatform, fabricToYaml, generateClos } from '../src/intent/generate';
-import { renderDevice } from '../src/render/index';
+import { renderDevice } from '../src/platforms';
 
 const SHAPES: Record<string, Omit<ClosOptions, 'platform'>> = {
   // 32 spines (spines 1-4 RRs) + 1,024 leaves, 8 pods of 4 spines x 128 leaves

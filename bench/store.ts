@@ -61,6 +61,9 @@ async function openLoop(rate: number, seconds: number, fn: () => Promise<unknown
   return lat;
 }
 
+/** The i-th device's address inside generateClos' management namespace (172.16.0.0/12, .1 the gateway). */
+const mgmtIp = (i: number) => `172.${16 + ((i + 2) >> 16)}.${((i + 2) >> 8) & 255}.${(i + 2) & 255}`;
+
 async function runShape(shape: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fz-bench-store-'));
   const server = await startLocalRedis({ dataDir: dir });
@@ -103,7 +106,7 @@ async function runShape(shape: string): Promise<void> {
     const before = { ...store.stats };
     const devs = file.devices;
     const upMs = await pool(devs.length, 50, (i) => store.upsertDiscoveredDevice(name, {
-      serial: devs[i].serial ?? `X${i}`, model: 'frr', managementIp: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      serial: devs[i].serial ?? `X${i}`, model: 'frr', managementIp: mgmtIp(i),
       osVersion: '8.4', ports: [{ name: 'swp1', operState: 'up' }, { name: 'swp2', operState: 'up' }],
     }));
     line('discovery upserts, concurrency 50', `${Math.round((devs.length / upMs) * 1000)} /s (${devs.length} in ${f1(upMs)} ms, ${store.stats.conflicts - before.conflicts} conflicts)`);

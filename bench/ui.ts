@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { startLocalRedis, connectRedis } from '../src/store/redis-server';
 import { Store } from '../src/store';
-import { JobSystem } from '../src/jobs';
+import { JobSystem, JobTypes } from '../src/jobs';
 import { TokenStore } from '../src/api/auth';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const store = new Store(redis, { secretKey: randomBytes(32) });
     const file = generateClos({ spines: 32, leaves: 1024, rrs: 4, pods: 8, name: 'clos' });
     await store.createFabric(file as unknown as object, { actor: 'bench' });
-    const jobs = new JobSystem({ connection: redis, connect: () => connectRedis(server.url), lockBackend: store });
+    const jobs = new JobSystem({ connection: redis, connect: () => connectRedis(server.url), lockBackend: store, types: new JobTypes() });
     const tokens = new TokenStore(redis);
     const { token } = await tokens.create('viewer', 'ui-bench');
     const app = await buildApp({ store, jobs, tokens, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }) });

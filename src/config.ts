@@ -1,4 +1,4 @@
-// Service environment (DESIGN §5). One place reads process.env; everything else takes a ServiceConfig.
+// Service environment (docs/architecture.md, Contracts). One place reads process.env; everything else takes a ServiceConfig.
 import * as path from 'node:path';
 
 export interface ServiceConfig {
@@ -24,6 +24,8 @@ export interface ServiceConfig {
   fabricLockTtlMs: number;
   /** Extra job-type modules to load (FABRIC_JOB_PLUGINS, comma-separated paths). */
   jobPlugins: string[];
+  /** FABRIC_PUSH=off: autoconfigure records intended configs only, nothing reaches devices. */
+  push: boolean;
   /** API requests per minute per token (RATE_LIMIT_PER_MINUTE; 0 turns the limit off). */
   rateLimitPerMinute: number;
   logLevel: string;
@@ -52,9 +54,10 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const redisUrl = optional(env, 'REDIS_URL');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port or rediss://..., got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
+  if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
+
   const secretKey = optional(env, 'FABRIC_SECRET_KEY');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) {
     throw new ConfigError('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
@@ -64,6 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (dhcpBackend !== 'builtin' && dhcpBackend !== 'kea') {
     throw new ConfigError(`DHCP_BACKEND: expected builtin or kea, got "${dhcpBackend}"`);
   }
+  const push = optional(env, 'FABRIC_PUSH') ?? 'on';
+  if (push !== 'on' && push !== 'off') throw new ConfigError(`FABRIC_PUSH: expected on or off, got "${push}"`);
   return {
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
@@ -78,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     jobLockMs: intVar(env, 'JOB_LOCK_MS', 30_000, 500, 3_600_000),
     fabricLockTtlMs: intVar(env, 'FABRIC_LOCK_TTL_MS', 60_000, 500, 3_600_000),
     jobPlugins: (optional(env, 'FABRIC_JOB_PLUGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    push: push === 'on',
     rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 3000, 0, 10_000_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };

@@ -1,5 +1,5 @@
-// The REST API: JSON under /api/v1 with bearer tokens; /healthz, /readyz, /metrics and /docs
-// at the root. Built from dependencies so tests build it with a test Redis.
+// The REST API: JSON under /api/v1 with bearer tokens; /healthz, /readyz, /metrics (viewer) and
+// /docs at the root. Built from dependencies so tests build it with a test Redis.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,6 +22,7 @@ import { BODY_LIMIT } from './limits';
 import { registerFabricRoutes } from './routes-fabrics';
 import { registerJobRoutes } from './routes-jobs';
 import { registerAdminRoutes } from './routes-admin';
+import { registerBackupRoutes } from './routes-backup';
 import { registerStreamRoutes } from './routes-stream';
 import { registerWhoamiRoute, uiRoutes } from './routes-ui';
 import { ztpRoutes } from '../discovery/service';
@@ -114,7 +115,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     if (!ok) return reply.status(503).send({ error: 'unavailable', message: 'redis is not reachable' });
     return { status: 'ready' };
   });
-  app.get('/metrics', open, async (_req, reply) => {
+  // A viewer token (Prometheus sends it: `authorization: {type: Bearer}`): the labels name
+  // fabrics and job types, which an unauthenticated caller must not learn (docs/SECURITY.md).
+  app.get('/metrics', { schema: { hide: true }, config: { role: 'viewer' } }, async (_req, reply) => {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });
@@ -124,6 +127,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     registerFabricRoutes(api, ctx);
     registerJobRoutes(api, ctx);
     registerAdminRoutes(api, ctx);
+    registerBackupRoutes(api, ctx);
     registerServiceRoutes(api, ctx);
     registerStreamRoutes(api, ctx);
     registerWhoamiRoute(api);

@@ -6,7 +6,7 @@
 import { loadConfig, ConfigError } from '../config';
 import { createLogger } from '../log';
 import { connectApiRedis, connectRedis, openStore, redactRedisUrl, redisReady, Store } from '../store';
-import { openJobSystem, registerBuiltinJobTypes } from '../jobs/runtime';
+import { openJobSystem, builtinJobTypes } from '../jobs/runtime';
 import { TokenStore } from './auth';
 import { buildApp } from './app';
 import { startDiscoveryServices } from '../discovery/service';
@@ -21,11 +21,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'fabric' });
   const opened = await openStore({ dataDir: config.dataDir, redisUrl: config.redisUrl, secretKey: config.secretKey });
   if (opened.localRedis) logger.info({ redis: redactRedisUrl(opened.url), dir: opened.localRedis.dir }, 'started local redis-server');
+  if (opened.migration.steps.length) logger.info({ from: opened.migration.from, to: opened.migration.to, steps: opened.migration.steps }, 'store schema migrated');
   // DHCP (greenfield ZTP) runs in the API process when DHCP_INTERFACE is set. Up before the
   // workers: a job resumed at start may check that a DHCP server serves its fabric.
   const discovery = await startDiscoveryServices({ store: opened.store, config, logger });
-  const workerJobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config });
-  const types = registerBuiltinJobTypes(config, logger);
+  const jobTypes = builtinJobTypes(config, logger);
+  const types = jobTypes.names();
+  const workerJobs = openJobSystem({ redis: opened.redis, url: opened.url, store: opened.store, config, types: jobTypes });
   await workerJobs.startWorkers({ redis: opened.redis, config, logger, store: opened.store }, {
     concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
   });
@@ -34,12 +36,10 @@ async function main(): Promise<void> {
   const apiRedis = connectApiRedis(opened.url);
   await redisReady(apiRedis);
   const apiStore = new Store(apiRedis, { secretKey: opened.secretKey });
-  const apiJobs = openJobSystem({ redis: apiRedis, url: opened.url, store: apiStore, config });
+  const apiJobs = openJobSystem({ redis: apiRedis, url: opened.url, store: apiStore, config, types: jobTypes });
   const tokens = new TokenStore(apiRedis);
   const admin = await tokens.ensureAdminToken(config.dataDir);
   const app = await buildApp({ store: apiStore, jobs: apiJobs, tokens, config, logger });
-  // Jobs this process's workers finish count in this process's metrics.
-  workerJobs.events = apiJobs.events;
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,18 +1,23 @@
-// Prometheus metrics (prom-client, a registry per app so tests can build many apps).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Prometheus metrics (prom-client, a registry per app so tests can build many apps): this
+// process's own (API latency, Node and process defaults), Redis-held counts every worker process
+// adds to (jobs, device jobs, pushes, verify failures, ZTP bootstraps), and gauges read at each
+// scrape (queue depth, devices, drift, DHCP leases).
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerSharedMetrics } from '../metrics/shared';
+import { readDriftCounts } from '../jobs/drift';
+import { RedisLeaseStore } from '../discovery/dhcp';
 import type { JobSystem } from '../jobs/engine';
+import { QUEUE_NAMES } from '../jobs/registry';
 import type { Store } from '../store';
 
 export interface Metrics {
   registry: Registry;
   apiLatency: Histogram<'method' | 'route' | 'status'>;
-  jobsFinished: Counter<'type' | 'state'>;
-  jobDuration: Histogram<'type' | 'state'>;
 }
 
 export function createMetrics(deps: { jobs: JobSystem; store: Store; defaults?: boolean }): Metrics {
   const registry = new Registry();
-  if (deps.defaults) collectDefaultMetrics({ register: registry, prefix: 'fabric_' });
+  if (deps.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'fabric_' });
   const apiLatency = new Histogram({
     name: 'fabric_api_request_duration_seconds',
     help: 'API request latency by route and status',
@@ -20,19 +25,8 @@ export function createMetrics(deps: { jobs: JobSystem; store: Store; defaults?: 
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const jobsFinished = new Counter({
-    name: 'fabric_jobs_finished_total',
-    help: 'Jobs finished by this process, by type and final state',
-    labelNames: ['type', 'state'] as const,
-    registers: [registry],
-  });
-  const jobDuration = new Histogram({
-    name: 'fabric_job_duration_seconds',
-    help: 'Duration of fabric jobs from submission to their final state',
-    labelNames: ['type', 'state'] as const,
-    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
-    registers: [registry],
-  });
+  // Counts that worker processes add to live in Redis (src/metrics/shared.ts): read at each scrape.
+  registerSharedMetrics(registry, deps.store.redis);
   new Gauge({
     name: 'fabric_queue_jobs',
     help: 'BullMQ jobs by queue and state (shared Redis: all workers)',
@@ -58,9 +52,38 @@ export function createMetrics(deps: { jobs: JobSystem; store: Store; defaults?: 
       }
     },
   });
-  deps.jobs.events.onFinished = (e) => {
-    jobsFinished.inc({ type: e.type, state: e.state });
-    if (e.durationMs > 0) jobDuration.observe({ type: e.type, state: e.state }, e.durationMs / 1000);
-  };
-  return { registry, apiLatency, jobsFinished, jobDuration };
+  new Gauge({
+    name: 'fabric_workers',
+    help: 'Worker processes serving each queue now (BullMQ workers connected to the shared Redis, every machine)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const q of QUEUE_NAMES) this.set({ queue: q }, await deps.jobs.queue(q).getWorkersCount());
+    },
+  });
+  new Gauge({
+    name: 'fabric_drift_devices',
+    help: 'Devices whose running config differs from the intended one, by fabric (last drift check)',
+    labelNames: ['fabric'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const last = await readDriftCounts(deps.store.redis);
+      // Only fabrics that still exist (a deleted fabric's last count is not a current one).
+      for (const f of await deps.store.listFabrics()) if (last.has(f.name)) this.set({ fabric: f.name }, last.get(f.name)!);
+    },
+  });
+  new Gauge({
+    name: 'fabric_dhcp_leases',
+    help: 'Active DHCP leases of the ZTP DHCP server (built-in, or Kea as read back each second), by fabric',
+    labelNames: ['fabric'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const leases = new RedisLeaseStore(deps.store.redis);
+      for (const f of await deps.store.listFabrics()) this.set({ fabric: f.name }, (await leases.list(f.name)).length);
+    },
+  });
+  return { registry, apiLatency };
 }

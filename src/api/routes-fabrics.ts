@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { linkKey, type LinkEnd as LinkEndT, type PhysicalRole } from '../domain/types';
-import { intendedConfig } from '../jobs/autoconfigure';
+import { intendedConfig } from '../jobs/plan-from-store';
 import { computeDrift } from '../jobs/drift';
 import { findHistoryEntry } from '../jobs/rollback';
 import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../store';
@@ -29,7 +29,7 @@ function parseEnd(s: string, path: string): LinkEndT {
   return { device: s.slice(0, i), port: s.slice(i + 1) };
 }
 
-/** The contract's device fields (DESIGN §5), nothing else. */
+/** The contract's device fields (docs/architecture.md, Contracts), nothing else. */
 function deviceView(d: DeviceRecord) {
   return {
     name: d.name, serial: d.serial, model: d.model, profile: d.profile, managementIp: d.managementIp, osVersion: d.osVersion,

@@ -5,6 +5,7 @@ import { CliExit } from './context';
 import type { CliContext } from './context';
 import { registerRenderCommands } from './render';
 import { registerInteropCommands } from './interop';
+import { registerBackupCommands } from './backup';
 
 export type { CliContext };
 export { CliExit };
@@ -15,7 +16,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 // One registrar per module. Offline commands are always there; the service's API commands
 // (fabrics, devices, jobs ... : H5) live in ./api-commands.ts exporting
 // `registerApiCommands(program, ctx)`, picked up below when that module exists.
-const REGISTRARS: CommandRegistrar[] = [registerRenderCommands, registerInteropCommands];
+const REGISTRARS: CommandRegistrar[] = [registerRenderCommands, registerInteropCommands, registerBackupCommands];
 
 function optionalRegistrars(): CommandRegistrar[] {
   try {

@@ -8,7 +8,7 @@ import { Allocations, DevicePlan } from '../domain/types';
 import { emptyAllocations } from '../intent/allocate';
 import { planFabric } from '../intent/compile';
 import { fabricToYaml, generateClos } from '../intent/generate';
-import { renderDevice } from '../render/index';
+import { renderDevice } from '../platforms';
 import { CliExit } from './context';
 import type { CliContext } from './context';
 import { FabricError } from '../domain/errors';

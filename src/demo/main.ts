@@ -226,7 +226,7 @@ interface Opts { backend?: BackendKind; keep?: boolean; dir?: string; timeout: s
 
 async function run(o: Opts): Promise<void> {
   // The full scenario needs bonds, 802.1Q and VRFs: netns when this kernel has them, else the vm
-  // backend (DESIGN §6's rule); --backend netns on a kernel without them runs the reduced one.
+  // backend (docs/architecture.md, Digital twin); --backend netns on a kernel without them runs the reduced one.
   const fullFile = o.topology ? resolve(o.topology) : join(REPO, 'examples/demo-topology.yaml');
   const why = await netnsBackend.cannotCarry(parseTopologyText(readFileSync(fullFile, 'utf8'), fullFile));
   if (!o.backend) {

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store';
 import { RedisLeaseStore, startDhcpFromEnv, type DhcpServer } from './dhcp';
 import { ztpPlugin } from './ztp-http';
+import { SHARED, sharedMetrics } from '../metrics/shared';
 import { startKea, type KeaDhcpBackend } from './kea';
 
 /** The ZTP route bound to the service's store: `await app.register(ztpRoutes(store))`. */
@@ -13,7 +14,10 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
       leases: new RedisLeaseStore(store.redis),
       secrets: (f) => store.getFabricSecrets(f),
       deviceName: async (f, serial) => (await store.listDevices(f)).find((d) => d.serial === serial)?.name,
-      onServed: (ev) => app.log.info({ fabric: ev.fabric, serial: ev.serial, ip: ev.ip }, 'ztp bootstrap served'),
+      onServed: (ev) => {
+        sharedMetrics(store.redis).inc(SHARED.ztpBootstraps, { fabric: ev.fabric });
+        app.log.info({ fabric: ev.fabric, serial: ev.serial, ip: ev.ip }, 'ztp bootstrap served');
+      },
     });
   };
 }

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { FabricSecrets } from '../store/types';
 import type { LeaseStore } from './dhcp/leases';
+import { fallbackPlatform, findPlatform } from '../platforms';
 import { renderBootstrap } from './ztp';
 
 export interface ZtpHttpOptions {
@@ -28,7 +29,7 @@ export const ztpPlugin: FastifyPluginAsync<ZtpHttpOptions> = async (app: Fastify
     }
     const secrets = await o.secrets(tok.fabric);
     const name = await o.deviceName?.(tok.fabric, tok.serial);
-    const doc = renderBootstrap({ platform: tok.platform === 'junos' ? 'junos' : 'frr', serial: tok.serial, name, credentials: secrets.credentials, snmp: secrets.snmp }, o.templateDir);
+    const doc = renderBootstrap({ platform: tok.platform && findPlatform(tok.platform) ? tok.platform : fallbackPlatform().name, serial: tok.serial, name, credentials: secrets.credentials, snmp: secrets.snmp }, o.templateDir);
     o.onServed?.({ fabric: tok.fabric, serial: tok.serial, ip: tok.ip, remote: req.ip });
     return reply.code(200).header('content-type', doc.contentType).header('cache-control', 'no-store').send(doc.body);
   });

@@ -4,11 +4,13 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Credentials, SnmpSettings } from '../domain/types';
+import { platformModule } from '../platforms';
 import { defaultTemplateDir } from '../render';
 import { sha512crypt } from './crypt';
 
 export interface BootstrapInput {
-  platform: 'junos' | 'frr';
+  /** a registered platform (src/platforms): its ztp.njk, content type and password form */
+  platform: string;
   serial: string;
   /** the fabric's name for the device, when it has one (else the serial) */
   name?: string;
@@ -33,16 +35,18 @@ function env(dir: string): nunjucks.Environment {
   return e;
 }
 
-export function renderBootstrap(b: BootstrapInput, templateDir: string = defaultTemplateDir()): { contentType: string; body: string } {
+export function renderBootstrap(b: BootstrapInput, templateDir?: string): { contentType: string; body: string } {
+  const platform = platformModule(b.platform, 'ZTP bootstrap: platform');
   const hostname = b.name && HOSTNAME_RE.test(b.name) ? b.name : b.serial.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
   const snmp: { community?: string; v3?: { user: string; authKey: string; privKey: string } } = {};
   if (b.snmp && 'community' in b.snmp) snmp.community = b.snmp.community;
   if (b.snmp && 'v3' in b.snmp) snmp.v3 = b.snmp.v3;
   const ctx = {
     hostname, serial: b.serial, username: b.credentials.username, password: b.credentials.password,
-    passwordHash: b.platform === 'junos' ? sha512crypt(b.credentials.password, b.salt) : '',
+    passwordHash: platform.ztp.passwordForm === 'sha512-crypt' ? sha512crypt(b.credentials.password, b.salt) : '',
     netconfPort: b.netconfPort ?? 830, snmp,
   };
-  const body = env(templateDir).render(path.join(b.platform, 'ztp.njk'), ctx);
-  return { contentType: b.platform === 'frr' ? 'application/json' : 'text/plain', body };
+  // A caller's template folder wins (tests), then the platform's own, then the repository's.
+  const body = env(templateDir ?? platform.templateDir ?? defaultTemplateDir()).render(path.join(b.platform, 'ztp.njk'), ctx);
+  return { contentType: platform.ztp.contentType, body };
 }

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
+import { checkFacts, loadPlatformData, type PlatformDataSet } from './platforms';
 import { FEATURES, Feature, NodeProfile, PHYSICAL_ROLES, PhysicalRole, ROUTING_ROLES, RoutingRole } from './types';
 
 export type ProfileSet = Record<string, NodeProfile>;
@@ -31,12 +32,17 @@ export function defaultProfilesDir(): string {
   return findDir('node-profiles');
 }
 
+/** The platform data beside the profiles (default: the shipped node-profiles/platforms/). */
+export function loadPlatforms(dir: string = defaultProfilesDir()): PlatformDataSet {
+  return loadPlatformData(dir);
+}
+
 function profileError(file: string, what: string): Error {
   return new Error(`node profile ${file}: ${what}`);
 }
 
-/** Check one decoded profile YAML against the NodeProfile schema. */
-export function checkProfile(doc: unknown, file: string): NodeProfile {
+/** Check one decoded profile YAML against the NodeProfile schema (and its platform against `platforms`). */
+export function checkProfile(doc: unknown, file: string, platforms?: PlatformDataSet): NodeProfile {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw profileError(file, 'expected a mapping');
   const o = doc as Record<string, unknown>;
   const strs = (k: string): string[] => {
@@ -47,7 +53,9 @@ export function checkProfile(doc: unknown, file: string): NodeProfile {
   for (const k of ['name', 'vendor', 'platform']) {
     if (typeof o[k] !== 'string' || !o[k]) throw profileError(file, `${k}: expected a non-empty string`);
   }
-  if (o.platform !== 'junos' && o.platform !== 'frr') throw profileError(file, `platform: "${String(o.platform)}" is not junos or frr`);
+  if (platforms && !platforms.has(o.platform as string)) {
+    throw profileError(file, `platform: "${String(o.platform)}" has no platform data (known: ${[...platforms.keys()].join(', ')})`);
+  }
   if (typeof o.hitlessUpgrade !== 'boolean') throw profileError(file, 'hitlessUpgrade: expected true or false');
   if (!Array.isArray(o.ports) || o.ports.length === 0) throw profileError(file, 'ports: expected a non-empty list');
   const ports = (o.ports as unknown[]).map((p, i) => {
@@ -66,7 +74,7 @@ export function checkProfile(doc: unknown, file: string): NodeProfile {
       throw profileError(file, `roles: "${r}" is not role@physical`);
     }
   }
-  return {
+  const profile: NodeProfile = {
     name: o.name as string,
     vendor: o.vendor as string,
     platform: o.platform as NodeProfile['platform'],
@@ -76,6 +84,8 @@ export function checkProfile(doc: unknown, file: string): NodeProfile {
     hitlessUpgrade: o.hitlessUpgrade as boolean,
     roles,
   };
+  if (o.facts !== undefined) profile.facts = checkFacts(o.facts, `node profile ${file}: facts`);
+  return profile;
 }
 
 const profileCache = new Map<string, ProfileSet>();
@@ -85,9 +95,10 @@ export function loadProfiles(dir: string = defaultProfilesDir()): ProfileSet {
   const hit = profileCache.get(dir);
   if (hit) return hit;
   const set: ProfileSet = {};
+  const platforms = loadPlatformData(dir);
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.yaml') || f === 'roles.yaml') continue;
-    const p = checkProfile(parseYaml(readFileSync(join(dir, f), 'utf8')), f);
+    const p = checkProfile(parseYaml(readFileSync(join(dir, f), 'utf8')), f, platforms);
     if (p.name !== f.slice(0, -'.yaml'.length)) throw profileError(f, `name "${p.name}" must equal the file name`);
     set[p.name] = p;
   }

@@ -1,11 +1,12 @@
 // Overlay services of a fabric file: virtual networks (L2VNIs), logical routers (VRFs with an
 // L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
 // parseServices normalises the four lists (structure); collectServiceErrors checks the
-// cross-object rules of DESIGN section 1/5. Every problem is one line starting with where it is.
+// cross-object rules of docs/architecture.md (Stages, Contracts). Every problem is one line starting with where it is.
 import { FabricError } from './errors';
 import { CONTROL_CHARS } from './schema';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
-import { ProfileSet, portValid, describePorts, profileNamed } from './profiles';
+import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
+import { ProfileSet, loadPlatforms, portValid, describePorts, profileNamed } from './profiles';
 import {
   FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
 } from './types';
@@ -146,7 +147,7 @@ export function networkRouters(file: FabricFile, network: string): string[] {
 }
 
 /** Every problem in the service lists, in file order. Assumes devices/links were parsed. */
-export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): FabricError[] {
+export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, platforms: PlatformDataSet = loadPlatforms()): FabricError[] {
   const errs: FabricError[] = [];
   const add = (path: string, where: string, what: string) => errs.push(new FabricError(path, `${where}: ${what}`));
   const vns = file.virtualNetworks ?? [];
@@ -287,9 +288,9 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
   // ---- VPGs
   const vpgIndex = new Map<string, number>();
   const portOwner = new Map<string, string>();
-  // Junos maps one VLAN id to one network per device (enterprise style): device -> vlan -> network
-  const junosVlans = new Map<string, Map<number, { network: string; where: string }>>();
-  const junosNetVlan = new Map<string, Map<string, { vlan: number; where: string }>>();
+  // Device-wide VLAN ids (Junos: one VLAN id, one network per device): device -> vlan -> network
+  const deviceVlans = new Map<string, Map<number, { network: string; where: string }>>();
+  const deviceNetVlan = new Map<string, Map<string, { vlan: number; where: string }>>();
   vpgs.forEach((v, i) => {
     const p = `vpgs[${i}]`;
     const w = lab('vpgs', i, v.name);
@@ -340,19 +341,21 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet): Fa
         vlans.set(b.vlan, j);
         for (const dn of devices) {
           const prof = profileNamed(profiles, devByName.get(dn)!.profile);
-          if (prof?.platform !== 'junos') continue;
-          const byVlan = junosVlans.get(dn) ?? new Map();
-          const byNet = junosNetVlan.get(dn) ?? new Map();
-          junosVlans.set(dn, byVlan);
-          junosNetVlan.set(dn, byNet);
+          // Only where the platform's VLAN ids are device-wide (platform data, facts.vlanScope).
+          if (!prof || !platforms.has(prof.platform) || factsOf(prof, platforms).vlanScope !== 'device') continue;
+          const title = platformDataOf(prof, platforms).title;
+          const byVlan = deviceVlans.get(dn) ?? new Map();
+          const byNet = deviceNetVlan.get(dn) ?? new Map();
+          deviceVlans.set(dn, byVlan);
+          deviceNetVlan.set(dn, byNet);
           const a = byVlan.get(b.vlan);
           const c = byNet.get(b.network);
           if (a && a.network !== b.network) {
-            add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} on Junos device ${dn} already carries network ${a.network} (${a.where}); Junos maps a VLAN id to one network per device`);
+            add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} on ${title} device ${dn} already carries network ${a.network} (${a.where}); ${title} maps a VLAN id to one network per device`);
             return;
           }
           if (c && c.vlan !== b.vlan) {
-            add(`${bp}.vlan`, `${bw}.vlan`, `network ${b.network} already rides VLAN ${c.vlan} on Junos device ${dn} (${c.where}); Junos maps a network to one VLAN id per device`);
+            add(`${bp}.vlan`, `${bw}.vlan`, `network ${b.network} already rides VLAN ${c.vlan} on ${title} device ${dn} (${c.where}); ${title} maps a network to one VLAN id per device`);
             return;
           }
           byVlan.set(b.vlan, { network: b.network, where: bp });

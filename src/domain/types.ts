@@ -1,7 +1,12 @@
 // The shared vocabulary of the service. Pure data: no IO, no behaviour.
 // Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
+import type { PlatformFacts } from './facts';
 
-export type Platform = 'junos' | 'frr';
+/**
+ * A platform's name: `junos`, `frr`, or any platform with data in node-profiles/platforms/ and a
+ * module in src/platforms/ (a string, so a new platform is a folder plus data, not a type change).
+ */
+export type Platform = string;
 
 export type PhysicalRole = 'leaf' | 'spine' | 'superspine' | 'gateway';
 export const PHYSICAL_ROLES: readonly PhysicalRole[] = ['leaf', 'spine', 'superspine', 'gateway'];
@@ -128,6 +133,26 @@ export interface NodeProfile {
   hitlessUpgrade: boolean;
   /** Allowed `role@physical` pairs; `*` in either half allows every value. */
   roles: string[];
+  /** This model's exceptions to its platform's facts (node-profiles/platforms/<platform>.yaml). */
+  facts?: Partial<PlatformFacts>;
+}
+
+// ---------------------------------------------------------------- platform data
+
+/** Facts about a platform that intent and validation act on (the table in ./facts.ts). A profile may override any of them. */
+export type { PlatformFacts } from './facts';
+
+export interface PlatformData {
+  /** the platform's name, as node profiles and DevicePlans carry it; equals the file name */
+  name: string;
+  /** how messages name it: `Junos`, `FRR` */
+  title: string;
+  description: string;
+  /** features it renders; a device whose roles and services need another one is refused at validation */
+  features: Feature[];
+  /** routing roles it can take (node profiles narrow them per model and physical role) */
+  roles: RoutingRole[];
+  facts: PlatformFacts;
 }
 
 // ---------------------------------------------------------------- allocations

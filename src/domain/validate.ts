@@ -1,12 +1,15 @@
 // Cross-object validation of a parsed fabric file. Every problem becomes one line that
 // starts with where it is (`devices[3] (leaf2).roles[0]: ...`) and a JSON-path-like `path`.
 import { FabricError } from './errors';
+import { featuresInUse, fileObjects, type FeatureObjects } from './features';
 import { collectServiceErrors } from './services';
 import { Cidr, contains, parseCidr, parseIp } from './ipv4';
+import type { PlatformDataSet } from './platforms';
 import {
-  NULL_ROLE, ProfileSet, allowedRoles, describePorts, isLean, loadProfiles, portValid, profileNamed, roleAllowed,
+  NULL_ROLE, ProfileSet, RoleFeatures, allowedRoles, describePorts, featuresFor, isLean, loadPlatforms, loadProfiles,
+  loadRoleFeatures, portValid, profileNamed, roleAllowed,
 } from './profiles';
-import { FabricFile, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
+import { FabricFile, Feature, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
 
 export const ASN_MIN = 1;
 export const ASN_MAX = 4294967294;
@@ -45,8 +48,25 @@ function linkLabel(file: FabricFile, i: number): string {
   return `links[${i}] (${l.a.device}:${l.a.port} -- ${l.b.device}:${l.b.port})`;
 }
 
-/** Every problem in the file, in file order (fabric, devices, links). Empty when valid. */
-export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loadProfiles()): FabricError[] {
+/** What a feature needs on the device, for the message when its platform lacks it. */
+function neededFor(f: Feature, o: FeatureObjects): string {
+  if (f === 'overlay_lag' || f === 'overlay_multi_homing') return ` for its ${o.vpgs} VPG${o.vpgs > 1 ? 's' : ''}`;
+  if (f === 'overlay_networking') return ` for its ${o.virtualNetworks} virtual network${o.virtualNetworks > 1 ? 's' : ''}`;
+  if (f === 'overlay_evpn_type5' || f === 'overlay_evpn_gateway' || f === 'overlay_evpn_erb') {
+    return o.logicalRouters > 0 ? ` for its ${o.logicalRouters} logical router${o.logicalRouters > 1 ? 's' : ''}` : ' for its virtual networks';
+  }
+  return '';
+}
+
+/**
+ * Every problem in the file, in file order (fabric, devices, links). Empty when valid.
+ * `platforms` (node-profiles/platforms/) says which roles and features each platform supports:
+ * a device that needs one its platform lacks is refused here, never at render time.
+ */
+export function collectFabricErrors(
+  file: FabricFile, profiles: ProfileSet = loadProfiles(),
+  platforms: PlatformDataSet = loadPlatforms(), roleFeatures: RoleFeatures = loadRoleFeatures(),
+): FabricError[] {
   const errs: FabricError[] = [];
   const add = (path: string, where: string, what: string) => errs.push(new FabricError(path, `${where}: ${what}`));
   const at = (path: string, what: string) => add(path, path, what);
@@ -116,6 +136,7 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
 
   // ---- devices
   const mgmtCidrs = ns.management.map((m) => parseCidr(m.cidr)).filter((r) => r.ok).map((r) => (r as { cidr: Cidr }).cidr);
+  const objects = fileObjects(file);
   const byName = new Map<string, number>();
   const bySerial = new Map<string, number>();
   file.devices.forEach((d, i) => {
@@ -140,6 +161,10 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
     }
     const prof = profileNamed(profiles, d.profile);
     if (!prof) add(`${p}.profile`, `${where}.profile`, `unknown profile "${d.profile}" (known: ${Object.keys(profiles).sort().join(', ')})`);
+    const plat = prof ? platforms.get(prof.platform) : undefined;
+    if (prof && !plat) add(`${p}.profile`, `${where}.profile`, `profile ${prof.name} names platform "${prof.platform}", which has no platform data (known: ${[...platforms.keys()].join(', ')})`);
+    /** roles the platform supports: their features are checked below */
+    const supported: string[] = [];
     const seen = new Set<string>();
     d.roles.forEach((r, j) => {
       const rp = `${p}.roles[${j}]`;
@@ -153,8 +178,21 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
       if (r === NULL_ROLE && d.roles.length > 1) { add(rp, rw, `role "null" (lean) cannot be combined with other roles`); return; }
       if (prof && !roleAllowed(prof, r, d.physicalRole)) {
         add(rp, rw, `role "${r}" not allowed for ${prof.name} as ${d.physicalRole} (allowed: ${allowedRoles(prof, d.physicalRole).join(', ') || 'none'})`);
-      }
+      } else if (plat && r !== NULL_ROLE && !plat.roles.includes(r as RoutingRole)) {
+        add(rp, rw, `role "${r}" is not supported on platform ${plat.name} (${d.name} is a ${prof!.name}; ${plat.name} supports: ${plat.roles.join(', ') || 'no routing role'})`);
+      } else supported.push(r);
     });
+    // Features the supported roles turn on and the device's objects make take effect.
+    const objs = objects.get(d.name);
+    if (plat && objs) {
+      for (const f of featuresInUse(featuresFor(supported, roleFeatures), objs)) {
+        if (plat.features.includes(f)) continue;
+        const j = d.roles.findIndex((r) => (r === NULL_ROLE ? roleFeatures.lean : Object.hasOwn(roleFeatures.roles, r) ? roleFeatures.roles[r as RoutingRole] : []).includes(f));
+        const rp = j >= 0 ? `${p}.roles[${j}]` : `${p}.roles`;
+        const by = j >= 0 ? ` (role ${d.roles[j]}${neededFor(f, objs)})` : ` (lean devices${neededFor(f, objs)})`;
+        add(rp, rp.replace(p, where), `platform ${plat.name} does not support feature ${f}, which ${d.name} needs${by}`);
+      }
+    }
     if (d.roles.length === 0 && prof && !roleAllowed(prof, NULL_ROLE, d.physicalRole)) {
       add(`${p}.roles`, `${where}.roles`, `lean (no role) not allowed for ${prof.name} as ${d.physicalRole} (allowed: ${allowedRoles(prof, d.physicalRole).join(', ') || 'none'})`);
     }
@@ -190,13 +228,13 @@ export function collectFabricErrors(file: FabricFile, profiles: ProfileSet = loa
     end(l.b, 'b');
   });
   // ---- overlay services (virtual networks, logical routers, servers, VPGs)
-  errs.push(...collectServiceErrors(file, profiles));
+  errs.push(...collectServiceErrors(file, profiles, platforms));
   return errs;
 }
 
 /** Throw the first problem as a FabricError (its `errors` lists them all). */
-export function validateFabric(file: FabricFile, profiles: ProfileSet = loadProfiles()): void {
-  const errs = collectFabricErrors(file, profiles);
+export function validateFabric(file: FabricFile, profiles: ProfileSet = loadProfiles(), platforms: PlatformDataSet = loadPlatforms()): void {
+  const errs = collectFabricErrors(file, profiles, platforms);
   if (errs.length > 0) {
     errs[0].errors = errs;
     throw errs[0];

@@ -3,8 +3,9 @@
 import { FabricError } from '../domain/errors';
 import { formatIp, parseIp } from '../domain/ipv4';
 import { parseFabricFile, settingsOf } from '../domain/parse';
+import { factsOf, type PlatformDataSet } from '../domain/platforms';
 import {
-  ProfileSet, RoleFeatures, featuresFor, loadProfiles, loadRoleFeatures, profileNamed,
+  ProfileSet, RoleFeatures, featuresFor, loadPlatforms, loadProfiles, loadRoleFeatures, profileNamed,
 } from '../domain/profiles';
 import {
   Allocations, DevicePlan, FabricFile, Feature, LinkEnd, OverlayNeighbor, PlanInterface, RoutingRole,
@@ -26,6 +27,7 @@ const own = <T>(rec: Record<string, T>, key: string): T | undefined => (Object.h
 export function compileFabric(
   file: FabricFile, allocations: Allocations,
   profiles: ProfileSet = loadProfiles(), roleFeatures: RoleFeatures = loadRoleFeatures(),
+  platforms: PlatformDataSet = loadPlatforms(),
 ): DevicePlan[] {
   const settings = settingsOf(file);
   const devs = deviceIndex(file);
@@ -128,7 +130,7 @@ export function compileFabric(
     return plan;
   });
   // Overlay services (VNs, LRs, VPGs) onto the plans of the devices they touch.
-  return compileServices(file, plans);
+  return compileServices(file, plans, (p) => factsOf(profileNamed(profiles, p.profile)!, platforms));
 }
 
 export interface FabricPlan {
@@ -140,10 +142,10 @@ export interface FabricPlan {
 /** parse + validate + allocate + compile in one call (throws FabricError on bad input). */
 export function planFabric(
   input: string | object | FabricFile, existing: Allocations = emptyAllocations(),
-  profiles: ProfileSet = loadProfiles(),
+  profiles: ProfileSet = loadProfiles(), platforms: PlatformDataSet = loadPlatforms(),
 ): FabricPlan {
   const file = parseFabricFile(input);
-  validateFabric(file, profiles);
+  validateFabric(file, profiles, platforms);
   const allocations = allocate(file, existing);
-  return { file, plans: compileFabric(file, allocations, profiles), allocations };
+  return { file, plans: compileFabric(file, allocations, profiles, loadRoleFeatures(), platforms), allocations };
 }

@@ -1,7 +1,7 @@
 // Overlay services -> per-device plan fields (virtualNetworks, logicalRouters, vpgs).
 // Pure and deterministic: everything derives from the (validated) fabric file, the plans'
-// loopbacks and the file order. Names: ae<n> (junos, from 0) / bond<n> (frr, from 1) per VPG
-// in file order on each device; VLANs: a VN's device-local VLAN is its lowest tagged binding
+// loopbacks and the file order. Names: the platform's LAG name per VPG in file order on each
+// device (facts.lag: ae0.. on junos, bond1.. on frr); VLANs: a VN's device-local VLAN is its lowest tagged binding
 // VLAN on that device when free, else a pool slot derived from its VNI (3000 + VNI mod 1095,
 // the next free one up on a clash), so adding or deleting another network leaves it alone.
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { FabricError } from '../domain/errors';
 import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
 import { isUntagged } from '../domain/services';
 import {
-  DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, VirtualNetworkSpec,
+  DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, PlatformFacts, VirtualNetworkSpec,
 } from '../domain/types';
 
 /** The anycast / virtual gateway MAC (VRRP's IANA range, as Junos and Cumulus examples use). */
@@ -48,9 +48,10 @@ function gatewayCidr(vn: VirtualNetworkSpec): { gw: string; len: number; base: n
 
 /**
  * Fills `virtualNetworks`, `logicalRouters` and `vpgs` of each plan (plans are the compiler's
- * fresh objects; nothing else is touched). Expects a validated file.
+ * fresh objects; nothing else is touched). Expects a validated file. `factsOf` gives a device's
+ * platform facts (its profile's, src/domain/platforms.ts).
  */
-export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePlan[] {
+export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: (plan: DevicePlan) => PlatformFacts): DevicePlan[] {
   const vns = file.virtualNetworks ?? [];
   const lrs = file.logicalRouters ?? [];
   const vpgs = file.vpgs ?? [];
@@ -67,7 +68,7 @@ export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePl
   for (const plan of plans) {
     const dev = plan.name;
     const devRoles = roles.get(dev) ?? [];
-    const frr = plan.platform === 'frr';
+    const lag = factsOf(plan).lag;
     // 1. this device's VPGs (file order), their ports and lag names
     const localVpgs: { spec: (typeof vpgs)[number]; ports: string[]; multi: boolean }[] = [];
     for (const v of vpgs) {
@@ -125,7 +126,7 @@ export function compileServices(file: FabricFile, plans: DevicePlan[]): DevicePl
       };
       if (v.server !== undefined) pv.server = v.server;
       if (lv.multi || lv.ports.length > 1) {
-        pv.lag = frr ? `bond${lagNo + 1}` : `ae${lagNo}`;
+        pv.lag = `${lag.prefix}${lag.first + lagNo}`;
         lagNo++;
         pv.interface = pv.lag;
       }

@@ -6,7 +6,7 @@
 // management network on the fabric's management subnet (each known management address pinned).
 import { dump } from 'js-yaml';
 import type { DevicePlan, FabricFile } from '../domain/types';
-import { renderDevice } from '../render/index';
+import { renderDevice } from '../platforms';
 import { EMPTY_NETDEV_STATE, parseInterfaces, planReconcile } from '../lab/agent/interfaces';
 
 export const DEFAULT_FRR_IMAGE = 'quay.io/frrouting/frr:8.4.4';

@@ -1,95 +1,60 @@
-// Autoconfigure (issue 4 part): allocate atomically -> compile plans -> a child per device
+// Autoconfigure: allocate atomically -> compile plans -> a child per device
 // renders its config and records it as the device's intended config. `dryRun` changes nothing.
-// The NETCONF push (issue 7, src/jobs/push.ts) is installed by default; setPushDevice() replaces
-// it (undefined: the push step is skipped and the job log says "push not available yet").
-import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
-import { validateFabric } from '../domain/validate';
-import { allocate } from '../intent/allocate';
-import { compileFabric } from '../intent/compile';
-import { renderDevice } from '../render';
-import type { Store } from '../store';
-import { pushDeviceConfig } from './push';
-import { registerJobType, type DeviceContext } from './registry';
+// The push is a parameter of the job type (autoconfigureJob({push})): the service passes the
+// NETCONF push of src/jobs/push.ts; without one the push step is skipped and the log says so.
+import type { DevicePlan } from '../domain/types';
+import { renderDevice } from '../platforms';
+import { planFromStore } from './plan-from-store';
+import type { PushContext, PushDeviceFn } from './push-context';
+import type { DeviceContext, JobTypeDef } from './registry';
+import { CancelledError, ShutdownError } from './errors';
+import { SHARED, sharedMetrics } from '../metrics/shared';
+import type { Redis } from 'ioredis';
+
+export type { PushContext, PushDeviceFn } from './push-context';
 
 export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
-
-export interface PushContext {
-  jobId: string;
-  fabric: string;
-  device: string;
-  plan: DevicePlan;
-  platform: string;
-  files: Record<string, string>;
-  store: Store;
-  /** lock, load, diff, discard: nothing changes; the result carries the diff against running */
-  dryRun?: boolean;
-  /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
-  loopbacks?: Record<string, string>;
-  log(message: string): Promise<void>;
-  /** Call between phases of a push (lock, load, commit...): stops there on cancel. */
-  checkCancel(): Promise<void>;
-}
-export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;
-
-// FABRIC_PUSH=off: record intended configs only (nothing sent to devices).
-let pushDevice: PushDeviceFn | undefined = process.env.FABRIC_PUSH === 'off' ? undefined : pushDeviceConfig;
-
-/** Issue 7 installs the NETCONF transaction here. */
-export function setPushDevice(fn: PushDeviceFn | undefined): void {
-  pushDevice = fn;
-}
 
 interface PlanData { version: number; dryRun: boolean; allocated: number }
 interface DeviceData { plan: DevicePlan; version: number }
 
-/**
- * Devices by name and links by their sorted ends. The store hands them over in Redis' hash order,
- * which changes whenever Redis restarts (its hash seed is random); compiled plans follow the
- * order (iBGP neighbour lists, the route reflectors' cluster-id), so without this every device's
- * intended config changed after a Redis restart (found by test/chaos/redis-kill.test.ts).
- */
-export function canonicalOrder(file: FabricFile): FabricFile {
-  const end = (e: { device: string; port: string }) => `${e.device}:${e.port}`;
-  const key = (l: FabricFile['links'][number]) => [end(l.a), end(l.b)].sort().join('--');
-  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return {
-    ...file,
-    devices: [...file.devices].sort((a, b) => byText(a.name, b.name)),
-    links: [...file.links].sort((a, b) => byText(key(a), key(b))),
+/** Runs a push and counts it (fabric_pushes_total, fabric_push_duration_seconds, fabric_verify_failures_total). */
+async function timedPush(push: PushDeviceFn, ctx: PushContext, redis: Redis): Promise<Record<string, unknown> | void> {
+  const t0 = performance.now();
+  const m = sharedMetrics(redis);
+  const count = (outcome: string) => {
+    m.inc(SHARED.pushes, { platform: ctx.platform, outcome });
+    m.observe(SHARED.pushDuration, { platform: ctx.platform, outcome }, (performance.now() - t0) / 1000);
   };
+  try {
+    const res = await push(ctx);
+    count(ctx.dryRun ? 'dry_run' : res && res.committed === false ? 'unchanged' : 'committed');
+    return res;
+  } catch (e) {
+    if (e instanceof ShutdownError) throw e; // handed back: the push runs again, and counts then
+    if (e instanceof CancelledError) { count('cancelled'); throw e; }
+    count('failed');
+    if ((e as { step?: string }).step === 'verify') m.inc(SHARED.verifyFailures, { platform: ctx.platform });
+    throw e;
+  }
 }
 
-/** The plans of a fabric from the store's inventory; allocates in memory when `persist` is false. */
-export async function planFromStore(store: Store, fabric: string, persist: boolean): Promise<{ file: FabricFile; allocations: Allocations; plans: DevicePlan[]; version: number }> {
-  if (persist) await store.allocateFabric(fabric, { actor: 'autoconfigure' });
-  const { file: stored, allocations: existing, version } = await store.getFabricFile(fabric);
-  const file = canonicalOrder(stored);
-  validateFabric(file);
-  // Pure and deterministic: with persist the record already covers every device (a no-op here).
-  const allocations = allocate(file, existing);
-  return { file, allocations, plans: compileFabric(file, allocations), version };
+export interface AutoconfigureOptions {
+  /** The device push (src/jobs/push.ts). Undefined: intended configs are recorded, nothing is sent (FABRIC_PUSH=off). */
+  push?: PushDeviceFn;
 }
 
-/** Intended config of one device (what GET /fabrics/{f}/devices/{d}/config shows). */
-export async function intendedConfig(store: Store, fabric: string, device: string): Promise<{ platform: string; files: Record<string, string> } | null> {
-  const cached = await store.getIntendedConfig(fabric, device);
-  if (cached) return cached;
-  const { plans } = await planFromStore(store, fabric, false);
-  const plan = plans.find((p) => p.name === device);
-  if (!plan) return null;
-  const r = renderDevice(plan);
-  return { platform: plan.platform, files: r.files };
-}
-
-export function registerAutoconfigure(): void {
-  registerJobType<AutoconfigureParams>({
+/** The autoconfigure job type, with the push it uses. */
+export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<AutoconfigureParams> {
+  const pushDevice = opts.push;
+  return {
     type: 'autoconfigure',
     queue: 'autoconfigure',
     fabricLock: true,
     deviceSteps: [{ name: 'render', weight: 1 }, { name: 'record', weight: 1 }, { name: 'push', weight: 6 }],
     attempts: 3,
     plan: async (ctx) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const dryRun = ctx.params.dryRun === true;
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
@@ -100,7 +65,7 @@ export function registerAutoconfigure(): void {
     },
     runDevice: async (ctx: DeviceContext<AutoconfigureParams>) => {
       const { plan, version } = ctx.data as DeviceData;
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const rendered = renderDevice(plan);
       const files = Object.keys(rendered.files).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(rendered.files[f]), 0);
@@ -113,7 +78,7 @@ export function registerAutoconfigure(): void {
         if (!pushDevice) return { platform: plan.platform, files, bytes, dryRun: true };
         // Compared with the device's running config (lock, load, diff, discard: nothing changes).
         await ctx.step('push');
-        const res = await pushDevice(pushCtx(true));
+        const res = await timedPush(pushDevice, pushCtx(true), ctx.services.redis);
         return { platform: plan.platform, files, bytes, dryRun: true, ...(res ?? {}) };
       }
       await ctx.step('record');
@@ -135,12 +100,12 @@ export function registerAutoconfigure(): void {
         return { platform: plan.platform, files, bytes, pushed: false };
       }
       await ctx.step('push');
-      const res = await pushDevice(pushCtxNow);
+      const res = await timedPush(pushDevice, pushCtxNow, ctx.services.redis);
       return { platform: plan.platform, files, bytes, pushed: true, ...(res ?? {}) };
     },
     finalize: async (ctx) => {
       const data = ctx.planData as PlanData | undefined;
       return { dryRun: data?.dryRun ?? false, pushAvailable: !!pushDevice };
     },
-  });
+  };
 }

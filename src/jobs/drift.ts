@@ -5,13 +5,17 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Store } from '../store';
-import { intendedConfig } from './autoconfigure';
-import { comparableIntended, connectDevice, diffFiles, readRunning } from './push';
+import { intendedConfig } from './plan-from-store';
+import { comparableIntended, defaultPush, diffFiles, readRunning, type DevicePush } from './push';
 
 export interface DriftItem { device: string; drift: boolean; diff: string; error?: string }
 
 /** Running vs intended per device (devices without a plan are left out; unreachable ones carry `error`). */
-export async function computeDrift(store: Store, fabric: string, opts: { devices?: string[]; concurrency?: number } = {}): Promise<DriftItem[]> {
+export async function computeDrift(
+  store: Store, fabric: string,
+  opts: { devices?: string[]; concurrency?: number; connectDevice?: DevicePush['connect'] } = {},
+): Promise<DriftItem[]> {
+  const connectDevice = opts.connectDevice ?? defaultPush.connect;
   const devices = (await store.listDevices(fabric)).filter((d) => !opts.devices || opts.devices.includes(d.name));
   const out: DriftItem[] = [];
   let next = 0;
@@ -40,14 +44,23 @@ export async function computeDrift(store: Store, fabric: string, opts: { devices
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 20, Math.max(1, devices.length)) }, worker));
+  // A check of the whole fabric is its current drift count (GET /metrics: fabric_drift_devices).
+  if (!opts.devices) await store.redis.hset(DRIFT_COUNTS_KEY, fabric, String(out.filter((i) => i.drift).length));
   return out.sort((a, b) => a.device.localeCompare(b.device));
 }
 
+const DRIFT_COUNTS_KEY = 'fz:metrics:drift';
+
+/** Drifted devices per fabric, as the last whole-fabric check found them. */
+export async function readDriftCounts(redis: Redis): Promise<Map<string, number>> {
+  return new Map(Object.entries(await redis.hgetall(DRIFT_COUNTS_KEY)).map(([f, n]) => [f, Number(n)]));
+}
+
 /** Checks every fabric once and records drift events; returns the drifted devices per fabric. */
-export async function recordDrift(store: Store): Promise<Record<string, string[]>> {
+export async function recordDrift(store: Store, connectDevice?: DevicePush['connect']): Promise<Record<string, string[]>> {
   const res: Record<string, string[]> = {};
   for (const f of await store.listFabrics()) {
-    const items = await computeDrift(store, f.name);
+    const items = await computeDrift(store, f.name, { connectDevice });
     res[f.name] = items.filter((i) => i.drift).map((i) => i.device);
     for (const i of items.filter((x) => x.drift)) {
       await store.appendEvent(f.name, {
@@ -71,7 +84,11 @@ export function driftIntervalSeconds(env: NodeJS.ProcessEnv = process.env): numb
 }
 
 /** Starts the scheduled drift check (one scheduler id: many workers, one schedule). */
-export async function startDriftScheduler(o: { connect: () => Redis; store: Store; intervalSeconds: number; onChecked?: (r: Record<string, string[]>) => void }): Promise<{ close(): Promise<void> }> {
+export async function startDriftScheduler(o: {
+  connect: () => Redis; store: Store; intervalSeconds: number; onChecked?: (r: Record<string, string[]>) => void;
+  /** how devices are reached (default: the service's push settings) */
+  connectDevice?: DevicePush['connect'];
+}): Promise<{ close(): Promise<void> }> {
   const qc = o.connect();
   const queue = new Queue(DRIFT_QUEUE, { connection: qc as unknown as ConnectionOptions });
   if (o.intervalSeconds <= 0) {
@@ -81,7 +98,7 @@ export async function startDriftScheduler(o: { connect: () => Redis; store: Stor
   }
   const wc = o.connect();
   const worker = new Worker(DRIFT_QUEUE, async () => {
-    const r = await recordDrift(o.store);
+    const r = await recordDrift(o.store, o.connectDevice);
     o.onChecked?.(r);
     return r;
   }, { connection: wc as unknown as ConnectionOptions, concurrency: 1 });

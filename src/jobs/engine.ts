@@ -3,13 +3,15 @@
 // The parent plans, adds one child per device on `device-ops`, waits for them (a failed child
 // does not hold the others: ignoreDependencyOnFailure), then finalizes and releases the lock.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelledError, JobFailedError, ShutdownError, errorMessage, isTransient } from './errors';
 import { FollowUps } from './followup';
+import { SHARED, flushSharedMetrics, sharedMetrics } from '../metrics/shared';
 import { FabricLock, FINAL_STATES, JobRecords, type JobView, type LockBackend, type StepState } from './records';
 import {
-  DEVICE_QUEUE, QUEUE_NAMES, TYPE_ROUTING, getJobType,
+  DEVICE_QUEUE, QUEUE_NAMES, JobTypes,
   type DeviceContext, type JobServices, type JobTypeDef, type QueueName,
 } from './registry';
 
@@ -45,6 +47,8 @@ export interface JobSystemOptions {
   lockBackend: LockBackend;
   /** Fabric lock TTL; live jobs keep extending it, a dead worker's lock expires (default 60 s). */
   lockTtlMs?: number;
+  /** The job types this system submits and runs (src/jobs/runtime.ts builds the service's). */
+  types: JobTypes;
 }
 
 export interface WorkerOptions {
@@ -57,6 +61,8 @@ export interface WorkerOptions {
   stalledIntervalMs?: number;
   /** Queues this process works on (default all). */
   queues?: QueueName[];
+  /** This process's name in BullMQ (a job's `processedBy`; default host:pid). */
+  name?: string;
 }
 
 interface ParentData {
@@ -80,6 +86,8 @@ interface ChildData {
 
 export const childJobId = (jobId: string, device: string) => `${jobId}__${device.replace(/:/g, '_')}`;
 const LOCKED_SET = 'jobs:locked';
+/** Device jobs per addBulk when a parent enqueues its children. */
+const ADD_CHUNK = 250;
 
 export interface JobEvents {
   onFinished?(view: { id: string; type: string; state: string; durationMs: number }): void;
@@ -97,6 +105,9 @@ export class JobSystem {
   private stopping = false;
   private workerConnections: Redis[] = [];
   events: JobEvents = {};
+
+  /** The types this system runs. */
+  get types(): JobTypes { return this.opts.types; }
 
   constructor(private readonly opts: JobSystemOptions) {
     this.records = new JobRecords(opts.connection);
@@ -189,9 +200,9 @@ export class JobSystem {
   }
 
   private routingOf(type: string): { queue: QueueName; fabricLock: boolean } {
-    const routing = TYPE_ROUTING[type];
+    const routing = this.opts.types.routing(type);
     // A type this process does not know would land on the wrong queue: refuse it.
-    if (!routing) throw new Error(`unknown job type "${type}" (known: ${Object.keys(TYPE_ROUTING).sort().join(', ')})`);
+    if (!routing) throw new Error(`unknown job type "${type}" (known: ${this.opts.types.known().join(', ')})`);
     return routing;
   }
 
@@ -254,7 +265,7 @@ export class JobSystem {
     if (FINAL_STATES.includes(view.state)) throw new JobFinishedError(id, view.state);
     await this.records.requestCancel(id);
     await this.records.log(id, 'cancel requested');
-    const routing = TYPE_ROUTING[view.type] ?? { queue: DEVICE_QUEUE, fabricLock: false };
+    const routing = this.opts.types.routing(view.type) ?? { queue: DEVICE_QUEUE, fabricLock: false };
     const parent = await Job.fromId(this.queue(routing.queue), id);
     const pstate = parent ? await parent.getState() : 'unknown';
     if (!parent || pstate === 'waiting' || pstate === 'delayed' || pstate === 'prioritized' || pstate === 'unknown') {
@@ -266,13 +277,13 @@ export class JobSystem {
         await this.records.setStep(id, 'plan', 'cancelled');
         await this.records.finish(id, 'cancelled', { message: 'cancelled before it started' });
         if (view.fabric && routing.fabricLock) await this.dropLock(view.fabric, id);
-        this.events.onFinished?.({ id, type: view.type, state: 'cancelled', durationMs: 0 });
+        this.jobFinished({ id, type: view.type, state: 'cancelled', durationMs: 0 });
         return (await this.records.get(id))!;
       }
     }
     // Children not started yet: remove them (BullMQ frees the parent once none is pending).
     const devQ = this.queue(DEVICE_QUEUE);
-    const def = getJobType(view.type);
+    const def = this.opts.types.get(view.type);
     const stepNames = def ? def.deviceSteps.map((s) => s.name) : [];
     for (const [device, outcome] of Object.entries(view.devices)) {
       if (outcome.state !== 'queued') continue;
@@ -301,7 +312,7 @@ export class JobSystem {
     const mk = (name: QueueName, proc: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
       const conn = this.opts.connect();
       this.workerConnections.push(conn);
-      const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency });
+      const w = new Worker(name, proc, { ...common, connection: conn as ConnectionOptions, concurrency, name: wopts.name ?? `${hostname()}:${process.pid}` });
       // A Redis outage makes every reconnect attempt an error: one line per queue per 30 s.
       let last = 0;
       let suppressed = 0;
@@ -369,8 +380,8 @@ export class JobSystem {
   private async processParent(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ParentData;
     const log = services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric });
-    const def = getJobType(d.type);
-    const routing = TYPE_ROUTING[d.type];
+    const def = this.opts.types.get(d.type);
+    const routing = this.opts.types.routing(d.type);
     const release = async () => { if (routing?.fabricLock) await this.dropLock(d.fabric, d.jobId); };
     const started = Date.parse((await this.opts.connection.hget(`job:${d.jobId}`, 'createdAt')) ?? '') || Date.now();
     const done = async (state: 'succeeded' | 'failed' | 'cancelled', f: { result?: unknown; error?: string; message?: string }) => {
@@ -378,7 +389,7 @@ export class JobSystem {
       await release();
       if (first) {
         log.info({ state, error: f.error }, 'job finished');
-        this.events.onFinished?.({ id: d.jobId, type: d.type, state, durationMs: Date.now() - started });
+        this.jobFinished({ id: d.jobId, type: d.type, state, durationMs: Date.now() - started });
       }
     };
     if (!def) {
@@ -424,11 +435,14 @@ export class JobSystem {
       const names = plan.devices.map((t) => t.device);
       await this.records.declareDevices(d.jobId, names, def.deviceSteps.map((s) => s.name));
       // Children first, then the phase: a crash in between re-plans. The children that exist
-      // already (one MULTI added them all) are left alone: re-adding a FAILED one makes BullMQ
-      // count it as a pending dependency again, and the parent waits for it forever.
+      // already (an earlier run may have added some chunks) are left alone: re-adding a FAILED
+      // one makes BullMQ count it as a pending dependency again, and the parent waits forever.
       const toAdd = await this.missingChildren(d.jobId, plan.devices);
-      if (toAdd.length > 0) {
-        await this.queue(DEVICE_QUEUE).addBulk(toAdd.map((t) => ({
+      // In chunks: workers start on the first devices while the rest are added (one addBulk of
+      // 5,000 children held them all back for most of a second). A crash between chunks re-plans
+      // and missingChildren adds only the rest.
+      for (let at = 0; at < toAdd.length; at += ADD_CHUNK) {
+        await this.queue(DEVICE_QUEUE).addBulk(toAdd.slice(at, at + ADD_CHUNK).map((t) => ({
           name: `${d.type}:device`,
           data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
           opts: {
@@ -505,7 +519,8 @@ export class JobSystem {
 
   private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
     const d = job.data as ChildData;
-    const def = getJobType(d.type);
+    const t0 = performance.now();
+    const def = this.opts.types.get(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
     const stepNames = def.deviceSteps.map((s) => s.name);
     const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
@@ -539,6 +554,7 @@ export class JobSystem {
       if (current) stepState[current] = 'succeeded';
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
       await records.deviceDone(d.jobId, d.device, { state: 'succeeded', progress: 1, attempts: attempt, ...(result === undefined ? {} : { result }) }, stepState, 'succeeded');
+      this.deviceFinished(d.type, 'succeeded', t0);
       return result ?? null;
     } catch (e) {
       if (e instanceof ShutdownError) {
@@ -549,6 +565,7 @@ export class JobSystem {
       if (e instanceof CancelledError) {
         for (const s of stepNames) if (stepState[s] !== 'succeeded') stepState[s] = 'cancelled';
         await records.deviceDone(d.jobId, d.device, { state: 'cancelled', progress: doneWeight / totalWeight, attempts: attempt }, stepState, current ? `cancelled at step ${current}` : 'cancelled');
+        this.deviceFinished(d.type, 'cancelled', t0);
         return { cancelled: true };
       }
       const msg = errorMessage(e);
@@ -563,6 +580,7 @@ export class JobSystem {
       for (const s of stepNames) if (stepState[s] === 'queued') stepState[s] = 'skipped';
       await records.deviceDone(d.jobId, d.device, { state: 'failed', progress: doneWeight / totalWeight, error: `${current ?? 'start'}: ${msg}`, attempts: attempt },
         stepState, `failed at ${current ?? 'start'}: ${msg}`);
+      this.deviceFinished(d.type, 'failed', t0);
       throw new UnrecoverableError(msg);
     }
   }
@@ -596,8 +614,23 @@ export class JobSystem {
     this.workers = [];
     for (const c of this.workerConnections) c.disconnect();
     this.workerConnections = [];
+    await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+  }
+
+  /** A job's final state: this process's listeners, and the metrics every process adds to. */
+  private jobFinished(e: { id: string; type: string; state: string; durationMs: number }): void {
+    const m = sharedMetrics(this.opts.connection);
+    m.inc(SHARED.jobsFinished, { type: e.type, state: e.state });
+    if (e.durationMs > 0) m.observe(SHARED.jobDuration, { type: e.type, state: e.state }, e.durationMs / 1000);
+    this.events.onFinished?.(e);
+  }
+
+  private deviceFinished(type: string, state: StepState, t0: number): void {
+    const m = sharedMetrics(this.opts.connection);
+    m.inc(SHARED.deviceJobs, { type, state });
+    m.observe(SHARED.deviceJobDuration, { type, state }, (performance.now() - t0) / 1000);
   }
 
   /** Failures outside the processor (a job that stalled too often): record them. */
@@ -607,7 +640,7 @@ export class JobSystem {
     if (willRetry) return;
     const o = await this.records.device(d.jobId, d.device);
     if (o && (o.state === 'queued' || o.state === 'running')) {
-      const def = getJobType(d.type);
+      const def = this.opts.types.get(d.type);
       const steps = def ? Object.fromEntries(def.deviceSteps.map((s) => [s.name, 'skipped' as StepState])) : {};
       await this.records.deviceDone(d.jobId, d.device, { state: 'failed', progress: o.progress, error: err.message }, steps, `failed: ${err.message}`);
       services.logger.warn({ jobId: d.jobId, device: d.device, err: err.message }, 'device job failed');
@@ -620,9 +653,9 @@ export class JobSystem {
     if (willRetry) return;
     if (await this.records.finish(d.jobId, 'failed', { error: err.message, message: `failed: ${err.message}` })) {
       services.logger.warn({ jobId: d.jobId, err: err.message }, 'job failed');
-      this.events.onFinished?.({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
+      this.jobFinished({ id: d.jobId, type: d.type, state: 'failed', durationMs: 0 });
     }
-    if (TYPE_ROUTING[d.type]?.fabricLock) await this.dropLock(d.fabric, d.jobId);
+    if (this.opts.types.routing(d.type)?.fabricLock) await this.dropLock(d.fabric, d.jobId);
   }
 
   /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */
@@ -655,6 +688,7 @@ export class JobSystem {
 
   async close(): Promise<void> {
     await this.closeWorkers();
+    await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
   }

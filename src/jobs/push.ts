@@ -10,11 +10,10 @@ import { createTwoFilesPatch } from 'diff';
 import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
 import { NetconfRpcError } from '../netconf/errors';
-import { TransactionError, junosConfirmMinutes, pushConfig, type TransactionStep } from '../netconf/transaction';
-import { childText, escapeText, findAll, parseFragment, textOf, type XmlElement } from '../netconf/xml';
-import { JUNOS_GROUP_PREFIX } from '../render';
+import { TransactionError, pushConfig, type TransactionStep } from '../netconf/transaction';
+import { platformModule, platformOfSession } from '../platforms';
 import type { Store } from '../store';
-import type { PushContext } from './autoconfigure';
+import type { PushContext, PushDeviceFn } from './push-context';
 import { checkDevice, describeVerify, readOperState, type VerifyPhase, type VerifyResult } from './verify';
 
 export interface PushSettings {
@@ -49,55 +48,29 @@ const DEFAULTS: PushSettings = {
   lockWaitMs: 120_000,
   lockPollMs: 1_000,
 };
-let settings: PushSettings = { ...DEFAULTS };
-
-/** Overrides push settings (undefined: back to the defaults). */
-export function configurePush(p?: Partial<PushSettings>): void {
-  settings = { ...DEFAULTS, ...(p ?? {}) };
+/** A push with its settings: the job types take `push`, drift takes `connect`. */
+export interface DevicePush {
+  readonly settings: Readonly<PushSettings>;
+  push: PushDeviceFn;
+  connect(store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }>;
 }
 
-export const NS_FRR = 'urn:fabric:frr';
-
-function frrFiles(device: string, files: Record<string, string>): { frrConf: string; interfaces: string } {
-  return { frrConf: files[`${device}.frr.conf`] ?? '', interfaces: files[`${device}.interfaces`] ?? '' };
+/** A push with these settings (the rest default); tests point it at relays and simulators. */
+export function createPush(p: Partial<PushSettings> = {}): DevicePush {
+  const settings: PushSettings = { ...DEFAULTS, ...p };
+  return {
+    settings,
+    push: (ctx) => pushWith(settings, ctx),
+    connect: (store, fabric, device) => connectWith(settings, store, fabric, device),
+  };
 }
 
-/** Junos groups as canonical indented text (no attributes, no whitespace-only text): running and
- * intended compare equal whatever the device's pretty printing. */
-function canonXml(el: XmlElement, depth = 0): string {
-  const pad = '  '.repeat(depth);
-  const kids = el.children.filter((c): c is XmlElement => c.type === 'element');
-  if (kids.length === 0) {
-    const t = textOf(el).trim();
-    return t ? `${pad}<${el.name}>${escapeText(t)}</${el.name}>` : `${pad}<${el.name}/>`;
-  }
-  return [`${pad}<${el.name}>`, ...kids.map((k) => canonXml(k, depth + 1)), `${pad}</${el.name}>`].join('\n');
-}
+export { NS_FRR } from '../platforms/frr';
+export { junosLoad } from '../platforms/junos';
 
-/** The service's groups, sorted by name, then its apply-groups in configuration order (that
- * order decides inheritance, and an apply-groups an operator removed is drift too). */
-function junosGroupsText(xml: string, onlyOwned: boolean): string {
-  const nodes = parseFragment(xml);
-  const groups = findAll(nodes, 'groups').filter((g) => !onlyOwned || (childText(g, 'name') ?? '').startsWith(JUNOS_GROUP_PREFIX));
-  groups.sort((a, b) => (childText(a, 'name') ?? '').localeCompare(childText(b, 'name') ?? ''));
-  const applied = findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()).filter((n) => n.startsWith(JUNOS_GROUP_PREFIX));
-  const lines = [...groups.map((g) => canonXml(g)), ...applied.map((n) => `<apply-groups>${escapeText(n)}</apply-groups>`)];
-  return lines.join('\n') + (lines.length ? '\n' : '');
-}
-
-/** The running config as files, named like the rendered ones (frr: frr.conf + interfaces; junos: the __fabric_ groups). */
-export async function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
-  if (platform === 'junos') {
-    const data = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
-    return { [`${device}.groups`]: junosGroupsText(data, true) };
-  }
-  const data = await client.getConfig('running', `<frr xmlns="${NS_FRR}"/>`);
-  const frr = findAll(parseFragment(data), 'frr')[0];
-  const conf = frr ? textOf(findAll(frr.children, 'frr-conf')[0]) : '';
-  const ifs = frr ? textOf(findAll(frr.children, 'interfaces')[0]) : '';
-  const out: Record<string, string> = { [`${device}.frr.conf`]: conf };
-  if (ifs) out[`${device}.interfaces`] = ifs;
-  return out;
+/** The running config as files, named like the rendered ones (the platform's canonical form: frr.conf + interfaces, Junos' __fabric_ groups). */
+export function readRunning(client: NetconfClient, device: string, platform: string): Promise<Record<string, string>> {
+  return platformModule(platform).readRunning(client, device);
 }
 
 /** Unified diff running -> intended over the union of file names ('' when equal). */
@@ -121,38 +94,7 @@ export function commitText(files: Record<string, string>): string {
 
 /** Intended files as they compare against readRunning (junos: the rendered groups only). */
 export function comparableIntended(device: string, platform: string, files: Record<string, string>): Record<string, string> {
-  if (platform !== 'junos') {
-    const f = frrFiles(device, files);
-    const out: Record<string, string> = { [`${device}.frr.conf`]: f.frrConf };
-    if (f.interfaces) out[`${device}.interfaces`] = f.interfaces;
-    return out;
-  }
-  return { [`${device}.groups`]: junosGroupsText(files[`${device}.xml`] ?? '', false) };
-}
-
-export async function junosLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<void> {
-  const xml = files[`${device}.xml`];
-  if (!xml) throw new Error(`no rendered ${device}.xml`);
-  const wanted = new Set(findAll(parseFragment(xml), 'groups').map((g) => childText(g, 'name') ?? ''));
-  // Groups the service owned before but the new config lacks (a feature that went away), and
-  // their apply-groups entries where present (deleting an absent statement is an error).
-  const running = await client.getConfig('running', '<configuration><groups/><apply-groups/></configuration>');
-  const nodes = parseFragment(running);
-  const stale = findAll(nodes, 'groups').map((g) => childText(g, 'name') ?? '')
-    .filter((n) => n.startsWith(JUNOS_GROUP_PREFIX) && !wanted.has(n));
-  const applied = new Set(findAll(nodes, 'apply-groups').map((a) => textOf(a).trim()));
-  if (stale.length) {
-    const del = stale.map((n) => `<groups delete="delete"><name>${escapeText(n)}</name></groups>` +
-      (applied.has(n) ? `<apply-groups delete="delete">${escapeText(n)}</apply-groups>` : '')).join('');
-    await client.loadConfiguration({ action: 'merge', format: 'xml', config: `<configuration>${del}</configuration>` });
-  }
-  await client.loadConfiguration({ action: 'replace', format: 'xml', config: xml });
-}
-
-function frrLoad(client: NetconfClient, device: string, files: Record<string, string>): Promise<unknown> {
-  const f = frrFiles(device, files);
-  const config = `<frr xmlns="${NS_FRR}"><frr-conf>${escapeText(f.frrConf)}</frr-conf><interfaces>${escapeText(f.interfaces)}</interfaces></frr>`;
-  return client.editConfig({ target: 'candidate', config, defaultOperation: 'replace' });
+  return platformModule(platform).comparableIntended(device, files);
 }
 
 const failedKey = (jobId: string) => `fz:push:${jobId}:failed`;
@@ -167,7 +109,7 @@ export async function pushFailedDevices(store: Store, jobId: string): Promise<st
   return store.redis.smembers(failedKey(jobId));
 }
 
-export async function connectDevice(store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }> {
+async function connectWith(settings: PushSettings, store: Store, fabric: string, device: string): Promise<{ client: NetconfClient; platform: string }> {
   const dev = await store.getDevice(fabric, device);
   if (!dev) throw new Error(`device ${device} is not in fabric ${fabric}`);
   if (!dev.managementIp) throw new Error('no management address (onboard the device first)');
@@ -182,7 +124,7 @@ export async function connectDevice(store: Store, fabric: string, device: string
     hostKeyStore: store.hostKeyStore(fabric, { actor: 'push' }),
     connectTimeoutMs: settings.connectTimeoutMs, rpcTimeoutMs: settings.rpcTimeoutMs,
   });
-  return { client, platform: client.isJunos ? 'junos' : 'frr' };
+  return { client, platform: platformOfSession(client).name };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -193,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * bounded grace: a peer whose own push fails meanwhile becomes a note, not this device's failure.
  * A device with nothing up gets no grace (it is the broken one), which breaks the tie.
  */
-async function verifyUntil(ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
+async function verifyUntil(settings: PushSettings, ctx: PushContext, client: NetconfClient): Promise<VerifyResult> {
   const end = Date.now() + settings.verifyTimeoutMs;
   const graceEnd = end + Math.min(30_000, Math.ceil(settings.verifyTimeoutMs / 2));
   const loopbacks = ctx.loopbacks ?? (await ctx.store.getAllocations(ctx.fabric)).loopbacks;
@@ -254,9 +196,9 @@ const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON
  * good) or never saw it (and its confirm timer restores the previous one). Wait until that timer
  * must have fired, then read running again, so the job says which instead of guessing.
  */
-async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
+async function afterUnknownConfirm(settings: PushSettings, ctx: PushContext, e: TransactionError, intended: Record<string, string>, previous?: Record<string, string>): Promise<string | undefined> {
   const cc = e.result.steps.find((s) => s.name === 'commit-confirmed');
-  const timerMs = (ctx.platform === 'junos' ? junosConfirmMinutes(settings.confirmTimeoutSeconds) * 60 : settings.confirmTimeoutSeconds) * 1000;
+  const timerMs = platformModule(ctx.platform).commit.timerSeconds(settings.confirmTimeoutSeconds) * 1000;
   // The device started its timer before it answered the confirmed commit.
   const from = cc ? Date.parse(cc.startedAt) + (cc.ms ?? 0) : Date.now();
   const waitMs = Math.max(0, from + timerMs + Math.max(2_000, timerMs / 10) - Date.now());
@@ -264,7 +206,7 @@ async function afterUnknownConfirm(ctx: PushContext, e: TransactionError, intend
   await sleep(waitMs);
   let running: Record<string, string>;
   try {
-    const { client } = await connectDevice(ctx.store, ctx.fabric, ctx.device);
+    const { client } = await connectWith(settings, ctx.store, ctx.fabric, ctx.device);
     try { running = await readRunning(client, ctx.device, ctx.platform); } finally { await client.close(); }
   } catch (err) {
     return `cannot read the device after its confirm timer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): outcome unknown`;
@@ -284,17 +226,17 @@ function lockHolder(e: unknown): string | undefined {
 }
 
 /**
- * The autoconfigure push hook (installed with setPushDevice). A candidate locked by another
- * session is waited for, bounded (settings.lockWaitMs): after a Redis outage longer than the job
+ * The device push (createPush; the service's autoconfigure and rollback types are built with
+ * one, runtime.ts). A candidate locked by another session is waited for, bounded (lockWaitMs): after a Redis outage longer than the job
  * lock, BullMQ hands a device job to a second worker while the first is still pushing it (found
  * by test/chaos/redis-kill.test.ts), and an operator's session ends too; failing at once made
  * the job fail while the device was being configured.
  */
-export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string, unknown>> {
+async function pushWith(settings: PushSettings, ctx: PushContext): Promise<Record<string, unknown>> {
   const deadline = Date.now() + settings.lockWaitMs;
   for (let i = 0; ; i++) {
     try {
-      return await pushOnce(ctx);
+      return await pushOnce(settings, ctx);
     } catch (e) {
       const holder = lockHolder(e);
       if (!holder || Date.now() + settings.lockPollMs > deadline) throw e;
@@ -305,32 +247,34 @@ export async function pushDeviceConfig(ctx: PushContext): Promise<Record<string,
   }
 }
 
-async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
+async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   let client: NetconfClient;
   try {
-    ({ client } = await connectDevice(ctx.store, ctx.fabric, ctx.device));
+    ({ client } = await connectWith(settings, ctx.store, ctx.fabric, ctx.device));
   } catch (e) {
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     throw e;
   }
-  const junos = ctx.platform === 'junos';
-  if (junos !== client.isJunos) {
+  const platform = platformModule(ctx.platform);
+  const speaks = platformOfSession(client);
+  if (speaks !== platform) {
     await client.close();
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
-    throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device ${client.isJunos ? 'is' : 'is not'} Junos`);
+    throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device's hello says ${speaks.name}`);
   }
-  const intended = comparableIntended(ctx.device, ctx.platform, ctx.files);
+  const intended = platform.comparableIntended(ctx.device, ctx.files);
   let verified: VerifyResult | undefined;
   let previous: Record<string, string> | undefined;
   const steps: string[] = [];
   try {
     const r = await pushConfig({
       client,
-      platform: junos ? 'junos' : 'rfc',
-      load: (c) => (junos ? junosLoad(c, ctx.device, ctx.files) : frrLoad(c, ctx.device, ctx.files).then(() => undefined)),
-      computeDiff: junos ? undefined : async (c) => diffFiles((previous = await readRunning(c, ctx.device, ctx.platform)), intended),
-      verify: settings.verify ? async (c) => { verified = await verifyUntil(ctx, c); } : undefined,
+      flavour: platform.commit,
+      load: (c) => platform.load(c, ctx.device, ctx.files),
+      // A dialect without the device's own diff: ours, running (as the platform reads it) -> intended.
+      computeDiff: platform.commit.deviceDiff ? undefined : async (c) => diffFiles((previous = await platform.readRunning(c, ctx.device)), intended),
+      verify: settings.verify ? async (c) => { verified = await verifyUntil(settings, ctx, c); } : undefined,
       confirmTimeoutSeconds: settings.confirmTimeoutSeconds,
       dryRun: ctx.dryRun,
       onStep: (s) => {
@@ -358,7 +302,7 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
     if (e instanceof TransactionError) {
       if (!lockHolder(e)) await ctx.log(`push failed at ${e.step}: ${e.message}; steps ${steps.join(', ')}`);
       if (e.result.confirmUnknown && !ctx.dryRun) {
-        const why = await afterUnknownConfirm(ctx, e, intended, previous);
+        const why = await afterUnknownConfirm(settings, ctx, e, intended, previous);
         if (!why) {
           await ctx.log('the confirming commit got no reply, but after the confirm timer the device still runs the intended config: the confirm arrived');
           await recordCommit(ctx, intended, e.result.diff);
@@ -371,3 +315,7 @@ async function pushOnce(ctx: PushContext): Promise<Record<string, unknown>> {
     throw e;
   }
 }
+
+/** The service's push: NETCONF on port 830 of the management address, verify on. */
+export const defaultPush: DevicePush = createPush();
+export const pushDeviceConfig: PushDeviceFn = defaultPush.push;

@@ -3,7 +3,7 @@
 // finalize step once every child has finished (succeeded, failed or cancelled). Later issues
 // (onboarding, autoconfigure push) register their own type or replace a step function:
 //
-//   registerJobType({
+//   types.register({
 //     type: 'onboard', queue: 'discovery', fabricLock: true,
 //     deviceSteps: [{ name: 'facts', weight: 1 }, { name: 'lldp', weight: 2 }],
 //     plan: async (ctx) => ({ devices: [{ device: 'leaf1', data: {...} }], data: {...} }),
@@ -11,6 +11,7 @@
 //     finalize: async (ctx) => ({ found: Object.keys(ctx.devices).length }),
 //   });
 //
+// A JobTypes registry holds the types of one JobSystem (`types.register(def)`).
 // Handlers get `ctx.services` (store, config, logger, redis): the same functions the CLI calls.
 // Throw TransientError (or a system error such as ECONNREFUSED) to be retried with exponential
 // backoff; any other error fails that device at once. Never put secrets in job data, results or
@@ -18,19 +19,19 @@
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config';
 import type { Logger } from '../log';
+import type { Store } from '../store';
 import type { DeviceOutcome } from './records';
 
 export type QueueName = 'discovery' | 'autoconfigure' | 'device-ops';
 export const QUEUE_NAMES: readonly QueueName[] = ['discovery', 'autoconfigure', 'device-ops'];
 export const DEVICE_QUEUE: QueueName = 'device-ops';
 
-/** What handlers may use. `store` is the service's Store (src/store). */
+/** What handlers may use. */
 export interface JobServices {
   redis: Redis;
   config: ServiceConfig;
   logger: Logger;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  store: any;
+  store: Store;
 }
 
 interface BaseContext<P> {
@@ -84,30 +85,51 @@ export interface JobTypeDef<P = Record<string, unknown>> {
 }
 
 /** Routing facts the API needs even where no handler runs (API-only processes). */
-export const TYPE_ROUTING: Record<string, { queue: QueueName; fabricLock: boolean }> = {
-  autoconfigure: { queue: 'autoconfigure', fabricLock: true },
-  onboard: { queue: 'discovery', fabricLock: true },
-  rollback: { queue: 'autoconfigure', fabricLock: true },
-};
+const BUILTIN_ROUTING: ReadonlyMap<string, JobRouting> = new Map([
+  ['autoconfigure', { queue: 'autoconfigure', fabricLock: true }],
+  ['onboard', { queue: 'discovery', fabricLock: true }],
+  ['rollback', { queue: 'autoconfigure', fabricLock: true }],
+]);
 
-const registry = new Map<string, JobTypeDef<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface JobRouting { queue: QueueName; fabricLock: boolean }
 
-export function registerJobType<P>(def: JobTypeDef<P>): void {
-  if (!/^[a-z][a-z0-9-]*$/.test(def.type)) throw new Error(`job type "${def.type}": use [a-z0-9-]`);
-  if (def.deviceSteps.length === 0) throw new Error(`job type "${def.type}": needs at least one device step`);
-  registry.set(def.type, def as JobTypeDef<any>); // eslint-disable-line @typescript-eslint/no-explicit-any
-  TYPE_ROUTING[def.type] = { queue: def.queue, fabricLock: def.fabricLock };
-}
+/**
+ * The job types one JobSystem runs: built by the entry point (src/jobs/runtime.ts) or a test and
+ * handed to the JobSystem, never a module-level table, so two systems in one process (tests, the
+ * API's and the workers' in `npm start`) cannot change each other's types.
+ */
+export class JobTypes {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly defs = new Map<string, JobTypeDef<any>>();
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function getJobType(type: string): JobTypeDef<any> | undefined {
-  return registry.get(type);
-}
+  register<P>(def: JobTypeDef<P>): this {
+    if (!/^[a-z][a-z0-9-]*$/.test(def.type)) throw new Error(`job type "${def.type}": use [a-z0-9-]`);
+    if (def.deviceSteps.length === 0) throw new Error(`job type "${def.type}": needs at least one device step`);
+    this.defs.set(def.type, def as JobTypeDef<any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this;
+  }
 
-export function unregisterJobType(type: string): void {
-  registry.delete(type);
-}
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get(type: string): JobTypeDef<any> | undefined {
+    return this.defs.get(type);
+  }
 
-export function registeredJobTypes(): string[] {
-  return [...registry.keys()].sort();
+  unregister(type: string): void {
+    this.defs.delete(type);
+  }
+
+  names(): string[] {
+    return [...this.defs.keys()].sort();
+  }
+
+  /** Queue and fabric lock of a type: its definition's, else the built-in facts (an API-only process). */
+  routing(type: string): JobRouting | undefined {
+    const d = this.defs.get(type);
+    return d ? { queue: d.queue, fabricLock: d.fabricLock } : BUILTIN_ROUTING.get(type);
+  }
+
+  /** Every type this system can submit (registered or built in). */
+  known(): string[] {
+    return [...new Set([...this.defs.keys(), ...BUILTIN_ROUTING.keys()])].sort();
+  }
 }

@@ -5,9 +5,10 @@
 // BFD, loopbacks): a rollback is meant to restore a working fabric, not an old topology.
 import type { ConfigCommit } from '../store/types';
 import type { Store } from '../store';
-import { planFromStore, type PushContext } from './autoconfigure';
-import { pushDeviceConfig } from './push';
-import { registerJobType, type DeviceContext } from './registry';
+import { findPlatform, platformNames } from '../platforms';
+import { planFromStore } from './plan-from-store';
+import type { PushContext, PushDeviceFn } from './push-context';
+import type { DeviceContext, JobTypeDef } from './registry';
 
 export interface RollbackParams {
   device: string;
@@ -30,40 +31,28 @@ export async function findHistoryEntry(store: Store, fabric: string, device: str
   return items[version] ?? null;
 }
 
+/** `a`, `a and b`, `a, b and c` */
+function either(names: string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
 /**
- * The files of a history entry: the inverse of how push.ts records them. frr: one file is its
- * text; several are `# <name>\n<text>` joined by '\n'. junos: the service's groups (canonical XML)
- * and its apply-groups, made loadable again: each group replaces the device's copy, and
- * junosLoad deletes service groups the entry lacks.
+ * The files of a history entry: the inverse of how push.ts records them (commitText of the
+ * platform's comparable files), by the entry's platform (src/platforms/<name>/config.ts).
+ * Entries written before platforms were recorded are frr's.
  */
 export function filesFromCommit(device: string, entry: Pick<ConfigCommit, 'text' | 'platform'>): Record<string, string> {
   const platform = entry.platform ?? 'frr';
-  if (platform === 'junos') return { [`${device}.xml`]: junosXmlFromCommit(entry.text) };
-  if (platform !== 'frr') throw new Error(`rollback: history entries of platform ${platform} cannot be pushed back (frr and junos only)`);
-  const conf = `${device}.frr.conf`;
-  const ifs = `${device}.interfaces`;
-  const text = entry.text;
-  if (!text.startsWith(`# ${conf}\n`)) return { [conf]: text };
-  const sep = `\n# ${ifs}\n`;
-  const i = text.indexOf(sep);
-  if (i < 0) return { [conf]: text.slice(conf.length + 3) };
-  return { [conf]: text.slice(conf.length + 3, i), [ifs]: text.slice(i + sep.length) };
-}
-
-function junosXmlFromCommit(text: string): string {
-  const lines = text.split('\n');
-  if (!lines.some((l) => l.startsWith('<apply-groups>'))) {
-    throw new Error('rollback: this Junos history entry has no apply-groups (recorded by an older version): it cannot be pushed back as it was');
-  }
-  // canonXml puts each top-level <groups> at the start of a line, unindented
-  const body = lines.filter((l) => l !== '').map((l) => (l === '<groups>' ? '<groups replace="replace">' : l)).join('\n');
-  return `<configuration>\n${body}\n</configuration>\n`;
+  const m = findPlatform(platform);
+  if (!m) throw new Error(`rollback: history entries of platform ${platform} cannot be pushed back (${either(platformNames())} only)`);
+  return m.filesFromCommit(device, entry.text);
 }
 
 interface DeviceData { at: string; jobId: string }
 
-export function registerRollback(): void {
-  registerJobType<RollbackParams>({
+/** The rollback job type: pushes a config history entry back with `push` (src/jobs/push.ts). */
+export function rollbackJob(opts: { push: PushDeviceFn }): JobTypeDef<RollbackParams> {
+  return {
     type: 'rollback',
     // The parent (plan, wait, finalize) runs on the fabric-job queue; the device step on device-ops.
     queue: 'autoconfigure',
@@ -72,7 +61,7 @@ export function registerRollback(): void {
     // A failed push is not retried: commit confirmed already rolled the device back.
     attempts: 1,
     plan: async (ctx) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const { device, version, at, commitJob } = ctx.params;
       if (!(await store.getDevice(ctx.fabric, device))) throw new Error(`rollback: device ${device} is not in fabric ${ctx.fabric}`);
       const entry = await findHistoryEntry(store, ctx.fabric, device, version, { at, jobId: commitJob });
@@ -81,7 +70,7 @@ export function registerRollback(): void {
       return { devices: [{ device, data: { at: entry.at, jobId: entry.jobId } satisfies DeviceData }] };
     },
     runDevice: async (ctx: DeviceContext<RollbackParams>) => {
-      const store = ctx.services.store as Store;
+      const store = ctx.services.store;
       const { at, jobId } = ctx.data as DeviceData;
       const entry = await findHistoryEntry(store, ctx.fabric, ctx.device, ctx.params.version, { at, jobId });
       if (!entry) throw new Error(`rollback: the history entry committed ${at} is gone`);
@@ -94,9 +83,9 @@ export function registerRollback(): void {
         jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, plan, platform: entry.platform ?? plan.platform,
         files, store, log: ctx.log, checkCancel: ctx.checkCancel,
       };
-      const res = await pushDeviceConfig(pushCtx);
+      const res = (await opts.push(pushCtx)) ?? {};
       return { version: ctx.params.version, from: { at, jobId }, ...res };
     },
     finalize: async (ctx) => ({ device: ctx.params.device, version: ctx.params.version }),
-  });
+  };
 }

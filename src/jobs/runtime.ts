@@ -1,40 +1,46 @@
 // Wiring shared by `npm start` (API + workers) and `npm run worker` (workers only): the job
-// system on a Redis, the job types this build knows, plugins named by FABRIC_JOB_PLUGINS.
+// system on a Redis, the job types this build knows (their dependencies passed in), plugins
+// named by FABRIC_JOB_PLUGINS.
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config';
 import type { Logger } from '../log';
 import { connectRedis, type Store } from '../store';
-import { registerAutoconfigure } from './autoconfigure';
-import { registerRollback } from './rollback';
+import { onboardJob } from '../discovery/onboard';
+import { autoconfigureJob } from './autoconfigure';
 import { JobSystem } from './engine';
-import { getJobType, registeredJobTypes } from './registry';
+import { pushDeviceConfig } from './push';
+import type { PushDeviceFn } from './push-context';
+import { JobTypes } from './registry';
+import { rollbackJob } from './rollback';
 
-/** Modules of other areas that register a job type when loaded (absent ones are skipped). */
-const OPTIONAL_TYPE_MODULES = ['../discovery/onboard-job', '../discovery/jobs'];
-
-export function registerBuiltinJobTypes(config: ServiceConfig, logger: Logger): string[] {
-  if (!getJobType('autoconfigure')) registerAutoconfigure();
-  if (!getJobType('rollback')) registerRollback();
-  for (const m of OPTIONAL_TYPE_MODULES) {
-    try {
-      const mod = require(m) as { registerJobTypes?: () => void }; // eslint-disable-line @typescript-eslint/no-require-imports
-      mod.registerJobTypes?.();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(m.split('/').pop()!)) throw e;
-    }
-  }
-  for (const p of config.jobPlugins) {
-    const mod = require(path.resolve(p)) as { registerJobTypes?: () => void }; // eslint-disable-line @typescript-eslint/no-require-imports
-    mod.registerJobTypes?.();
-    logger.info({ plugin: p }, 'job plugin loaded');
-  }
-  return registeredJobTypes();
+/** A plugin module (FABRIC_JOB_PLUGINS) adds or replaces types in the registry it is given. */
+export interface JobPlugin {
+  registerJobTypes(types: JobTypes, opts: { push: PushDeviceFn }): void;
 }
 
-export function openJobSystem(opts: { redis: Redis; url: string; store: Store; config: ServiceConfig }): JobSystem {
+/**
+ * The job types of this build, with their dependencies passed in: the NETCONF push (unless
+ * FABRIC_PUSH=off), then the plugins named by FABRIC_JOB_PLUGINS (tests: barriers, relays).
+ */
+export function builtinJobTypes(config: ServiceConfig, logger: Logger, opts: { push?: PushDeviceFn } = {}): JobTypes {
+  const push = opts.push ?? pushDeviceConfig;
+  const types = new JobTypes()
+    .register(autoconfigureJob({ push: config.push ? push : undefined }))
+    .register(rollbackJob({ push }))
+    .register(onboardJob);
+  for (const p of config.jobPlugins) {
+    const mod = require(path.resolve(p)) as Partial<JobPlugin>; // eslint-disable-line @typescript-eslint/no-require-imports
+    if (typeof mod.registerJobTypes !== 'function') throw new Error(`FABRIC_JOB_PLUGINS: ${p} exports no registerJobTypes(types)`);
+    mod.registerJobTypes(types, { push });
+    logger.info({ plugin: p }, 'job plugin loaded');
+  }
+  return types;
+}
+
+export function openJobSystem(opts: { redis: Redis; url: string; store: Store; config: ServiceConfig; types: JobTypes }): JobSystem {
   return new JobSystem({
+    types: opts.types,
     connection: opts.redis,
     connect: () => connectRedis(opts.url, { connectionName: 'fabric-worker' }),
     lockBackend: opts.store,

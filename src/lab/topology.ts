@@ -1,4 +1,4 @@
-// Topology file of a digital twin (DESIGN §6): parse and validate, pure (no IO).
+// Topology file of a digital twin (docs/architecture.md, Digital twin): parse and validate, pure (no IO).
 // Every error is one line naming what is wrong and where.
 import { load as parseYaml } from 'js-yaml';
 

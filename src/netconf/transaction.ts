@@ -8,15 +8,20 @@
  *  - after it: cancel-commit (RFC 6241 confirmed-commit:1.1), or on Junos `load rollback 1` +
  *    commit, or, when the session is gone or nothing else works, the device's own timer
  *    (the confirmed commit expires and the device restores the previous configuration).
- * The lock is always released and (unless told otherwise) the session closed.
+ * The lock is always released and (unless told otherwise) the session closed. Each step speaks
+ * the device's dialect, a CommitFlavour (flavours.ts) the caller names or the hello implies.
  *
  * Junos counts confirm-timeout in MINUTES (`<commit-configuration><confirmed/>`), RFC 6241 in
  * SECONDS (`<commit><confirmed/>`): callers give seconds, Junos gets ceil(seconds / 60), at least 1.
  */
 import { NetconfClient } from './client';
 import { NetconfError, NetconfRpcError } from './errors';
+import { COMMIT_FLAVOURS, flavourOfSession, type CommitFlavour, type RollbackMethod } from './flavours';
 
-export type TransactionPlatform = 'rfc' | 'junos';
+export { junosConfirmMinutes, type CommitFlavour, type RollbackMethod } from './flavours';
+
+/** A commit flavour's name (src/netconf/flavours.ts): `rfc`, or a vendor dialect. */
+export type TransactionPlatform = string;
 export type StepName = 'lock' | 'load' | 'validate' | 'diff' | 'commit-confirmed' | 'verify' | 'confirm' | 'discard' | 'rollback' | 'unlock';
 export type StepState = 'running' | 'ok' | 'failed' | 'skipped';
 
@@ -31,8 +36,6 @@ export interface TransactionStep {
   detail?: string;
 }
 
-export type RollbackMethod = 'cancel-commit' | 'junos-rollback' | 'timer' | 'discard';
-
 export interface PushOptions {
   client: NetconfClient;
   /** put the new configuration into the candidate (edit-config, load-configuration, ...) */
@@ -43,7 +46,9 @@ export interface PushOptions {
   computeDiff?: (client: NetconfClient) => Promise<string>;
   /** how long the device waits for the confirming commit before rolling back, SECONDS */
   confirmTimeoutSeconds: number;
-  /** default: 'junos' when the device advertises the Junos capability */
+  /** the dialect of the transaction steps; default: the one the session's hello offers */
+  flavour?: CommitFlavour;
+  /** the same by name (COMMIT_FLAVOURS), when `flavour` is not given */
   platform?: TransactionPlatform;
   /**
    * run an explicit validate step (default true). The commit validates anyway; some servers
@@ -98,14 +103,11 @@ function stripDevice(device: string, e: unknown): string {
   return m.startsWith(`${device}: `) ? m.slice(device.length + 2) : m;
 }
 
-/** Junos minutes for a timeout in seconds */
-export function junosConfirmMinutes(seconds: number): number {
-  return Math.max(1, Math.ceil(seconds / 60));
-}
-
 export async function pushConfig(o: PushOptions): Promise<PushResult> {
   const c = o.client;
-  const platform: TransactionPlatform = o.platform ?? (c.isJunos ? 'junos' : 'rfc');
+  const named = o.platform === undefined ? undefined : COMMIT_FLAVOURS.get(o.platform);
+  if (o.platform !== undefined && !named && !o.flavour) throw new RangeError(`unknown commit flavour "${o.platform}" (known: ${[...COMMIT_FLAVOURS.keys()].join(', ')})`);
+  const f: CommitFlavour = o.flavour ?? named ?? flavourOfSession(c);
   const steps: TransactionStep[] = [];
   const result: PushResult = { diff: '', steps, committed: false };
   const rpcOpts = o.rpcTimeoutMs ? { timeoutMs: o.rpcTimeoutMs } : undefined;
@@ -171,19 +173,17 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     await step('load', () => o.load(c));
 
     failedStep = 'validate';
-    if (o.validate === false) await skip('validate', 'turned off by the caller');
-    else if (platform === 'junos') await step('validate', () => c.commitConfiguration({ check: true }, rpcOpts));
-    else if (c.hasCapability('urn:ietf:params:netconf:capability:validate:1.1') || c.hasCapability('urn:ietf:params:netconf:capability:validate:1.0')) {
-      await step('validate', () => c.validate('candidate', rpcOpts));
-    } else await skip('validate', 'device has no :validate capability');
+    const noValidate = o.validate === false ? 'turned off by the caller' : f.cannotValidate(c);
+    if (noValidate !== undefined) await skip('validate', noValidate);
+    else await step('validate', () => f.validate(c, rpcOpts));
 
     failedStep = 'diff';
     result.diff = await step('diff', async () => {
-      if (platform === 'junos') return c.getConfigurationDiff(0, rpcOpts);
+      if (f.deviceDiff) return f.deviceDiff(c, rpcOpts);
       return o.computeDiff ? o.computeDiff(c) : '';
     });
 
-    if (o.dryRun || ((o.skipIfNoChanges ?? true) && result.diff.trim() === '' && (platform === 'junos' || o.computeDiff))) {
+    if (o.dryRun || ((o.skipIfNoChanges ?? true) && result.diff.trim() === '' && (f.deviceDiff || o.computeDiff))) {
       await tryStep('discard', () => c.discardChanges(rpcOpts), o.dryRun ? 'dry run' : 'no changes');
       await tryStep('unlock', () => c.unlock('candidate', rpcOpts));
       locked = false;
@@ -191,11 +191,7 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     }
 
     failedStep = 'commit-confirmed';
-    await step('commit-confirmed', () =>
-      platform === 'junos'
-        ? c.commitConfiguration({ confirmed: true, confirmTimeoutMinutes: junosConfirmMinutes(o.confirmTimeoutSeconds) }, rpcOpts)
-        : c.commit({ confirmed: true, confirmTimeout: o.confirmTimeoutSeconds }, rpcOpts),
-    );
+    await step('commit-confirmed', () => f.commitConfirmed(c, o.confirmTimeoutSeconds, rpcOpts));
     confirmedPending = true;
 
     failedStep = 'verify';
@@ -206,7 +202,7 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     // Sent on an open session, a confirm that gets no answer may or may not have been applied.
     await step('confirm', () => {
       confirmSent = c.isOpen;
-      return platform === 'junos' ? c.commitConfiguration({}, rpcOpts) : c.commit({}, rpcOpts);
+      return f.confirm(c, rpcOpts);
     });
     confirmedPending = false;
     result.committed = true;
@@ -219,21 +215,13 @@ export async function pushConfig(o: PushOptions): Promise<PushResult> {
     if (confirmedPending || (failedStep === 'commit-confirmed' && !(err instanceof NetconfRpcError))) {
       // running may hold the unconfirmed change: take it back
       let method: RollbackMethod = 'timer';
-      if (c.isOpen) {
-        if (platform === 'junos') {
-          const ok = await tryStep('rollback', async () => {
-            await c.loadConfiguration({ rollback: 1 }, rpcOpts);
-            await c.commitConfiguration({}, rpcOpts);
-          });
-          if (ok) method = 'junos-rollback';
-        } else if (c.hasCapability('urn:ietf:params:netconf:capability:confirmed-commit:1.1')) {
-          if (await tryStep('rollback', () => c.cancelCommit(undefined, rpcOpts))) method = 'cancel-commit';
-        }
+      if (c.isOpen && f.rollback.available(c)) {
+        if (await tryStep('rollback', () => f.rollback.run(c, rpcOpts))) method = f.rollback.method;
       }
       if (method === 'timer') {
         await skip('rollback', `left to the device: the confirmed commit expires within ${o.confirmTimeoutSeconds} s or when the session ends`);
         // RFC 6241: ending the session that issued a confirmed commit rolls it back at once
-        if (platform === 'rfc') c.destroy();
+        if (f.sessionEndRollsBack) c.destroy();
       } else steps[steps.length - 1].detail = method;
       result.rolledBack = method;
       note = method === 'timer' ? '; rollback left to the device (confirm timer / session end)' : `; rolled back (${method})`;

@@ -286,3 +286,14 @@ export function outerXml(el: XmlElement): string {
 export function pathOf(names: string[]): string {
   return '/' + names.join('/');
 }
+
+/** The first element named `name` under `el`, breadth first per level, at most `depth` levels down. */
+export function findDeep(el: XmlElement | undefined, name: string, depth = 5): XmlElement | undefined {
+  if (!el || depth < 0) return undefined;
+  for (const c of elements(el)) if (c.name === name) return c;
+  for (const c of elements(el)) {
+    const f = findDeep(c, name, depth - 1);
+    if (f) return f;
+  }
+  return undefined;
+}

@@ -9,6 +9,7 @@ import { Store } from './store';
 import type { StoreOptions } from './store';
 import { loadSecretKey } from './secrets';
 import { connectRedis, startLocalRedis } from './redis-server';
+import { migrateStore, type MigrationResult } from './schema';
 import type { LocalRedis } from './redis-server';
 
 export * from './types';
@@ -20,6 +21,10 @@ export { loadSecretKey, encrypt, decrypt, redactSecrets } from './secrets';
 export { startLocalRedis, connectRedis, connectApiRedis, redisReady, redactRedisUrl, freePort } from './redis-server';
 export type { LocalRedis, StartLocalRedisOptions } from './redis-server';
 export { emptyAllocations } from './domain';
+export { BACKUP_FORMAT, BACKUP_VERSION, storeKeyId } from './backup';
+export type { BackupFile, BackupRecord, BackupCounts, RestoreResult } from './backup';
+export { SCHEMA_VERSION, StoreSchemaError, migrateStore, readSchemaVersion } from './schema';
+export type { MigrationResult } from './schema';
 export type { AllocateFn, ValidateFn } from './domain';
 
 export interface OpenStoreOptions {
@@ -37,6 +42,8 @@ export interface OpenedStore {
   secretKey: Buffer;
   redis: Redis;
   url: string;
+  /** What the start-up migration did (schema.ts); `steps` is empty when the store was current. */
+  migration: MigrationResult;
   /** Set when this call started its own redis-server. */
   localRedis?: LocalRedis;
   /** Quits the connection and stops the local redis-server if we started it. */
@@ -49,8 +56,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   const url = opts.redisUrl ?? localRedis!.url;
   const redis = connectRedis(url);
   const store = new Store(redis, { ...(opts.store ?? {}), secretKey: key });
+  let migration: MigrationResult;
+  try {
+    // Before anything reads the store: an older layout is brought up to date, a newer one refused.
+    migration = await migrateStore(redis, { prefix: store.prefix });
+  } catch (e) {
+    redis.disconnect();
+    if (localRedis) await localRedis.stop();
+    throw e;
+  }
   return {
-    store, secretKey: key, redis, url, localRedis,
+    store, secretKey: key, redis, url, localRedis, migration,
     close: async () => {
       try { await redis.quit(); } catch { redis.disconnect(); }
       if (localRedis) await localRedis.stop();

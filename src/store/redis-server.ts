@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import Redis, { RedisOptions } from 'ioredis';
+import { redisTarget } from './redis-url';
 
 export interface LocalRedis {
   url: string;
@@ -48,7 +49,7 @@ export function localRedisPassword(dir: string): string {
 
 /** A Redis URL fit for a log line or an error: the password replaced. */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_m, scheme: string, cred: string) => `${scheme}${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`);
+  return url.replace(/^(rediss?(?:\+sentinel|\+cluster)?:\/\/)([^@/]*)@/, (_m, scheme: string, cred: string) => `${scheme}${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`);
 }
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it back, close). */
@@ -226,7 +227,8 @@ export function redisReady(r: Redis, timeoutMs = 10_000): Promise<void> {
 }
 
 function newRedis(url: string, extra: RedisOptions): Redis {
-  const r = new Redis(url, {
+  const target = redisTarget(url);
+  const opts: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     // 50 ms, 100 ms, ... capped at 2 s; never gives up (a restarted Redis is picked up again).
@@ -236,7 +238,8 @@ function newRedis(url: string, extra: RedisOptions): Redis {
     connectionName: 'fabric',
     lazyConnect: false,
     ...extra,
-  });
+  };
+  const r = 'url' in target ? new Redis(target.url, opts) : new Redis({ ...target.options, ...opts });
   // Connection errors surface through the commands that fail; without a listener ioredis
   // prints "Unhandled error event" for every reconnect attempt.
   r.on('error', () => undefined);

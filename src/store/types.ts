@@ -160,51 +160,7 @@ export interface Inventory {
   version: number;
 }
 
-// ------------------------------------------------------------------------------- jobs
-
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-
-export interface JobStep { name: string; state: StepState; device?: string; message?: string }
-export interface JobLogLine { at: string; message: string; device?: string; level?: 'info' | 'warn' | 'error' }
-
-export interface JobRecord {
-  id: string;
-  type: string;
-  fabric: string | null;
-  state: JobState;
-  progress: number;
-  steps: JobStep[];
-  log: JobLogLine[];
-  /** Total log lines (log may be truncated by logLimit). */
-  logCount: number;
-  params?: unknown;
-  result?: unknown;
-  error?: string;
-  parentId?: string;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
-
-export interface NewJob {
-  /** Default: a random UUID. H5 may pass the BullMQ job id. */
-  id?: string;
-  type: string;
-  fabric?: string | null;
-  params?: unknown;
-  parentId?: string;
-  state?: JobState;
-  steps?: JobStep[];
-}
-
-export interface JobUpdate {
-  state?: JobState;
-  progress?: number;
-  result?: unknown;
-  error?: string;
-}
+// ------------------------------------------------------------------------------- fabric lock
 
 export type LockResult = { ok: true } | { ok: false; heldBy: string };
 

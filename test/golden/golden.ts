@@ -1,17 +1,28 @@
 // Golden files: render a fabric file through the whole pipeline (parse -> validate -> allocate
-// -> compile -> render) and compare every file with test/golden/<case>/<file>.
-// UPDATE_GOLDEN=1 rewrites them on purpose.
+// -> compile -> render) and compare every file with test/golden/<case>/<file>. The DevicePlans
+// in between are golden too (test/golden/plans/<case>/<device>.json), so a change of intent and
+// a change of a template show up as separate diffs. UPDATE_GOLDEN=1 rewrites both on purpose.
 import { createTwoFilesPatch } from 'diff';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { planFabric } from '../../src/intent';
-import { renderDevices } from '../../src/render';
+import { renderDevices } from '../../src/platforms';
 
 export const GOLDEN_DIR = __dirname;
 export const REPO = path.resolve(__dirname, '../..');
 
 export function renderFabricFile(file: string): Record<string, string> {
   return renderDevices(planFabric(readFileSync(file, 'utf8')).plans);
+}
+
+/** The golden-plan directory of a case, as compareGolden names it. */
+export const planCase = (name: string): string => `plans/${name}`;
+
+/** Each device's DevicePlan as JSON (2-space, newline-terminated), `<device>.json`. */
+export function planFabricFile(file: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const p of planFabric(readFileSync(file, 'utf8')).plans) files[`${p.name}.json`] = `${JSON.stringify(p, null, 2)}\n`;
+  return files;
 }
 
 /** Problems as text (empty when the golden files match), each with a unified diff. */

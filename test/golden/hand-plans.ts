@@ -1,4 +1,4 @@
-// Hand-built DevicePlans following DESIGN section 5's offline allocation rules (devices in file
+// Hand-built DevicePlans following the offline allocation rules (docs/architecture.md, Contracts) (devices in file
 // order, links in file order, a link's first end takes the lower /31 address, loopbacks from the
 // first host address). Used only until the intent pipeline (src/intent) is available.
 import type { DevicePlan, FabricSettings, Platform, PhysicalRole, RoutingRole, Feature } from '../../src/domain/types';

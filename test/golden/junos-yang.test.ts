@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { planFabric } from '../../src/intent';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import { REPO } from './golden';
 
 const TOOL = path.resolve(REPO, '../shared/tools/junos-yang-check');

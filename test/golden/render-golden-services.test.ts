@@ -1,7 +1,7 @@
 // Golden files of the overlay-services fabrics (VNs, logical routers, servers, VPGs) on both
 // platforms. `UPDATE_GOLDEN=1 npx jest test/golden/render-golden-services.test.ts` rewrites them.
 import * as path from 'node:path';
-import { compareGolden, renderFabricFile, REPO } from './golden';
+import { compareGolden, planCase, planFabricFile, renderFabricFile, REPO } from './golden';
 
 const CASES: [name: string, file: string][] = [
   ['services-frr', path.join(REPO, 'test/golden/fabrics/services-frr.yaml')],
@@ -12,5 +12,11 @@ describe('golden configs: overlay services', () => {
   test.each(CASES)('%s renders as its golden files', (name, file) => {
     const problems = compareGolden(name, renderFabricFile(file));
     if (problems) throw new Error(`rendered ${name} differs from test/golden/${name}:\n${problems}`);
+  });
+
+  // The intent half alone: a template change leaves these alone, an intent change shows here.
+  test.each(CASES)('%s plans as its golden DevicePlans', (name, file) => {
+    const problems = compareGolden(planCase(name), planFabricFile(file));
+    if (problems) throw new Error(`DevicePlans of ${name} differ from test/golden/${planCase(name)}:\n${problems}`);
   });
 });

@@ -1,7 +1,7 @@
 // Golden-file tests of the rendered configs. On a change the failure shows a unified diff;
 // `UPDATE_GOLDEN=1 npx jest test/golden` rewrites the golden files on purpose.
 import * as path from 'node:path';
-import { compareGolden, renderFabricFile, REPO } from './golden';
+import { compareGolden, planCase, planFabricFile, renderFabricFile, REPO } from './golden';
 
 const CASES: [name: string, file: string][] = [
   ['dc1-frr', path.join(REPO, 'examples/dc1-frr.yaml')],
@@ -15,6 +15,12 @@ describe('golden configs', () => {
   test.each(CASES)('%s renders as its golden files', (name, file) => {
     const problems = compareGolden(name, renderFabricFile(file));
     if (problems) throw new Error(`rendered ${name} differs from test/golden/${name}:\n${problems}`);
+  });
+
+  // The intent half alone: a template change leaves these alone, an intent change shows here.
+  test.each(CASES)('%s plans as its golden DevicePlans', (name, file) => {
+    const problems = compareGolden(planCase(name), planFabricFile(file));
+    if (problems) throw new Error(`DevicePlans of ${name} differ from test/golden/${planCase(name)}:\n${problems}`);
   });
 
   test('the examples render one file per device and no .interfaces (no netdevs yet)', () => {

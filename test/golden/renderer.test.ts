@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { planFabric } from '../../src/intent';
-import { Renderer, RenderError, renderDevice } from '../../src/render';
+import { Renderer, RenderError, renderDevice } from '../../src/platforms';
 import type { DevicePlan } from '../../src/domain/types';
 import { REPO } from './golden';
 

@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from './redis';
 export { dumpKeys } from './redis';
 import { Store } from '../../src/store';
-import { JobSystem, getJobType } from '../../src/jobs';
-import { registerAutoconfigure, setPushDevice, type PushDeviceFn } from '../../src/jobs/autoconfigure';
+import { JobSystem, JobTypes } from '../../src/jobs';
+import { autoconfigureJob, type PushDeviceFn } from '../../src/jobs/autoconfigure';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import type { RateLimits } from '../../src/api/security';
@@ -41,16 +41,17 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export async function startApi(opts: { workers?: boolean; push?: PushDeviceFn; rateLimits?: RateLimits; env?: NodeJS.ProcessEnv } = {}): Promise<ApiHarness> {
+export async function startApi(opts: { workers?: boolean; push?: PushDeviceFn; rateLimits?: RateLimits; env?: NodeJS.ProcessEnv; secretKey?: Buffer } = {}): Promise<ApiHarness> {
   const t = await startTestRedis();
   const redis = t.client();
-  const store = new Store(redis, { secretKey: t.secretKey });
-  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000 });
+  // secretKey: two services that share a store key (backup in one, restore in the other).
+  const store = new Store(redis, { secretKey: opts.secretKey ?? t.secretKey });
+  // autoconfigure with the test's push (none: intended configs recorded, nothing sent)
+  const types = new JobTypes().register(autoconfigureJob({ push: opts.push }));
+  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000, types });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (l: string) => { logs.push(l); } } as never });
   const config = loadConfig({ DATA_DIR: t.dataDir, ...(opts.env ?? {}) });
-  if (!getJobType('autoconfigure')) registerAutoconfigure();
-  setPushDevice(opts.push);
   if (opts.workers) await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 4 });
   const ts = new TokenStore(redis);
   const tokens = { viewer: '', operator: '', admin: '' } as Record<Role, string>;
@@ -83,7 +84,6 @@ export async function startApi(opts: { workers?: boolean; push?: PushDeviceFn; r
   return {
     t, redis, store, jobs, app, base, tokens, logs, call, waitJob,
     stop: async () => {
-      setPushDevice(undefined);
       await app.close().catch(() => undefined);
       await jobs.close().catch(() => undefined);
       await t.stop();

@@ -17,10 +17,10 @@ import { runSim, type Sim } from '../../src/lab/sim';
 import type { NetconfDevice } from '../../src/lab/netconf-server';
 import { NetconfClient } from '../../src/netconf/client';
 import { Store } from '../../src/store';
-import { JobSystem, FINAL_STATES, type JobView } from '../../src/jobs';
-import { planFromStore } from '../../src/jobs/autoconfigure';
+import { JobSystem, JobTypes, FINAL_STATES, type JobView } from '../../src/jobs';
+import { planFromStore } from '../../src/jobs/plan-from-store';
 import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 
 export const ROOT = path.join(__dirname, '../..');
 export const WORKER = path.join(ROOT, 'dist/workers/main.js');
@@ -114,15 +114,15 @@ export interface ChaosPeer {
   close(): Promise<void>;
 }
 
-/** The NETCONF simulator: 2 spines + 2 leaves on a random /28 of 127/8 and a random high port. */
-export async function simPeer(): Promise<ChaosPeer> {
+/** The NETCONF simulator: 2 spines + 2 leaves (or `leaves`, at most 10: .14 is the gateway) on a random /28 of 127/8 and a random high port. */
+export async function simPeer(o: { leaves?: number } = {}): Promise<ChaosPeer> {
   let sim: Sim | undefined;
   let port = 0;
   let cidr = '';
   for (let i = 0; i < 5 && !sim; i++) {
     port = randomInt(20_000, 60_000);
     cidr = `127.${randomInt(150, 250)}.${randomInt(0, 250)}.0/28`;
-    sim = await runSim({ spines: 2, leaves: 2, cidr, netconfPort: port, snmp: false, credentials: CREDS }).catch(() => undefined);
+    sim = await runSim({ spines: 2, leaves: Math.min(10, o.leaves ?? 2), cidr, netconfPort: port, snmp: false, credentials: CREDS }).catch(() => undefined);
   }
   if (!sim) throw new Error('chaos: could not start the simulator');
   const addr = new Map(sim.devices.map((d) => [d.name, d.address]));
@@ -163,7 +163,7 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
   // Allocated once up front, as after onboarding: the tests predict each job's intended configs,
   // and a fresh fabric's first allocation follows Redis' hash order, which a restart may change.
   await store.allocateFabric(F);
-  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS });
+  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS, types: new JobTypes() }); // submits only: the workers are processes
   const workers: WorkerProc[] = [];
 
   const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProc> => {

@@ -16,9 +16,11 @@
 //   finished       the job record is final, the fabric lock not released yet
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../src/store/redis-server';
-import { getJobType, type DeviceContext, type FinalizeContext, type PlanContext } from '../../src/jobs/registry';
+import { JobTypes, type DeviceContext, type FinalizeContext, type PlanContext } from '../../src/jobs/registry';
 import { JobRecords } from '../../src/jobs/records';
-import { configurePush } from '../../src/jobs/push';
+import { createPush } from '../../src/jobs/push';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
+import { rollbackJob } from '../../src/jobs/rollback';
 
 export const ARM = (point: string) => `ch:arm:${point}`;
 export const RELEASE = (point: string) => `ch:release:${point}`;
@@ -49,13 +51,13 @@ async function at(point: string, info: { device?: string; jobId?: string } = {})
   for (let i = 0; i < 6000 && !(await r.del(RELEASE(point))); i++) await sleep(50); // consumed: one release per hold
 }
 
-export function registerJobTypes(): void {
+export function registerJobTypes(types: JobTypes): void {
   const url = process.env.REDIS_URL;
   if (!url) throw new Error('chaos plugin: REDIS_URL is required');
   redis = connectRedis(url, { connectionName: 'chaos-plugin' });
   const port = Number(process.env.CHAOS_NETCONF_PORT ?? 830);
   const ep = redis;
-  configurePush({
+  const { push } = createPush({
     resolveEndpoint: async ({ managementIp }) => {
       const relayed = await ep.hget(ENDPOINTS, managementIp);
       if (relayed) {
@@ -76,8 +78,9 @@ export function registerJobTypes(): void {
     onStep: (device, s) => at(`tx:${s.name}:${s.state}`, { device }),
   });
 
-  const def = getJobType('autoconfigure');
-  if (!def) throw new Error('chaos plugin: autoconfigure is not registered');
+  // autoconfigure and rollback with the push pointed at the devices (through relays where a test set one)
+  const def = autoconfigureJob({ push });
+  types.register(def).register(rollbackJob({ push }));
   const plan = def.plan.bind(def);
   def.plan = async (ctx: PlanContext<Record<string, unknown>>) => {
     const r = await plan(ctx);

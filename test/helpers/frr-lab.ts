@@ -3,7 +3,7 @@
 // own pathspace (`-N <ns>`: /var/run/frr/<ns>/), configs loaded with `vtysh -N <ns> -f FILE`.
 // Everything it makes is named `<tag>-...` (tag = `fr` + 4 random chars) and removed by
 // destroy(): daemons by pid, namespaces by name, run and temp directories.
-// Notes from this machine (DESIGN section 9): a new namespace has ip_forward=0; daemons drop
+// Notes from this machine (docs/twin-vm.md and the helpers here): a new namespace has ip_forward=0; daemons drop
 // to user frr, so /var/run/frr/<ns> must belong to frr; `-P 0` keeps the vty off TCP.
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store, freePort } from '../../src/store';
-import { JobSystem, getJobType } from '../../src/jobs';
-import { registerAutoconfigure, setPushDevice } from '../../src/jobs/autoconfigure';
+import { JobSystem, JobTypes } from '../../src/jobs';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
 import { TokenStore } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -38,10 +38,8 @@ describeIf({ commands: ['redis-server'] })('fabric CLI: API commands', () => {
     t = await startTestRedis();
     const redis = t.client();
     const store = new Store(redis, { secretKey: t.secretKey });
-    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store });
-    if (!getJobType('autoconfigure')) registerAutoconfigure();
-    // No devices answer NETCONF here: run autoconfigure without the push (the twin tests cover it).
-    setPushDevice(undefined);
+    // No devices answer NETCONF here: autoconfigure without the push (the twin tests cover it).
+    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, types: new JobTypes().register(autoconfigureJob({})) });
     const config = loadConfig({ DATA_DIR: t.dataDir });
     const logger = createLogger({ level: 'silent' });
     await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 4 });

@@ -11,9 +11,10 @@ import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
-import { JobSystem, getJobType } from '../../src/jobs';
-import { registerAutoconfigure, setPushDevice } from '../../src/jobs/autoconfigure';
-import { registerRollback } from '../../src/jobs/rollback';
+import { JobSystem, JobTypes } from '../../src/jobs';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
+import { pushDeviceConfig } from '../../src/jobs/push';
+import { rollbackJob } from '../../src/jobs/rollback';
 import { TokenStore } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -28,6 +29,7 @@ describeIf({ commands: ['redis-server'] })('config rollback route (real HTTP, Re
   let redis: Redis;
   let store: Store;
   let jobs: JobSystem;
+  const types = new JobTypes().register(autoconfigureJob({})).register(rollbackJob({ push: pushDeviceConfig }));
   let app: App;
   let base: string;
   let op = '';
@@ -52,9 +54,7 @@ describeIf({ commands: ['redis-server'] })('config rollback route (real HTTP, Re
     t = await startTestRedis();
     redis = t.client();
     store = new Store(redis, { secretKey: t.secretKey });
-    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000 });
-    if (!getJobType('autoconfigure')) registerAutoconfigure();
-    if (!getJobType('rollback')) registerRollback();
+    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000, types });
     const config = loadConfig({ DATA_DIR: t.dataDir });
     const logger = createLogger({ level: 'silent' });
     await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 2 });
@@ -68,7 +68,6 @@ describeIf({ commands: ['redis-server'] })('config rollback route (real HTTP, Re
   });
 
   afterAll(async () => {
-    setPushDevice(undefined);
     await app?.close();
     await jobs?.close();
     await t?.stop();
@@ -82,11 +81,11 @@ describeIf({ commands: ['redis-server'] })('config rollback route (real HTTP, Re
   });
 
   it('409 while an autoconfigure runs (mid-flight)', async () => {
-    setPushDevice(async (pctx) => {
+    types.register(autoconfigureJob({ push: async (pctx) => {
       await redis.sadd('test:pushing', pctx.device);
       for (let i = 0; i < 1500 && !(await redis.get('test:release')); i++) await sleep(20);
       return { committed: false };
-    });
+    } }));
     const first = await call('POST', '/api/v1/fabrics/dc1/autoconfigure', {});
     expect(first.status).toBe(202);
     for (let i = 0; i < 500 && (await redis.scard('test:pushing')) < 1; i++) await sleep(20);
@@ -96,7 +95,7 @@ describeIf({ commands: ['redis-server'] })('config rollback route (real HTTP, Re
     expect(rb.json.jobId).toBe(first.json.jobId);
     await redis.set('test:release', '1');
     expect((await waitJob(first.json.jobId)).state).toBe('succeeded');
-    setPushDevice(undefined);
+    types.register(autoconfigureJob({}));
   });
 
   it('202 {jobId}: a rollback job picks the pinned entry and goes through the NETCONF push', async () => {

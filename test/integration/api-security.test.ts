@@ -69,9 +69,9 @@ describeIf({ commands: ['redis-server'] })('API security (real HTTP, real Redis)
     const prot = h.app.routeAccess.filter((r) => !r.public);
     expect(prot.length).toBeGreaterThan(50);
     for (const r of prot) expect(ROLES).toContain(r.role);
-    // Public: only health probes, metrics, the OpenAPI document, Swagger UI and the ZTP bootstrap.
+    // Public: only health probes, the OpenAPI document, Swagger UI and the ZTP bootstrap.
     const pub = [...new Set(h.app.routeAccess.filter((r) => r.public).map((r) => r.url))];
-    for (const u of pub) expect(u).toMatch(/^(\/|\/healthz|\/readyz|\/metrics|\/api\/v1\/openapi\.json|\/docs.*|\/ui.*|\/ztp\/:serial)$/);
+    for (const u of pub) expect(u).toMatch(/^(\/|\/healthz|\/readyz|\/api\/v1\/openapi\.json|\/docs.*|\/ui.*|\/ztp\/:serial)$/);
   });
 
   test('every protected route refuses a request without a token, under every spelling of its path', async () => {

@@ -10,8 +10,8 @@ import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
-import { JobSystem, getJobType } from '../../src/jobs';
-import { registerAutoconfigure, setPushDevice } from '../../src/jobs/autoconfigure';
+import { JobSystem, JobTypes } from '../../src/jobs';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -28,6 +28,8 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
   let redis: Redis;
   let store: Store;
   let jobs: JobSystem;
+  /** autoconfigure without a push; a test swaps in a barrier push and back */
+  const types = new JobTypes().register(autoconfigureJob({}));
   let app: App;
   let base: string;
   /** Raw request (own headers/body). */
@@ -63,10 +65,8 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     t = await startTestRedis();
     redis = t.client();
     store = new Store(redis, { secretKey: t.secretKey });
-    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000 });
-    if (!getJobType('autoconfigure')) registerAutoconfigure();
-    // No devices answer NETCONF here: run autoconfigure without the push (the twin tests cover it).
-    setPushDevice(undefined);
+    // No devices answer NETCONF here: autoconfigure without the push (the twin tests cover it).
+    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 10_000, types });
     const config = loadConfig({ DATA_DIR: t.dataDir });
     const logger = createLogger({ level: 'silent' });
     await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 2 });
@@ -78,7 +78,6 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
   });
 
   afterAll(async () => {
-    setPushDevice(undefined);
     await app?.close();
     await jobs?.close();
     await t?.stop();
@@ -133,10 +132,11 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect(await store.listFabrics()).toEqual([]);
   });
 
-  it('health, readiness, metrics, OpenAPI and docs need no token', async () => {
+  it('health, readiness, OpenAPI and docs need no token; metrics need a viewer token', async () => {
     expect((await call('GET', '/healthz', { role: 'none' })).json).toEqual({ status: 'ok', redis: 'up' });
     expect((await call('GET', '/readyz', { role: 'none' })).json).toEqual({ status: 'ready' });
-    const m = await call('GET', '/metrics', { role: 'none' });
+    expect((await call('GET', '/metrics', { role: 'none' })).status).toBe(401);
+    const m = await call('GET', '/metrics', { role: 'viewer' });
     expect(m.status).toBe(200);
     expect(m.text).toContain('fabric_api_request_duration_seconds_bucket');
     expect(m.text).toContain('fabric_queue_jobs{queue="device-ops",state="waiting"}');
@@ -345,12 +345,12 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
 
   it('409 with the running job id while an autoconfigure runs (proven mid-flight); cancel stops it', async () => {
     // The push hook is the barrier: each device waits until the test releases it.
-    setPushDevice(async (pctx) => {
+    types.register(autoconfigureJob({ push: async (pctx) => {
       await redis.sadd('test:pushing', pctx.device);
       for (let i = 0; i < 1500 && !(await redis.get('test:release')); i++) await sleep(20);
       await pctx.checkCancel();
       return { committed: false };
-    });
+    } }));
     const first = await call('POST', '/api/v1/fabrics/dc1/autoconfigure', { role: 'operator', body: {} });
     expect(first.status).toBe(202);
     for (let i = 0; i < 500 && (await redis.scard('test:pushing')) < 2; i++) await sleep(20);
@@ -379,7 +379,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect(done.state).toBe('cancelled');
     expect(await redis.scard('test:pushing')).toBe(2); // the four removed devices never ran
     expect(Object.values(done.devices).every((d) => (d as { state: string }).state === 'cancelled')).toBe(true);
-    setPushDevice(undefined); // back to no push for the tests below
+    types.register(autoconfigureJob({})); // back to no push for the tests below
     expect(await store.getFabricLock('dc1')).toBeNull();
   });
 
@@ -390,7 +390,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect(res.status).toBe(202);
     const job = await waitJob(res.json.jobId);
     expect(job.type).toBe('onboard');
-    if (!getJobType('onboard')) {
+    if (!types.get('onboard')) {
       expect(job.state).toBe('failed');
       expect(job.error).toBe("no handler is registered for job type 'onboard' (not available in this version)");
     }
@@ -425,7 +425,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     expect((await call('DELETE', '/api/v1/fabrics/dc1')).status).toBe(204);
     expect((await call('GET', '/api/v1/fabrics/dc1', { role: 'viewer' })).status).toBe(404);
     expect((await call('DELETE', '/api/v1/fabrics/dc1')).status).toBe(404);
-    const m = await call('GET', '/metrics', { role: 'none' });
+    const m = await call('GET', '/metrics', { role: 'viewer' });
     expect(m.text).toMatch(/fabric_jobs_finished_total\{type="autoconfigure",state="succeeded"\} 2/);
     expect(m.text).toMatch(/fabric_jobs_finished_total\{type="autoconfigure",state="cancelled"\} 1/);
   });

@@ -1,5 +1,5 @@
 // The `onboard` job through the service's job system (H5's JobSystem on BullMQ, the type
-// registered by src/discovery/onboard-job.ts the way src/jobs/runtime.ts loads it): brownfield
+// registered by src/jobs/runtime.ts, as the service does): brownfield
 // on the simulator, one child job per device, per-device steps, the result on the job record.
 // Sim, workers and sweep run in a namespace of our own; Redis on a unix socket.
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,7 @@ const Redis = require('ioredis');
 const { Store } = require(${src('src/store/index.ts')});
 const { runSim } = require(${src('src/lab/sim/index.ts')});
 const { JobSystem } = require(${src('src/jobs/index.ts')});
-const { registerBuiltinJobTypes } = require(${src('src/jobs/runtime.ts')});
+const { builtinJobTypes } = require(${src('src/jobs/runtime.ts')});
 const { createLogger } = require(${src('src/log.ts')});
 (async () => {
   const mk = () => new Redis({ path: ${JSON.stringify(fx.sock)}, maxRetriesPerRequest: null });
@@ -37,9 +37,10 @@ const { createLogger } = require(${src('src/log.ts')});
   // a model and sysObjectID no node profile knows: flagged, not fatal
   const sim = await runSim({ spines: 2, leaves: 2, cidr: ${JSON.stringify(CIDR)}, model: 'acme-x1', sysObjectID: '1.3.6.1.4.1.99999.1' });
   const logger = createLogger({ level: 'silent' });
-  const config = { discoveryAllow: [${JSON.stringify(CIDR)}], jobPlugins: [] };
-  console.log('TYPES ' + JSON.stringify(registerBuiltinJobTypes(config, logger)));
-  const jobs = new JobSystem({ connection: redis, connect: mk, lockBackend: store, lockTtlMs: 30000 });
+  const config = { discoveryAllow: [${JSON.stringify(CIDR)}], jobPlugins: [], push: true };
+  const types = builtinJobTypes(config, logger);
+  console.log('TYPES ' + JSON.stringify(types.names()));
+  const jobs = new JobSystem({ connection: redis, connect: mk, lockBackend: store, lockTtlMs: 30000, types });
   await jobs.startWorkers({ redis, config, logger, store }, { concurrency: 4 });
   const id = await jobs.submit('onboard', 'simj', { mode: 'brownfield' });
   let v;

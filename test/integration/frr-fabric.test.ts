@@ -5,7 +5,7 @@
 // that every device reaches every other loopback (spines through the leaves, which is what
 // the overlay-AS trick must allow). Cleans up even on failure.
 import { planFabric } from '../../src/intent';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import type { DevicePlan } from '../../src/domain/types';
 import { describeIf } from '../helpers/env';
 import { FrrLab, LoadResult, pollUntil } from '../helpers/frr-lab';

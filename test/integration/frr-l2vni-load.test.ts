@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { planFabric } from '../../src/intent';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import type { DevicePlan } from '../../src/domain/types';
 import { describeIf } from '../helpers/env';
 import { FrrLab, LoadResult } from '../helpers/frr-lab';

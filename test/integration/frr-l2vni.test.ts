@@ -8,7 +8,7 @@
 // veths and daemons by name/pid even when something fails.
 import { spawnSync } from 'node:child_process';
 import { planFabric } from '../../src/intent';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import type { DevicePlan, FabricFile } from '../../src/domain/types';
 import { EMPTY_NETDEV_STATE, parseInterfaces, planReconcile } from '../../src/lab/agent/interfaces';
 import { describeIf } from '../helpers/env';

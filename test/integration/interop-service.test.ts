@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
-import { JobSystem } from '../../src/jobs';
+import { JobSystem, JobTypes } from '../../src/jobs';
 import { TokenStore } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -43,7 +43,7 @@ describeIf({ commands: ['redis-server'] })('fabric export from the service', () 
     t = await startTestRedis();
     const redis = t.client();
     store = new Store(redis, { secretKey: t.secretKey });
-    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store });
+    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, types: new JobTypes() });
     const config = loadConfig({ DATA_DIR: t.dataDir });
     const logger = createLogger({ level: 'silent' });
     const tokens = new TokenStore(redis);

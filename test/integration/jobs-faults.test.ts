@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { describeIf } from '../helpers/env';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
-import { JobSystem, TYPE_ROUTING, registerJobType, unregisterJobType, type JobView } from '../../src/jobs';
+import { JobSystem, JobTypes, type JobView } from '../../src/jobs';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { ensureBuilt, ROOT } from './api-build-helper';
@@ -27,11 +27,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | null | f
   throw new Error(`timed out waiting for ${what}`);
 }
 
-// The plugin a worker process loads (FABRIC_JOB_PLUGINS): plain CommonJS on the built registry.
-const PLUGIN = (registry: string) => `
-const { registerJobType } = require(${JSON.stringify(registry)});
+// The plugin a worker process loads (FABRIC_JOB_PLUGINS): plain CommonJS, given the registry.
+const PLUGIN = `
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-exports.registerJobTypes = () => registerJobType({
+exports.registerJobTypes = (types) => types.register({
   type: 'test-barrier', queue: 'autoconfigure', fabricLock: true,
   deviceSteps: [{ name: 'prepare', weight: 1 }, { name: 'write', weight: 1 }],
   attempts: 3, backoffMs: 100,
@@ -55,6 +54,7 @@ describeIf({ commands: ['redis-server'] })('job faults (real Redis, worker proce
   let redis: Redis;
   let store: Store;
   let jobs: JobSystem;
+  const types = new JobTypes();
   let dir: string;
   const children: ChildProcess[] = [];
 
@@ -88,16 +88,15 @@ describeIf({ commands: ['redis-server'] })('job faults (real Redis, worker proce
     redis = t.client();
     store = new Store(redis, { secretKey: t.secretKey });
     dir = mkdtempSync(path.join(tmpdir(), 'fz-faults-'));
-    writeFileSync(path.join(dir, 'plugin.js'), PLUGIN(path.join(ROOT, 'dist/src/jobs/registry.js')));
-    // This process only submits (no workers) for the SIGKILL test; it needs the type's routing
-    // (an API process gets it by loading the same plugins).
-    TYPE_ROUTING['test-barrier'] = { queue: 'autoconfigure', fabricLock: true };
-    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 2000 });
+    writeFileSync(path.join(dir, 'plugin.js'), PLUGIN);
+    // This process only submits (no workers) for the SIGKILL test; it needs the type's routing:
+    // it loads the same plugin, as an API process does.
+    require(path.join(dir, 'plugin.js')).registerJobTypes(types); // eslint-disable-line @typescript-eslint/no-require-imports
+    jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 2000, types });
   }, 300_000);
 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    unregisterJobType('test-restart');
     await jobs?.close();
     await t?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -135,7 +134,7 @@ describeIf({ commands: ['redis-server'] })('job faults (real Redis, worker proce
   }, 90_000);
 
   it('Redis restarted while a device job runs: workers reconnect and the job finishes', async () => {
-    registerJobType<{ devices: string[] }>({
+    types.register<{ devices: string[] }>({
       type: 'test-restart', queue: 'autoconfigure', fabricLock: true,
       deviceSteps: [{ name: 'work', weight: 1 }, { name: 'write', weight: 1 }],
       plan: async (ctx) => ({ devices: ctx.params.devices.map((device) => ({ device })) }),
@@ -150,7 +149,7 @@ describeIf({ commands: ['redis-server'] })('job faults (real Redis, worker proce
         return { ok: true };
       },
     });
-    const workers = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 5000 });
+    const workers = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: 5000, types });
     await workers.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency: 2 });
     try {
       const id = await jobs.submit('test-restart', 'fr', { devices: ['r1', 'r2'] });

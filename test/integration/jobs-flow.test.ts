@@ -9,7 +9,7 @@ import { describeIf } from '../helpers/env';
 import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/redis-server';
 import { Store } from '../../src/store';
 import { randomBytes } from 'node:crypto';
-import { JobSystem, JobConflictError, registerJobType, unregisterJobType, TransientError, type JobView } from '../../src/jobs';
+import { JobSystem, JobConflictError, JobTypes, TransientError, type JobView } from '../../src/jobs';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
@@ -46,9 +46,10 @@ describeIf({ commands: ['redis-server'] })('job flows (real Redis, real BullMQ)'
     redis = connectRedis(server.url);
     const connect = () => { const c = connectRedis(server.url); conns.push(c); return c; };
     const store = new Store(redis, { secretKey: randomBytes(32) });
-    jobs = new JobSystem({ connection: redis, connect, lockBackend: store, lockTtlMs: 5_000 });
+    const types = new JobTypes();
+    jobs = new JobSystem({ connection: redis, connect, lockBackend: store, lockTtlMs: 5_000, types });
     // Test job type: each device's behaviour comes from params.behave[device].
-    registerJobType<{ behave: Record<string, string>; devices: string[] }>({
+    types.register<{ behave: Record<string, string>; devices: string[] }>({
       type: 'test-flow',
       queue: 'autoconfigure',
       fabricLock: true,
@@ -73,11 +74,10 @@ describeIf({ commands: ['redis-server'] })('job flows (real Redis, real BullMQ)'
       finalize: async (ctx) => ({ planned: (ctx.planData as { n: number }).n }),
     });
     const config = loadConfig({ DATA_DIR: dir });
-    await jobs.startWorkers({ redis, config, logger: createLogger({ level: 'silent' }), store: undefined }, { concurrency: 2 });
+    await jobs.startWorkers({ redis, config, logger: createLogger({ level: 'silent' }), store }, { concurrency: 2 });
   });
 
   afterAll(async () => {
-    unregisterJobType('test-flow');
     await jobs?.close();
     for (const c of conns) c.disconnect();
     redis?.disconnect();

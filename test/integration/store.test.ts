@@ -455,41 +455,6 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(isStoreError(await rejects(store.listEvents('ev', { since: 'yesterday' })), 'invalid')).toBe(true);
   });
 
-  test('job records: steps in order, log, progress, frozen once finished', async () => {
-    const j = await store.createJob({ id: 'job-1', type: 'autoconfigure', fabric: 'ev', params: { dryRun: true, password: 'nope' } });
-    expect(j).toMatchObject({ id: 'job-1', state: 'queued', progress: 0, steps: [], log: [] });
-    expect(isStoreError(await rejects(store.createJob({ id: 'job-1', type: 'x' })), 'conflict')).toBe(true);
-    await store.setJobSteps('job-1', [{ name: 'plan', state: 'pending' }, { name: 'push', state: 'pending', device: 'leaf1' }]);
-    await store.updateJobStep('job-1', { name: 'plan', state: 'succeeded' });
-    await store.updateJobStep('job-1', { name: 'verify', device: 'leaf1', state: 'running' });
-    await store.appendJobLog('job-1', { message: 'planning' });
-    await store.appendJobLog('job-1', [{ message: 'push leaf1', device: 'leaf1' }, { message: 'done', level: 'info' }]);
-    expect(await store.updateJob('job-1', { state: 'running', progress: 42.4 })).toBe(true);
-    let g = (await store.getJob('job-1'))!;
-    expect(g.state).toBe('running');
-    expect(g.progress).toBe(42);
-    expect(g.startedAt).toBeDefined();
-    expect(g.params).toEqual({ dryRun: true, password: '<redacted>' });
-    expect(g.steps).toEqual([
-      { name: 'plan', state: 'succeeded' }, { name: 'push', state: 'pending', device: 'leaf1' },
-      { name: 'verify', state: 'running', device: 'leaf1' },
-    ]);
-    expect(g.log.map((l) => [l.message, l.device])).toEqual([['planning', undefined], ['push leaf1', 'leaf1'], ['done', undefined]]);
-    expect(g.logCount).toBe(3);
-    expect((await store.getJob('job-1', { logLimit: 1 }))!.log.map((l) => l.message)).toEqual(['done']);
-    expect(await store.updateJob('job-1', { state: 'cancelled' })).toBe(true);
-    expect(await store.updateJob('job-1', { state: 'succeeded', progress: 100 })).toBe(false);
-    g = (await store.getJob('job-1'))!;
-    expect(g.state).toBe('cancelled');
-    expect(g.progress).toBe(42);
-    expect(g.finishedAt).toBeDefined();
-    await store.createJob({ id: 'job-2', type: 'discovery', fabric: 'ev' });
-    expect((await store.listJobs({ fabric: 'ev' })).map((x) => x.id)).toEqual(['job-2', 'job-1']);
-    expect((await store.listJobs({ fabric: 'ev', state: 'queued' })).map((x) => x.id)).toEqual(['job-2']);
-    expect(await store.getJob('nope')).toBeNull();
-    expect(isStoreError(await rejects(store.updateJob('nope', { progress: 1 })), 'not_found')).toBe(true);
-  });
-
   test('intended-config cache: kept across state/fact writes, dropped by writes intent compiles', async () => {
     await store.createFabric(fabricText('cache'));
     const v0 = (await store.getFabricFile('cache')).version;

@@ -15,10 +15,11 @@ import { LabPaths, recordedPids } from '../../src/lab/state';
 import { NetconfClient } from '../../src/netconf/client';
 import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/redis-server';
 import { Store } from '../../src/store';
-import { JobSystem, type JobView } from '../../src/jobs';
-import { registerAutoconfigure, planFromStore } from '../../src/jobs/autoconfigure';
-import { registerRollback, filesFromCommit } from '../../src/jobs/rollback';
-import { configurePush, readRunning } from '../../src/jobs/push';
+import { JobSystem, JobTypes, type JobView } from '../../src/jobs';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
+import { planFromStore } from '../../src/jobs/plan-from-store';
+import { rollbackJob, filesFromCommit } from '../../src/jobs/rollback';
+import { createPush, readRunning, type DevicePush } from '../../src/jobs/push';
 import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
@@ -57,6 +58,8 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
   let redis: Redis;
   let store: Store;
   let jobs: JobSystem;
+  /** the push, pointed at the twin's NETCONF ports */
+  let devicePush: DevicePush;
   let mgmt: Record<string, string> = {};
   const stepHooks: ((device: string, step: { name: string; state: string }) => void)[] = [];
 
@@ -103,20 +106,18 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
       links: LINKS,
     });
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name] });
-    configurePush({
+    devicePush = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),
       verifyTimeoutMs: 40_000, verifyPollMs: 1000, rpcTimeoutMs: 8_000, confirmTimeoutSeconds: 120,
       onStep: (dev, s) => { for (const h of stepHooks) h(dev, s); },
     });
-    registerAutoconfigure();
-    registerRollback();
+    const types = new JobTypes().register(autoconfigureJob({ push: devicePush.push })).register(rollbackJob({ push: devicePush.push }));
     const conns: Redis[] = [];
-    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000 });
+    jobs = new JobSystem({ connection: redis, connect: () => { const c = connectRedis(server.url); conns.push(c); return c; }, lockBackend: store, lockTtlMs: 60_000, types });
     await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency: 20 });
   });
 
   afterAll(async () => {
-    configurePush(undefined);
     await within(jobs?.close(), 10_000);
     try { redis?.disconnect(); } catch { /* closing */ }
     await within(server?.stop(), 10_000);
@@ -298,14 +299,14 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     }
     expect((await running('leaf1'))['leaf1.frr.conf']).toContain('detect-multiplier 4');
     // Drift: only leaf2 runs something else than intended.
-    const drift = await computeDrift(store, F);
+    const drift = await computeDrift(store, F, { connectDevice: devicePush.connect });
     expect(drift.map((x) => `${x.device}:${x.drift}`)).toEqual(['leaf1:false', 'leaf2:true', 'spine1:false', 'spine2:false']);
     const d2 = drift.find((x) => x.device === 'leaf2')!;
     expect(d2.diff).toContain('-  detect-multiplier 5');
     expect(d2.diff).toContain('+  detect-multiplier 4');
     // The scheduled check records it in the fabric's events.
     const since = new Date().toISOString();
-    const sched = await startDriftScheduler({ connect: () => connectRedis(server.url), store, intervalSeconds: 1 });
+    const sched = await startDriftScheduler({ connect: () => connectRedis(server.url), store, intervalSeconds: 1, connectDevice: devicePush.connect });
     try {
       const end = Date.now() + 30_000;
       let evs: { action: string; object: string }[] = [];

@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
 import { JobSystem } from '../../src/jobs';
-import { registerBuiltinJobTypes } from '../../src/jobs/runtime';
-import { configurePush } from '../../src/jobs/push';
+import { builtinJobTypes } from '../../src/jobs/runtime';
+import { createPush } from '../../src/jobs/push';
+import { autoconfigureJob } from '../../src/jobs/autoconfigure';
+import { rollbackJob } from '../../src/jobs/rollback';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -55,11 +57,10 @@ export async function startUiStack(o: StackOptions = {}): Promise<UiStack> {
   try {
     const conn = redis.client();
     const store = new Store(conn, { secretKey: redis.secretKey });
-    const jobs = new JobSystem({ connection: conn, connect: () => redis.client(), lockBackend: store, lockTtlMs: 20_000 });
-    cleanups.push(() => jobs.close());
     const config = loadConfig({ DATA_DIR: redis.dataDir });
     const logger = createLogger({ level: 'silent' });
-    registerBuiltinJobTypes(config, logger);
+    const jobs = new JobSystem({ connection: conn, connect: () => redis.client(), lockBackend: store, lockTtlMs: 20_000, types: builtinJobTypes(config, logger) });
+    cleanups.push(() => jobs.close());
     await jobs.startWorkers({ redis: conn, config, logger, store }, { concurrency: 8 });
     const tokenStore = new TokenStore(conn, 0);
     const tokens = {} as Record<Role, string>;
@@ -94,7 +95,8 @@ export async function startUiStack(o: StackOptions = {}): Promise<UiStack> {
       sim = await runSim({ spines: o.fabric.spines, leaves: o.fabric.leaves, cidr, netconfPort: port, snmp: false, credentials });
       cleanups.push(() => sim!.stop());
       // The sim runs no routing daemons: nothing to verify after the commit (the twin tests do).
-      configurePush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 60, connectTimeoutMs: 10_000 });
+      const { push } = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 60, connectTimeoutMs: 10_000 });
+      jobs.types.register(autoconfigureJob({ push })).register(rollbackJob({ push }));
       const gw = cidr.replace(/\.0\/22$/, '.254').replace(/^(127\.\d+\.)(\d+)/, (_m, a: string, b: string) => `${a}${Number(b) + 3}`);
       const r = await call('POST', '/api/v1/fabrics', {
         fabric: {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { planFabric } from '../../src/intent/compile';
-import { renderDevice } from '../../src/render/index';
+import { renderDevice } from '../../src/platforms';
 import { DEFAULT_FRR_IMAGE, fabricToContainerlab, renderedSwitches } from '../../src/interop/containerlab';
 
 const EX = join(__dirname, '../../examples');

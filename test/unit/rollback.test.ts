@@ -11,7 +11,7 @@ import { comparableIntended } from '../../src/jobs/push';
 import { parseFabricFile } from '../../src/domain/parse';
 import { allocate } from '../../src/intent/allocate';
 import { compileFabric } from '../../src/intent/compile';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 
 const file = parseFabricFile(parseYaml(readFileSync(join(__dirname, '..', '..', 'examples', 'dc1-junos.yaml'), 'utf8')));
 const plans = compileFabric(file, allocate(file));

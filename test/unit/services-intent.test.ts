@@ -2,7 +2,7 @@
 // (ESI, LACP system id, es-id, ae/bond numbering, device-local VLANs, RD, route targets, IRB
 // addresses), and that features render only where their objects exist.
 import { planFabric, deriveEsi, lacpSystemIdOf, esIdOf } from '../../src/intent';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import { featuresNeeded, parseInterfaces } from '../../src/lab/agent/interfaces';
 import type { DevicePlan } from '../../src/domain/types';
 import { Doc, base, SERVICES_FRR, SERVICES_JUNOS } from './services-cases';

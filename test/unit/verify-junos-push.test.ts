@@ -12,13 +12,15 @@ const parseYaml = (text: string): any => load(text);
 import { parseFabricFile } from '../../src/domain/parse';
 import { allocate } from '../../src/intent/allocate';
 import { compileFabric } from '../../src/intent/compile';
-import { renderDevice } from '../../src/render';
+import { renderDevice } from '../../src/platforms';
 import { NetconfClient } from '../../src/netconf/client';
 import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type NetconfListener } from '../../src/lab/netconf-server';
 import { pushConfig } from '../../src/netconf/transaction';
 import { comparableIntended, diffFiles, junosLoad, readRunning } from '../../src/jobs/push';
 import { checkDevice, readOperState } from '../../src/jobs/verify';
 import { filesFromCommit } from '../../src/jobs/rollback';
+import { factsFrom } from '../../src/discovery/facts';
+import { platformOfSession } from '../../src/platforms';
 
 const file = parseFabricFile(parseYaml(readFileSync(join(__dirname, '..', '..', 'examples', 'dc1-junos.yaml'), 'utf8')));
 const plans = compileFabric(file, allocate(file));
@@ -64,6 +66,16 @@ describe('Junos push + verify against the server core in Junos mode', () => {
     await listener?.close();
     await server?.close();
     dev?.dispose();
+  });
+
+  test('the hello names the Junos platform; discovery reads its facts the Junos way', async () => {
+    const c = await connect();
+    try {
+      expect(platformOfSession(c).name).toBe('junos');
+      expect(await factsFrom(c)).toMatchObject({ hostname: 'leaf1', vendor: 'Juniper', model: 'qfx5110-48s-4c', serial: 'JN0001', osVersion: '21.4R3' });
+    } finally {
+      await c.close();
+    }
   });
 
   test('verify fails while spine2 is down and rolls back; then passes, the stale group is gone, drift empty', async () => {

@@ -1,5 +1,6 @@
 // Who is asking: vendor class `<Vendor>-<model>-<serial>` (as Junos sends it), client
 // identifier (type 0 + serial, or type 1 + MAC), host name. Pure.
+import { platformOfDhcpClient } from '../../platforms';
 import { OPT, readStr, type DhcpPacket } from './packet';
 
 export interface ClientIdentity {
@@ -40,7 +41,7 @@ export function identify(p: DhcpPacket): ClientIdentity {
   return id;
 }
 
-/** Platform of the bootstrap template from the vendor class. */
-export function platformFor(id: ClientIdentity): 'junos' | 'frr' {
-  return /^juniper$/i.test(id.vendor ?? '') || /^juniper/i.test(id.vendorClass ?? '') ? 'junos' : 'frr';
+/** Platform of the bootstrap template from the vendor class (each platform's ztp.dhcpClient). */
+export function platformFor(id: ClientIdentity): string {
+  return platformOfDhcpClient(id).name;
 }

@@ -13,6 +13,7 @@ import {
   MSG, MSG_NAME, OPT, decode, encode, ip4, ipList, messageType, readIp, str, subOptions, u32,
   type DhcpPacket,
 } from './packet';
+import { platformModule } from '../../platforms';
 import { identify, platformFor, type ClientIdentity } from './identity';
 import type { ActiveFabric, DhcpSubnet, Lease, LeaseStore } from './leases';
 
@@ -343,7 +344,7 @@ export class DhcpServer extends EventEmitter {
     const path = `${url.pathname.replace(/\/+$/, '')}/ztp/${encodeURIComponent(serial)}?t=${token}`;
     const host = this.ztpHost();
     out.set(OPT.tftpServerName, str(host));
-    if (platform === 'junos') {
+    if (platformModule(platform).ztp.dhcpOptions === 'juniper') {
       // Juniper ZTP sub-options: 1 config file name, 3 transfer mode, 5 HTTP port; the file
       // server comes from option 150 (then 66).
       const subs: [number, Buffer][] = [[1, str(path.replace(/^\//, ''))], [3, str('http')]];

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import type { ActiveFabric, Lease, LeaseStore } from '../dhcp/leases';
-import { keaConfig, serialClientId, serialOfClientId, subnetId, type KeaHost, type ZtpPlatform } from './config';
+import { keaConfig, serialClientId, serialOfClientId, subnetId, ztpPlatformsOf, type KeaHost, type ZtpPlatform } from './config';
 import { keaCommand, type KeaLease } from './control';
 import { announceDhcpServer } from '../presence';
 
@@ -74,7 +74,7 @@ export class KeaDhcpBackend {
   private restarts = 0;
   private output = '';
   /** host key -> tokens: reused until one is used or lapses */
-  private tokens = new Map<string, { frr?: string; junos?: string }>();
+  private tokens = new Map<string, Record<string, string>>();
   /** fabric -> host key -> a client that took a lease without a reservation */
   private learned = new Map<string, Map<string, KeaHost & { learnedMac: string }>>();
   private lastActive = new Map<string, ActiveFabric>();
@@ -215,9 +215,9 @@ export class KeaDhcpBackend {
     }
     // tokens: one per option form the host needs; a used (taken) or lapsed one renews the host's set
     const list = [...hosts.entries()];
-    const need = (h: KeaHost): ZtpPlatform[] => (h.platform ? [h.platform] : ['frr', 'junos']);
+    const need = (h: KeaHost): ZtpPlatform[] => ztpPlatformsOf(h);
     const have = list.map(([k]) => this.tokens.get(k));
-    const check = list.flatMap(([, h], i) => need(h).map((p) => have[i]?.[p] ?? ''));
+    const check = list.flatMap(([, h], i) => need(h).map((p) => (have[i] && Object.hasOwn(have[i]!, p) ? have[i]![p] : '')));
     const alive = check.length ? await this.o.redis.mget(...check.map((t) => `${TOKEN_PREFIX}${t || 'none'}`)) : [];
     let j = 0;
     const until = new Map(fabrics.map((f) => [f.fabric, f.until]));
@@ -228,8 +228,9 @@ export class KeaDhcpBackend {
       if (ok) { h.tokens = have[i]!; continue; }
       const ttl = Math.max(60_000, (until.get(h.fabric) ?? Date.now()) - Date.now());
       const old = this.tokens.get(k);
-      if (old) await this.o.redis.del(...[old.frr, old.junos].filter((t): t is string => !!t).map((t) => `${TOKEN_PREFIX}${t}`));
-      const fresh: { frr?: string; junos?: string } = {};
+      const lapsed = Object.values(old ?? {}).filter((t) => !!t).map((t) => `${TOKEN_PREFIX}${t}`);
+      if (lapsed.length) await this.o.redis.del(...lapsed);
+      const fresh: Record<string, string> = {};
       for (const p of forms) {
         const token = randomBytes(16).toString('hex');
         fresh[p] = token;

@@ -7,8 +7,10 @@
 // and no ZTP options, until the backend has learned them from their lease and reserved them.
 import { contains, formatIp, hostRange, parseCidr, parseIp } from '../../domain/ipv4';
 import type { ActiveFabric } from '../dhcp/leases';
+import { fallbackPlatform, findPlatform, platformsPerDhcpForm } from '../../platforms';
 
-export type ZtpPlatform = 'junos' | 'frr';
+/** A platform's name (src/platforms); its ztp.dhcpOptions is the option form its hosts get. */
+export type ZtpPlatform = string;
 
 /** One reserved client and the token(s) its ZTP URL(s) carry. */
 export interface KeaHost {
@@ -21,7 +23,8 @@ export interface KeaHost {
   ip?: string;
   /** known platform: its own option form; unknown (a learned host): both forms, one token each */
   platform?: ZtpPlatform;
-  tokens: { frr?: string; junos?: string };
+  /** platform -> token (one per platform the host may be, platformsPerDhcpForm when unknown) */
+  tokens: Record<string, string>;
 }
 
 export interface KeaConfigInput {
@@ -97,17 +100,25 @@ function subOptionsHex(subs: [number, string][]): string {
  * 3 `http`, 5 HTTP port when not 80) + 150 + 66; everyone else -> 67 full URL + 66.
  * A host of unknown platform gets both (a Junos box reads 43, the twin's agent 67 first).
  */
+/** The platforms a host may be: its own when known, else one per DHCP option form. */
+export function ztpPlatformsOf(h: Pick<KeaHost, 'platform'>): ZtpPlatform[] {
+  return h.platform ? [h.platform] : platformsPerDhcpForm().map((m) => m.name);
+}
+
 export function ztpOptionData(h: KeaHost, ztpBaseUrl: string, serverAddress: string): object[] {
   const url = new URL(ztpBaseUrl.replace(/\/+$/, ''));
   const host = ztpHost(ztpBaseUrl, serverAddress);
   const path = (token: string): string => `${url.pathname.replace(/\/+$/, '')}/ztp/${encodeURIComponent(h.serial)}?t=${token}`;
   const out: object[] = [{ name: 'tftp-server-name', data: host }];
-  if (h.tokens.frr && h.platform !== 'junos') out.push({ name: 'boot-file-name', data: `${url.origin}${path(h.tokens.frr)}` });
-  if (h.tokens.junos && h.platform !== 'frr') {
-    const subs: [number, string][] = [[1, path(h.tokens.junos).replace(/^\//, '')], [3, 'http']];
-    if (url.port) subs.push([5, url.port]);
-    out.push({ code: 43, 'csv-format': false, data: subOptionsHex(subs) });
-    out.push({ code: 150, 'csv-format': false, data: Buffer.from(host.split('.').map(Number)).toString('hex') });
+  for (const p of ztpPlatformsOf(h)) {
+    const token = Object.hasOwn(h.tokens, p) ? h.tokens[p] : undefined;
+    if (!token) continue;
+    if ((findPlatform(p) ?? fallbackPlatform()).ztp.dhcpOptions === 'juniper') {
+      const subs: [number, string][] = [[1, path(token).replace(/^\//, '')], [3, 'http']];
+      if (url.port) subs.push([5, url.port]);
+      out.push({ code: 43, 'csv-format': false, data: subOptionsHex(subs) });
+      out.push({ code: 150, 'csv-format': false, data: Buffer.from(host.split('.').map(Number)).toString('hex') });
+    } else out.push({ name: 'boot-file-name', data: `${url.origin}${path(token)}` });
   }
   return out;
 }

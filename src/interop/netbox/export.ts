@@ -8,14 +8,12 @@
 // tags (name = the role), the pools as prefixes and ASN ranges, the management gateway and the
 // overlay AS in a `fabric-ztp ...` description. Credentials and SNMP secrets are never written.
 import { dump } from 'js-yaml';
-import { linkKey, type Allocations, type DevicePlan, type FabricFile, type NodeProfile, type Platform } from '../../domain/types';
+import { linkKey, type Allocations, type DevicePlan, type FabricFile, type NodeProfile } from '../../domain/types';
 import { contains, parseCidr, parseIp } from '../../domain/ipv4';
-import type { ProfileSet } from '../../domain/profiles';
+import { factsOf, type PlatformDataSet } from '../../domain/platforms';
+import { loadPlatforms, type ProfileSet } from '../../domain/profiles';
 import { toCsv, type CsvRow } from './csv';
 
-/** Management and loopback interface names by platform (the twin's and Junos' own). */
-export const MGMT_IFACE: Record<Platform, string> = { frr: 'eth0', junos: 'em0' };
-export const LOOPBACK_IFACE: Record<Platform, string> = { frr: 'lo', junos: 'lo0' };
 export const RIR = 'fabric-ztp-private';
 export const TAG_DESCRIPTION = 'fabric-ztp routing role';
 
@@ -59,7 +57,11 @@ export interface DeviceFacts { managementIp?: string; status?: 'planned' | 'acti
 
 export interface NetboxExport { files: Record<string, string>; notes: string[] }
 
-export function netboxExport(file: FabricFile, plans: DevicePlan[], allocations: Allocations, profiles: ProfileSet, facts: Map<string, DeviceFacts> = new Map()): NetboxExport {
+/** `platforms`: the management and loopback interface names come from the platform facts. */
+export function netboxExport(
+  file: FabricFile, plans: DevicePlan[], allocations: Allocations, profiles: ProfileSet,
+  facts: Map<string, DeviceFacts> = new Map(), platforms: PlatformDataSet = loadPlatforms(),
+): NetboxExport {
   const f = file.fabric;
   const ns = f.namespaces;
   const notes: string[] = [];
@@ -85,8 +87,7 @@ export function netboxExport(file: FabricFile, plans: DevicePlan[], allocations:
       name: d.name, role: d.physicalRole, manufacturer: p.vendor, device_type: deviceTypeModel(p), serial: d.serial ?? '',
       status, site: f.name, tags: d.roles.filter((r) => r !== 'null').map(slug).join(','), description: '',
     });
-    const mgmt = MGMT_IFACE[p.platform];
-    const lo = LOOPBACK_IFACE[p.platform];
+    const { managementInterface: mgmt, loopbackInterface: lo } = factsOf(p, platforms);
     interfaces.push({ device: d.name, name: mgmt, type: '1000base-t', mgmt_only: 'true', description: 'management' });
     interfaces.push({ device: d.name, name: lo, type: 'virtual', mgmt_only: 'false', description: 'router ID, VTEP source' });
     for (const itf of pl.interfaces) interfaces.push({ device: d.name, name: itf.name, type: 'other', mgmt_only: 'false', description: itf.description });

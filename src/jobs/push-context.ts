@@ -1,0 +1,22 @@
+// What a device push gets from the job that runs it (autoconfigure, rollback, follow-ups).
+// Its own module so push.ts and autoconfigure.ts both depend on it and not on each other.
+import type { DevicePlan } from '../domain/types';
+import type { Store } from '../store';
+
+export interface PushContext {
+  jobId: string;
+  fabric: string;
+  device: string;
+  plan: DevicePlan;
+  platform: string;
+  files: Record<string, string>;
+  store: Store;
+  /** lock, load, diff, discard: nothing changes; the result carries the diff against running */
+  dryRun?: boolean;
+  /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
+  loopbacks?: Record<string, string>;
+  log(message: string): Promise<void>;
+  /** Call between phases of a push (lock, load, commit...): stops there on cancel. */
+  checkCancel(): Promise<void>;
+}
+export type PushDeviceFn = (ctx: PushContext) => Promise<Record<string, unknown> | void>;

@@ -1,0 +1,9 @@
+// Platforms (docs/platforms.md): the registry of platform modules, rendering a device through
+// its platform, and the interface each platform implements.
+export {
+  fallbackPlatform, findPlatform, platformModule, platformNames, platformOfDhcpClient, platformOfSession,
+  platformsPerDhcpForm, registerPlatform, unregisterPlatform,
+} from './registry';
+export { Renderer, renderDevice, renderDevices, type RenderedDevice } from './render';
+export { RenderError } from '../render';
+export type { BfdSessionState, BgpSessionState, DeviceFactsRead, FeatureOutput, OperState, PlatformModule, TemplateHost, ZtpBootstrap } from './types';

@@ -1,0 +1,82 @@
+// The one interface every platform implements (src/platforms/<name>/index.ts). What a platform
+// supports (features, roles) and the facts intent reads are data (node-profiles/platforms/);
+// this is its behaviour: how its features' template outputs become files, how its devices
+// take, show and check a config over NETCONF, and its ZTP bootstrap. A new platform is a folder
+// implementing this, its templates, and its data file.
+import type { DevicePlan, Feature } from '../domain/types';
+import type { NetconfClient, RpcOptions } from '../netconf/client';
+import type { CommitFlavour } from '../netconf/flavours';
+
+/** One BGP session as the device reports it; `afi` 'ipv4' | 'evpn' (or undefined: unknown). */
+export interface BgpSessionState { peer: string; afi?: 'ipv4' | 'evpn' | string; state: string }
+export interface BfdSessionState { peer: string; state: string }
+export interface OperState {
+  bgp: BgpSessionState[];
+  /** undefined: the device does not report BFD (the check becomes a note, not a failure) */
+  bfd?: BfdSessionState[];
+  /** selected IPv4 prefixes (e.g. 10.255.0.1/32) */
+  routes: string[];
+}
+
+/** What discovery learns of a device over NETCONF (src/discovery/facts.ts). */
+export interface DeviceFactsRead {
+  hostname: string;
+  vendor?: string;
+  model: string;
+  serial: string;
+  osName?: string;
+  osVersion: string;
+  managementAddress?: string;
+  interfaces: { name: string; operStatus?: string; mac?: string }[];
+}
+
+/** One feature's template output, in plan order. */
+export interface FeatureOutput { feature: Feature; template: string; text: string }
+
+/** What a layout may ask of the renderer: render another template of its platform. */
+export interface TemplateHost { render(template: string, ctx: object): string }
+
+/** The platform's ZTP: how DHCP tells its devices apart and points them at the bootstrap
+ * (templates/<name>/ztp.njk), and what that bootstrap carries beyond the common context. */
+export interface ZtpBootstrap {
+  contentType: string;
+  /** the password as the bootstrap carries it: `sha512-crypt` (Junos `encrypted-password`, hashed by src/discovery/ztp.ts); absent: none ('') */
+  passwordForm?: 'sha512-crypt';
+  /** a DHCP client of this platform, by its option-60 vendor; absent: only the fallback's */
+  dhcpClient?: (id: { vendor?: string; vendorClass?: string }) => boolean;
+  /**
+   * How the DHCP reply carries the bootstrap URL: `url` (default) option 67 with the full URL
+   * (66: the server); `juniper` option 43 sub-options (1 file, 3 transfer mode, 5 port) + 150.
+   */
+  dhcpOptions?: 'url' | 'juniper';
+}
+
+export interface PlatformModule {
+  /** equals its data file's name (node-profiles/platforms/<name>.yaml) and template folder */
+  readonly name: string;
+  /** where `<name>/<feature>.njk` live; default: the repository's templates/ */
+  readonly templateDir?: string;
+  /** render layout: the features' template outputs -> the device's files (name -> text) */
+  layout(plan: DevicePlan, outputs: FeatureOutput[], host: TemplateHost): Record<string, string>;
+  /** the NETCONF dialect of its transactions (lock, validate, diff, commit confirmed, rollback) */
+  readonly commit: CommitFlavour;
+  /** the session's hello says the device is of this platform; absent: the fallback platform */
+  speaks?(c: NetconfClient): boolean;
+  /** puts the rendered files into the candidate */
+  load(c: NetconfClient, device: string, files: Record<string, string>): Promise<void>;
+  /** the running config as canonical files, equal to comparableIntended's when in sync */
+  readRunning(c: NetconfClient, device: string): Promise<Record<string, string>>;
+  comparableIntended(device: string, files: Record<string, string>): Record<string, string>;
+  /** a config-history entry's text (commitText of comparableIntended) -> loadable files */
+  filesFromCommit(device: string, text: string): Record<string, string>;
+  /** verify readers: sessions, BFD and routes, over NETCONF only */
+  readOperState(c: NetconfClient, ro?: RpcOptions): Promise<OperState>;
+  /** discovery: host name, model, serial, OS, interfaces of a device whose hello names this platform */
+  readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
+  readonly ztp: ZtpBootstrap;
+  /**
+   * The OS upgrade RPC (install an image, reboot). A slot: no upgrade job calls it yet (issue 6),
+   * and a platform without one cannot be upgraded by the service.
+   */
+  upgrade?(c: NetconfClient, image: { url: string; sha256?: string }, ro?: RpcOptions): Promise<void>;
+}
