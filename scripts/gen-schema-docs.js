@@ -9,7 +9,7 @@ const { join, dirname } = require('node:path');
 
 const root = join(__dirname, '..');
 let gen;
-try { gen = require(join(root, 'dist', 'src', 'docs', 'schema-files.js')); } catch {
+try { gen = require(join(root, 'dist', 'src', 'cli', 'schema-files.js')); } catch {
   process.stderr.write('gen-schema-docs: dist/ is not built: run `npm run schema:gen` (it builds first)\n');
   process.exit(1);
 }

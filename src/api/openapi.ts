@@ -5,9 +5,9 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 
 /** Sub-resources that are one thing, not a collection: GET reads it, PUT sets it. */
-const SINGLETONS = new Set(['namespaces', 'allocations', 'config', 'drift', 'history', 'roles', 'host-key', 'stream', 'whoami', 'openapi.json', 'metrics', 'healthz', 'readyz']);
+const SINGLETONS = new Set(['namespaces', 'allocations', 'config', 'drift', 'history', 'roles', 'host-key', 'stream', 'whoami', 'openapi.json', 'metrics', 'healthz', 'readyz', 'backup']);
 /** Segments that name an action: POST .../autoconfigure is autoconfigureFabric. */
-const ACTIONS = new Set(['autoconfigure', 'onboard', 'cancel', 'rollback', 'restore', 'backup']);
+const ACTIONS = new Set(['autoconfigure', 'onboard', 'cancel', 'rollback', 'restore']);
 
 const pascal = (seg: string) => seg.replace(/\.json$/, '').split(/[-_.]/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
 const singular = (seg: string) => (SINGLETONS.has(seg) ? seg : seg.replace(/ies$/, 'y').replace(/s$/, ''));

@@ -2,7 +2,7 @@
 // API bodies, the OpenAPI document and the docs use. Structure, types, sizes and the character
 // rules live here; cross-object rules (pools, uniqueness, roles a profile allows) stay in code
 // (validate.ts, services.ts).
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /** No control characters (newlines included): every string here may reach a device template. */
 export const SAFE_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -145,3 +145,13 @@ export const FabricFile = Type.Object({
 
 /** Every named schema, registered once where a validator or document needs them. */
 export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, Namespaces, Settings, FabricFile];
+
+// TypeScript types of the input, derived from the schema (types.ts re-exports them under the
+// names the code uses), so the type and the check cannot drift apart.
+export type VirtualNetworkInput = Static<typeof VirtualNetwork>;
+export type LogicalRouterInput = Static<typeof LogicalRouter>;
+export type ManagementSubnetInput = Static<typeof ManagementSubnet>;
+export type AsnRangeInput = Static<typeof AsnRange>;
+export type NamespacesInput = Static<typeof Namespaces>;
+export type CredentialsInput = Static<typeof Credentials>;
+export type SnmpInput = Static<typeof Snmp>;

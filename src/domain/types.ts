@@ -1,5 +1,8 @@
 // The shared vocabulary of the service. Pure data: no IO, no behaviour.
 // Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
+import type {
+  AsnRangeInput, CredentialsInput, LogicalRouterInput, ManagementSubnetInput, NamespacesInput, SnmpInput, VirtualNetworkInput,
+} from './schema';
 import type { PlatformFacts } from './facts';
 
 /**
@@ -48,23 +51,13 @@ export const FEATURES: readonly Feature[] = [
 
 // ---------------------------------------------------------------- fabric file (input)
 
-export interface ManagementSubnet { cidr: string; gateway: string }
-export interface AsnRange { min: number; max: number }
-
-export interface Namespaces {
-  management: ManagementSubnet[];
-  loopback: string[];
-  /** Carved into /31s, one per addressed link. */
-  fabric: string[];
-  asn: AsnRange[];
-  /** Required when any device has an overlay role; outside every ASN range. */
-  overlayAsn?: number;
-}
-
-export interface Credentials { username: string; password: string }
-export type SnmpSettings =
-  | { community: string }
-  | { v3: { user: string; authKey: string; privKey: string } };
+// Derived from the one schema (schema.ts): ranges, sizes and descriptions live there.
+export type ManagementSubnet = ManagementSubnetInput;
+export type AsnRange = AsnRangeInput;
+/** fabric: carved into /31s; overlayAsn: required when any device has an overlay role. */
+export type Namespaces = NamespacesInput;
+export type Credentials = CredentialsInput;
+export type SnmpSettings = SnmpInput;
 
 /** Fabric-wide settings feeding `basic` and `ip_clos`; every field has a default. */
 export interface FabricSettings {
@@ -112,8 +105,8 @@ export interface FabricFile {
 
 // ---------------------------------------------------------------- overlay services (input)
 
-export interface VirtualNetworkSpec { name: string; vni: number; subnet?: string; gateway?: string }
-export interface LogicalRouterSpec { name: string; mode: 'crb' | 'erb'; networks: string[]; vni: number }
+export type VirtualNetworkSpec = VirtualNetworkInput;
+export type LogicalRouterSpec = LogicalRouterInput;
 export interface ServerSpec { name: string; nics: { device: string; port: string; mac?: string }[] }
 export type VpgBinding = { network: string; vlan: number } | { network: string; untagged: true };
 export interface VpgSpec { name: string; server?: string; ports: LinkEnd[]; bindings: VpgBinding[] }

@@ -67,6 +67,8 @@ it('operationIdFor: derived from method and path', () => {
   expect(operationIdFor('PUT', '/api/v1/fabrics/:f/devices/:d/roles')).toBe('setFabricDeviceRoles');
   expect(operationIdFor('DELETE', '/api/v1/fabrics/:f/links/:link')).toBe('deleteFabricLink');
   expect(operationIdFor('POST', '/api/v1/fabrics/:f/devices/:d/config/rollback')).toBe('rollbackFabricDeviceConfig');
+  expect(operationIdFor('GET', '/api/v1/backup')).toBe('getBackup');
+  expect(operationIdFor('POST', '/api/v1/restore')).toBe('restore');
 });
 
 it('openapi-typescript generates a client that type-checks, and catches a wrong use', async () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import Ajv from 'ajv';
-import { schemaFiles, SCHEMA_FILE } from '../../src/docs/schema-files';
+import { schemaFiles, SCHEMA_FILE } from '../../src/cli/schema-files';
 import { fabricJsonSchema } from '../../src/domain/schema-docs';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -1,4 +1,4 @@
-// The generated files of the one schema, as (repository path, content): the script
+// The generated files of the one schema (npm run schema:gen), as (repository path, content): the script
 // scripts/gen-schema-docs.js writes them, test/unit/schema-docs.test.ts checks they are current.
 // Reads the example fabric files (examples/*.yaml) the docs take their examples from.
 import { readdirSync, readFileSync } from 'node:fs';
