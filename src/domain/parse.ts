@@ -7,7 +7,7 @@ import { FabricError } from './errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { FabricFile as FabricFileSchema, NAMED_SCHEMAS, Settings as SettingsSchema } from './schema';
-import { describe, explainSchemaError } from './schema-errors';
+import { describe, explainSchemaErrors } from './schema-errors';
 import { parseServices } from './services';
 import { DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec, PhysicalRole } from './types';
 
@@ -35,12 +35,17 @@ function fail(path: string, what: string): never {
   throw new FabricError(path, `${path}: ${what}`);
 }
 
-/** The first schema error of `v`, as a FabricError whose path is relative to `base`. */
-function check(c: { Errors(v: unknown): { First(): ValueError | undefined } }, v: unknown, base = ''): void {
-  const e = c.Errors(v).First();
-  if (!e) return;
-  const { path, message } = explainSchemaError({ ...e, path: base + e.path }, NAMED_SCHEMAS);
-  throw new FabricError(path, message);
+/**
+ * Every schema error of `v` (a part of `root` at pointer `base`), thrown as one FabricError:
+ * the first in file order, carrying all of them in `errors` as validation does.
+ */
+function check(c: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<ValueError> }, v: unknown, base = '', root: unknown = v): void {
+  // Check first: the error walk is slower, and a valid file (the common case) needs none.
+  if (c.Check(v)) return;
+  const errs = explainSchemaErrors(c.Errors(v), NAMED_SCHEMAS, base, root);
+  if (errs.length === 0) return;
+  errs[0].errors = errs;
+  throw errs[0];
 }
 
 /**
@@ -61,7 +66,7 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
     return { ...DEFAULT_SETTINGS, bfd: { ...DEFAULT_SETTINGS.bfd }, ntp: [], syslog: [], dns: [] };
   }
   const o = dropNulls(v);
-  check(CHECK_SETTINGS, o, `/${path.split('.').join('/')}`);
+  check(CHECK_SETTINGS, o, `/${path.split('.').join('/')}`, {});
   const s = o as Partial<FabricSettings>;
   const bfd = { ...DEFAULT_SETTINGS.bfd, ...(s.bfd ?? {}) };
   // intervalMs 0 turns BFD off; otherwise FRR and Junos accept 10..60000 ms (a rule across
