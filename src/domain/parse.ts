@@ -11,10 +11,12 @@ import { describe, explainSchemaErrors } from './schema-errors';
 import { parseServices } from './services';
 import { DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec, PhysicalRole } from './types';
 
+/** The defaults the schema declares (one place: docs and editors show the same values). */
+const SP = SettingsSchema.properties;
 export const DEFAULT_SETTINGS: Readonly<FabricSettings> = Object.freeze({
-  mtu: 9216,
-  bfd: Object.freeze({ intervalMs: 300, multiplier: 3 }) as FabricSettings['bfd'],
-  gracefulRestart: true,
+  mtu: SP.mtu.default as number,
+  bfd: Object.freeze({ intervalMs: SP.bfd.properties.intervalMs.default as number, multiplier: SP.bfd.properties.multiplier.default as number }) as FabricSettings['bfd'],
+  gracefulRestart: SP.gracefulRestart.default as boolean,
   ntp: [] as string[],
   syslog: [] as string[],
   dns: [] as string[],

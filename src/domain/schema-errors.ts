@@ -4,7 +4,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { FabricError } from './errors';
-import { CONTROL_CHARS, LR_NAME_PATTERN, HOST_PATTERN, LinkEndText, NAME_PATTERN, PORT_PATTERN, CIDR_PATTERN, IPV4_PATTERN, MAC_PATTERN } from './schema';
+import { ROUTING_ROLES } from './types';
+import { CONTROL_CHARS, LR_NAME_PATTERN, ROLE_PATTERN, HOST_PATTERN, LinkEndText, NAME_PATTERN, PORT_PATTERN, CIDR_PATTERN, IPV4_PATTERN, MAC_PATTERN } from './schema';
 
 type Json = Record<string, unknown>;
 
@@ -115,6 +116,8 @@ function phrase(e: ValueError, refs: Map<string, TSchema>, out: Phrased[], base:
     case ValueErrorType.StringPattern: {
       // Strings reach device templates: a newline there would inject configuration.
       if (typeof v === 'string' && CONTROL_CHARS.test(v)) return at('contains a control character (newline, tab, ...): not allowed');
+      // A role the pattern refuses is no known role: worded as validation words unknown roles.
+      if (s.pattern === ROLE_PATTERN) return at(`unknown role ${JSON.stringify(v)} (known: null, ${ROUTING_ROLES.join(', ')})`);
       const path = dottedPath(e.path);
       const what = s.pattern === NAME_PATTERN && /^devices\[\d+\]\.name$/.test(path)
         ? 'a valid device name (letters, digits, ".", "_", "-"; up to 63)'
@@ -189,8 +192,11 @@ export function explainSchemaErrors(errors: Iterable<ValueError>, refs: readonly
   const byId = new Map<string, TSchema>(refs.map((r) => [String(r.$id), r]));
   const all: Phrased[] = [];
   for (const e of errors) phrase({ ...e, path: base + e.path }, byId, all, base);
+  // A list of the wrong length (a link's two ends) is the one problem there: not its items too.
+  const sized = all.filter((p) => p.type === ValueErrorType.ArrayMinItems || p.type === ValueErrorType.ArrayMaxItems).map((p) => p.path);
   const best = new Map<string, Phrased>();
   for (const p of all) {
+    if (sized.some((s) => p.path !== s && (p.path.startsWith(`${s}.`) || p.path.startsWith(`${s}[`)))) continue;
     const had = best.get(p.path);
     if (!had || p.rank > had.rank) best.set(p.path, p);
   }

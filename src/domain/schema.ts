@@ -114,7 +114,8 @@ export const Settings = Type.Object({
 }, { additionalProperties: false, $id: 'Settings' });
 
 export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });
-export const RoleName = Type.Union([Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
+export const ROLE_PATTERN = '^[A-Za-z-]{1,32}$';
+export const RoleName = Type.Union([Type.String({ pattern: ROLE_PATTERN, maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
 
 export const Device = Type.Object({
   name: Name(),
