@@ -2,6 +2,7 @@
 // L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
 // parseServices normalises the four lists (structure); collectServiceErrors checks the
 // cross-object rules of docs/architecture.md (Stages, Contracts). Every problem is one line starting with where it is.
+// Names, VNI and VLAN ranges and MAC forms are the schema's (parse and the API bodies check them).
 import { FabricError } from './errors';
 import { CONTROL_CHARS } from './schema';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
@@ -11,12 +12,6 @@ import {
   FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
 } from './types';
 
-export const VNI_MIN = 1;
-export const VNI_MAX = 16777214;
-/** Logical router names name a VRF (a Linux netdev on FRR): 1-15 characters. */
-export const LR_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
-const SERVICE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** Roles whose leaves carry access ports (VPGs). */
 export const ACCESS_ROLES = ['CRB-Access', 'ERB-UCAST-Gateway'];
 
@@ -179,11 +174,9 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   vns.forEach((vn, i) => {
     const p = `virtualNetworks[${i}]`;
     const w = lab('virtualNetworks', i, vn.name);
-    if (!SERVICE_NAME_RE.test(vn.name)) add(`${p}.name`, `${w}.name`, `"${vn.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (vnIndex.has(vn.name)) add(`${p}.name`, `${w}.name`, `duplicate virtual network name "${vn.name}" (also virtualNetworks[${vnIndex.get(vn.name)}])`);
     else vnIndex.set(vn.name, i);
-    if (vn.vni < VNI_MIN || vn.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${vn.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
-    else if (vniOwner.has(vn.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${vn.vni} is already used by ${vniOwner.get(vn.vni)}`);
+    if (vniOwner.has(vn.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${vn.vni} is already used by ${vniOwner.get(vn.vni)}`);
     else {
       vniOwner.set(vn.vni, p);
       if (overlayAsn !== undefined && overlayAsn > 65535 && vn.vni > 65535) {
@@ -220,11 +213,9 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   lrs.forEach((lr, i) => {
     const p = `logicalRouters[${i}]`;
     const w = lab('logicalRouters', i, lr.name);
-    if (!LR_NAME_RE.test(lr.name)) add(`${p}.name`, `${w}.name`, `"${lr.name}" is not a valid logical router name (a letter, then letters, digits, "_", "-"; up to 15: it names the VRF)`);
     if (lrIndex.has(lr.name)) add(`${p}.name`, `${w}.name`, `duplicate logical router name "${lr.name}" (also logicalRouters[${lrIndex.get(lr.name)}])`);
     else lrIndex.set(lr.name, i);
-    if (lr.vni < VNI_MIN || lr.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${lr.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
-    else if (vniOwner.has(lr.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${lr.vni} is already used by ${vniOwner.get(lr.vni)}`);
+    if (vniOwner.has(lr.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${lr.vni} is already used by ${vniOwner.get(lr.vni)}`);
     else {
       vniOwner.set(lr.vni, p);
       if (overlayAsn !== undefined && overlayAsn > 65535 && lr.vni > 65535) {
@@ -268,7 +259,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   servers.forEach((s, i) => {
     const p = `servers[${i}]`;
     const w = lab('servers', i, s.name);
-    if (!SERVICE_NAME_RE.test(s.name)) add(`${p}.name`, `${w}.name`, `"${s.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (serverIndex.has(s.name)) add(`${p}.name`, `${w}.name`, `duplicate server name "${s.name}" (also servers[${serverIndex.get(s.name)}])`);
     else serverIndex.set(s.name, i);
     if (s.nics.length === 0) add(`${p}.nics`, `${w}.nics`, 'empty: a server needs at least one NIC');
@@ -277,7 +267,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
       const nw = `${w}.nics[${j}]`;
       const prob = accessPortProblem(n);
       if (prob) { add(np, nw, prob); return; }
-      if (n.mac !== undefined && !MAC_RE.test(n.mac)) add(`${np}.mac`, `${nw}.mac`, `"${n.mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`);
       const key = `${n.device}:${n.port}`;
       const other = nicOwner.get(key);
       if (other !== undefined) add(np, nw, `port ${key} is already a NIC of ${other}`);
@@ -294,7 +283,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   vpgs.forEach((v, i) => {
     const p = `vpgs[${i}]`;
     const w = lab('vpgs', i, v.name);
-    if (!SERVICE_NAME_RE.test(v.name)) add(`${p}.name`, `${w}.name`, `"${v.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (vpgIndex.has(v.name)) add(`${p}.name`, `${w}.name`, `duplicate VPG name "${v.name}" (also vpgs[${vpgIndex.get(v.name)}])`);
     else vpgIndex.set(v.name, i);
     let server: ServerSpec | undefined;
@@ -336,7 +324,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
         if (untagged !== undefined) { add(`${bp}.untagged`, `${bw}.untagged`, `a second untagged binding (bindings[${untagged}] is untagged already)`); return; }
         untagged = j;
       } else {
-        if (b.vlan < 1 || b.vlan > 4094) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is outside 1..4094`); return; }
         if (vlans.has(b.vlan)) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is used twice in this VPG (also bindings[${vlans.get(b.vlan)}])`); return; }
         vlans.set(b.vlan, j);
         for (const dn of devices) {
