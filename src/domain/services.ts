@@ -1,10 +1,12 @@
 // Overlay services of a fabric file: virtual networks (L2VNIs), logical routers (VRFs with an
 // L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
-// parseServices normalises the four lists (structure); collectServiceErrors checks the
+// parseServices normalises the four lists (the schema checked them); collectServiceErrors checks the
 // cross-object rules of docs/architecture.md (Stages, Contracts). Every problem is one line starting with where it is.
 // Names, VNI and VLAN ranges and MAC forms are the schema's (parse and the API bodies check them).
 import { FabricError } from './errors';
-import { CONTROL_CHARS } from './schema';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { NAMED_SCHEMAS, SERVICE_SCHEMAS } from './schema';
+import { explainSchemaErrors } from './schema-errors';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
 import { ProfileSet, loadPlatforms, portValid, describePorts, profileNamed } from './profiles';
@@ -16,110 +18,92 @@ import {
 export const ACCESS_ROLES = ['CRB-Access', 'ERB-UCAST-Gateway'];
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string => {
-  if (v === null || v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-};
-function fail(path: string, what: string): never {
-  throw new FabricError(path, `${path}: ${what}`);
-}
-function obj(v: unknown, path: string, keys: readonly string[]): Obj {
-  if (!isObj(v)) fail(path, `expected a mapping, got ${describe(v)}`);
-  for (const k of Object.keys(v)) if (!keys.includes(k)) fail(`${path}.${k}`, `unknown field (allowed: ${keys.join(', ')})`);
-  return v;
-}
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
-  if (CONTROL_CHARS.test(v)) fail(path, 'contains a control character (newline, tab, ...): not allowed');
-  if (v.length > 1024) fail(path, 'longer than 1024 characters');
-  return v;
-}
-function int(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `expected an integer, got ${describe(v)}`);
-  return v;
-}
-function list(v: unknown, path: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) fail(path, `expected a list, got ${describe(v)}`);
-  return v;
-}
-/** `leaf1:swp10` or {device, port}. */
-function end(v: unknown, path: string, extra: readonly string[] = []): Obj & LinkEnd {
-  if (typeof v === 'string') {
-    const c = v.indexOf(':');
-    if (c <= 0 || c === v.length - 1) fail(path, `"${v}" is not "device:port"`);
-    return { device: v.slice(0, c), port: v.slice(c + 1) };
-  }
-  const o = obj(v, path, ['device', 'port', ...extra]);
-  return { ...o, device: str(o.device, `${path}.device`), port: str(o.port, `${path}.port`) };
+type ServiceKey = (typeof SERVICE_SCHEMAS)[number]['key'];
+
+// The structure (types, unknown fields, forms, ranges) is the schema's: a file was checked whole
+// by parseFabricFile; an API body is checked here (all errors, worded as the file's are).
+const CHECKS = new Map(SERVICE_SCHEMAS.map((k) => [k.key, TypeCompiler.Compile(k.schema)]));
+
+function check(key: ServiceKey, v: unknown, path: string): void {
+  const c = CHECKS.get(key)!;
+  if (c.Check(v)) return;
+  const pointer = `/${path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/')}`;
+  // `body` (one key) is the document the errors are ordered in; a deeper path orders by the schema.
+  const errs = explainSchemaErrors(c.Errors(v), NAMED_SCHEMAS, pointer, /^\w+$/.test(path) ? { [path]: v } : undefined);
+  if (errs.length === 0) return;
+  errs[0].errors = errs;
+  throw errs[0];
 }
 
-export function parseVirtualNetwork(v: unknown, path: string): VirtualNetworkSpec {
-  const o = obj(v, path, ['name', 'vni', 'subnet', 'gateway']);
-  const vn: VirtualNetworkSpec = { name: str(o.name, `${path}.name`), vni: int(o.vni, `${path}.vni`) };
-  if (o.subnet !== undefined && o.subnet !== null) vn.subnet = str(o.subnet, `${path}.subnet`);
-  if (o.gateway !== undefined && o.gateway !== null) vn.gateway = str(o.gateway, `${path}.gateway`);
+/** `leaf1:swp10` or {device, port}: split at the first ':' (a device name has none). */
+function end(v: unknown): Obj & LinkEnd {
+  if (typeof v === 'string') {
+    const c = v.indexOf(':');
+    return { device: v.slice(0, c), port: v.slice(c + 1) };
+  }
+  return v as Obj & LinkEnd;
+}
+
+function toVirtualNetwork(o: Obj): VirtualNetworkSpec {
+  const vn: VirtualNetworkSpec = { name: o.name as string, vni: o.vni as number };
+  if (o.subnet !== undefined) vn.subnet = o.subnet as string;
+  if (o.gateway !== undefined) vn.gateway = o.gateway as string;
   return vn;
 }
 
-export function parseLogicalRouter(v: unknown, path: string): LogicalRouterSpec {
-  const o = obj(v, path, ['name', 'mode', 'networks', 'vni']);
-  const mode = str(o.mode, `${path}.mode`);
-  if (mode !== 'crb' && mode !== 'erb') fail(`${path}.mode`, `"${mode}" is not crb or erb`);
-  return {
-    name: str(o.name, `${path}.name`),
-    mode,
-    networks: list(o.networks, `${path}.networks`).map((n, i) => str(n, `${path}.networks[${i}]`)),
-    vni: int(o.vni, `${path}.vni`),
-  };
+function toLogicalRouter(o: Obj): LogicalRouterSpec {
+  return { name: o.name as string, mode: o.mode as LogicalRouterSpec['mode'], networks: [...(o.networks as string[])], vni: o.vni as number };
 }
 
-export function parseServer(v: unknown, path: string): ServerSpec {
-  const o = obj(v, path, ['name', 'nics']);
-  const nics = list(o.nics, `${path}.nics`).map((n, i) => {
-    const p = `${path}.nics[${i}]`;
-    const e = end(n, p, ['mac']);
+function toServer(o: Obj): ServerSpec {
+  const nics = (o.nics as unknown[]).map((n) => {
+    const e = end(n);
     const nic: ServerSpec['nics'][number] = { device: e.device, port: e.port };
-    if (e.mac !== undefined && e.mac !== null) nic.mac = str(e.mac, `${p}.mac`);
+    if (e.mac !== undefined) nic.mac = e.mac as string;
     return nic;
   });
-  return { name: str(o.name, `${path}.name`), nics };
+  return { name: o.name as string, nics };
 }
 
-export function parseVpg(v: unknown, path: string): VpgSpec {
-  const o = obj(v, path, ['name', 'server', 'ports', 'bindings']);
+function toVpg(o: Obj): VpgSpec {
   const vpg: VpgSpec = {
-    name: str(o.name, `${path}.name`),
-    ports: list(o.ports, `${path}.ports`).map((p, i) => {
-      const e = end(p, `${path}.ports[${i}]`);
-      return { device: e.device, port: e.port };
-    }),
-    bindings: list(o.bindings, `${path}.bindings`).map((b, i): VpgBinding => {
-      const p = `${path}.bindings[${i}]`;
-      const bo = obj(b, p, ['network', 'vlan', 'untagged']);
-      const network = str(bo.network, `${p}.network`);
-      const hasVlan = bo.vlan !== undefined && bo.vlan !== null;
-      if (bo.untagged !== undefined && bo.untagged !== true) fail(`${p}.untagged`, `expected true (or leave it out and give vlan), got ${describe(bo.untagged)}`);
-      if (hasVlan && bo.untagged === true) fail(p, 'give either vlan or untagged: true, not both');
-      if (bo.untagged === true) return { network, untagged: true };
-      if (!hasVlan) fail(p, 'needs vlan (1..4094) or untagged: true');
-      return { network, vlan: int(bo.vlan, `${p}.vlan`) };
-    }),
+    name: o.name as string,
+    ports: (o.ports as unknown[]).map((p) => { const e = end(p); return { device: e.device, port: e.port }; }),
+    bindings: (o.bindings as Obj[]).map((b): VpgBinding => (b.untagged === true
+      ? { network: b.network as string, untagged: true }
+      : { network: b.network as string, vlan: b.vlan as number })),
   };
-  if (o.server !== undefined && o.server !== null) vpg.server = str(o.server, `${path}.server`);
+  if (o.server !== undefined) vpg.server = o.server as string;
   return vpg;
 }
 
-/** Normalises the four service lists of a decoded fabric file in place (absent lists stay absent). */
+export function parseVirtualNetwork(v: unknown, path: string): VirtualNetworkSpec {
+  check('virtualNetworks', v, path);
+  return toVirtualNetwork(v as Obj);
+}
+
+export function parseLogicalRouter(v: unknown, path: string): LogicalRouterSpec {
+  check('logicalRouters', v, path);
+  return toLogicalRouter(v as Obj);
+}
+
+export function parseServer(v: unknown, path: string): ServerSpec {
+  check('servers', v, path);
+  return toServer(v as Obj);
+}
+
+export function parseVpg(v: unknown, path: string): VpgSpec {
+  check('vpgs', v, path);
+  return toVpg(v as Obj);
+}
+
+/** Normalises the four service lists of a schema-checked fabric file in place (absent lists stay absent). */
 export function parseServices(file: FabricFile): void {
   const raw = file as unknown as Obj;
-  if (raw.virtualNetworks !== undefined) file.virtualNetworks = list(raw.virtualNetworks, 'virtualNetworks').map((v, i) => parseVirtualNetwork(v, `virtualNetworks[${i}]`));
-  if (raw.logicalRouters !== undefined) file.logicalRouters = list(raw.logicalRouters, 'logicalRouters').map((v, i) => parseLogicalRouter(v, `logicalRouters[${i}]`));
-  if (raw.servers !== undefined) file.servers = list(raw.servers, 'servers').map((v, i) => parseServer(v, `servers[${i}]`));
-  if (raw.vpgs !== undefined) file.vpgs = list(raw.vpgs, 'vpgs').map((v, i) => parseVpg(v, `vpgs[${i}]`));
+  if (raw.virtualNetworks !== undefined) file.virtualNetworks = (raw.virtualNetworks as Obj[]).map(toVirtualNetwork);
+  if (raw.logicalRouters !== undefined) file.logicalRouters = (raw.logicalRouters as Obj[]).map(toLogicalRouter);
+  if (raw.servers !== undefined) file.servers = (raw.servers as Obj[]).map(toServer);
+  if (raw.vpgs !== undefined) file.vpgs = (raw.vpgs as Obj[]).map(toVpg);
 }
 
 export const isUntagged = (b: VpgBinding): b is { network: string; untagged: true } => 'untagged' in b && b.untagged === true;

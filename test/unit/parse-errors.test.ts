@@ -2,6 +2,7 @@
 // in file order, worded like validation's (`devices[1] (spine2).roles[0]: ...`).
 import { DEFAULT_SETTINGS, FabricError, parseFabricFile } from '../../src/domain';
 import { Settings } from '../../src/domain/schema';
+import { parseVirtualNetwork, parseVpg } from '../../src/domain/services';
 import { Doc, base } from './services-cases';
 
 function parseErrors(d: Doc): string[] {
@@ -67,5 +68,22 @@ describe('parseFabricFile: schema errors', () => {
       mtu: Settings.properties.mtu.default, gracefulRestart: Settings.properties.gracefulRestart.default,
       bfd: { intervalMs: Settings.properties.bfd.properties.intervalMs.default, multiplier: Settings.properties.bfd.properties.multiplier.default },
     });
+  });
+
+  test('an API body (one service) is checked by the same schema, every error at once', () => {
+    const errs = (f: () => unknown): string[] => {
+      try { f(); } catch (e) { return (e as FabricError).errors.map((x) => `${x.path} | ${x.message}`); }
+      throw new Error('expected an error');
+    };
+    expect(errs(() => parseVirtualNetwork({ name: 'web', vni: 0, vlan: 3 }, 'body'))).toEqual([
+      'body.vni | body.vni: 0 is outside 1..16777214',
+      'body.vlan | body.vlan: unknown field (allowed: name, vni, subnet, gateway)',
+    ]);
+    expect(errs(() => parseVpg({ name: 'v', ports: ['leaf1'], bindings: [{ network: 'web' }] }, 'body'))).toEqual([
+      'body.ports[0] | body.ports[0]: "leaf1" is not "device:port"',
+      'body.bindings[0] | body.bindings[0]: needs vlan (1..4094) or untagged: true',
+    ]);
+    expect(parseVpg({ name: 'v', ports: ['leaf1:xe-0/0/3:2'], bindings: [{ network: 'web', vlan: 5 }] }, 'body'))
+      .toEqual({ name: 'v', ports: [{ device: 'leaf1', port: 'xe-0/0/3:2' }], bindings: [{ network: 'web', vlan: 5 }] });
   });
 });
