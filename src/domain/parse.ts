@@ -5,9 +5,8 @@
 import { load as loadYaml } from 'js-yaml';
 import { FabricError } from './errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { ValueError } from '@sinclair/typebox/errors';
 import { FabricFile as FabricFileSchema, NAMED_SCHEMAS, Settings as SettingsSchema } from './schema';
-import { describe, explainSchemaErrors } from './schema-errors';
+import { checkSchema, describe } from './schema-errors';
 import { parseServices } from './services';
 import { DeviceSpec, FabricFile, FabricSettings, FabricSpec, LinkEnd, LinkSpec, PhysicalRole } from './types';
 
@@ -37,18 +36,6 @@ function fail(path: string, what: string): never {
   throw new FabricError(path, `${path}: ${what}`);
 }
 
-/**
- * Every schema error of `v` (a part of `root` at pointer `base`), thrown as one FabricError:
- * the first in file order, carrying all of them in `errors` as validation does.
- */
-function check(c: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<ValueError> }, v: unknown, base = '', root: unknown = v): void {
-  // Check first: the error walk is slower, and a valid file (the common case) needs none.
-  if (c.Check(v)) return;
-  const errs = explainSchemaErrors(c.Errors(v), NAMED_SCHEMAS, base, root);
-  if (errs.length === 0) return;
-  errs[0].errors = errs;
-  throw errs[0];
-}
 
 /**
  * YAML writes an empty key as null (`devices:`): an absent optional value, as before the
@@ -68,7 +55,7 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
     return { ...DEFAULT_SETTINGS, bfd: { ...DEFAULT_SETTINGS.bfd }, ntp: [], syslog: [], dns: [] };
   }
   const o = dropNulls(v);
-  check(CHECK_SETTINGS, o, `/${path.split('.').join('/')}`, {});
+  checkSchema(CHECK_SETTINGS, o, `/${path.split('.').join('/')}`, {});
   const s = o as Partial<FabricSettings>;
   const bfd = { ...DEFAULT_SETTINGS.bfd, ...(s.bfd ?? {}) };
   // intervalMs 0 turns BFD off; otherwise FRR and Junos accept 10..60000 ms (a rule across
@@ -142,7 +129,7 @@ export function parseFabricFile(input: string | object): FabricFile {
   if (!isObj(doc)) fail('(fabric file)', `expected a mapping, got ${describe(doc)}`);
   const o = dropNulls(doc) as Obj;
   if (o.fabric === undefined) fail('fabric', 'missing (the fabric file needs a `fabric:` section)');
-  check(CHECK_FILE, o);
+  checkSchema(CHECK_FILE, o);
   const fabric = o.fabric as Obj;
   const spec: FabricSpec = {
     name: fabric.name as string,

@@ -5,7 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { FabricError } from './errors';
 import { ROUTING_ROLES } from './types';
-import { CONTROL_CHARS, LR_NAME_PATTERN, ROLE_PATTERN, HOST_PATTERN, LinkEndText, NAME_PATTERN, PORT_PATTERN, CIDR_PATTERN, IPV4_PATTERN, MAC_PATTERN } from './schema';
+import { NAMED_SCHEMAS, CONTROL_CHARS, LR_NAME_PATTERN, ROLE_PATTERN, HOST_PATTERN, LinkEndText, NAME_PATTERN, PORT_PATTERN, CIDR_PATTERN, IPV4_PATTERN, MAC_PATTERN } from './schema';
 
 type Json = Record<string, unknown>;
 
@@ -207,4 +207,17 @@ export function explainSchemaErrors(errors: Iterable<ValueError>, refs: readonly
     const w = where(doc, p);
     return new FabricError(p.path, `${w}: ${p.what}`);
   });
+}
+
+/**
+ * Throws every schema error of `v` (at pointer `base` of the document `root`) as one
+ * FabricError: the first in file order, carrying all of them in `errors` as validation does.
+ */
+export function checkSchema(c: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<ValueError> }, v: unknown, base = '', root: unknown = v): void {
+  // Check first: the error walk is slower, and a valid file (the common case) needs none.
+  if (c.Check(v)) return;
+  const errs = explainSchemaErrors(c.Errors(v), NAMED_SCHEMAS, base, root);
+  if (errs.length === 0) return;
+  errs[0].errors = errs;
+  throw errs[0];
 }

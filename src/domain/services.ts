@@ -5,8 +5,8 @@
 // Names, VNI and VLAN ranges and MAC forms are the schema's (parse and the API bodies check them).
 import { FabricError } from './errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { NAMED_SCHEMAS, SERVICE_SCHEMAS } from './schema';
-import { explainSchemaErrors } from './schema-errors';
+import { SERVICE_SCHEMAS } from './schema';
+import { checkSchema } from './schema-errors';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
 import { ProfileSet, loadPlatforms, portValid, describePorts, profileNamed } from './profiles';
@@ -24,15 +24,10 @@ type ServiceKey = (typeof SERVICE_SCHEMAS)[number]['key'];
 // by parseFabricFile; an API body is checked here (all errors, worded as the file's are).
 const CHECKS = new Map(SERVICE_SCHEMAS.map((k) => [k.key, TypeCompiler.Compile(k.schema)]));
 
+/** `body` (one key) is the document the errors are ordered in; a deeper path orders by the schema. */
 function check(key: ServiceKey, v: unknown, path: string): void {
-  const c = CHECKS.get(key)!;
-  if (c.Check(v)) return;
   const pointer = `/${path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/')}`;
-  // `body` (one key) is the document the errors are ordered in; a deeper path orders by the schema.
-  const errs = explainSchemaErrors(c.Errors(v), NAMED_SCHEMAS, pointer, /^\w+$/.test(path) ? { [path]: v } : undefined);
-  if (errs.length === 0) return;
-  errs[0].errors = errs;
-  throw errs[0];
+  checkSchema(CHECKS.get(key)!, v, pointer, /^\w+$/.test(path) ? { [path]: v } : {});
 }
 
 /** `leaf1:swp10` or {device, port}: split at the first ':' (a device name has none). */
@@ -77,25 +72,15 @@ function toVpg(o: Obj): VpgSpec {
   return vpg;
 }
 
-export function parseVirtualNetwork(v: unknown, path: string): VirtualNetworkSpec {
-  check('virtualNetworks', v, path);
-  return toVirtualNetwork(v as Obj);
-}
-
-export function parseLogicalRouter(v: unknown, path: string): LogicalRouterSpec {
-  check('logicalRouters', v, path);
-  return toLogicalRouter(v as Obj);
-}
-
-export function parseServer(v: unknown, path: string): ServerSpec {
-  check('servers', v, path);
-  return toServer(v as Obj);
-}
-
-export function parseVpg(v: unknown, path: string): VpgSpec {
-  check('vpgs', v, path);
-  return toVpg(v as Obj);
-}
+/** One service item (an API body): checked by its schema, then normalised; throws FabricError. */
+const checked = <T>(key: ServiceKey, to: (o: Obj) => T) => (v: unknown, path: string): T => {
+  check(key, v, path);
+  return to(v as Obj);
+};
+export const parseVirtualNetwork = checked('virtualNetworks', toVirtualNetwork);
+export const parseLogicalRouter = checked('logicalRouters', toLogicalRouter);
+export const parseServer = checked('servers', toServer);
+export const parseVpg = checked('vpgs', toVpg);
 
 /** Normalises the four service lists of a schema-checked fabric file in place (absent lists stay absent). */
 export function parseServices(file: FabricFile): void {
