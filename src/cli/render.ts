@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { Allocations, DevicePlan } from '../domain/types';
+import { Allocations, DevicePlan, FabricFile } from '../domain/types';
 import { emptyAllocations } from '../intent/allocate';
 import { planFabric } from '../intent/compile';
 import { fabricToYaml, generateClos } from '../intent/generate';
@@ -115,9 +115,18 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .description('check a fabric file; prints every problem, one per line')
     .argument('<file>', 'fabric file (YAML or JSON)')
     .action(async (file: string) => {
-      const parsed = parseFabricFile(await readFabricFile(file));
-      const errors: FabricError[] = collectFabricErrors(parsed);
-      if (errors.length > 0) {
+      const text = await readFabricFile(file);
+      let parsed: FabricFile | undefined;
+      let errors: FabricError[];
+      try {
+        parsed = parseFabricFile(text);
+        errors = collectFabricErrors(parsed);
+      } catch (e) {
+        // The schema's errors come all at once from parse (FabricError.errors).
+        if (!(e instanceof FabricError)) throw e;
+        errors = e.errors;
+      }
+      if (errors.length > 0 || !parsed) {
         for (const e of errors) ctx.err(`fabric: ${e.message}\n`);
         throw new CliExit(1);
       }
