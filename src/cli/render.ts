@@ -4,10 +4,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Allocations, DevicePlan } from '../domain/types';
+import type { Allocations, DevicePlan, FabricFile } from '../domain/types';
 import { CliExit } from './context';
 import type { CliContext } from './context';
-import type { FabricError } from '../domain/errors';
+import { FabricError } from '../domain/errors'; // small: the class, no compiler
 
 // The compiler and the templates load when a command runs, not when `fabric --help` starts.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -120,9 +120,18 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .description('check a fabric file; prints every problem, one per line')
     .argument('<file>', 'fabric file (YAML or JSON)')
     .action(async (file: string) => {
-      const parsed = parseFabricFile(await readFabricFile(file));
-      const errors: FabricError[] = collectFabricErrors(parsed);
-      if (errors.length > 0) {
+      const text = await readFabricFile(file);
+      let parsed: FabricFile | undefined;
+      let errors: FabricError[];
+      try {
+        parsed = parseFabricFile(text);
+        errors = collectFabricErrors(parsed);
+      } catch (e) {
+        // The schema's errors come all at once from parse (FabricError.errors).
+        if (!(e instanceof FabricError)) throw e;
+        errors = e.errors;
+      }
+      if (errors.length > 0 || !parsed) {
         for (const e of errors) ctx.err(`fabric: ${e.message}\n`);
         throw new CliExit(1);
       }

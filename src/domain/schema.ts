@@ -17,6 +17,8 @@ export const CIDR_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$';
 export const IPV4_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
 /** An OS version as devices report it and the twin agent accepts (docs/device-agent.md section 6). */
 export const OS_VERSION_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$';
+/** Logical router names name a VRF (a Linux netdev on FRR): 1-15 characters. */
+export const LR_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]{0,14}$';
 export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
 
 export const Name = (description = 'letters, digits, "_", ".", "-"; up to 63') => Type.String({ pattern: NAME_PATTERN, maxLength: 63, description });
@@ -42,8 +44,8 @@ export const VirtualNetwork = Type.Object({
 }, { additionalProperties: false, $id: 'VirtualNetwork', description: 'An L2VNI: a bridged network stretched over EVPN, optionally routed (subnet and anycast gateway)' });
 
 export const LogicalRouter = Type.Object({
-  name: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,14}$', maxLength: 15, description: 'names the VRF: a letter, then letters, digits, "_", "-"; up to 15' }),
-  mode: Type.Union([Type.Literal('crb'), Type.Literal('erb')], { description: 'crb: routed on the CRB gateways; erb: on every ERB leaf' }),
+  name: Type.String({ pattern: LR_NAME_PATTERN, maxLength: 15, description: 'names the VRF: a letter, then letters, digits, "_", "-"; up to 15' }),
+  mode: Type.Union([Type.Literal('crb'), Type.Literal('erb')], { title: 'mode', description: 'crb: routed on the CRB gateways; erb: on every ERB leaf' }),
   networks: Type.Array(Name(), { maxItems: 4094 }),
   vni: Vni,
 }, { additionalProperties: false, $id: 'LogicalRouter', description: 'A VRF routing its virtual networks, with an L3VNI for type-5 routes' });
@@ -58,9 +60,9 @@ export const Server = Type.Object({
 }, { additionalProperties: false, $id: 'Server', description: 'A bare-metal server and the leaf ports its NICs are cabled to' });
 
 export const VpgBinding = Type.Union([
-  Type.Object({ network: Name(), vlan: Type.Integer({ minimum: 1, maximum: 4094 }) }, { additionalProperties: false }),
-  Type.Object({ network: Name(), untagged: Type.Literal(true) }, { additionalProperties: false }),
-]);
+  Type.Object({ network: Name(), vlan: Type.Integer({ minimum: 1, maximum: 4094, title: 'VLAN' }) }, { additionalProperties: false }),
+  Type.Object({ network: Name(), untagged: Type.Literal(true, { description: 'true (or leave it out and give vlan)' }) }, { additionalProperties: false }),
+], { description: 'vlan (1..4094) or untagged: true' });
 export const Vpg = Type.Object({
   name: Name(),
   server: Type.Optional(Name()),
@@ -111,13 +113,14 @@ export const Settings = Type.Object({
   ntp: Type.Optional(HostList('NTP servers', ['10.0.0.5', 'ntp.example.net'])),
   syslog: Type.Optional(HostList('syslog hosts', ['10.0.0.6'])),
   dns: Type.Optional(HostList('DNS servers', ['10.0.0.53'])),
-  osVersions: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: 63 }), Type.String({ pattern: OS_VERSION_PATTERN, maxLength: 64 }), {
-    maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
+  osVersions: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: 63 }), Type.String({ pattern: OS_VERSION_PATTERN, maxLength: 64, title: 'version' }), {
+    additionalProperties: false, maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
   })),
 }, { additionalProperties: false, $id: 'Settings' });
 
 export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });
-export const RoleName = Type.Union([Type.String({ pattern: '^[A-Za-z-]{1,32}$', maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
+export const ROLE_PATTERN = '^[A-Za-z-]{1,32}$';
+export const RoleName = Type.Union([Type.String({ pattern: ROLE_PATTERN, maxLength: 32 }), Type.Null()], { description: 'a routing/bridging role (see node profiles), or null for lean' });
 
 export const Device = Type.Object({
   name: Name(),
@@ -129,7 +132,7 @@ export const Device = Type.Object({
   model: Type.Optional(Type.String({ ...Text(64), description: 'as the device reports it', examples: ['qfx5110-48s-4c'] })),
 }, { additionalProperties: false });
 
-export const LinkPair = Type.Array(LinkEndText, { minItems: 2, maxItems: 2, description: '[device:port, device:port]' });
+export const LinkPair = Type.Array(LinkEndText, { minItems: 2, maxItems: 2, description: 'two ends [device:port, device:port]' });
 export const Link = Type.Union([LinkPair, Type.Object({ a: LinkEnd, b: LinkEnd }, { additionalProperties: false })]);
 
 export const FabricFile = Type.Object({

@@ -1,9 +1,12 @@
 // Overlay services of a fabric file: virtual networks (L2VNIs), logical routers (VRFs with an
 // L3VNI), servers (BMS) and VPGs (a server's ports with their VLAN -> network bindings).
-// parseServices normalises the four lists (structure); collectServiceErrors checks the
+// parseServices normalises the four lists (the schema checked them); collectServiceErrors checks the
 // cross-object rules of docs/architecture.md (Stages, Contracts). Every problem is one line starting with where it is.
+// Names, VNI and VLAN ranges and MAC forms are the schema's (parse and the API bodies check them).
 import { FabricError } from './errors';
-import { CONTROL_CHARS } from './schema';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { SERVICE_SCHEMAS } from './schema';
+import { checkSchema } from './schema-errors';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
 import { ProfileSet, loadPlatforms, portValid, describePorts, profileNamed } from './profiles';
@@ -11,120 +14,81 @@ import {
   FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
 } from './types';
 
-export const VNI_MIN = 1;
-export const VNI_MAX = 16777214;
-/** Logical router names name a VRF (a Linux netdev on FRR): 1-15 characters. */
-export const LR_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
-const SERVICE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** Roles whose leaves carry access ports (VPGs). */
 export const ACCESS_ROLES = ['CRB-Access', 'ERB-UCAST-Gateway'];
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string => {
-  if (v === null || v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-};
-function fail(path: string, what: string): never {
-  throw new FabricError(path, `${path}: ${what}`);
-}
-function obj(v: unknown, path: string, keys: readonly string[]): Obj {
-  if (!isObj(v)) fail(path, `expected a mapping, got ${describe(v)}`);
-  for (const k of Object.keys(v)) if (!keys.includes(k)) fail(`${path}.${k}`, `unknown field (allowed: ${keys.join(', ')})`);
-  return v;
-}
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
-  if (CONTROL_CHARS.test(v)) fail(path, 'contains a control character (newline, tab, ...): not allowed');
-  if (v.length > 1024) fail(path, 'longer than 1024 characters');
-  return v;
-}
-function int(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `expected an integer, got ${describe(v)}`);
-  return v;
-}
-function list(v: unknown, path: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) fail(path, `expected a list, got ${describe(v)}`);
-  return v;
-}
-/** `leaf1:swp10` or {device, port}. */
-function end(v: unknown, path: string, extra: readonly string[] = []): Obj & LinkEnd {
-  if (typeof v === 'string') {
-    const c = v.indexOf(':');
-    if (c <= 0 || c === v.length - 1) fail(path, `"${v}" is not "device:port"`);
-    return { device: v.slice(0, c), port: v.slice(c + 1) };
-  }
-  const o = obj(v, path, ['device', 'port', ...extra]);
-  return { ...o, device: str(o.device, `${path}.device`), port: str(o.port, `${path}.port`) };
+type ServiceKey = (typeof SERVICE_SCHEMAS)[number]['key'];
+
+// The structure (types, unknown fields, forms, ranges) is the schema's: a file was checked whole
+// by parseFabricFile; an API body is checked here (all errors, worded as the file's are).
+const CHECKS = new Map(SERVICE_SCHEMAS.map((k) => [k.key, TypeCompiler.Compile(k.schema)]));
+
+/** `body` (one key) is the document the errors are ordered in; a deeper path orders by the schema. */
+function check(key: ServiceKey, v: unknown, path: string): void {
+  const pointer = `/${path.replace(/\[(\d+)\]/g, '.$1').split('.').join('/')}`;
+  checkSchema(CHECKS.get(key)!, v, pointer, /^\w+$/.test(path) ? { [path]: v } : {});
 }
 
-export function parseVirtualNetwork(v: unknown, path: string): VirtualNetworkSpec {
-  const o = obj(v, path, ['name', 'vni', 'subnet', 'gateway']);
-  const vn: VirtualNetworkSpec = { name: str(o.name, `${path}.name`), vni: int(o.vni, `${path}.vni`) };
-  if (o.subnet !== undefined && o.subnet !== null) vn.subnet = str(o.subnet, `${path}.subnet`);
-  if (o.gateway !== undefined && o.gateway !== null) vn.gateway = str(o.gateway, `${path}.gateway`);
+/** `leaf1:swp10` or {device, port}: split at the first ':' (a device name has none). */
+function end(v: unknown): Obj & LinkEnd {
+  if (typeof v === 'string') {
+    const c = v.indexOf(':');
+    return { device: v.slice(0, c), port: v.slice(c + 1) };
+  }
+  return v as Obj & LinkEnd;
+}
+
+function toVirtualNetwork(o: Obj): VirtualNetworkSpec {
+  const vn: VirtualNetworkSpec = { name: o.name as string, vni: o.vni as number };
+  if (o.subnet !== undefined) vn.subnet = o.subnet as string;
+  if (o.gateway !== undefined) vn.gateway = o.gateway as string;
   return vn;
 }
 
-export function parseLogicalRouter(v: unknown, path: string): LogicalRouterSpec {
-  const o = obj(v, path, ['name', 'mode', 'networks', 'vni']);
-  const mode = str(o.mode, `${path}.mode`);
-  if (mode !== 'crb' && mode !== 'erb') fail(`${path}.mode`, `"${mode}" is not crb or erb`);
-  return {
-    name: str(o.name, `${path}.name`),
-    mode,
-    networks: list(o.networks, `${path}.networks`).map((n, i) => str(n, `${path}.networks[${i}]`)),
-    vni: int(o.vni, `${path}.vni`),
-  };
+function toLogicalRouter(o: Obj): LogicalRouterSpec {
+  return { name: o.name as string, mode: o.mode as LogicalRouterSpec['mode'], networks: [...(o.networks as string[])], vni: o.vni as number };
 }
 
-export function parseServer(v: unknown, path: string): ServerSpec {
-  const o = obj(v, path, ['name', 'nics']);
-  const nics = list(o.nics, `${path}.nics`).map((n, i) => {
-    const p = `${path}.nics[${i}]`;
-    const e = end(n, p, ['mac']);
+function toServer(o: Obj): ServerSpec {
+  const nics = (o.nics as unknown[]).map((n) => {
+    const e = end(n);
     const nic: ServerSpec['nics'][number] = { device: e.device, port: e.port };
-    if (e.mac !== undefined && e.mac !== null) nic.mac = str(e.mac, `${p}.mac`);
+    if (e.mac !== undefined) nic.mac = e.mac as string;
     return nic;
   });
-  return { name: str(o.name, `${path}.name`), nics };
+  return { name: o.name as string, nics };
 }
 
-export function parseVpg(v: unknown, path: string): VpgSpec {
-  const o = obj(v, path, ['name', 'server', 'ports', 'bindings']);
+function toVpg(o: Obj): VpgSpec {
   const vpg: VpgSpec = {
-    name: str(o.name, `${path}.name`),
-    ports: list(o.ports, `${path}.ports`).map((p, i) => {
-      const e = end(p, `${path}.ports[${i}]`);
-      return { device: e.device, port: e.port };
-    }),
-    bindings: list(o.bindings, `${path}.bindings`).map((b, i): VpgBinding => {
-      const p = `${path}.bindings[${i}]`;
-      const bo = obj(b, p, ['network', 'vlan', 'untagged']);
-      const network = str(bo.network, `${p}.network`);
-      const hasVlan = bo.vlan !== undefined && bo.vlan !== null;
-      if (bo.untagged !== undefined && bo.untagged !== true) fail(`${p}.untagged`, `expected true (or leave it out and give vlan), got ${describe(bo.untagged)}`);
-      if (hasVlan && bo.untagged === true) fail(p, 'give either vlan or untagged: true, not both');
-      if (bo.untagged === true) return { network, untagged: true };
-      if (!hasVlan) fail(p, 'needs vlan (1..4094) or untagged: true');
-      return { network, vlan: int(bo.vlan, `${p}.vlan`) };
-    }),
+    name: o.name as string,
+    ports: (o.ports as unknown[]).map((p) => { const e = end(p); return { device: e.device, port: e.port }; }),
+    bindings: (o.bindings as Obj[]).map((b): VpgBinding => (b.untagged === true
+      ? { network: b.network as string, untagged: true }
+      : { network: b.network as string, vlan: b.vlan as number })),
   };
-  if (o.server !== undefined && o.server !== null) vpg.server = str(o.server, `${path}.server`);
+  if (o.server !== undefined) vpg.server = o.server as string;
   return vpg;
 }
 
-/** Normalises the four service lists of a decoded fabric file in place (absent lists stay absent). */
+/** One service item (an API body): checked by its schema, then normalised; throws FabricError. */
+const checked = <T>(key: ServiceKey, to: (o: Obj) => T) => (v: unknown, path: string): T => {
+  check(key, v, path);
+  return to(v as Obj);
+};
+export const parseVirtualNetwork = checked('virtualNetworks', toVirtualNetwork);
+export const parseLogicalRouter = checked('logicalRouters', toLogicalRouter);
+export const parseServer = checked('servers', toServer);
+export const parseVpg = checked('vpgs', toVpg);
+
+/** Normalises the four service lists of a schema-checked fabric file in place (absent lists stay absent). */
 export function parseServices(file: FabricFile): void {
   const raw = file as unknown as Obj;
-  if (raw.virtualNetworks !== undefined) file.virtualNetworks = list(raw.virtualNetworks, 'virtualNetworks').map((v, i) => parseVirtualNetwork(v, `virtualNetworks[${i}]`));
-  if (raw.logicalRouters !== undefined) file.logicalRouters = list(raw.logicalRouters, 'logicalRouters').map((v, i) => parseLogicalRouter(v, `logicalRouters[${i}]`));
-  if (raw.servers !== undefined) file.servers = list(raw.servers, 'servers').map((v, i) => parseServer(v, `servers[${i}]`));
-  if (raw.vpgs !== undefined) file.vpgs = list(raw.vpgs, 'vpgs').map((v, i) => parseVpg(v, `vpgs[${i}]`));
+  if (raw.virtualNetworks !== undefined) file.virtualNetworks = (raw.virtualNetworks as Obj[]).map(toVirtualNetwork);
+  if (raw.logicalRouters !== undefined) file.logicalRouters = (raw.logicalRouters as Obj[]).map(toLogicalRouter);
+  if (raw.servers !== undefined) file.servers = (raw.servers as Obj[]).map(toServer);
+  if (raw.vpgs !== undefined) file.vpgs = (raw.vpgs as Obj[]).map(toVpg);
 }
 
 export const isUntagged = (b: VpgBinding): b is { network: string; untagged: true } => 'untagged' in b && b.untagged === true;
@@ -179,11 +143,9 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   vns.forEach((vn, i) => {
     const p = `virtualNetworks[${i}]`;
     const w = lab('virtualNetworks', i, vn.name);
-    if (!SERVICE_NAME_RE.test(vn.name)) add(`${p}.name`, `${w}.name`, `"${vn.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (vnIndex.has(vn.name)) add(`${p}.name`, `${w}.name`, `duplicate virtual network name "${vn.name}" (also virtualNetworks[${vnIndex.get(vn.name)}])`);
     else vnIndex.set(vn.name, i);
-    if (vn.vni < VNI_MIN || vn.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${vn.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
-    else if (vniOwner.has(vn.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${vn.vni} is already used by ${vniOwner.get(vn.vni)}`);
+    if (vniOwner.has(vn.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${vn.vni} is already used by ${vniOwner.get(vn.vni)}`);
     else {
       vniOwner.set(vn.vni, p);
       if (overlayAsn !== undefined && overlayAsn > 65535 && vn.vni > 65535) {
@@ -220,11 +182,9 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   lrs.forEach((lr, i) => {
     const p = `logicalRouters[${i}]`;
     const w = lab('logicalRouters', i, lr.name);
-    if (!LR_NAME_RE.test(lr.name)) add(`${p}.name`, `${w}.name`, `"${lr.name}" is not a valid logical router name (a letter, then letters, digits, "_", "-"; up to 15: it names the VRF)`);
     if (lrIndex.has(lr.name)) add(`${p}.name`, `${w}.name`, `duplicate logical router name "${lr.name}" (also logicalRouters[${lrIndex.get(lr.name)}])`);
     else lrIndex.set(lr.name, i);
-    if (lr.vni < VNI_MIN || lr.vni > VNI_MAX) add(`${p}.vni`, `${w}.vni`, `${lr.vni} is outside ${VNI_MIN}..${VNI_MAX}`);
-    else if (vniOwner.has(lr.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${lr.vni} is already used by ${vniOwner.get(lr.vni)}`);
+    if (vniOwner.has(lr.vni)) add(`${p}.vni`, `${w}.vni`, `VNI ${lr.vni} is already used by ${vniOwner.get(lr.vni)}`);
     else {
       vniOwner.set(lr.vni, p);
       if (overlayAsn !== undefined && overlayAsn > 65535 && lr.vni > 65535) {
@@ -268,7 +228,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   servers.forEach((s, i) => {
     const p = `servers[${i}]`;
     const w = lab('servers', i, s.name);
-    if (!SERVICE_NAME_RE.test(s.name)) add(`${p}.name`, `${w}.name`, `"${s.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (serverIndex.has(s.name)) add(`${p}.name`, `${w}.name`, `duplicate server name "${s.name}" (also servers[${serverIndex.get(s.name)}])`);
     else serverIndex.set(s.name, i);
     if (s.nics.length === 0) add(`${p}.nics`, `${w}.nics`, 'empty: a server needs at least one NIC');
@@ -277,7 +236,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
       const nw = `${w}.nics[${j}]`;
       const prob = accessPortProblem(n);
       if (prob) { add(np, nw, prob); return; }
-      if (n.mac !== undefined && !MAC_RE.test(n.mac)) add(`${np}.mac`, `${nw}.mac`, `"${n.mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`);
       const key = `${n.device}:${n.port}`;
       const other = nicOwner.get(key);
       if (other !== undefined) add(np, nw, `port ${key} is already a NIC of ${other}`);
@@ -294,7 +252,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   vpgs.forEach((v, i) => {
     const p = `vpgs[${i}]`;
     const w = lab('vpgs', i, v.name);
-    if (!SERVICE_NAME_RE.test(v.name)) add(`${p}.name`, `${w}.name`, `"${v.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
     if (vpgIndex.has(v.name)) add(`${p}.name`, `${w}.name`, `duplicate VPG name "${v.name}" (also vpgs[${vpgIndex.get(v.name)}])`);
     else vpgIndex.set(v.name, i);
     let server: ServerSpec | undefined;
@@ -336,7 +293,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
         if (untagged !== undefined) { add(`${bp}.untagged`, `${bw}.untagged`, `a second untagged binding (bindings[${untagged}] is untagged already)`); return; }
         untagged = j;
       } else {
-        if (b.vlan < 1 || b.vlan > 4094) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is outside 1..4094`); return; }
         if (vlans.has(b.vlan)) { add(`${bp}.vlan`, `${bw}.vlan`, `VLAN ${b.vlan} is used twice in this VPG (also bindings[${vlans.get(b.vlan)}])`); return; }
         vlans.set(b.vlan, j);
         for (const dn of devices) {

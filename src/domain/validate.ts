@@ -1,6 +1,9 @@
 // Cross-object validation of a parsed fabric file. Every problem becomes one line that
 // starts with where it is (`devices[3] (leaf2).roles[0]: ...`) and a JSON-path-like `path`.
+// Forms and ranges (names, ASN and VNI ranges, addresses' shape) are the schema's, checked by
+// parseFabricFile on every way into the store; the rules here need more than one value.
 import { FabricError } from './errors';
+import { NAME_PATTERN } from './schema';
 import { featuresInUse, fileObjects, type FeatureObjects } from './features';
 import { collectServiceErrors } from './services';
 import { Cidr, contains, parseCidr, parseIp } from './ipv4';
@@ -11,16 +14,14 @@ import {
 } from './profiles';
 import { FabricFile, Feature, LinkEnd, ROUTING_ROLES, RoutingRole } from './types';
 
-export const ASN_MIN = 1;
-export const ASN_MAX = 4294967294;
 /**
  * ASNs no device may take (RFC 7300, RFC 6793): 23456 is AS_TRANS, 65535 and 4294967295 are
- * reserved (0 and 4294967295 are outside ASN_MIN..ASN_MAX anyway). The allocator skips them.
+ * reserved (0 and 4294967295 are outside the schema's 1..4294967294 anyway). The allocator skips them.
  */
 export const RESERVED_ASNS: ReadonlySet<number> = new Set([0, 23456, 65535, 4294967295]);
 
-/** Device, fabric and host names: DNS-label-like, usable as file and namespace names. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** Device, fabric and host names: DNS-label-like, usable as file and namespace names (the schema's form). */
+export const NAME_RE = new RegExp(NAME_PATTERN);
 
 /** ERB-UCAST-Gateway routes on the leaf; these centrally-routed roles cannot share a box with it. */
 const ERB_EXCLUSIVE: readonly RoutingRole[] = ['CRB-Gateway', 'CRB-MCAST-Gateway', 'DC-Gateway', 'DCI-Gateway'];
@@ -71,8 +72,6 @@ export function collectFabricErrors(
   const add = (path: string, where: string, what: string) => errs.push(new FabricError(path, `${where}: ${what}`));
   const at = (path: string, what: string) => add(path, path, what);
 
-  if (!NAME_RE.test(file.fabric.name)) at('fabric.name', `"${file.fabric.name}" is not a valid name (letters, digits, ".", "_", "-"; up to 63)`);
-
   // ---- namespaces: CIDRs well formed and disjoint across every namespace
   const ns = file.fabric.namespaces;
   const blocks: { path: string; text: string; c: Cidr }[] = [];
@@ -110,9 +109,7 @@ export function collectFabricErrors(
   const goodRanges: { i: number; min: number; max: number }[] = [];
   ns.asn.forEach((r, i) => {
     const p = `fabric.namespaces.asn[${i}]`;
-    if (r.min < ASN_MIN || r.min > ASN_MAX) at(`${p}.min`, `${r.min} is outside ${ASN_MIN}..${ASN_MAX}`);
-    else if (r.max < ASN_MIN || r.max > ASN_MAX) at(`${p}.max`, `${r.max} is outside ${ASN_MIN}..${ASN_MAX}`);
-    else if (r.min > r.max) at(p, `range is reversed (min ${r.min} > max ${r.max})`);
+    if (r.min > r.max) at(p, `range is reversed (min ${r.min} > max ${r.max})`);
     else if (r.min === r.max && RESERVED_ASNS.has(r.min)) at(p, `${r.min} is a reserved ASN (AS_TRANS 23456 and 65535 are never assigned)`);
     else {
       const clash = goodRanges.find((g) => g.min <= r.max && r.min <= g.max);
@@ -123,8 +120,7 @@ export function collectFabricErrors(
   const overlay = fabricHasOverlay(file);
   if (ns.overlayAsn !== undefined) {
     const o = ns.overlayAsn;
-    if (o < ASN_MIN || o > ASN_MAX) at('fabric.namespaces.overlayAsn', `${o} is outside ${ASN_MIN}..${ASN_MAX}`);
-    else if (RESERVED_ASNS.has(o)) at('fabric.namespaces.overlayAsn', `${o} is a reserved ASN (AS_TRANS 23456 and 65535 are never assigned)`);
+    if (RESERVED_ASNS.has(o)) at('fabric.namespaces.overlayAsn', `${o} is a reserved ASN (AS_TRANS 23456 and 65535 are never assigned)`);
     else {
       const inside = goodRanges.find((g) => o >= g.min && o <= g.max);
       if (inside) at('fabric.namespaces.overlayAsn', `${o} lies inside ASN range fabric.namespaces.asn[${inside.i}] ${inside.min}..${inside.max} (it must be outside every range)`);
@@ -142,7 +138,6 @@ export function collectFabricErrors(
   file.devices.forEach((d, i) => {
     const where = label(file, i);
     const p = `devices[${i}]`;
-    if (!NAME_RE.test(d.name)) add(`${p}.name`, `${p}.name`, `"${d.name}" is not a valid device name (letters, digits, ".", "_", "-"; up to 63)`);
     const dup = byName.get(d.name);
     if (dup !== undefined) add(`${p}.name`, `${where}.name`, `duplicate device name "${d.name}" (also devices[${dup}])`);
     else byName.set(d.name, i);

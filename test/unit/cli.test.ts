@@ -87,6 +87,15 @@ describe('fabric render (in process)', () => {
       'fabric: fabric.namespaces.overlayAsn: 64650 lies inside ASN range fabric.namespaces.asn[0] 64601..64700 (it must be outside every range)',
       expect.stringMatching(/^fabric: devices\[5\] \(leaf4\)\.profile: unknown profile "nope"/),
     ]);
+    // The schema's problems (found at parse) are every one too, not the first.
+    const bad2 = join(tmp, 'bad2.yaml');
+    writeFileSync(bad2, readFileSync(EXAMPLE_FRR, 'utf8').replace('overlayAsn: 64512', 'overlayAsn: 0').replace('physicalRole: leaf', 'physicalRole: core'));
+    const c2 = capture();
+    expect(await main(['validate', bad2], c2)).toBe(1);
+    expect(c2.stderr.split('\n').filter(Boolean)).toEqual([
+      'fabric: fabric.namespaces.overlayAsn: 0 is outside 1..4294967294',
+      expect.stringMatching(/^fabric: devices\[\d\]\.physicalRole: unknown physical role "core"/),
+    ]);
     const ok = capture();
     expect(await main(['validate', EXAMPLE_FRR], ok)).toBe(0);
     expect(ok.stdout).toBe('ok: 6 devices, 8 links\n');

@@ -15,8 +15,16 @@ const example = (name: string) => readFileSync(join(ROOT, 'examples', `${name}.y
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const base = (name = 'dc1-frr'): any => parseYaml(example(name));
 
+/** Every problem: the schema's, which parse throws all at once, or else validation's. */
 function errorsOf(doc: unknown): FabricError[] {
-  return collectFabricErrors(parseFabricFile(doc as object), loadProfiles());
+  let file;
+  try {
+    file = parseFabricFile(doc as object);
+  } catch (e) {
+    if (e instanceof FabricError) return e.errors;
+    throw e;
+  }
+  return collectFabricErrors(file, loadProfiles());
 }
 
 function parseError(doc: unknown): FabricError {

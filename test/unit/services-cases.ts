@@ -12,7 +12,7 @@ export const SERVICES_JUNOS = readFileSync(path.join(REPO, 'test/golden/fabrics/
 export type Doc = any;
 export const base = (text = SERVICES_FRR): Doc => load(text) as Doc;
 
-/** Every problem of a mutated copy, as `path | message`; a parse failure is one entry. */
+/** Every problem of a mutated copy, as `path | message`: the schema's (parse) or else validation's. */
 export function problems(mutate: (d: Doc) => void, text = SERVICES_FRR): string[] {
   const d = base(text);
   mutate(d);
@@ -20,7 +20,8 @@ export function problems(mutate: (d: Doc) => void, text = SERVICES_FRR): string[
     const file = parseFabricFile(d);
     return collectFabricErrors(file).map((e) => `${e.path} | ${e.message}`);
   } catch (e) {
-    const fe = e as { path?: string; message: string };
-    return [`${fe.path} | ${fe.message}`];
+    // The schema's errors come all at once from parse (FabricError.errors).
+    const fe = e as { path?: string; message: string; errors?: { path: string; message: string }[] };
+    return (fe.errors ?? [fe]).map((x) => `${x.path} | ${x.message}`);
   }
 }

@@ -31,7 +31,7 @@ describe('settings.osVersions', () => {
   });
   test.each([
     [{ 'frr-switch': '9.1\nset system' }, /fabric\.settings\.osVersions\.frr-switch/],
-    [{ 'frr-switch': 9 }, /expected a version/],
+    [{ 'frr-switch': 9 }, /osVersions\.frr-switch: expected a non-empty string, got number 9/],
     [{ '_bad': '9.1' }, /not a node profile name/],
     [['9.1'], /fabric\.settings\.osVersions/],
   ])('refused: %j', (v, re) => {
