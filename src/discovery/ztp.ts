@@ -1,6 +1,6 @@
 // The ZTP bootstrap: `templates/<platform>/ztp.njk` rendered with the fabric's credentials,
 // SNMP and the device's host name (its serial until it is named). Pure apart from reading
-// the template files.
+// the template files and the node profiles (cached).
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { factsOf, loadPlatformData } from '../domain/platforms';
@@ -78,6 +78,7 @@ export function bootstrapOverlayEcmp(dev: BootstrapDevice, profilesDir: string =
   if (dev.roles) return dev.roles.some(type5);
   return profile.roles.some((r) => {
     const [role, physical] = r.split('@');
-    return (dev.physicalRole === undefined || physical === '*' || physical === dev.physicalRole) && type5(role);
+    const anyRole = role === '*' && Object.keys(rf.roles).some(type5);
+    return (dev.physicalRole === undefined || physical === '*' || physical === dev.physicalRole) && (anyRole || type5(role));
   });
 }
