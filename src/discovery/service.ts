@@ -13,7 +13,11 @@ export function ztpRoutes(store: Store): FastifyPluginAsync {
     await app.register(ztpPlugin, {
       leases: new RedisLeaseStore(store.redis),
       secrets: (f) => store.getFabricSecrets(f),
-      deviceName: async (f, serial) => (await store.listDevices(f)).find((d) => d.serial === serial)?.name,
+      device: async (f, serial) => {
+        const d = (await store.listDevices(f)).find((x) => x.serial === serial);
+        // roles count as decided once the device has a physical role (roles [] is then lean)
+        return d && { name: d.name, profile: d.profile ?? undefined, model: d.model ?? undefined, physicalRole: d.physicalRole ?? undefined, roles: d.physicalRole ? d.roles : undefined };
+      },
       onServed: (ev) => {
         sharedMetrics(store.redis).inc(SHARED.ztpBootstraps, { fabric: ev.fabric });
         app.log.info({ fabric: ev.fabric, serial: ev.serial, ip: ev.ip }, 'ztp bootstrap served');

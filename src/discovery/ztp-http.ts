@@ -18,7 +18,7 @@ import { isStoreError } from '../store/errors';
 import type { LeaseStore, ZtpToken } from './dhcp/leases';
 import { SERIAL_RE } from './dhcp/identity';
 import { LogLimiter, type LogLimitOptions } from '../log-limit';
-import { renderBootstrap } from './ztp';
+import { bootstrapOverlayEcmp, renderBootstrap, type BootstrapDevice } from './ztp';
 
 export interface ZtpHttpOptions {
   leases: LeaseStore;
@@ -26,6 +26,10 @@ export interface ZtpHttpOptions {
   secrets: (fabric: string) => Promise<FabricSecrets>;
   /** the fabric's name for a serial, when the device is listed (else the serial is the host name) */
   deviceName?: (fabric: string, serial: string) => Promise<string | undefined>;
+  /** the device's record for a serial (name, profile, roles), when listed: decides what the bootstrap carries beyond the basics (overlay-ecmp) */
+  device?: (fabric: string, serial: string) => Promise<(BootstrapDevice & { name?: string }) | undefined>;
+  /** node profiles folder (tests); default the repository's */
+  profilesDir?: string;
   templateDir?: string;
   /** told of each bootstrap served (never with its content) */
   onServed?: (ev: { fabric: string; serial: string; ip: string; remote: string }) => void;
@@ -87,8 +91,14 @@ export const ztpPlugin: FastifyPluginAsync<ZtpHttpOptions> = async (app: Fastify
     let doc: { contentType: string; body: string };
     try {
       const secrets = await o.secrets(tok.fabric);
-      const name = await o.deviceName?.(tok.fabric, tok.serial);
-      doc = renderBootstrap({ platform: tok.platform && findPlatform(tok.platform) ? tok.platform : fallbackPlatform().name, serial: tok.serial, name, credentials: secrets.credentials, snmp: secrets.snmp }, o.templateDir);
+      const dev = await o.device?.(tok.fabric, tok.serial);
+      const name = dev ? dev.name : await o.deviceName?.(tok.fabric, tok.serial);
+      // without a profile on record, the model its DHCP request named picks one; unlisted: roles not known yet
+      const overlayEcmp = bootstrapOverlayEcmp({ ...dev, model: dev?.model ?? tok.model }, o.profilesDir);
+      doc = renderBootstrap({
+        platform: tok.platform && findPlatform(tok.platform) ? tok.platform : fallbackPlatform().name,
+        serial: tok.serial, name, credentials: secrets.credentials, snmp: secrets.snmp, overlayEcmp,
+      }, o.templateDir);
     } catch (e) {
       if (isStoreError(e, 'not_found')) return refuse(reply, req.ip, serial, `fabric ${tok.fabric} is gone`);
       await o.leases.putToken(tok, PUT_BACK_MS).catch(() => undefined);

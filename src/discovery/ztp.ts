@@ -1,9 +1,11 @@
 // The ZTP bootstrap: `templates/<platform>/ztp.njk` rendered with the fabric's credentials,
 // SNMP and the device's host name (its serial until it is named). Pure apart from reading
-// the template files.
+// the template files and the node profiles (cached).
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { Credentials, SnmpSettings } from '../domain/types';
+import { factsOf, loadPlatformData } from '../domain/platforms';
+import { defaultProfilesDir, loadProfiles, loadRoleFeatures, profileForModel, profileNamed } from '../domain/profiles';
+import type { Credentials, PhysicalRole, SnmpSettings } from '../domain/types';
 import { platformModule } from '../platforms';
 import { defaultTemplateDir } from '../render';
 import { sha512crypt } from './crypt';
@@ -17,6 +19,8 @@ export interface BootstrapInput {
   credentials: Credentials;
   snmp?: SnmpSettings;
   netconfPort?: number;
+  /** `forwarding-options vxlan-routing overlay-ecmp` (bootstrapOverlayEcmp): it restarts the PFE, so only the first config may carry it */
+  overlayEcmp?: boolean;
   /** fixed salt for tests; random otherwise */
   salt?: string;
 }
@@ -44,9 +48,37 @@ export function renderBootstrap(b: BootstrapInput, templateDir?: string): { cont
   const ctx = {
     hostname, serial: b.serial, username: b.credentials.username, password: b.credentials.password,
     passwordHash: platform.ztp.passwordForm === 'sha512-crypt' ? sha512crypt(b.credentials.password, b.salt) : '',
-    netconfPort: b.netconfPort ?? 830, snmp,
+    netconfPort: b.netconfPort ?? 830, snmp, overlayEcmp: b.overlayEcmp === true,
   };
   // A caller's template folder wins (tests), then the platform's own, then the repository's.
   const body = env(templateDir ?? platform.templateDir ?? defaultTemplateDir()).render(path.join(b.platform, 'ztp.njk'), ctx);
   return { contentType: platform.ztp.contentType, body };
+}
+
+/** What the bootstrap knows of the device: its fabric record when listed, else the model its DHCP request named. */
+export interface BootstrapDevice {
+  profile?: string;
+  model?: string;
+  physicalRole?: PhysicalRole;
+  /** absent: not decided yet (the device is not in the fabric file) */
+  roles?: string[];
+}
+
+/**
+ * Whether the bootstrap carries overlay-ecmp: the profile's `overlayEcmp` fact and a role with
+ * pure type-5 routes (roles.yaml: overlay_evpn_type5). Roles unknown: any such role the profile
+ * allows (for its physical role when known), since adding it later restarts the PFE in service.
+ */
+export function bootstrapOverlayEcmp(dev: BootstrapDevice, profilesDir: string = defaultProfilesDir()): boolean {
+  const profiles = loadProfiles(profilesDir);
+  const profile = (dev.profile ? profileNamed(profiles, dev.profile) : undefined) ?? (dev.model ? profileForModel(dev.model, profiles) : undefined);
+  if (!profile || !factsOf(profile, loadPlatformData(profilesDir)).overlayEcmp) return false;
+  const rf = loadRoleFeatures(profilesDir);
+  const type5 = (role: string) => Object.hasOwn(rf.roles, role) && !rf.notBuilt.has(role) && rf.roles[role as keyof typeof rf.roles].includes('overlay_evpn_type5');
+  if (dev.roles) return dev.roles.some(type5);
+  return profile.roles.some((r) => {
+    const [role, physical] = r.split('@');
+    const anyRole = role === '*' && Object.keys(rf.roles).some(type5);
+    return (dev.physicalRole === undefined || physical === '*' || physical === dev.physicalRole) && (anyRole || type5(role));
+  });
 }

@@ -48,6 +48,18 @@ export const FACTS = {
     (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 60000 ? (v as number) : { error: 'expected whole milliseconds 0-60000' }),
     0,
   ),
+  overlayEcmp: fact<boolean>(
+    'the model needs `forwarding-options vxlan-routing overlay-ecmp` for ECMP over pure EVPN type-5 routes; setting it ' +
+      'restarts the packet forwarding engine, so the ZTP bootstrap carries it (QFX5110/QFX5120, Juniper "EVPN Type 5 Route with VXLAN")',
+    (v) => (typeof v === 'boolean' ? v : { error: 'expected true or false' }),
+    false,
+  ),
+  l2Model: fact<'vlans' | 'bridge-domains'>(
+    'how the model writes a layer-2 domain: `vlans` (QFX, EX: `vlans`, `l3-interface`) or `bridge-domains` ' +
+      '(MX: `bridge-domains`, `routing-interface`)',
+    oneOf('vlans', 'bridge-domains'),
+    'vlans',
+  ),
   managementInterface: fact('the management port (NetBox export, docs)', ifName),
   loopbackInterface: fact('the loopback interface (NetBox export, docs)', ifName),
 };

@@ -204,6 +204,8 @@ export interface DevicePlan {
   routerId: string;
   asn: number;
   settings: FabricSettings;
+  /** layer-2 domains as `bridge-domains` (MX); absent: `vlans` (the l2Model fact) */
+  l2Model?: 'bridge-domains';
   /** what the plan changed from the fabric's settings for this device's model, one line each */
   warnings?: string[];
   interfaces: PlanInterface[];

@@ -114,6 +114,8 @@ export function compileFabric(
       routerId: loopback,
       asn,
       settings: devSettings,
+      // absent for `vlans`, so the plans of QFX and FRR devices stay as they were
+      ...(factsOf(profile, platforms).l2Model === 'bridge-domains' ? { l2Model: 'bridge-domains' as const } : {}),
       ...(warnings.length ? { warnings } : {}),
       interfaces,
       underlay: { neighbors, exportLoopback: loopback },

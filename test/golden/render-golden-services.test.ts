@@ -6,6 +6,8 @@ import { compareGolden, planCase, planFabricFile, renderFabricFile, REPO } from 
 const CASES: [name: string, file: string][] = [
   ['services-frr', path.join(REPO, 'test/golden/fabrics/services-frr.yaml')],
   ['services-junos', path.join(REPO, 'test/golden/fabrics/services-junos.yaml')],
+  // MX204 CRB and DC gateways: bridge-domains, not vlans (issue 14 item 4)
+  ['services-mx', path.join(REPO, 'test/golden/fabrics/services-mx.yaml')],
 ];
 
 describe('golden configs: overlay services', () => {

@@ -7,6 +7,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { Store } from '../../src/store';
 import { RedisLeaseStore } from '../../src/discovery/dhcp';
 import { ztpPlugin } from '../../src/discovery/ztp-http';
+import { ztpRoutes } from '../../src/discovery/service';
 
 describeIf({ commands: ['redis-server'] })('ZTP bootstrap over HTTP', () => {
   let tr: TestRedis;
@@ -29,9 +30,15 @@ describeIf({ commands: ['redis-server'] })('ZTP bootstrap over HTTP', () => {
     await store.createFabric({
       fabric: {
         name: 'z1', credentials: { username: 'admin', password: 'Sup3r-secret' }, snmp: { v3: { user: 'ro', authKey: 'authkey-123', privKey: 'privkey-123' } },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }] },
+        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
       },
-      devices: [{ name: 'leaf7', serial: 'SIM0007', profile: 'frr-switch', physicalRole: 'leaf', roles: [] }],
+      devices: [
+        { name: 'leaf7', serial: 'SIM0007', profile: 'frr-switch', physicalRole: 'leaf', roles: [] },
+        // overlay-ecmp (issue 14 item 1): decided from the record's profile and roles
+        { name: 'erb1', serial: 'WS10', profile: 'juniper-qfx5120-48y', physicalRole: 'leaf', roles: ['ERB-UCAST-Gateway'] },
+        { name: 'acc1', serial: 'WS11', profile: 'juniper-qfx5120-48y', physicalRole: 'leaf', roles: ['CRB-Access'] },
+        { name: 'rr1', profile: 'juniper-qfx10002-36q', physicalRole: 'spine', roles: ['Route-Reflector'] },
+      ],
       links: [],
     });
     leases = new RedisLeaseStore(redis, `fz:dhcp:z${Date.now()}:`);
@@ -74,6 +81,29 @@ describeIf({ commands: ['redis-server'] })('ZTP bootstrap over HTTP', () => {
     expect(j.body).toContain('host-name "WS9";');
     expect(j.body).toMatch(/encrypted-password "\$6\$[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}";/);
     expect(j.body).not.toContain('Sup3r-secret');
+  });
+
+  test("the service's route: overlay-ecmp from the device record (profile + roles), else from the DHCP model", async () => {
+    const svc = Fastify();
+    await svc.register(ztpRoutes(store));
+    try {
+      const own = new RedisLeaseStore(store.redis);
+      const boot = async (n: number, serial: string, model?: string) => {
+        await own.putToken({ token: token(n), fabric: 'z1', serial, ip: `10.0.0.${n}`, mac: '02:00:00:00:01:00', platform: 'junos', ...(model ? { model } : {}) }, 60_000);
+        const r = await svc.inject({ method: 'GET', url: `/ztp/${serial}?t=${token(n)}` });
+        expect(r.statusCode).toBe(200);
+        return r.body;
+      };
+      const erb = await boot(20, 'WS10');
+      expect(erb).toContain('host-name "erb1";');
+      expect(erb).toMatch(/forwarding-options \{\s+vxlan-routing \{\s+overlay-ecmp;/);
+      expect(await boot(21, 'WS11')).not.toContain('overlay-ecmp');
+      // not listed: its model could take a type-5 role, so it gets it up front
+      expect(await boot(22, 'WS12', 'qfx5120-48y-8c')).toContain('overlay-ecmp');
+      expect(await boot(23, 'WS13', 'mx204')).not.toContain('overlay-ecmp');
+    } finally {
+      await svc.close();
+    }
   });
 
   test('neither tokens nor secrets reach the log', () => {

@@ -1,5 +1,5 @@
 import { sha512crypt } from '../../src/discovery/crypt';
-import { renderBootstrap } from '../../src/discovery/ztp';
+import { bootstrapOverlayEcmp, renderBootstrap } from '../../src/discovery/ztp';
 import { parseVendorClass, identify, platformFor } from '../../src/discovery/dhcp/identity';
 import { decode, encode, OPT, subOptions, parseSubOptions, type DhcpPacket } from '../../src/discovery/dhcp/packet';
 import { validateSweep, sweepTargets } from '../../src/discovery/sweep';
@@ -37,6 +37,37 @@ describe('bootstrap templates', () => {
     expect(r.body.split('\n').filter((l) => /^[a-z]/.test(l)).map((l) => l.split(' ')[0])).toEqual(['system', 'snmp', 'protocols']);
     // braces balance
     expect((r.body.match(/\{/g) ?? []).length).toBe((r.body.match(/\}/g) ?? []).length);
+  });
+});
+
+describe('overlay-ecmp in the Junos bootstrap (issue 14 item 1)', () => {
+  const credentials = { username: 'admin', password: 'x' };
+  test.each([
+    // listed devices: profile and roles decide
+    [{ profile: 'juniper-qfx5120-48y', physicalRole: 'leaf' as const, roles: ['ERB-UCAST-Gateway'] }, true],
+    [{ profile: 'juniper-qfx5110-48s-4c', physicalRole: 'spine' as const, roles: ['Route-Reflector', 'CRB-Gateway'] }, true],
+    [{ profile: 'juniper-qfx5110-48s-4c', physicalRole: 'spine' as const, roles: ['DC-Gateway'] }, true],
+    [{ profile: 'juniper-qfx5110-48s-4c', physicalRole: 'leaf' as const, roles: ['CRB-Access'] }, false],
+    [{ profile: 'juniper-qfx5120-48y', physicalRole: 'leaf' as const, roles: [] }, false],
+    // other models never (the fact is off)
+    [{ profile: 'juniper-qfx10002-36q', physicalRole: 'spine' as const, roles: ['CRB-Gateway'] }, false],
+    [{ profile: 'juniper-mx204', physicalRole: 'gateway' as const, roles: ['DC-Gateway'] }, false],
+    // roles not known yet: any type-5 role the model could take
+    [{ model: 'qfx5120-48y-8c' }, true],
+    [{ model: 'QFX5110-48S-4C' }, true],
+    [{ model: 'qfx5100-48s-6q' }, false],
+    [{ model: 'mx204' }, false],
+    [{}, false],
+  ])('%j -> %s', (dev, want) => {
+    expect(bootstrapOverlayEcmp(dev)).toBe(want);
+  });
+
+  test('rendered as forwarding-options vxlan-routing overlay-ecmp, only when asked', () => {
+    const on = renderBootstrap({ platform: 'junos', serial: 'WS1', credentials, overlayEcmp: true, salt: 'abcdefgh' }).body;
+    expect(on).toMatch(/^forwarding-options \{\n {4}vxlan-routing \{\n {8}overlay-ecmp;\n {4}\}\n\}$/m);
+    expect((on.match(/\{/g) ?? []).length).toBe((on.match(/\}/g) ?? []).length);
+    const off = renderBootstrap({ platform: 'junos', serial: 'WS1', credentials, salt: 'abcdefgh' }).body;
+    expect(off).not.toContain('overlay-ecmp');
   });
 });
 
