@@ -30,7 +30,7 @@ export function frrConfigFacts(plan: DevicePlan, files: Record<string, string>):
     return { vrf: lr.vrf, irb: `br${irb.vni}`, exists: b !== undefined && new RegExp(`^\\s+vrf ${lr.vrf}$`, 'm').test(b) && /^\s+address /m.test(b) };
   }));
   const bfdIntervalsMs = all(/^ +(?:receive|transmit)-interval (\d+)$/gm, conf).map((x) => Number(x[1]));
-  // graceful restart with BFD and overlay multipath are Junos rules (docs/vendor-rules.md):
-  // FRR keeps GR beside BFD and takes all EVPN paths by default, so they stay undefined.
+  // graceful restart with BFD and overlay multipath are Junos rules from Juniper's documents
+  // (docs/vendor-rules.md, rules 3 and 5); FRR's templates keep GR beside BFD, so not checked here.
   return { esis, vnisInUse, evpnVnis, routeDistinguishers, vrfIrbs, bfdIntervalsMs };
 }
