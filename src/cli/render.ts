@@ -14,7 +14,8 @@ import { FabricError } from '../domain/errors'; // small: the class, no compiler
 const emptyAllocations = (): Allocations => (require('../intent/allocate') as typeof import('../intent/allocate')).emptyAllocations();
 const planFabric: typeof import('../intent/compile').planFabric = (...a) => (require('../intent/compile') as typeof import('../intent/compile')).planFabric(...a);
 const generate = () => require('../intent/generate') as typeof import('../intent/generate');
-const renderDevice: typeof import('../platforms').renderDevice = (...a) => (require('../platforms') as typeof import('../platforms')).renderDevice(...a);
+const platforms = () => require('../platforms') as typeof import('../platforms');
+const renderDevice: typeof import('../platforms').renderDevice = (...a) => platforms().renderDevice(...a);
 const parseFabricFile: typeof import('../domain/parse').parseFabricFile = (...a) => (require('../domain/parse') as typeof import('../domain/parse')).parseFabricFile(...a);
 const collectFabricErrors: typeof import('../domain/validate').collectFabricErrors = (...a) => (require('../domain/validate') as typeof import('../domain/validate')).collectFabricErrors(...a);
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -24,14 +25,18 @@ export interface RenderedFabric {
   allocations: Allocations;
   /** file name -> content, for every device */
   files: Record<string, string>;
+  /** one line per broken rule of the rule check (src/platforms/rules.ts); empty when clean */
+  ruleFindings: string[];
 }
 
 /** Pure: fabric file (YAML text or object) -> every device's config files. Throws on bad input. */
 export function renderFabric(input: string | object, existing: Allocations = emptyAllocations()): RenderedFabric {
   const { plans, allocations } = planFabric(input, existing);
   const files: Record<string, string> = {};
+  const rendered: { plan: DevicePlan; files: Record<string, string> }[] = [];
   for (const plan of plans) {
     const r = renderDevice(plan);
+    rendered.push({ plan, files: r.files });
     for (const [name, text] of Object.entries(r.files)) {
       // Names come from device names (validated), but never let one escape DIR or overwrite another.
       if (basename(name) !== name || name.startsWith('.')) throw new Error(`device ${plan.name}: refusing output file name "${name}"`);
@@ -39,7 +44,16 @@ export function renderFabric(input: string | object, existing: Allocations = emp
       files[name] = text;
     }
   }
-  return { plans, allocations, files };
+  const { checkRenderedFabric, formatFinding } = platforms();
+  return { plans, allocations, files, ruleFindings: checkRenderedFabric(rendered).map(formatFinding) };
+}
+
+/** The rendered fabric breaks rules of the rule check: nothing was written. */
+export class RuleCheckFailed extends Error {
+  constructor(readonly lines: string[]) {
+    super(`${lines.length} rule(s) broken; nothing written`);
+    this.name = 'RuleCheckFailed';
+  }
 }
 
 function toInt(v: string): number {
@@ -74,13 +88,15 @@ async function readAllocations(path: string | undefined): Promise<Allocations> {
 }
 
 /**
- * Render FILE into DIR; returns the file names written (sorted). Writes nothing on error.
+ * Render FILE into DIR; returns the file names written (sorted). Writes nothing on error,
+ * nor when the rendered configs break a rule of the rule check (RuleCheckFailed).
  * With `allocationsPath`, earlier allocations are read from (and the new record written to)
  * that JSON file, so re-renders after adding devices never renumber the others.
  */
 export async function renderToDir(file: string, outDir: string, allocationsPath?: string): Promise<string[]> {
   const existing = await readAllocations(allocationsPath);
-  const { files, allocations } = renderFabric(await readFabricFile(file), existing);
+  const { files, allocations, ruleFindings } = renderFabric(await readFabricFile(file), existing);
+  if (ruleFindings.length > 0) throw new RuleCheckFailed(ruleFindings);
   await mkdir(outDir, { recursive: true });
   const names = Object.keys(files).sort();
   for (const name of names) await writeFile(join(outDir, name), files[name]);
@@ -96,7 +112,14 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .requiredOption('-o, --out <dir>', 'output directory (created when missing)')
     .option('-a, --allocations <file>', 'JSON record of earlier allocations to keep (updated on success)')
     .action(async (file: string, opts: { out: string; allocations?: string }) => {
-      const names = await renderToDir(file, opts.out, opts.allocations);
+      let names: string[];
+      try {
+        names = await renderToDir(file, opts.out, opts.allocations);
+      } catch (e) {
+        if (!(e instanceof RuleCheckFailed)) throw e;
+        for (const line of e.lines) ctx.err(`${line}\n`);
+        throw new CliExit(1);
+      }
       ctx.out(`rendered ${names.length} files into ${opts.out}\n`);
     });
 

@@ -4,6 +4,7 @@ export {
   fallbackPlatform, findPlatform, platformModule, platformNames, platformOfDhcpClient, platformOfSession,
   platformsPerDhcpForm, registerPlatform, unregisterPlatform,
 } from './registry';
+export { checkRenderedFabric, formatFinding, RULES, type Rule, type RuleFinding, type RenderedPlan } from './rules';
 export { Renderer, renderDevice, renderDevices, type RenderedDevice } from './render';
 export { RenderError } from '../render';
-export type { BfdSessionState, BgpSessionState, DeviceFactsRead, FeatureOutput, OperState, PlatformModule, TemplateHost, ZtpBootstrap } from './types';
+export type { ConfigFacts, BfdSessionState, BgpSessionState, DeviceFactsRead, FeatureOutput, OperState, PlatformModule, TemplateHost, ZtpBootstrap } from './types';

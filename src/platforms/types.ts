@@ -74,9 +74,34 @@ export interface PlatformModule {
   /** discovery: host name, model, serial, OS, interfaces of a device whose hello names this platform */
   readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
   readonly ztp: ZtpBootstrap;
+  /** the rule check's view of a rendered device (src/platforms/rules.ts); absent: not checked */
+  configFacts?(plan: DevicePlan, files: Record<string, string>): ConfigFacts;
   /**
    * The OS upgrade RPC (install an image, reboot). A slot: no upgrade job calls it yet (issue 6),
    * and a platform without one cannot be upgraded by the service.
    */
   upgrade?(c: NetconfClient, image: { url: string; sha256?: string }, ro?: RpcOptions): Promise<void>;
+}
+
+/**
+ * What the rule check (src/platforms/rules.ts) reads from one device's rendered files, in
+ * platform-neutral terms. Each platform's rules.ts fills it from its own text; a field left
+ * undefined means the rule does not apply to that platform (its source is another vendor's).
+ */
+export interface ConfigFacts {
+  /** every interface carrying an ESI (Junos `esi identifier`; FRR `evpn mh es-id` + `es-sys-mac`) */
+  esis: { interface: string; aggregate: boolean; esi: string }[];
+  /** VNIs bound to a VLAN/bridge on this device */
+  vnisInUse: number[];
+  /** VNIs the EVPN advertises; 'all' (Junos `extended-vni-list all`, FRR `advertise-all-vni`) */
+  evpnVnis: number[] | 'all';
+  routeDistinguishers: string[];
+  /** IRB/SVI interfaces each VRF uses, and whether the device defines them */
+  vrfIrbs: { vrf: string; irb: string; exists: boolean }[];
+  /** every BFD interval configured, ms */
+  bfdIntervalsMs: number[];
+  /** BGP graceful restart and BFD both configured; undefined: rule not the platform's */
+  gracefulRestartWithBfd?: boolean;
+  /** internal (overlay) BGP groups and whether each has multipath; undefined: not the platform's */
+  overlayGroups?: { name: string; multipath: boolean }[];
 }

@@ -5,6 +5,7 @@ import type { PlatformModule } from '../types';
 import { agentReadFacts } from './facts';
 import { frrComparable, frrFilesFromCommit, frrLoad, frrReadRunning } from './config';
 import { frrLayout } from './render';
+import { frrConfigFacts } from './rules';
 import { frrReadOperState } from './verify';
 
 export { NS_FRR } from './config';
@@ -23,6 +24,7 @@ export const frr: PlatformModule = {
   readOperState: frrReadOperState,
   // The device agent's facts (also what the scale simulator answers).
   readFacts: agentReadFacts,
+  configFacts: frrConfigFacts,
   // The agent's bootstrap is JSON and carries the password as is (over the one-time URL).
   ztp: { contentType: 'application/json' },
 };

@@ -5,6 +5,7 @@ import type { PlatformModule } from '../types';
 import { junosReadFacts } from './facts';
 import { junosComparable, junosFilesFromCommit, junosLoad, junosReadRunning } from './config';
 import { junosLayout } from './render';
+import { junosConfigFacts } from './rules';
 import { junosReadOperState } from './verify';
 
 export { JUNOS_GROUP_PREFIX, junosGroupName } from './render';
@@ -22,6 +23,7 @@ export const junos: PlatformModule = {
   filesFromCommit: junosFilesFromCommit,
   readOperState: junosReadOperState,
   readFacts: junosReadFacts,
+  configFacts: junosConfigFacts,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {
     contentType: 'text/plain',
