@@ -306,8 +306,10 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
   };
   if ((plan.mode ?? p.mode) === 'greenfield') {
     const leases = new RedisLeaseStore(ctx.services.redis);
-    const released = await releaseUnonboarded(leases, ctx.fabric, foundSerials);
+    // Deactivate first: a DHCP backend that syncs its leases into the store (Kea) no longer
+    // touches this fabric, so it cannot put a released lease back while the release runs.
     await leases.deactivate(ctx.fabric);
+    const released = await releaseUnonboarded(leases, ctx.fabric, foundSerials);
     result.releasedLeases = released.length;
     if (released.length) await ctx.log(`released ${released.length} lease(s) of devices not onboarded: ${released.map((l) => l.serial ?? l.mac).join(', ')}`);
   }

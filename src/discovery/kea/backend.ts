@@ -65,6 +65,9 @@ function socketPath(dir: string): string {
   return p.length < 100 ? p : join(tmpdir(), `fz-kea-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}.sock`);
 }
 
+/** How long an ended fabric's leases are still reconciled (the job's release follows its deactivation). */
+const ENDED_GRACE_MS = 30_000;
+
 export class KeaDhcpBackend {
   private child?: ChildProcess;
   private timer?: NodeJS.Timeout;
@@ -78,6 +81,8 @@ export class KeaDhcpBackend {
   /** fabric -> host key -> a client that took a lease without a reservation */
   private learned = new Map<string, Map<string, KeaHost & { learnedMac: string }>>();
   private lastActive = new Map<string, ActiveFabric>();
+  /** fabrics whose onboarding ended -> (fabric, until): reconciled for a while, the job's release may come after */
+  private ended = new Map<string, { f: ActiveFabric; until: number }>();
   private presence?: { stop(): Promise<void> };
   readonly socket: string;
   readonly configFile: string;
@@ -292,13 +297,19 @@ export class KeaDhcpBackend {
   /** A fabric no longer onboarding: the leases its job released (gone from the store) go from Kea too. */
   private async releaseEnded(active: ActiveFabric[]): Promise<void> {
     const now = new Map(active.map((f) => [f.fabric, f]));
-    for (const [name, f] of this.lastActive) {
-      if (now.has(name)) continue;
+    const t = Date.now();
+    // An ended fabric is checked on every tick for ENDED_GRACE_MS: the job deactivates, then
+    // releases (src/discovery/onboard.ts), so the first look may still see the leases it keeps.
+    for (const [name, f] of this.lastActive) if (!now.has(name)) this.ended.set(name, { f, until: t + ENDED_GRACE_MS });
+    for (const [name, e] of [...this.ended]) {
+      if (now.has(name) || e.until < t) { this.ended.delete(name); continue; }
+      const f = e.f;
       const keep = new Set((await this.o.leases.list(name)).map((l) => l.ip));
-      const ids = f.subnets.map((s) => subnetId(s.cidr));
-      const a = await keaCommand<{ leases: KeaLease[] }>(this.socket, 'lease4-get-all', { subnets: ids });
+      const ids = new Set(f.subnets.map((s) => subnetId(s.cidr)));
+      // every lease, filtered here: on a later tick the fabric's subnets are no longer configured
+      const a = await keaCommand<{ leases: KeaLease[] }>(this.socket, 'lease4-get-all');
       for (const k of a.arguments?.leases ?? []) {
-        if (keep.has(k['ip-address'])) continue;
+        if (!ids.has(k['subnet-id']) || keep.has(k['ip-address'])) continue;
         await keaCommand(this.socket, 'lease4-del', { 'ip-address': k['ip-address'] });
         this.o.log(`kea: released ${k['ip-address']} (fabric ${name} onboarding ended)`);
       }
