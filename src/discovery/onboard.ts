@@ -252,22 +252,33 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
       neighbors: r.lldp ? r.lldp.neighbors : null,
     };
   });
-  let topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
   // Freshly bootstrapped devices start LLDP seconds apart: a link seen from one end only may
   // just not have been announced yet. Re-read LLDP (bounded) before calling it an anomaly.
   const unsettled = (): boolean => topo.anomalies.some((a) => a.kind === 'one-sided' || a.kind === 'outside-fabric');
-  if ((plan.mode ?? p.mode) === 'greenfield' && ok.length > 1) {
+  const greenfield = (plan.mode ?? p.mode) === 'greenfield' && ok.length > 1;
+  let reread: (() => Promise<void>) | undefined;
+  if (greenfield) {
     const { file } = await store.getFabricFile(ctx.fabric);
     const allow = allowFor(ctx.services, file);
     const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
-    for (let round = 0; round < (p.lldpSettleRounds ?? 4) && unsettled(); round++) {
-      await ctx.log(`LLDP not settled (${topo.anomalies.length} anomalies): reading it again in 5 s`);
-      await sleep(5000);
-      await ctx.checkCancel();
+    reread = async () => {
       await Promise.all(ok.map(async (r, i) => {
         const d = new SnmpDevice(r.ip, { settings, port: p.snmpPort, allow, timeoutMs: 2000, retries: 1 });
         try { tds[i].neighbors = (await d.lldp()).neighbors; } catch { /* keep what we had */ } finally { d.close(); }
       }));
+    };
+    // The device jobs read LLDP at different moments: an early device's table predates a late
+    // one's lldpd, and the late one read its own before its peer's next announcement, so the
+    // link between them was in neither snapshot (no anomaly either). One read of all at once.
+    await reread();
+  }
+  let topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
+  if (reread) {
+    for (let round = 0; round < (p.lldpSettleRounds ?? 4) && unsettled(); round++) {
+      await ctx.log(`LLDP not settled (${topo.anomalies.length} anomalies): reading it again in 5 s`);
+      await sleep(5000);
+      await ctx.checkCancel();
+      await reread();
       topo = buildTopology(tds, { cablingPlan: normPlan(p.cablingPlan) });
     }
   }
