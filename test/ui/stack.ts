@@ -12,6 +12,7 @@ import { createPush } from '../../src/jobs/push';
 import { autoconfigureJob } from '../../src/jobs/autoconfigure';
 import { rollbackJob } from '../../src/jobs/rollback';
 import { maintenanceJob } from '../../src/jobs/maintenance/job';
+import { upgradeJob } from '../../src/jobs/upgrade/job';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -98,7 +99,7 @@ export async function startUiStack(o: StackOptions = {}): Promise<UiStack> {
       // The sim runs no routing daemons: nothing to verify after the commit (the twin tests do).
       const device = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 60, connectTimeoutMs: 10_000 });
       const { push } = device;
-      jobs.types.register(autoconfigureJob({ push })).register(rollbackJob({ push })).register(maintenanceJob({ device }));
+      jobs.types.register(autoconfigureJob({ push })).register(rollbackJob({ push })).register(maintenanceJob({ device })).register(upgradeJob({ device }));
       const gw = cidr.replace(/\.0\/22$/, '.254').replace(/^(127\.\d+\.)(\d+)/, (_m, a: string, b: string) => `${a}${Number(b) + 3}`);
       const r = await call('POST', '/api/v1/fabrics', {
         fabric: {
