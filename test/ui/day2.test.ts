@@ -4,19 +4,18 @@
 // as the planner's batches with the skipped list, Apply starting the job whose page shows the
 // batches live, RMA offered only when the service's OpenAPI document has the route, and a viewer
 // offered none of it. Screenshots: out/test-artifacts/ui/ (UI_DOC_IMAGES=1: docs/img/ too).
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describeIf } from '../helpers/env';
 import { launchChromium, CHROMIUM, type Browser } from './browser';
+import { screenshots, seeTextOn, signInAt } from './page-helpers';
 import { ensureUiBuilt, startUiStack, type UiStack } from './stack';
 import { SIM_OS_VERSION } from '../../src/lab/sim/topology';
 
 jest.setTimeout(180_000);
 
-const ROOT = path.join(__dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'out/test-artifacts/ui');
 const DOCS = ['maintenance', 'upgrade-plan', 'upgrade-job', 'rma'];
 const F = 'u2-day2';
 const NEXT = '99.1.0';
@@ -29,20 +28,10 @@ describeIf({ commands: ['redis-server', CHROMIUM] })('web UI day-2 actions in ch
   const apiRequests: string[] = [];
   const cspViolations: string[] = [];
 
-  const shot = async (name: string, p: Page = page) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `${name}.png`);
-    await p.screenshot({ path: file });
-    if (process.env.UI_DOC_IMAGES === '1' && DOCS.includes(name)) copyFileSync(file, path.join(ROOT, 'docs/img', `ui-${name}.png`));
-  };
-  const seeText = (sel: string | Locator, text: string | RegExp, timeout = 20_000) =>
-    (typeof sel === 'string' ? page.locator(sel) : sel).filter({ hasText: text }).first().waitFor({ timeout });
-  const signIn = async (p: Page, token: string) => {
-    await p.goto(`${stack.base}/ui/`);
-    await p.fill('input[name="token"]', token);
-    await p.click('button[type="submit"]');
-    await p.waitForSelector('[data-testid="whoami"]');
-  };
+  const save = screenshots(DOCS);
+  const shot = (name: string, p: Page = page) => save(p, name);
+  const seeText = (sel: string | Locator, text: string | RegExp, timeout?: number) => seeTextOn(page, sel, text, timeout);
+  const signIn = (p: Page, token: string) => signInAt(p, stack.base, token);
   const managed = async (d: string) => (await stack.call('GET', `/api/v1/fabrics/${F}/devices/${d}`)).json.managedState as string;
 
   beforeAll(async () => {
