@@ -11,6 +11,8 @@ import { builtinJobTypes } from '../../src/jobs/runtime';
 import { createPush } from '../../src/jobs/push';
 import { autoconfigureJob } from '../../src/jobs/autoconfigure';
 import { rollbackJob } from '../../src/jobs/rollback';
+import { maintenanceJob } from '../../src/jobs/maintenance/job';
+import { upgradeJob } from '../../src/jobs/upgrade/job';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { buildApp, type App } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -95,8 +97,9 @@ export async function startUiStack(o: StackOptions = {}): Promise<UiStack> {
       sim = await runSim({ spines: o.fabric.spines, leaves: o.fabric.leaves, cidr, netconfPort: port, snmp: false, credentials });
       cleanups.push(() => sim!.stop());
       // The sim runs no routing daemons: nothing to verify after the commit (the twin tests do).
-      const { push } = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 60, connectTimeoutMs: 10_000 });
-      jobs.types.register(autoconfigureJob({ push })).register(rollbackJob({ push }));
+      const device = createPush({ resolveEndpoint: ({ managementIp }) => ({ host: managementIp, port }), verify: false, confirmTimeoutSeconds: 60, connectTimeoutMs: 10_000 });
+      const { push } = device;
+      jobs.types.register(autoconfigureJob({ push })).register(rollbackJob({ push })).register(maintenanceJob({ device })).register(upgradeJob({ device }));
       const gw = cidr.replace(/\.0\/22$/, '.254').replace(/^(127\.\d+\.)(\d+)/, (_m, a: string, b: string) => `${a}${Number(b) + 3}`);
       const r = await call('POST', '/api/v1/fabrics', {
         fabric: {

@@ -6,6 +6,8 @@ import { applyPatch } from '../../ui/src/job-patch';
 import { buildModel, deviceState, podLayout, rowLayout, type Layout, type TopologyModel } from '../../ui/src/topology/model';
 import { diffStats, parseDiff, tokenize } from '../../ui/src/diff-parse';
 import { allowedRoles } from '../../ui/src/roles';
+import { bodyProperty, findOperation } from '../../ui/src/openapi-ops';
+import { parseDeviceList, serialError, upgradeBatches, versionDrift } from '../../ui/src/day2';
 import type { Device, Job, Link } from '../../ui/src/types';
 import { jobPatch } from '../../src/api/routes-stream';
 import type { JobView } from '../../src/jobs/records';
@@ -95,6 +97,7 @@ describe('topology model', () => {
     expect(deviceState(dev('a', 'leaf', { onboardingState: 'discovered' }))).toBe('onboarding');
     expect(deviceState(dev('a', 'leaf', { onboardingState: 'underlay_configured' }))).toBe('managed');
     expect(deviceState(dev('a', 'leaf', { managedState: 'maintenance' }))).toBe('maintenance');
+    expect(deviceState(dev('a', 'leaf', { managedState: 'upgrading' }))).toBe('upgrading');
     expect(deviceState(dev('a', 'leaf', { managedState: 'rma' }))).toBe('rma');
     expect(deviceState(dev('a', 'leaf', { managedState: 'error' }))).toBe('failed');
     expect(deviceState(dev('a', 'leaf', { managedState: 'active' }), new Set(['a']))).toBe('drift');
@@ -170,5 +173,82 @@ describe('diffs and roles', () => {
     expect(allowedRoles(qfx, 'leaf')).toEqual({ physicals: ['leaf', 'spine'], roles: ['CRB-Access', 'ERB-UCAST-Gateway'], lean: true });
     expect(allowedRoles(qfx, 'spine').roles).toEqual(['Route-Reflector']);
     expect(allowedRoles({ ...qfx, roles: ['*@*'] }, 'gateway').roles).toHaveLength(9);
+  });
+});
+
+describe('day 2', () => {
+  const rmaOp = { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/RmaBody' } } } } };
+  const doc = {
+    paths: {
+      '/api/v1/fabrics/{f}/devices/{d}/maintenance': { post: { summary: 'maintenance' } },
+      '/api/v1/fabrics/{fabric}/devices/{device}/rma': { post: rmaOp, get: undefined },
+    },
+    components: { schemas: { RmaBody: { type: 'object', properties: { serial: { type: 'string', pattern: '^[A-Z0-9]+$', maxLength: 20 } } } } },
+  };
+
+  test('an operation is found by method and path shape (API prefix and parameter names aside), only when the document has it', () => {
+    expect(findOperation(doc, 'post', '/fabrics/{f}/devices/{d}/rma')).toBe(rmaOp);
+    expect(findOperation(doc, 'POST', '/fabrics/{x}/devices/{y}/maintenance')).toEqual({ summary: 'maintenance' });
+    expect(findOperation(doc, 'get', '/fabrics/{f}/devices/{d}/rma')).toBeUndefined();
+    expect(findOperation(doc, 'post', '/fabrics/{f}/devices/{d}/rmax')).toBeUndefined();
+    expect(findOperation({ paths: { '/api/v1/fabrics/{f}/devices/{d}/maintenance': {} } }, 'post', '/fabrics/{f}/devices/{d}/rma')).toBeUndefined();
+    expect(findOperation(undefined, 'post', '/x')).toBeUndefined();
+    expect(findOperation({ paths: 'nonsense' }, 'post', '/x')).toBeUndefined();
+  });
+
+  test('the body property\'s schema through a $ref, inline, or none', () => {
+    expect(bodyProperty(doc, rmaOp, 'serial')).toEqual({ type: 'string', pattern: '^[A-Z0-9]+$', maxLength: 20 });
+    const inline = { requestBody: { content: { 'application/json': { schema: { properties: { serial: { maxLength: 5 } } } } } } };
+    expect(bodyProperty(doc, inline, 'serial')).toEqual({ maxLength: 5 });
+    expect(bodyProperty(doc, inline, 'constructor')).toBeUndefined();
+    expect(bodyProperty(doc, { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/toString' } } } } }, 'serial')).toBeUndefined();
+    expect(bodyProperty(doc, undefined, 'serial')).toBeUndefined();
+  });
+
+  test('a serial is checked as the service would before it is sent', () => {
+    const rule = bodyProperty(doc, rmaOp, 'serial');
+    expect(serialError('ABC123', rule)).toBeUndefined();
+    expect(serialError('', rule)).toMatch(/enter/);
+    expect(serialError(' ABC', rule)).toMatch(/spaces/);
+    expect(serialError('AB C', rule)).toMatch(/spaces or control/);
+    expect(serialError('AB\u0007C', rule)).toMatch(/control/);
+    expect(serialError('abc', rule)).toMatch(/does not match/);
+    expect(serialError('A'.repeat(21), rule)).toMatch(/1 to 20/);
+    expect(serialError('A'.repeat(64))).toBeUndefined();
+    expect(serialError('A'.repeat(65))).toMatch(/1 to 64/);
+    expect(serialError('x', { pattern: '(' })).toBeUndefined(); // a pattern this browser cannot compile: the server decides
+  });
+
+  test('version drift: the stored version against the profile\'s target, under the service\'s comparison', () => {
+    const os = { 'frr-switch': '8.4.4' };
+    expect(versionDrift({ profile: 'frr-switch', osVersion: 'FRRouting 8.4.4 (leaf1)' }, os)).toEqual({ target: '8.4.4', drift: false });
+    expect(versionDrift({ profile: 'frr-switch', osVersion: '8.4' }, os)).toEqual({ target: '8.4.4', drift: true });
+    expect(versionDrift({ profile: 'frr-switch', osVersion: null }, os)).toEqual({ target: '8.4.4', drift: true });
+    expect(versionDrift({ profile: 'qfx', osVersion: '1' }, os)).toEqual({ drift: false });
+    expect(versionDrift({ profile: 'toString', osVersion: '1' }, os)).toEqual({ drift: false });
+    expect(versionDrift({ profile: 'frr-switch', osVersion: '1' }, undefined)).toEqual({ drift: false });
+  });
+
+  test('an upgrade job\'s batches: its result once ended, else the plan lines it logged', () => {
+    const log = [
+      { at: 't', message: 'batch 1 of 2: leaf1, leaf2 (leaf tier; leaf3 waits: maxParallel 2)' },
+      { at: 't', message: 'batch 2 of 2: spine1 (spine tier; not hitless: the only spine)' },
+      { at: 't', message: 'batch 9 of 9: forged (a device line is not the plan)', device: 'leaf1' },
+      { at: 't', message: 'skipped leaf3: already on 9' },
+    ];
+    expect(upgradeBatches({ log })).toEqual([
+      { devices: ['leaf1', 'leaf2'], reason: 'leaf tier; leaf3 waits: maxParallel 2' },
+      { devices: ['spine1'], reason: 'spine tier; not hitless: the only spine' },
+    ]);
+    const result = { batches: [{ devices: ['x'], reason: 'r' }], skipped: [] };
+    expect(upgradeBatches({ log, result })).toEqual(result.batches);
+    expect(upgradeBatches({ log: [] })).toEqual([]);
+  });
+
+  test('device lists typed by the user are checked against the fabric', () => {
+    const known = new Set(['leaf1', 'leaf2']);
+    expect(parseDeviceList(' leaf1,leaf2  leaf1 ', known)).toEqual({ devices: ['leaf1', 'leaf2'] });
+    expect(parseDeviceList('', known)).toEqual({ devices: [] });
+    expect(parseDeviceList('leaf1, leaf9', known).error).toBe('not a device of this fabric: leaf9');
   });
 });

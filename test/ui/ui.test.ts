@@ -3,18 +3,15 @@
 // topology, device panel, dry run with diffs, apply with live progress to succeeded, services
 // with the API's refusals, roles hiding what they may not do, 401 back to sign-in.
 // Screenshots of every page go to out/test-artifacts/ui/ (UI_DOC_IMAGES=1: the main ones to docs/img/ too).
-import { copyFileSync, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describeIf } from '../helpers/env';
 import { launchChromium, CHROMIUM, type Browser } from './browser';
+import { screenshots, seeTextOn, signInAt } from './page-helpers';
 import { ensureUiBuilt, startUiStack, type UiStack } from './stack';
 import { generateClos } from '../../src/intent/generate';
 
 jest.setTimeout(180_000);
 
-const ROOT = path.join(__dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'out/test-artifacts/ui');
 const DOCS = ['topology', 'device', 'dry-run', 'job', 'services', 'topology-dark'];
 const F = 'ui-dc1';
 const DEVICES = ['spine1', 'spine2', 'leaf1', 'leaf2', 'leaf3'];
@@ -26,22 +23,11 @@ describeIf({ commands: ['redis-server', CHROMIUM] })('web UI in chromium', () =>
   const cspViolations: string[] = [];
   const apiRequests: string[] = [];
 
-  const shot = async (name: string, p: Page = page) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `${name}.png`);
-    await p.screenshot({ path: file });
-    if (process.env.UI_DOC_IMAGES === '1' && DOCS.includes(name)) copyFileSync(file, path.join(ROOT, 'docs/img', `ui-${name}.png`));
-  };
-  /** Waits for an element of `sel` whose text matches (playwright-core has no expect()). */
-  const seeText = (sel: string | Locator, text: string | RegExp, timeout = 20_000) =>
-    (typeof sel === 'string' ? page.locator(sel) : sel).filter({ hasText: text }).first().waitFor({ timeout });
+  const save = screenshots(DOCS);
+  const shot = (name: string, p: Page = page) => save(p, name);
+  const seeText = (sel: string | Locator, text: string | RegExp, timeout?: number) => seeTextOn(page, sel, text, timeout);
   const gone = (sel: string) => page.locator(sel).first().waitFor({ state: 'detached', timeout: 20_000 });
-  const signIn = async (p: Page, token: string) => {
-    await p.goto(`${stack.base}/ui/`);
-    await p.fill('input[name="token"]', token);
-    await p.click('button[type="submit"]');
-    await p.waitForSelector('[data-testid="whoami"]');
-  };
+  const signIn = (p: Page, token: string) => signInAt(p, stack.base, token);
 
   beforeAll(async () => {
     ensureUiBuilt();

@@ -3,8 +3,8 @@
 // One generic `call` under typed helpers, so a new endpoint (day-2 actions: maintenance,
 // upgrade plans, RMA) is one line here and an entry in actions.ts.
 import type {
-  ConfigCommit, Device, DeviceDetail, DriftItem, Fabric, FabricEvent, Job, JobSummary, Link, NodeProfile,
-  Role, ServiceChange, ServiceKind, Whoami,
+  ConfigCommit, Device, DeviceDetail, DriftItem, Fabric, FabricEvent, Image, Job, JobSummary, Link, NodeProfile,
+  Role, ServiceChange, ServiceKind, UpgradePlan, Whoami,
 } from './types';
 import { clearToken, getToken } from './session';
 
@@ -76,7 +76,18 @@ export const api = {
   services: <T>(f: string, kind: ServiceKind) => get<Items<T>>(`/fabrics/${enc(f)}/${kind}`).then((r) => r.items),
   createService: (f: string, kind: ServiceKind, body: unknown) => call<ServiceChange>('POST', `/fabrics/${enc(f)}/${kind}`, body),
   deleteService: (f: string, kind: ServiceKind, name: string) => call<ServiceChange>('DELETE', `/fabrics/${enc(f)}/${kind}/${enc(name)}`),
+
+  // Day 2 (docs/api.md "Day 2"): maintenance and the rolling upgrade are jobs; the dry run of
+  // an upgrade answers its plan. RMA is offered only when the service's OpenAPI has it (capabilities.ts).
+  openapi: () => call<unknown>('GET', '/openapi.json'),
+  images: () => get<Items<Image>>('/images').then((r) => r.items),
+  maintenance: (f: string, d: string, enabled: boolean) => call<{ jobId: string }>('POST', `/fabrics/${enc(f)}/devices/${enc(d)}/maintenance`, { enabled }),
+  upgradePlan: (f: string, body: UpgradeRequest) => call<UpgradePlan>('POST', `/fabrics/${enc(f)}/upgrade`, { ...body, dryRun: true }),
+  upgrade: (f: string, body: UpgradeRequest) => call<{ jobId: string }>('POST', `/fabrics/${enc(f)}/upgrade`, body),
+  rma: (f: string, d: string, serial: string) => call<{ jobId: string }>('POST', `/fabrics/${enc(f)}/devices/${enc(d)}/rma`, { serial }),
 };
+
+export interface UpgradeRequest { image: string; devices?: string[]; maxParallel?: number }
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 /** Whether a token of role `have` may call a route that needs `need` (the API's rule). */

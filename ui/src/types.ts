@@ -2,6 +2,7 @@
 // one of them (type-only imports: nothing of the server is bundled).
 import type { DeviceRecord, EventRecord, LinkRecord, ConfigCommit as StoredCommit } from '../../src/store/types';
 import type { DeviceOutcome as JobDeviceOutcome, JobLogEntry as StoredLogEntry, JobState as StoredJobState, JobStep as StoredJobStep, JobView } from '../../src/jobs/records';
+import type { UpgradePlan as StoredUpgradePlan } from '../../src/jobs/upgrade/plan';
 import type { LogicalRouterSpec, NodeProfile as StoredProfile, ServerSpec, VirtualNetworkSpec, VpgSpec } from '../../src/domain/types';
 
 export type { LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgSpec };
@@ -16,6 +17,8 @@ export interface Fabric {
   createdAt: string;
   updatedAt: string;
   namespaces: { management: { cidr: string; gateway: string }[]; overlayAsn?: number };
+  /** osVersions: the target OS version per node profile (the device panel shows the drift) */
+  settings?: { osVersions?: Record<string, string> };
   devices?: number;
   links?: number;
   lockedBy?: string;
@@ -48,5 +51,11 @@ export interface DriftItem { device: string; drift: boolean; diff: string; error
 
 export type ServiceKind = 'virtual-networks' | 'logical-routers' | 'servers' | 'vpgs';
 export interface ServiceChange { item?: unknown; deleted?: string; devices: string[]; jobId?: string }
+
+/** GET /images: an OS image an upgrade installs (src/api/routes-images.ts: ImageReply). */
+export interface Image { name: string; platform: string; version: string; sha256: string; size: number; createdAt: string }
+
+/** POST /fabrics/{f}/upgrade {dryRun: true}: the ordered batches and what is skipped, with reasons. */
+export type UpgradePlan = StoredUpgradePlan;
 
 export const FINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];

@@ -27,7 +27,7 @@ export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unkno
 const STATE_CLASS: Record<string, string> = {
   succeeded: 'ok', managed: 'ok', active: 'ok', addressed: 'ok',
   running: 'run', onboarding: 'run', activating: 'run', queued: 'wait', planned: 'wait', dhcp: 'wait', skipped: 'wait',
-  failed: 'bad', error: 'bad', anomaly: 'bad', cancelled: 'warn', maintenance: 'warn', drift: 'drift', rma: 'rma',
+  failed: 'bad', error: 'bad', anomaly: 'bad', cancelled: 'warn', maintenance: 'warn', upgrading: 'upg', drift: 'drift', rma: 'rma',
 };
 export const stateClass = (s: string) => STATE_CLASS[s] ?? 'wait';
 

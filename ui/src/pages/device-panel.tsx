@@ -11,6 +11,7 @@ import { Ago, Badge, ErrorNote, Spinner, useAsync } from '../components/ui';
 import { ConfigText, Diff } from '../components/diff';
 import { diffStats } from '../diff-parse';
 import { deviceState } from '../topology/model';
+import { MaintenanceControl, RmaForm, VersionFacts } from './day2';
 import { allowedRoles } from '../roles';
 import type { DeviceDetail, Link, NodeProfile } from '../types';
 
@@ -19,7 +20,9 @@ const PANEL_TABS: { id: PanelTab; label: string }[] = [
   { id: 'overview', label: 'Overview' }, { id: 'config', label: 'Intended config' }, { id: 'drift', label: 'Running vs intended' }, { id: 'history', label: 'History' },
 ];
 
-export function DevicePanel({ fabric, name, links, onClose, onChanged }: { fabric: string; name: string; links: Link[]; onClose(): void; onChanged(): void }) {
+export function DevicePanel({ fabric, name, links, osVersions, onClose, onChanged }: {
+  fabric: string; name: string; links: Link[]; osVersions?: Record<string, string>; onClose(): void; onChanged(): void;
+}) {
   const loc = useLocation();
   const tab = (loc.query.get('panel') ?? 'overview') as PanelTab;
   const dev = useAsync(() => api.device(fabric, name), [fabric, name]);
@@ -49,7 +52,7 @@ export function DevicePanel({ fabric, name, links, onClose, onChanged }: { fabri
         <ErrorNote error={dev.error} />
         {!dev.data ? (!dev.error && <Spinner />) : (
           <>
-            {tab === 'overview' && <Overview fabric={fabric} d={dev.data} links={links} onChanged={() => { dev.reload(); onChanged(); }} />}
+            {tab === 'overview' && <Overview fabric={fabric} d={dev.data} links={links} osVersions={osVersions} onChanged={() => { dev.reload(); onChanged(); }} />}
             {tab === 'config' && <IntendedConfig fabric={fabric} name={name} />}
             {tab === 'drift' && <RunningDiff fabric={fabric} name={name} />}
             {tab === 'history' && <History fabric={fabric} name={name} />}
@@ -60,24 +63,27 @@ export function DevicePanel({ fabric, name, links, onClose, onChanged }: { fabri
   );
 }
 
-function Overview({ fabric, d, links, onChanged }: { fabric: string; d: DeviceDetail; links: Link[]; onChanged(): void }) {
+function Overview({ fabric, d, links, osVersions, onChanged }: { fabric: string; d: DeviceDetail; links: Link[]; osVersions?: Record<string, string>; onChanged(): void }) {
   const me = useSession();
   const mine = useMemo(() => links.filter((l) => l.a.device === d.name || l.b.device === d.name).map((l) => {
     const [here, there] = l.a.device === d.name ? [l.a, l.b] : [l.b, l.a];
     return { port: here.port, peer: `${there.device}:${there.port}`, peerDevice: there.device, subnet: l.subnet, anomaly: l.anomaly };
   }).sort((x, y) => x.port.localeCompare(y.port, 'en', { numeric: true })), [links, d.name]);
   const facts: [string, string | null | undefined][] = [
-    ['Serial', d.serial], ['Model', d.model], ['Profile', d.profile], ['Management IP', d.managementIp], ['OS version', d.osVersion],
+    ['Serial', d.serial], ['Model', d.model], ['Profile', d.profile], ['Management IP', d.managementIp],
     ['Hostname', d.hostname], ['Managed state', d.managedState], ['Onboarding', d.onboardingState ?? 'planned (not discovered)'],
     ['Pending config', d.needsConfig ? 'yes: run autoconfigure' : 'none recorded'], ['Ports known', String(d.ports.length)],
   ];
   return (
     <>
       <dl class="facts">
-        {facts.map(([k, v]) => <div key={k}><dt>{k}</dt><dd class={k === 'Management IP' || k === 'Serial' ? 'mono' : ''}>{v ?? '–'}</dd></div>)}
+        {facts.map(([k, v]) => <div key={k}><dt>{k}</dt><dd data-fact={k} class={k === 'Management IP' || k === 'Serial' ? 'mono' : ''}>{v ?? '–'}</dd></div>)}
       </dl>
+      <VersionFacts d={d} osVersions={osVersions} />
       <RolesEditor fabric={fabric} d={d} canEdit={roleAllows(me?.role, 'operator')} onSaved={onChanged} />
       <Actions fabric={fabric} d={d} />
+      <MaintenanceControl fabric={fabric} d={d} onChanged={onChanged} />
+      <RmaForm fabric={fabric} d={d} />
       <h3>Links and addresses</h3>
       {mine.length === 0 ? <p class="muted small">No links.</p> : (
         <table class="mini">

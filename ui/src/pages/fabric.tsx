@@ -14,12 +14,14 @@ import { useJobStream } from './jobs';
 import { ServicesTab } from './services';
 import { OnboardTab } from './onboard';
 import { FabricEvents, FabricJobs } from './fabric-history';
+import { UpgradeTab } from './upgrade';
 import { FINAL, type Device, type ServerSpec } from '../types';
 
-export type FabricTab = 'topology' | 'devices' | 'services' | 'jobs' | 'events' | 'onboard';
+export type FabricTab = 'topology' | 'devices' | 'services' | 'jobs' | 'events' | 'onboard' | 'upgrade';
 export const FABRIC_TABS: { id: FabricTab; label: string; role?: 'operator' }[] = [
   { id: 'topology', label: 'Topology' }, { id: 'devices', label: 'Devices' }, { id: 'services', label: 'Services' },
   { id: 'jobs', label: 'Jobs' }, { id: 'events', label: 'Events' }, { id: 'onboard', label: 'Onboarding', role: 'operator' },
+  { id: 'upgrade', label: 'Upgrade', role: 'operator' },
 ];
 
 export function FabricPage({ fabric, tab, device }: { fabric: string; tab: FabricTab; device?: string }) {
@@ -81,6 +83,9 @@ export function FabricPage({ fabric, tab, device }: { fabric: string; tab: Fabri
         </div>
         <div class="spacer" />
         <button type="button" class="ghost" onClick={reload} disabled={data.loading}>Refresh</button>
+        {roleAllows(me?.role, 'operator') && tab !== 'upgrade' && (
+          <button type="button" class="ghost" onClick={() => navigate(`${base}/upgrade`)} title="Rolling OS upgrade: the plan as batches first, then apply">Upgrade…</button>
+        )}
         {roleAllows(me?.role, 'operator') && (
           <button type="button" class="primary" onClick={dryRun} disabled={starting} title="Dry run first: see every device's diff, then apply">
             {starting ? 'Starting…' : 'Autoconfigure…'}
@@ -106,8 +111,9 @@ export function FabricPage({ fabric, tab, device }: { fabric: string; tab: Fabri
           {tab === 'jobs' && <FabricJobs fabric={fabric} />}
           {tab === 'events' && <FabricEvents fabric={fabric} />}
           {tab === 'onboard' && <OnboardTab data={d} onOpen={open} />}
+          {tab === 'upgrade' && roleAllows(me?.role, 'operator') && <UpgradeTab data={d} />}
         </div>
-        {selected && <DevicePanel key={selected} fabric={fabric} name={selected} links={d.links} onClose={close} onChanged={reload} />}
+        {selected && <DevicePanel key={selected} fabric={fabric} name={selected} links={d.links} osVersions={f.settings?.osVersions} onClose={close} onChanged={reload} />}
       </div>
     </div>
   );

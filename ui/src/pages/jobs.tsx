@@ -10,6 +10,8 @@ import { getToken, useSession } from '../session';
 import { Ago, Badge, Card, ErrorNote, Progress, Spinner, duration } from '../components/ui';
 import { DataTable, type Column } from '../components/table';
 import { Diff } from '../components/diff';
+import { Batches } from '../components/batches';
+import { upgradeBatches } from '../day2';
 import { diffStats } from '../diff-parse';
 import { JOB_COLUMNS, useRecentJobs } from './fabric-history';
 import { FINAL, type Job, type JobSummary } from '../types';
@@ -136,6 +138,7 @@ export function JobPage({ id }: { id: string }) {
       <ErrorNote error={error} />
       {job.error && <div class="error-note" role="alert"><strong>failed</strong> {job.error}</div>}
       <ErrorNote error={actionError} />
+      {job.type === 'upgrade' && <UpgradeProgress job={job} />}
       {dry && <DryRunChanges job={job} canApply={final && job.state === 'succeeded' && roleAllows(me?.role, 'operator')} onApply={apply} busy={busy} />}
       <div class="job-grid">
         <Card title="Devices">
@@ -145,6 +148,18 @@ export function JobPage({ id }: { id: string }) {
         <JobLog job={job} device={device} onDevice={setDevice} live={live} />
       </div>
     </div>
+  );
+}
+
+/** A running upgrade per batch: which batch runs, each one's progress and its devices' states. */
+function UpgradeProgress({ job }: { job: Job }) {
+  const batches = upgradeBatches(job);
+  const skipped = (job.result as { skipped?: { device: string; reason: string }[] } | undefined)?.skipped;
+  const done = batches.filter((b) => b.devices.every((d) => job.devices[d]?.state === 'succeeded')).length;
+  return (
+    <Card class="upgrade-progress" title={<>Batches <span class="muted" data-testid="batches-summary">{batches.length ? `${done} of ${batches.length} done` : 'planning'}</span></>}>
+      {batches.length > 0 && <Batches batches={batches} skipped={skipped} job={job} />}
+    </Card>
   );
 }
 

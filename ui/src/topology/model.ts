@@ -4,8 +4,8 @@
 // grouped per pod (the leaves uplinked to the same spines), drawn as one box listing them.
 import type { Device, Link, ServerSpec } from '../types';
 
-export type NodeState = 'planned' | 'onboarding' | 'managed' | 'maintenance' | 'rma' | 'failed' | 'drift';
-export const NODE_STATES: readonly NodeState[] = ['managed', 'onboarding', 'planned', 'maintenance', 'rma', 'failed', 'drift'];
+export type NodeState = 'planned' | 'onboarding' | 'managed' | 'maintenance' | 'upgrading' | 'rma' | 'failed' | 'drift';
+export const NODE_STATES: readonly NodeState[] = ['managed', 'onboarding', 'planned', 'maintenance', 'upgrading', 'rma', 'failed', 'drift'];
 export type EdgeState = 'addressed' | 'planned' | 'anomaly';
 
 export interface Member { name: string; state: NodeState }
@@ -39,6 +39,7 @@ export const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'b
 export function deviceState(d: Device, drifted?: ReadonlySet<string>): NodeState {
   if (d.managedState === 'rma') return 'rma';
   if (d.managedState === 'maintenance') return 'maintenance';
+  if (d.managedState === 'upgrading') return 'upgrading';
   if (d.managedState === 'error') return 'failed';
   if (drifted?.has(d.name)) return 'drift';
   if (d.managedState === 'active' || d.onboardingState === 'underlay_configured') return 'managed';
