@@ -14,7 +14,7 @@ export interface JobView {
   devices: Record<string, { state: string; error?: string }>;
 }
 
-/** The `patch` event (src/api/routes-stream.ts JobPatch). */
+/** The `patch` event (src/api/job-patch.ts). */
 export interface JobPatch {
   state: string; progress: number; error?: string; result?: unknown; startedAt?: string; finishedAt?: string;
   devices?: JobView['devices']; steps?: JobStep[]; stepStates?: [number, string][]; log?: JobLogLine[];

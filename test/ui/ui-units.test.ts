@@ -9,7 +9,7 @@ import { allowedRoles } from '../../ui/src/roles';
 import { bodyProperty, findOperation } from '../../ui/src/openapi-ops';
 import { parseDeviceList, serialError, upgradeBatches, versionDrift } from '../../ui/src/day2';
 import type { Device, Job, Link } from '../../ui/src/types';
-import { jobPatch } from '../../src/api/routes-stream';
+import { jobPatch } from '../../src/api/job-patch';
 import type { JobView } from '../../src/jobs/records';
 import { generateClos } from '../../src/intent/generate';
 

@@ -1,6 +1,6 @@
 // Applies the job stream's `patch` events (src/api/routes-stream.ts: jobPatch) to the job the
 // page shows. Pure: returns a new object, the old one is left as it was.
-import type { JobPatch } from '../../src/api/routes-stream';
+import type { JobPatch } from '../../src/api/job-patch';
 import type { Job, JobLogEntry } from './types';
 
 export type { JobPatch };
