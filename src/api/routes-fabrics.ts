@@ -10,7 +10,8 @@ import type { DevicePatch, DeviceRecord, FabricUpdate, NewDevice } from '../stor
 import { AllowList } from '../discovery/allow';
 import { actorOf, type ApiContext } from './context';
 import { FABRIC_FILE_LIMIT } from './limits';
-import { notFound, badRequest } from './errors';
+import { ApiError, notFound, badRequest } from './errors';
+import { removalRefusals, standingRefusals } from '../jobs/decommission/plan';
 import {
   AutoconfigureBody, ConfigReply, DeviceParams, DevicePatchBody, DeviceReply, DeviceReplySchema, EventReply, FabricFileBody,
   FabricParams, FabricPatch, FabricReply, Items, JobAccepted, LinkBody, LinkReply, NewDeviceBody, OnboardBody, RolesBody,
@@ -164,12 +165,25 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     return dev;
   });
 
-  api.delete<{ Params: PD }>('/fabrics/:f/devices/:d', {
+  // Removing a device from a live fabric is a job (src/jobs/decommission): drain, push its
+  // peers without it, then free its allocations. The refusals answer 409 here already.
+  api.delete<{ Params: PD; Querystring: { force?: boolean } }>('/fabrics/:f/devices/:d', {
     config: { role: 'admin' },
-    schema: { tags: ['devices'], summary: 'Delete a device', params: DeviceParams, response: { 204: Type.Null(), ...errs(404, 409) } },
+    schema: {
+      tags: ['jobs'], summary: 'Remove a device: a job (drain, its peers pushed without it, allocations and DHCP freed, history kept)', params: DeviceParams,
+      querystring: Type.Object({ force: Type.Optional(Type.Boolean({ description: 'remove although still cabled to managed peers (or its drain fails)' })) }, { additionalProperties: false }),
+      response: { 202: JobAccepted, ...errs(400, 404, 409) },
+    },
   }, async (req, reply) => {
-    await store.deleteDevice(req.params.f, req.params.d, actorOf(req));
-    return reply.status(204).send();
+    const { f, d } = req.params;
+    const force = req.query.force === true;
+    if (!(await store.getDevice(f, d))) { await needFabric(f); throw notFound(`device "${d}" not found in fabric "${f}"`); }
+    const { file } = await store.getFabricFile(f);
+    const states = new Map((await store.listDevices(f)).map((x) => [x.name, x.managedState as string]));
+    const standing = standingRefusals(removalRefusals(file, states, d), force);
+    if (standing.length) throw new ApiError(409, 'conflict', standing.map((r) => r.message).join('; '), 'd');
+    const jobId = await jobs.submit('remove-device', f, { device: d, ...(force ? { force } : {}), requestedBy: actorOf(req).actor });
+    return reply.status(202).send({ jobId });
   });
 
   // A changed management address keeps the pinned host key: a device answering there with
@@ -322,13 +336,13 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     return reply.status(202).send({ jobId });
   });
 
-  api.post<{ Params: P; Body: { dryRun?: boolean; devices?: string[] } | undefined }>('/fabrics/:f/autoconfigure', {
+  api.post<{ Params: P; Body: { dryRun?: boolean; devices?: string[]; onlyChanged?: boolean } | undefined }>('/fabrics/:f/autoconfigure', {
     config: { role: 'operator' },
     schema: { tags: ['jobs'], summary: 'Allocate, compile, render (and push) every device', params: FabricParams, body: AutoconfigureBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
   }, async (req, reply) => {
     await needFabric(req.params.f);
     const body = req.body ?? {};
-    const jobId = await jobs.submit('autoconfigure', req.params.f, { dryRun: body.dryRun === true, ...(body.devices ? { devices: body.devices } : {}), requestedBy: actorOf(req).actor });
+    const jobId = await jobs.submit('autoconfigure', req.params.f, { dryRun: body.dryRun === true, ...(body.devices ? { devices: body.devices } : {}), ...(body.onlyChanged ? { onlyChanged: true } : {}), requestedBy: actorOf(req).actor });
     return reply.status(202).send({ jobId });
   });
 

@@ -105,6 +105,7 @@ export const OnboardBody = Type.Object({
 export const AutoconfigureBody = Type.Object({
   dryRun: Type.Optional(Type.Boolean()),
   devices: Type.Optional(Type.Array(Name, { minItems: 1 })),
+  onlyChanged: Type.Optional(Type.Boolean({ description: 'only devices whose rendered config differs from their last committed one (new devices and the peers a change touches)' })),
 }, { additionalProperties: false });
 
 export const JobAccepted = Type.Object({ jobId: Type.String() });

@@ -233,6 +233,29 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
 
 // ------------------------------------------------------------------------------ finalize
 
+/**
+ * Adding boxes to a running fabric (`serials`/`subnets` name only the new ones): the devices
+ * already managed are the other ends of the new boxes' links. Their LLDP is read (nothing is
+ * changed on them) so a new leaf's uplinks become links seen from both ends, not anomalies.
+ */
+async function managedPeers(ctx: FinalizeContext<OnboardParams>, records: DeviceRecord[], found: Set<string>): Promise<TopologyDevice[]> {
+  const rest = records.filter((d) => d.managementIp && d.serial && !found.has(d.serial) && ['active', 'maintenance', 'upgrading'].includes(d.managedState));
+  if (!rest.length || !found.size) return [];
+  const store = storeOf(ctx.services);
+  const { file } = await store.getFabricFile(ctx.fabric);
+  const allow = allowFor(ctx.services, file);
+  const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
+  return Promise.all(rest.map(async (d) => {
+    const snmp = new SnmpDevice(d.managementIp!, { settings, port: ctx.params.snmpPort, allow, timeoutMs: 2000, retries: 1 });
+    let lldp: LldpInfo | undefined;
+    try { lldp = await snmp.lldp(); } catch { /* its links stay one-sided: reported as anomalies */ } finally { snmp.close(); }
+    return {
+      name: d.name, physicalRole: (d.physicalRole ?? undefined) as PhysicalRole | undefined,
+      aliases: [d.serial, d.hostname].filter((x): x is string => !!x), chassisIds: lldp?.chassisId ? [lldp.chassisId] : [], neighbors: lldp ? lldp.neighbors : null,
+    };
+  }));
+}
+
 export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Promise<OnboardResult> {
   const p = ctx.params;
   const store = storeOf(ctx.services);
@@ -252,6 +275,7 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
       neighbors: r.lldp ? r.lldp.neighbors : null,
     };
   });
+  tds.push(...(await managedPeers(ctx, records, new Set(ok.map((r) => r.serial)))));
   // Freshly bootstrapped devices start LLDP seconds apart: a link seen from one end only may
   // just not have been announced yet. Re-read LLDP (bounded) before calling it an anomaly.
   const unsettled = (): boolean => topo.anomalies.some((a) => a.kind === 'one-sided' || a.kind === 'outside-fabric');

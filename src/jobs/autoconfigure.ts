@@ -3,7 +3,9 @@
 // The push is a parameter of the job type (autoconfigureJob({push})): the service passes the
 // NETCONF push of src/jobs/push.ts; without one the push step is skipped and the log says so.
 import type { DevicePlan } from '../domain/types';
-import { renderDevice } from '../platforms';
+import { platformModule, renderDevice } from '../platforms';
+import type { Store } from '../store';
+import { commitText } from './push';
 import { drainFiles, isDrained } from './maintenance/drain';
 import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
@@ -14,9 +16,18 @@ import type { Redis } from 'ioredis';
 
 export type { PushContext, PushDeviceFn } from './push-context';
 
-export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
+export interface AutoconfigureParams {
+  dryRun?: boolean;
+  devices?: string[];
+  /**
+   * Only the devices whose rendered config differs from their last committed one (or that never
+   * had one): after adding a device to a running fabric, the new device and the peers that gain
+   * its sessions and links, nothing else (issue 15).
+   */
+  onlyChanged?: boolean;
+}
 
-interface PlanData { version: number; dryRun: boolean; allocated: number }
+interface PlanData { version: number; dryRun: boolean; allocated: number; unchanged?: string[] }
 interface DeviceData { plan: DevicePlan; version: number }
 
 /** Runs a push and counts it (fabric_pushes_total, fabric_push_duration_seconds, fabric_verify_failures_total). */
@@ -40,6 +51,26 @@ async function timedPush(push: PushDeviceFn, ctx: PushContext, redis: Redis): Pr
   }
 }
 
+/**
+ * Plans whose rendered config (with the drain a device in maintenance keeps) equals the text of
+ * its newest config-history entry are unchanged; every other plan (no history: a new device)
+ * is changed. The history entry is what the push recorded as committed (commitText of the
+ * platform's comparable files), so this compares like with like.
+ */
+export async function splitByLastCommit(store: Store, fabric: string, plans: DevicePlan[]): Promise<{ changed: DevicePlan[]; unchanged: string[] }> {
+  const changed: DevicePlan[] = [];
+  const unchanged: string[] = [];
+  for (const plan of plans) {
+    const last = (await store.listConfigCommits(fabric, plan.name, { limit: 1 }))[0];
+    const drained = isDrained((await store.getDevice(fabric, plan.name))?.managedState);
+    const files = renderDevice(plan).files;
+    const text = commitText(platformModule(plan.platform).comparableIntended(plan.name, drained ? drainFiles(plan.platform, files) : files));
+    if (last && last.text === text) unchanged.push(plan.name);
+    else changed.push(plan);
+  }
+  return { changed, unchanged };
+}
+
 export interface AutoconfigureOptions {
   /** The device push (src/jobs/push.ts). Undefined: intended configs are recorded, nothing is sent (FABRIC_PUSH=off). */
   push?: PushDeviceFn;
@@ -59,9 +90,15 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const dryRun = ctx.params.dryRun === true;
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
-      const chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
+      let chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
       await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
       const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
+      if (ctx.params.onlyChanged) {
+        const { changed, unchanged } = await splitByLastCommit(store, ctx.fabric, chosen);
+        chosen = changed;
+        data.unchanged = unchanged;
+        await ctx.log(`only changed: ${changed.length ? changed.map((p) => p.name).join(', ') : 'none'} differ from their last committed config; ${unchanged.length} unchanged left alone`);
+      }
       return { devices: chosen.map((plan) => ({ device: plan.name, data: { plan, version } satisfies DeviceData })), data };
     },
     runDevice: async (ctx: DeviceContext<AutoconfigureParams>) => {
@@ -110,7 +147,7 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
     },
     finalize: async (ctx) => {
       const data = ctx.planData as PlanData | undefined;
-      return { dryRun: data?.dryRun ?? false, pushAvailable: !!pushDevice };
+      return { dryRun: data?.dryRun ?? false, pushAvailable: !!pushDevice, ...(data?.unchanged ? { changed: Object.keys(ctx.devices).sort(), unchanged: data.unchanged } : {}) };
     },
   };
 }

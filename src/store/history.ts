@@ -28,8 +28,9 @@ export class HistoryStore {
   // ----------------------------------------------------------------------------- config history
 
   /** Config history is keyed by the device's stable id, so a rename does not move it. */
-  private async deviceId(f: string, d: string): Promise<string> {
-    const v = await this.core.redis.hget(this.k.fabric(f, 'devices'), d);
+  private async deviceId(f: string, d: string, o: { removed?: boolean } = {}): Promise<string> {
+    // A device removed with its history kept is read under its name until one with that name returns.
+    const v = await this.core.redis.hget(this.k.fabric(f, 'devices'), d) ?? (o.removed ? await this.core.redis.hget(this.k.fabric(f, 'removed'), d) : null);
     if (!v) throw notFound(`device ${d} in fabric ${f}`);
     return (JSON.parse(v) as DeviceRecord).id;
   }
@@ -44,7 +45,7 @@ export class HistoryStore {
   }
 
   async listConfigCommits(f: string, d: string, opts: { limit?: number } = {}): Promise<ConfigCommit[]> {
-    const id = await this.deviceId(f, d);
+    const id = await this.deviceId(f, d, { removed: true });
     const rows = await this.core.redis.lrange(this.k.cfg(f, id), 0, Math.max(1, opts.limit ?? 10) - 1);
     return rows.map((r) => JSON.parse(r) as ConfigCommit);
   }

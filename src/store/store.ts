@@ -130,7 +130,12 @@ export class Store {
   /** Renames a device everywhere in one atomic write (a patch given with it lands in the same write). */
   renameDevice(f: string, d: string, newName: string, ctx: Actor = {}, patch: DevicePatch = {}): Promise<DeviceRecord> { return this.devices.renameDevice(f, d, newName, ctx, patch); }
   setDeviceRoles(f: string, d: string, roles: { physicalRole: PhysicalRole; roles: string[] }, ctx: Actor = {}): Promise<DeviceRecord> { return this.devices.setDeviceRoles(f, d, roles, ctx); }
-  deleteDevice(f: string, d: string, ctx: Actor = {}): Promise<void> { return this.devices.deleteDevice(f, d, ctx); }
+  deleteDevice(f: string, d: string, ctx: Actor = {}, opts: { keepHistory?: boolean; jobId?: string } = {}): Promise<void> { return this.devices.deleteDevice(f, d, ctx, opts); }
+  /** A device removed with its history kept (the remove-device job), or null. */
+  async getRemovedDevice(f: string, d: string): Promise<(DeviceRecord & { removedAt: string; removedBy?: string }) | null> {
+    const v = await this.redis.hget(`${this.prefix}f:${f}:removed`, d);
+    return v ? JSON.parse(v) as DeviceRecord & { removedAt: string; removedBy?: string } : null;
+  }
   setPorts(f: string, d: string, ports: PortRecord[], ctx: Actor = {}): Promise<void> { return this.devices.setPorts(f, d, ports, ctx); }
   listNeedsConfig(f: string): Promise<string[]> { return this.devices.listNeedsConfig(f); }
   markNeedsConfig(f: string, devices: string[]): Promise<void> { return this.devices.markNeedsConfig(f, devices); }

@@ -402,6 +402,15 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(a.loopbacks.leaf1).toBeUndefined();
     expect(Object.keys(a.links).some((k) => k.includes('leaf1:'))).toBe(false);
     expect((await store.listLinks('links')).length).toBe(6);
+    // Plain delete: the history goes with the device. keepHistory (the remove-device job): it stays readable by name.
+    await store.addConfigCommit('links', 'leaf2', { jobId: 'j1', text: 'hostname leaf2' });
+    await store.addConfigCommit('links', 'leaf3', { jobId: 'j1', text: 'hostname leaf3' });
+    await store.deleteDevice('links', 'leaf2');
+    await expect(store.listConfigCommits('links', 'leaf2')).rejects.toThrow('device leaf2 in fabric links not found');
+    await store.deleteDevice('links', 'leaf3', {}, { keepHistory: true, jobId: 'job-rm' });
+    expect((await store.listConfigCommits('links', 'leaf3')).map((c) => c.text)).toEqual(['hostname leaf3']);
+    expect(await store.getRemovedDevice('links', 'leaf3')).toMatchObject({ name: 'leaf3', removedBy: 'job-rm' });
+    expect(await store.getDevice('links', 'leaf3')).toBeNull();
   });
 
   test('fabric lock: exclusive, only the holder releases, TTL expiry, delete refused while held', async () => {

@@ -345,7 +345,12 @@ export class DeviceStore {
    * Deletes a device, its links (peers marked needsConfig), its allocations, ports, host key
    * and config history. Refused while a server NIC or VPG port uses it.
    */
-  async deleteDevice(f: string, d: string, ctx: Actor = {}): Promise<void> {
+  /**
+   * Deletes a device, frees its loopback, ASN and link addresses and marks its peers.
+   * `keepHistory` (the remove-device job): its config history stays readable under its name
+   * (the record goes to the `removed` hash, newest removal wins) instead of being deleted.
+   */
+  async deleteDevice(f: string, d: string, ctx: Actor = {}, opts: { keepHistory?: boolean; jobId?: string } = {}): Promise<void> {
     await this.core.mutate(f, 'deleteDevice', (s, tx) => {
       const cur = this.core.device(s, f, d);
       const srv = s.services.servers.find((x) => x.nics.some((n) => n.device === d));
@@ -357,7 +362,9 @@ export class DeviceStore {
       tx.op('HDEL', this.k.fabric(f, 'ports'), d);
       tx.op('HDEL', this.k.fabric(f, 'hostkeys'), d);
       tx.op('SREM', this.k.fabric(f, 'needs'), d);
-      tx.op('DEL', this.k.cfg(f, cur.id));
+      if (opts.keepHistory) {
+        tx.op('HSET', this.k.fabric(f, 'removed'), d, JSON.stringify({ ...cur, removedAt: now(), ...(opts.jobId ? { removedBy: opts.jobId } : {}) }));
+      } else tx.op('DEL', this.k.cfg(f, cur.id));
       const alloc: Allocations = { loopbacks: { ...s.alloc.loopbacks }, asns: { ...s.alloc.asns }, links: { ...s.alloc.links } };
       delete alloc.loopbacks[d];
       delete alloc.asns[d];
