@@ -8,13 +8,18 @@ import { drainFiles, isDrained } from './maintenance/drain';
 import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
-import { CancelledError, ShutdownError } from './errors';
+import { CancelledError, JobFailedError, ShutdownError } from './errors';
 import { SHARED, sharedMetrics } from '../metrics/shared';
 import type { Redis } from 'ioredis';
 
 export type { PushContext, PushDeviceFn } from './push-context';
 
-export interface AutoconfigureParams { dryRun?: boolean; devices?: string[] }
+export interface AutoconfigureParams {
+  dryRun?: boolean;
+  devices?: string[];
+  /** adopted (brownfield) fabric: allow pushes that change a running loopback, address or AS */
+  renumber?: boolean;
+}
 
 interface PlanData { version: number; dryRun: boolean; allocated: number }
 interface DeviceData { plan: DevicePlan; version: number }
@@ -60,6 +65,9 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
       const chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
+      // An adopted fabric's overlay rides EBGP in each device's own AS; only the FRR templates render that.
+      const noEbgp = chosen.filter((p) => p.overlay?.ebgp && p.platform !== 'frr').map((p) => `${p.name} (${p.platform})`);
+      if (noEbgp.length) throw new JobFailedError(`adopted (brownfield) fabric: the EVPN overlay over EBGP in the running AS is rendered for frr devices only, not yet for ${noEbgp.join(', ')}`, { unsupported: noEbgp });
       await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
       const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
       return { devices: chosen.map((plan) => ({ device: plan.name, data: { plan, version } satisfies DeviceData })), data };
@@ -76,6 +84,8 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
         files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
+        // adopted fabric: a push that would renumber what runs is refused unless asked for
+        ...(plan.settings.brownfield && !ctx.params.renumber ? { guardRenumber: true } : {}),
       });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);
