@@ -22,7 +22,10 @@ export async function adoptAndRecord<L extends LinkSpec>(store: Store, fabric: s
   log: (m: string) => Promise<void>;
 }): Promise<{ fresh: L[]; summary: AdoptSummary; record: () => Promise<void> }> {
   const { file, allocations: cur } = await store.getFabricFile(fabric);
-  const r = adoptUnderlay({ devices: o.devices, links: o.found, namespaces: file.fabric.namespaces });
+  // A stored link is judged by its stored ends (LLDP may name them the other way round)
+  const stored = new Map(o.existing.map((l) => [linkKey(l), l]));
+  const links = o.found.map((l) => stored.get(linkKey(l)) ?? l);
+  const r = adoptUnderlay({ devices: o.devices, links, namespaces: file.fabric.namespaces });
   const conflicts = [...r.conflicts];
   // Already allocated (an earlier run, a planned device) and running something else: the
   // record would renumber either the network or the fabric's intent. Refused, both named.
@@ -40,7 +43,6 @@ export async function adoptAndRecord<L extends LinkSpec>(store: Store, fabric: s
     if (Object.hasOwn(cur.links, k) && cur.links[k] !== cidr) conflicts.push(`link ${k} runs ${cidr}, the fabric has ${cur.links[k]} allocated to it`);
   }
   // A stored link gives its `a` end the lower address; one stored the other way round cannot keep what runs.
-  const stored = new Map(o.existing.map((l) => [linkKey(l), l]));
   for (const k of r.swap) if (stored.has(k)) conflicts.push(`link ${k}: its b end runs the lower address of ${r.allocations.links[k]}, stored the other way round`);
   const summary: AdoptSummary = {
     loopbacks: Object.keys(r.allocations.loopbacks).length, asns: Object.keys(r.allocations.asns).length, links: Object.keys(r.allocations.links).length,

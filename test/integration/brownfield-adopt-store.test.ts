@@ -64,6 +64,13 @@ describeIf({ commands: ['redis-server'] })('brownfield adoption into the store',
     expect(alloc.loopbacks).toEqual({ spine1: '10.255.0.1', leaf1: '10.255.0.9', leaf2: '10.255.0.2' });
     expect(alloc.asns).toEqual({ spine1: 64601, leaf1: 64650, leaf2: 64602 });
     expect(Object.values(alloc.links)).toEqual(['10.254.0.0/31']);
+    // onboarding again (LLDP names the link spine1 first again): nothing changes, no conflict
+    const again = await adoptAndRecord(store, 'ad1', {
+      devices: [{ name: 'spine1', underlay: u('10.255.0.1', 64601, [['swp1', '10.254.0.1/31']]) }, { name: 'leaf1', underlay: u('10.255.0.9', 64650, [['swp51', '10.254.0.0/31']]) }],
+      found: [LINK], existing: await store.listLinks('ad1'), fresh: [], adoptOutsidePools: false, log,
+    });
+    await again.record();
+    expect(await store.getAllocations('ad1')).toEqual(alloc);
   });
 
   test('conflicts fail the job naming the devices; nothing is stored', async () => {
