@@ -241,7 +241,7 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     await waitUntil('bms1 pings bms2 over the L2VNI', async () => (await inNs(`${LAB}-bms1`, ['ping', '-c', '1', '-W', '1', '10.10.0.12'])).code === 0, 60_000, 1000);
   });
 
-  test('a push that would renumber what runs is refused (dry run names it), unless renumber: true', async () => {
+  test('a push that would renumber what runs is refused and the dry run names each change; renumber: true lifts the guard', async () => {
     // the fabric's record says leaf2 has another loopback: the plan would renumber the device
     await fx!.store.importAllocations(F, { loopbacks: { leaf2: '10.255.0.34' } });
     const dry = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true, devices: ['leaf2'] }));
@@ -250,5 +250,10 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     expect(v.state).toBe('failed');
     expect(v.devices.leaf2.error).toContain('would renumber the running underlay: loopback 10.255.0.33 -> 10.255.0.34');
     expect(await addresses('leaf2')).toEqual(before.get('leaf2'));
+    // asked to renumber: no guard, the dry run's diff is the renumbering itself
+    const asked = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true, renumber: true, devices: ['leaf2'] }));
+    const r = asked.devices.leaf2.result as { renumber?: string[]; diff: string };
+    expect(r.renumber).toBeUndefined();
+    expect(r.diff).toContain('+ ip address 10.255.0.34/32');
   });
 });
