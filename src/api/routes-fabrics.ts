@@ -326,23 +326,24 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     config: { role: 'operator' },
     schema: { tags: ['jobs'], summary: 'Start onboarding (greenfield ZTP or brownfield sweep)', params: FabricParams, body: OnboardBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
   }, async (req, reply) => {
-    // Leaving a running underlay alone (brownfield adoption) is not built: autoconfigure
-    // configures the underlay from the fabric's pools. Refused rather than accepted and ignored.
+    // Leaving a running underlay alone is not built: a brownfield onboarding adopts the running
+    // values and autoconfigure renders the underlay from them. Refused rather than ignored.
     if (req.body.manageUnderlay === false) {
-      throw badRequest('manageUnderlay: false (keep the underlay a device already runs) is not supported yet: autoconfigure configures every device\'s underlay from the fabric\'s pools; omit manageUnderlay or set it to true', 'manageUnderlay');
+      throw badRequest('manageUnderlay: false (leave the running underlay alone) is not supported yet: a brownfield onboarding adopts the running loopbacks, ASNs and link subnets and autoconfigure renders the underlay from them (a push changes nothing that matches, and is refused if it would renumber); omit manageUnderlay or set it to true', 'manageUnderlay');
     }
+    if (req.body.adoptOutsidePools !== undefined && req.body.mode !== 'brownfield') throw badRequest('adoptOutsidePools: only a brownfield onboarding adopts running values', 'adoptOutsidePools');
     await needFabric(req.params.f);
     const jobId = await jobs.submit('onboard', req.params.f, { ...req.body, requestedBy: actorOf(req).actor });
     return reply.status(202).send({ jobId });
   });
 
-  api.post<{ Params: P; Body: { dryRun?: boolean; devices?: string[]; onlyChanged?: boolean } | undefined }>('/fabrics/:f/autoconfigure', {
+  api.post<{ Params: P; Body: { dryRun?: boolean; renumber?: boolean; devices?: string[]; onlyChanged?: boolean } | undefined }>('/fabrics/:f/autoconfigure', {
     config: { role: 'operator' },
     schema: { tags: ['jobs'], summary: 'Allocate, compile, render (and push) every device', params: FabricParams, body: AutoconfigureBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
   }, async (req, reply) => {
     await needFabric(req.params.f);
     const body = req.body ?? {};
-    const jobId = await jobs.submit('autoconfigure', req.params.f, { dryRun: body.dryRun === true, ...(body.devices ? { devices: body.devices } : {}), ...(body.onlyChanged ? { onlyChanged: true } : {}), requestedBy: actorOf(req).actor });
+    const jobId = await jobs.submit('autoconfigure', req.params.f, { dryRun: body.dryRun === true, ...(body.renumber ? { renumber: true } : {}), ...(body.devices ? { devices: body.devices } : {}), ...(body.onlyChanged ? { onlyChanged: true } : {}), requestedBy: actorOf(req).actor });
     return reply.status(202).send({ jobId });
   });
 

@@ -98,12 +98,14 @@ export const OnboardBody = Type.Object({
   serials: Type.Optional(Type.Array(Serial, { maxItems: 100000 })),
   subnets: Type.Optional(Type.Array(Cidr, { maxItems: 256 })),
   cablingPlan: Type.Optional(Type.Array(Link, { maxItems: 400000 })),
-  manageUnderlay: Type.Optional(Type.Boolean()),
+  manageUnderlay: Type.Optional(Type.Boolean({ description: 'brownfield: true (the default) renders the underlay from the adopted running values; false (leave it alone) is refused: not built yet' })),
+  adoptOutsidePools: Type.Optional(Type.Boolean({ description: 'brownfield: adopt running loopbacks, ASNs and link subnets outside the fabric\'s namespaces (the namespaces take them in); without it the job fails naming them' })),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
 }, { additionalProperties: false });
 
 export const AutoconfigureBody = Type.Object({
   dryRun: Type.Optional(Type.Boolean()),
+  renumber: Type.Optional(Type.Boolean({ description: 'adopted (brownfield) fabric: allow a push that changes a running loopback, port address, router id or BGP AS; without it such a push is refused' })),
   devices: Type.Optional(Type.Array(Name, { minItems: 1 })),
   onlyChanged: Type.Optional(Type.Boolean({ description: 'only devices whose rendered config differs from their last committed one (new devices and the peers a change touches)' })),
 }, { additionalProperties: false });

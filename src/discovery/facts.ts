@@ -3,6 +3,7 @@
 // error per device, never carrying credentials.
 import { NetconfClient, type HostKeyStore } from '../netconf/client';
 import { platformOfSession, type DeviceFactsRead } from '../platforms';
+import type { RunningUnderlay } from '../platforms/types';
 import type { Credentials } from '../domain/types';
 import { AllowList } from './allow';
 
@@ -32,7 +33,13 @@ export function factsFrom(c: NetconfClient): Promise<DeviceFactsRead> {
   return platformOfSession(c).readFacts(c);
 }
 
-export async function readFacts(address: string, o: FactsOptions): Promise<DeviceFactsRead> {
+/** The error line of a failed read, never carrying the password. */
+function cleanError(e: unknown, o: FactsOptions): string {
+  return (e as Error).message.split('\n')[0].replace(o.credentials.password, '***');
+}
+
+/** One NETCONF session to `address` (inside the allow list) for `fn`; errors become FactsError. */
+async function withSession<T>(address: string, o: FactsOptions, fn: (c: NetconfClient) => Promise<T>): Promise<T> {
   o.allow?.check(address, 'NETCONF target');
   let c: NetconfClient | undefined;
   try {
@@ -40,13 +47,38 @@ export async function readFacts(address: string, o: FactsOptions): Promise<Devic
       host: address, port: o.port ?? 830, deviceId: o.deviceId, username: o.credentials.username, password: o.credentials.password,
       hostKeyStore: o.hostKeyStore, connectTimeoutMs: o.connectTimeoutMs ?? 10_000, rpcTimeoutMs: o.rpcTimeoutMs ?? 15_000, keepaliveIntervalMs: 0,
     });
-    const f = await factsFrom(c);
-    if (!f.serial) throw new Error('facts carry no serial number');
-    return f;
+    return await fn(c);
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0].replace(o.credentials.password, '***');
+    const msg = cleanError(e, o);
     throw new FactsError(address, msg.startsWith('netconf ') ? msg.replace(/^netconf \S+: /, '') : msg);
   } finally {
     if (c) await c.close().catch(() => c!.destroy());
   }
+}
+
+export async function readFacts(address: string, o: FactsOptions): Promise<DeviceFactsRead> {
+  return withSession(address, o, async (c) => {
+    const f = await factsFrom(c);
+    if (!f.serial) throw new Error('facts carry no serial number');
+    return f;
+  });
+}
+
+/**
+ * Brownfield: facts and the underlay the device runs (its platform's readUnderlay), over one
+ * session. The underlay is a help for adoption (src/discovery/adopt.ts): a platform without a
+ * reader, or a read that fails, leaves it out and says why in `underlayError`; the facts stand.
+ */
+export async function readFactsAndUnderlay(address: string, o: FactsOptions): Promise<{ facts: DeviceFactsRead; underlay?: RunningUnderlay; underlayError?: string }> {
+  return withSession(address, o, async (c) => {
+    const p = platformOfSession(c);
+    const facts = await p.readFacts(c);
+    if (!facts.serial) throw new Error('facts carry no serial number');
+    if (!p.readUnderlay) return { facts, underlayError: `platform ${p.name} cannot read a running underlay` };
+    try {
+      return { facts, underlay: await p.readUnderlay(c, facts.serial) };
+    } catch (e) {
+      return { facts, underlayError: `running underlay: ${cleanError(e, o)}` };
+    }
+  });
 }

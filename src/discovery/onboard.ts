@@ -19,7 +19,9 @@ import { AllowList, DiscoveryError } from './allow';
 import { liveDhcpServers } from './presence';
 import { sweep, validateSweep } from './sweep';
 import { SnmpDevice, type LldpInfo, type SystemInfo } from './snmp';
-import { readFacts, type DeviceFactsRead } from './facts';
+import { readFacts, readFactsAndUnderlay, type DeviceFactsRead } from './facts';
+import type { RunningUnderlay } from '../platforms/types';
+import { adoptAndRecord } from './adopt-record';
 import { buildTopology, type Anomaly, type TopologyDevice } from './topology';
 import { RedisLeaseStore, activeFabricFor, releaseUnonboarded, type Lease } from './dhcp';
 
@@ -30,6 +32,8 @@ export interface OnboardParams {
   subnets?: string[];
   cablingPlan?: (LinkSpec | [string, string])[];
   manageUnderlay?: boolean;
+  /** brownfield: adopt running loopbacks/ASNs/link subnets outside the fabric's namespaces (they widen the pools) */
+  adoptOutsidePools?: boolean;
   timeoutSeconds?: number;
   /** tests and the sim: ports other than 830 / 161 */
   netconfPort?: number;
@@ -55,6 +59,9 @@ export interface OnboardDeviceResult {
   system?: SystemInfo;
   lldp?: LldpInfo;
   snmpError?: string;
+  /** brownfield: the underlay the device runs (adopted at finalize), or why it could not be read */
+  underlay?: RunningUnderlay;
+  underlayError?: string;
 }
 
 export interface OnboardResult {
@@ -66,6 +73,8 @@ export interface OnboardResult {
   anomalies: Anomaly[];
   needsConfig: string[];
   releasedLeases?: number;
+  /** brownfield: what was adopted from the running underlays (src/discovery/adopt.ts) */
+  adopted?: { loopbacks: number; asns: number; links: number; outsidePools: string[]; notes: string[] };
 }
 
 interface PlanData { mode: OnboardParams['mode']; expected?: number; serials?: string[] }
@@ -103,6 +112,7 @@ function normPlan(p?: OnboardParams['cablingPlan']): LinkSpec[] | undefined {
 export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ devices: { device: string; data: DeviceTaskData }[]; data: PlanData }> {
   const p = ctx.params;
   if (p.mode !== 'greenfield' && p.mode !== 'brownfield') throw new DiscoveryError(`mode: "${String(p.mode)}" is not greenfield or brownfield`);
+  if (p.manageUnderlay === false) throw new DiscoveryError('manageUnderlay: false (leave the running underlay alone) is not supported yet; omit it: a brownfield onboarding adopts the running values');
   const store = storeOf(ctx.services);
   const { file } = await store.getFabricFile(ctx.fabric);
   normPlan(p.cablingPlan); // bad plans fail before anything is sent
@@ -191,7 +201,9 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
   // facts: NETCONF with the fabric's credentials (greenfield: once the bootstrap is applied)
   await ctx.step('facts');
   const waitMs = p.mode === 'greenfield' ? (p.bootstrapWaitSeconds ?? 120) * 1000 : 0;
-  const facts = await factsWithRetry(ip, secrets.credentials, { allow, port: p.netconfPort, waitMs, checkCancel: () => ctx.checkCancel() });
+  // brownfield: what the device runs too (same session), adopted at finalize
+  const bf = p.mode === 'brownfield' ? await readFactsAndUnderlay(ip, { credentials: secrets.credentials, port: p.netconfPort, allow }) : undefined;
+  const facts = bf ? bf.facts : await factsWithRetry(ip, secrets.credentials, { allow, port: p.netconfPort, waitMs, checkCancel: () => ctx.checkCancel() });
   if (leaseSerial && facts.serial !== leaseSerial) {
     throw new DiscoveryError(`${ip}: facts report serial ${facts.serial}, the DHCP lease was taken by ${leaseSerial}`);
   }
@@ -228,6 +240,11 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
   if (system) r.system = system;
   if (lldp) r.lldp = lldp;
   if (snmpError) r.snmpError = snmpError;
+  if (bf?.underlay) r.underlay = bf.underlay;
+  if (bf?.underlayError) {
+    r.underlayError = bf.underlayError;
+    await ctx.log(`${device.name}: ${bf.underlayError}; nothing adopted for it`);
+  }
   return r;
 }
 
@@ -308,8 +325,21 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
   }
   const existing = await store.listLinks(ctx.fabric);
   const have = new Set(existing.map((l: LinkRecord) => linkKey(l)));
-  const fresh = topo.links.filter((l) => !have.has(linkKey(l)));
+  let fresh = topo.links.filter((l) => !have.has(linkKey(l)));
+  // Brownfield: the running underlays become the allocations. Conflicts and (without
+  // adoptOutsidePools) values outside the namespaces fail the job before any link is stored.
+  let adopted: OnboardResult['adopted'];
+  let recordAdopted: (() => Promise<void>) | undefined;
+  if ((plan.mode ?? p.mode) === 'brownfield') {
+    const devs = ok.filter((r) => r.underlay).map((r) => ({ name: bySerial.get(r.serial)?.name ?? r.name, underlay: r.underlay! }));
+    const unread = ok.filter((r) => r.underlayError).map((r) => `${bySerial.get(r.serial)?.name ?? r.name}: ${r.underlayError}`);
+    const a = await adoptAndRecord(store, ctx.fabric, { devices: devs, unread, found: topo.links, existing, fresh, adoptOutsidePools: p.adoptOutsidePools === true, log: ctx.log });
+    fresh = a.fresh;
+    adopted = a.summary;
+    recordAdopted = a.record;
+  }
   if (fresh.length) await store.addLinks(ctx.fabric, fresh.map((l) => ({ a: l.a, b: l.b, ...(l.anomaly ? { anomaly: l.anomaly } : {}) })));
+  if (recordAdopted) await recordAdopted();
   // Both ends of a new link need config at the next autoconfigure (the old peer too).
   const needs = [...new Set(fresh.flatMap((l) => [l.a.device, l.b.device]))].filter((n) => records.some((d: DeviceRecord) => d.name === n));
   if (needs.length) await store.markNeedsConfig(ctx.fabric, needs);
@@ -338,6 +368,7 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
     links: { found: topo.links.length, added: fresh.length, kept: topo.links.length - fresh.length },
     anomalies: topo.anomalies,
     needsConfig: needs,
+    ...(adopted ? { adopted } : {}),
   };
   if ((plan.mode ?? p.mode) === 'greenfield') {
     const leases = new RedisLeaseStore(ctx.services.redis);

@@ -116,6 +116,12 @@ export const Settings = Type.Object({
   osVersions: Type.Optional(Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: 63 }), Type.String({ pattern: OS_VERSION_PATTERN, maxLength: 64, title: 'version' }), {
     additionalProperties: false, maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
   })),
+  brownfield: Type.Optional(Type.Object({
+    manageUnderlay: Type.Boolean({ description: 'true: autoconfigure renders the underlay from the adopted values (a push changes nothing that matches)' }),
+  }, {
+    additionalProperties: false,
+    description: "set by a brownfield onboarding: loopbacks, ASNs and link subnets were adopted from what the devices run, and the EVPN overlay lives in each device's own BGP AS (EBGP multihop between loopbacks) so the running `router bgp` is kept",
+  })),
 }, { additionalProperties: false, $id: 'Settings' });
 
 export const PhysicalRole = Type.Union(['leaf', 'spine', 'superspine', 'gateway'].map((r) => Type.Literal(r)), { title: 'physical role', description: 'the tier' });

@@ -69,6 +69,8 @@ export interface FabricSettings {
   dns: string[];
   /** target OS version per node profile (issue 15); absent: no target */
   osVersions?: Record<string, string>;
+  /** brownfield adoption (src/discovery/adopt.ts); absent: a greenfield fabric */
+  brownfield?: { manageUnderlay: boolean };
 }
 
 export interface FabricSpec {
@@ -190,6 +192,8 @@ export interface OverlayNeighbor {
   device: string;
   /** true when we are a route reflector and this peer is our client */
   client: boolean;
+  /** adopted (brownfield) fabrics: the peer's own ASN, the overlay session is EBGP multihop */
+  asn?: number;
 }
 
 export interface DevicePlan {
@@ -217,6 +221,8 @@ export interface DevicePlan {
   /** Absent on devices with no overlay (lean devices in a fabric without overlayAsn). */
   overlay?: {
     asn: number;
+    /** adopted (brownfield) fabric: EVPN rides EBGP multihop in each device's own ASN (`router bgp <asn>` as it runs) */
+    ebgp?: true;
     localAddress: string;
     routeReflector: boolean;
     clusterId?: string;

@@ -136,6 +136,11 @@ export function compileFabric(
         vtepSource: loopback,
         routeDistinguisher: `${loopback}:1`,
       };
+      if (settings.brownfield) {
+        // adopted: the running `router bgp <asn>` stays; overlay peers are EBGP in their own ASNs
+        plan.overlay.ebgp = true;
+        for (const n of plan.overlay.neighbors) n.asn = own(allocations.asns, n.device) ?? missing('ASN', n.device);
+      }
       if (isRr && clusterId !== undefined) plan.overlay.clusterId = clusterId;
     }
     return plan;

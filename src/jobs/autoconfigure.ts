@@ -10,7 +10,7 @@ import { drainFiles, isDrained } from './maintenance/drain';
 import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
-import { CancelledError, ShutdownError } from './errors';
+import { CancelledError, JobFailedError, ShutdownError } from './errors';
 import { SHARED, sharedMetrics } from '../metrics/shared';
 import type { Redis } from 'ioredis';
 
@@ -25,6 +25,8 @@ export interface AutoconfigureParams {
    * its sessions and links, nothing else (issue 15).
    */
   onlyChanged?: boolean;
+  /** adopted (brownfield) fabric: allow pushes that change a running loopback, address or AS */
+  renumber?: boolean;
 }
 
 interface PlanData { version: number; dryRun: boolean; allocated: number; unchanged?: string[] }
@@ -91,6 +93,9 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
       let chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
+      // An adopted fabric's overlay rides EBGP in each device's own AS; only the FRR templates render that.
+      const noEbgp = chosen.filter((p) => p.overlay?.ebgp && p.platform !== 'frr').map((p) => `${p.name} (${p.platform})`);
+      if (noEbgp.length) throw new JobFailedError(`adopted (brownfield) fabric: the EVPN overlay over EBGP in the running AS is rendered for frr devices only, not yet for ${noEbgp.join(', ')}`, { unsupported: noEbgp });
       await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
       const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
       if (ctx.params.onlyChanged) {
@@ -113,6 +118,8 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
         files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
+        // adopted fabric: a push that would renumber what runs is refused unless asked for
+        ...(plan.settings.brownfield && !ctx.params.renumber ? { guardRenumber: true } : {}),
       });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);

@@ -13,6 +13,12 @@ export interface PushContext {
   store: Store;
   /** lock, load, diff, discard: nothing changes; the result carries the diff against running */
   dryRun?: boolean;
+  /**
+   * Brownfield (adopted fabric, no `renumber`): before loading, compare what the device runs
+   * with the plan (src/jobs/renumber-guard.ts); a push that would renumber is refused, a dry
+   * run reports it.
+   */
+  guardRenumber?: boolean;
   /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
   loopbacks?: Record<string, string>;
   log(message: string): Promise<void>;

@@ -6,6 +6,7 @@
 // Peers are pushed concurrently (one device job each), so a device's sessions come up only once
 // its neighbours are configured too: verify polls until they are, and a neighbour whose own push
 // failed (recorded in a per-job Redis set) is a note, not a failure.
+import { renumberings } from './renumber-guard';
 import { createTwoFilesPatch } from 'diff';
 import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
@@ -262,6 +263,26 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
     await client.close();
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device's hello says ${speaks.name}`);
+  }
+  if (ctx.guardRenumber && platform.readUnderlay) {
+    let changes: string[];
+    try {
+      changes = renumberings(ctx.plan, await platform.readUnderlay(client, ctx.device));
+    } catch (e) {
+      await client.close();
+      if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+      throw e;
+    }
+    if (changes.length) {
+      await client.close();
+      const msg = `would renumber the running underlay: ${changes.join('; ')} (autoconfigure with renumber: true to allow it)`;
+      if (ctx.dryRun) {
+        await ctx.log(`dry run: ${msg}`);
+        return { changed: true, renumber: changes, refused: msg };
+      }
+      await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+      throw new Error(msg);
+    }
   }
   const intended = platform.comparableIntended(ctx.device, ctx.files);
   let verified: VerifyResult | undefined;

@@ -8,6 +8,12 @@ export type BackendKind = 'netns' | 'vm';
 export interface LabUpOptions {
   /** Management addresses from the topology's subnet and the bootstrap applied (brownfield). */
   preconfigured?: boolean;
+  /**
+   * With `preconfigured`: device -> the FRR config it runs from boot as its committed config
+   * (`--running DIR`: DIR/<device>.frr.conf, optional DIR/<device>.interfaces), as a fabric
+   * someone else configured would (brownfield adoption).
+   */
+  running?: Record<string, { frrConf: string; interfaces?: string }>;
   /** Root of lab directories; the lab lives in `<root>/<name>/`. Default: $LAB_DIR or `./.lab`. */
   root?: string;
   /** Progress lines for a human (no secrets). */

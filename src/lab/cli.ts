@@ -1,8 +1,9 @@
-// `npm run lab -- up FILE [--preconfigured] [--backend netns|vm] | down NAME | status NAME | exec LAB NODE -- CMD | list | sim ...`
+// `npm run lab -- up FILE [--preconfigured [--running DIR]] [--backend netns|vm] | down NAME | status NAME | exec LAB NODE -- CMD | list | sim ...`
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parseTopologyText, TopologyError, LAB_NAME_RE } from './topology';
 import { backendOfLab, pickBackend } from './backends';
+import { readRunningDir } from './running';
 import { labNames, requireRoot } from './netns';
 import type { BackendKind, LabStatus } from './backend';
 
@@ -37,18 +38,22 @@ export async function main(argv: string[]): Promise<void> {
   program.command('up')
     .argument('<file>', 'topology file (YAML)')
     .option('--preconfigured', 'management addresses from the file, bootstrap applied (brownfield)')
+    .option('--running <dir>', 'with --preconfigured: DIR/<device>.frr.conf is the FRR config the device runs from boot (brownfield)')
     .addOption(new Option('--backend <kind>', 'force a backend').choices(['netns', 'vm']))
     .option('--timeout <seconds>', 'seconds to wait for the devices', '180')
     .option('--dir <root>', 'root of lab directories (default $LAB_DIR or ./.lab)')
-    .action(async (file: string, o: { preconfigured?: boolean; backend?: BackendKind; timeout: string; dir?: string }) => {
+    .action(async (file: string, o: { preconfigured?: boolean; running?: string; backend?: BackendKind; timeout: string; dir?: string }) => {
       let text: string;
       try { text = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as Error).message}`); }
       let topo;
       try { topo = parseTopologyText(text, file); } catch (e) { if (e instanceof TopologyError) fail(e.message); throw e; }
+      if (o.running && !o.preconfigured) fail('--running needs --preconfigured (a device in factory default runs no config)');
+      let running;
+      try { running = o.running ? readRunningDir(o.running, topo) : undefined; } catch (e) { fail((e as Error).message); }
       requireRoot();
       const log = (l: string): void => { process.stderr.write(`lab: ${l}\n`); };
       const backend = await pickBackend(topo, o.backend, log);
-      const r = await backend.up(topo, { preconfigured: !!o.preconfigured, root: o.dir, log, timeoutSeconds: Number(o.timeout) });
+      const r = await backend.up(topo, { preconfigured: !!o.preconfigured, running, root: o.dir, log, timeoutSeconds: Number(o.timeout) });
       process.stdout.write(r.hints.join('\n') + '\n');
     });
 

@@ -12,6 +12,7 @@ import { must, run, sleep, spawnDaemon } from './sh';
 import { describeMissing, kernelFeatures, missingFeatures } from './kernel';
 import type { DeviceConfig } from './agent/device';
 import type { Bootstrap } from './ztp';
+import { checkRunning } from './running';
 
 export class LabError extends Error {}
 
@@ -69,6 +70,8 @@ export class NetnsBackend implements LabBackend {
     if (opts.preconfigured && (!topo.credentials || !topo.snmp)) {
       throw new LabError(`lab ${topo.name}: --preconfigured needs credentials and snmp in the topology file`);
     }
+    const runningWhy = checkRunning(topo, opts);
+    if (runningWhy) throw new LabError(`lab ${topo.name}: ${runningWhy}`);
     const p = new LabPaths(topo.name, opts.root);
     const present = await listNamespaces();
     const prev = readRecord(p);
@@ -202,6 +205,8 @@ export class NetnsBackend implements LabBackend {
           lldp: true,
         };
         pre = { address: plan.devices[d.name], prefixLen: plan.prefixLen, bootstrap: b };
+        const run = opts.running && Object.hasOwn(opts.running, d.name) ? opts.running[d.name] : undefined;
+        if (run) pre.running = { frrConf: run.frrConf, interfaces: run.interfaces ?? '' };
       }
       const cfg: DeviceConfig = {
         lab: topo.name, node: d.name, namespace: ns(d.name), serial: d.serial, vendor: id.vendor, model: id.model,

@@ -30,6 +30,22 @@ export interface DeviceFactsRead {
   interfaces: { name: string; operStatus?: string; mac?: string }[];
 }
 
+/**
+ * The underlay a device runs (brownfield adoption, src/discovery/adopt.ts): read from its
+ * running config and BGP state, never from the fabric's pools. Addresses are `a.b.c.d/len`.
+ */
+export interface RunningUnderlay {
+  /** the loopback's /32 (FRR `interface lo`; Junos `lo0 unit 0`), address only */
+  loopback?: string;
+  /** the default instance's BGP AS (FRR `router bgp N`; Junos `routing-options autonomous-system`) */
+  asn?: number;
+  routerId?: string;
+  /** front-panel ports with an IPv4 address (the loopback left out) */
+  interfaces: { name: string; address: string }[];
+  /** BGP neighbours of the default instance; state/uptime when the device reports them */
+  neighbors: { address: string; remoteAs?: number; state?: string; uptimeSeconds?: number }[];
+}
+
 /** One feature's template output, in plan order. */
 export interface FeatureOutput { feature: Feature; template: string; text: string }
 
@@ -73,6 +89,8 @@ export interface PlatformModule {
   readOperState(c: NetconfClient, ro?: RpcOptions): Promise<OperState>;
   /** discovery: host name, model, serial, OS, interfaces of a device whose hello names this platform */
   readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
+  /** brownfield: the underlay the device runs (running config + BGP state); absent: not adoptable */
+  readUnderlay?(c: NetconfClient, device: string): Promise<RunningUnderlay>;
   readonly ztp: ZtpBootstrap;
   /** the rule check's view of a rendered device (src/platforms/rules.ts); absent: not checked */
   configFacts?(plan: DevicePlan, files: Record<string, string>): ConfigFacts;

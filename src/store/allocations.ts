@@ -9,6 +9,7 @@ import { emptyAllocations } from './domain';
 import { duplicateAllocation, orphanedAllocation, sameAllocations } from './checks';
 import type { StoreCore, Tx } from './core';
 import { fileOf, sameJson, type Snapshot } from './model';
+import { widenNamespaces } from '../intent/widen';
 
 export class AllocationStore {
   constructor(private readonly core: StoreCore) {}
@@ -64,9 +65,9 @@ export class AllocationStore {
    * Brownfield import: merges existing addresses/ASNs into the record. Refused when an entry
    * names an unknown device/link, falls outside the pools, or duplicates another holder.
    */
-  async importAllocations(f: string, imp: Partial<Allocations>, ctx: Actor = {}): Promise<Allocations> {
+  async importAllocations(f: string, imp: Partial<Allocations>, ctx: Actor = {}, opts: { widenPools?: boolean; brownfield?: { manageUnderlay: boolean } } = {}): Promise<Allocations> {
     return this.core.mutate(f, 'importAllocations', (s, tx) => {
-      const fab = this.core.need(s, f);
+      let fab = this.core.need(s, f);
       const next: Allocations = {
         loopbacks: { ...s.alloc.loopbacks, ...(imp.loopbacks ?? {}) },
         asns: { ...s.alloc.asns, ...(imp.asns ?? {}) },
@@ -78,9 +79,21 @@ export class AllocationStore {
       for (const k of Object.keys(imp.links ?? {})) if (!s.links.has(k)) throw invalid(`allocations.links: no link ${k} in fabric ${f}`, `allocations.links`);
       const dup = duplicateAllocation(next);
       if (dup) throw conflict(`allocations: ${dup}`, 'allocations');
+      const before = fab;
+      if (opts.widenPools) {
+        // brownfield adoptOutsidePools: the namespaces take the adopted values outside them
+        const namespaces = widenNamespaces(fab.namespaces, next);
+        for (const k of ['loopback', 'fabric', 'asn'] as const) {
+          if (namespaces[k].length > 64) throw invalid(`allocations: adopting the running values outside namespaces.${k} would need ${namespaces[k].length} entries (at most 64); widen namespaces.${k} instead`, `namespaces.${k}`);
+        }
+        if (!sameJson(namespaces, fab.namespaces)) fab = { ...fab, namespaces };
+      }
+      // an adopted fabric (settings.brownfield: the overlay in the running ASNs), in the same write
+      if (opts.brownfield && !sameJson(fab.settings.brownfield, opts.brownfield)) fab = { ...fab, settings: { ...fab.settings, brownfield: { ...opts.brownfield } } };
+      if (fab !== before) tx.op('HSET', this.k.fabrics, f, JSON.stringify(fab));
       const o = orphanedAllocation(fab.namespaces, next);
       if (o) throw invalid(o.message.replace(/would fall/, 'falls').replace(/^namespaces\.\w+: /, 'allocations: '), 'allocations');
-      if (sameJson(next, s.alloc)) return next;
+      if (sameJson(next, s.alloc) && fab === before) return next;
       tx.op('SET', this.k.fabric(f, 'alloc'), JSON.stringify(next));
       this.core.event(tx, f, {
         actor: ctx.actor, action: 'allocations.imported', object: `fabric/${f}`,

@@ -150,7 +150,7 @@ export class Store {
   getAllocations(f: string): Promise<Allocations> { return this.allocations.getAllocations(f); }
   /** The pure allocate() over the current inventory, written atomically (any number of processes at once). */
   allocateFabric(f: string, ctx: Actor = {}): Promise<Allocations> { return this.allocations.allocateFabric(f, ctx); }
-  importAllocations(f: string, imp: Partial<Allocations>, ctx: Actor = {}): Promise<Allocations> { return this.allocations.importAllocations(f, imp, ctx); }
+  importAllocations(f: string, imp: Partial<Allocations>, ctx: Actor = {}, opts: { widenPools?: boolean; brownfield?: { manageUnderlay: boolean } } = {}): Promise<Allocations> { return this.allocations.importAllocations(f, imp, ctx, opts); }
 
   // ----------------------------------------------------------------------------- fabric lock
   acquireFabricLock(f: string, jobId: string, ttlMs: number): Promise<LockResult> { return this.locks.acquireFabricLock(f, jobId, ttlMs); }

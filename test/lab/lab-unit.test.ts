@@ -1,5 +1,9 @@
 // Pure parts of the twin: topology validation, management plan, ZTP lease/URL/bootstrap,
 // FRR removal diff, interfaces reconcile plans.
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readRunningDir, checkRunning } from '../../src/lab/running';
 import { parseTopologyText, validateTopology, managementPlan, requiredKernelFeatures, deviceIdentity, TopologyError } from '../../src/lab/topology';
 import { bootstrapUrl, parseLeaseEnv, parseOption43, urlAllowed, parseBootstrap, dhclientConf, BootstrapError } from '../../src/lab/ztp';
 import { removalScript, parseFrrConf } from '../../src/lab/agent/frrconf';
@@ -273,5 +277,30 @@ iface bond1
     ]);
     expect(p.commands).toContainEqual(['ip', 'link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1', 'stp_state', '0']);
     expect(p.commands).toContainEqual(['ip', 'link', 'add', 'bond1', 'type', 'bond', 'mode', '802.3ad', 'lacp_rate', 'slow']);
+  });
+});
+
+describe('lab up --running DIR', () => {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'bf-running-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('reads <device>.frr.conf and <device>.interfaces; a file naming no device is an error', () => {
+    const t = parseTopologyText(BASE, 'dc1.yaml');
+    fs.writeFileSync(`${dir}/leaf1.frr.conf`, 'router bgp 65101\nexit\n');
+    fs.writeFileSync(`${dir}/leaf1.interfaces`, 'auto lo\n');
+    fs.writeFileSync(`${dir}/README`, 'not a config');
+    expect(readRunningDir(dir, t)).toEqual({ leaf1: { frrConf: 'router bgp 65101\nexit\n', interfaces: 'auto lo\n' } });
+    fs.writeFileSync(`${dir}/leaf9.frr.conf`, '');
+    expect(() => readRunningDir(dir, t)).toThrow(/leaf9\.frr\.conf names no device of lab dc1/);
+    fs.rmSync(`${dir}/leaf9.frr.conf`);
+    expect(() => readRunningDir(`${dir}/nope`, t)).toThrow(/not a directory/);
+  });
+
+  test('needs --preconfigured, known devices and no control characters', () => {
+    const t = parseTopologyText(BASE, 'dc1.yaml');
+    expect(checkRunning(t, { running: { leaf1: { frrConf: 'x\n' } } })).toMatch(/needs --preconfigured/);
+    expect(checkRunning(t, { preconfigured: true, running: { leaf7: { frrConf: 'x\n' } } })).toMatch(/no device leaf7/);
+    expect(checkRunning(t, { preconfigured: true, running: { leaf1: { frrConf: 'x\u0000\n' } } })).toMatch(/control characters/);
+    expect(checkRunning(t, { preconfigured: true, running: { leaf1: { frrConf: 'router bgp 1\n' } } })).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ export interface DeviceConfig {
   stateDir: string;
   labPidFile: string;
   /** brownfield: address and bootstrap applied at once */
-  preconfigured?: { address: string; prefixLen: number; bootstrap: Bootstrap };
+  preconfigured?: { address: string; prefixLen: number; bootstrap: Bootstrap; running?: { frrConf: string; interfaces: string } };
   /** seconds NETCONF stays away during a simulated reboot */
   rebootSeconds?: number;
   /** LLDP transmit interval (s) */

@@ -68,6 +68,9 @@ export class Agent {
       await this.afterBootstrap(d.state.bootstrap);
     } else if (this.cfg.preconfigured) {
       await d.setManagementAddress(this.cfg.preconfigured.address, this.cfg.preconfigured.prefixLen);
+      // `lab up --running`: a config someone else wrote, committed before the service ever saw
+      // the device (afterBootstrap applies it as it applies a config kept across a reboot)
+      if (this.cfg.preconfigured.running && !d.state.running.frrConf && !d.state.running.interfaces) d.state.running = { ...this.cfg.preconfigured.running };
       await this.afterBootstrap(this.cfg.preconfigured.bootstrap);
     } else {
       await d.startDhclient();

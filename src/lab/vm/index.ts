@@ -124,6 +124,7 @@ export class VmBackend implements LabBackend {
     const log = opts.log ?? (() => undefined);
     const why = await this.cannotCarry(topo);
     if (why) throw new VmLabError(`lab ${topo.name}: ${why}`);
+    if (opts.running) throw new VmLabError(`lab ${topo.name}: --running is not supported by the vm backend yet (use --backend netns)`);
     if (opts.preconfigured && (!topo.credentials || !topo.snmp)) {
       throw new VmLabError(`lab ${topo.name}: --preconfigured needs credentials and snmp in the topology file`);
     }

@@ -7,6 +7,7 @@ import { frrComparable, frrFilesFromCommit, frrLoad, frrReadRunning } from './co
 import { frrLayout } from './render';
 import { frrConfigFacts } from './rules';
 import { frrReadOperState } from './verify';
+import { frrReadUnderlay } from './underlay';
 
 export { NS_FRR } from './config';
 export { FRR_SECTIONS, type FrrSection } from './render';
@@ -24,6 +25,7 @@ export const frr: PlatformModule = {
   readOperState: frrReadOperState,
   // The device agent's facts (also what the scale simulator answers).
   readFacts: agentReadFacts,
+  readUnderlay: frrReadUnderlay,
   configFacts: frrConfigFacts,
   // The agent's bootstrap is JSON and carries the password as is (over the one-time URL).
   ztp: { contentType: 'application/json' },

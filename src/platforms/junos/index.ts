@@ -7,6 +7,7 @@ import { junosComparable, junosFilesFromCommit, junosLoad, junosReadRunning } fr
 import { junosLayout } from './render';
 import { junosConfigFacts } from './rules';
 import { junosReadOperState } from './verify';
+import { junosReadUnderlay } from './underlay';
 
 export { JUNOS_GROUP_PREFIX, junosGroupName } from './render';
 export { junosLoad } from './config';
@@ -23,6 +24,7 @@ export const junos: PlatformModule = {
   filesFromCommit: junosFilesFromCommit,
   readOperState: junosReadOperState,
   readFacts: junosReadFacts,
+  readUnderlay: (c) => junosReadUnderlay(c),
   configFacts: junosConfigFacts,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {

@@ -1,0 +1,27 @@
+// Brownfield safety: what a push of `plan` would renumber on a device that runs `running`
+// (its loopback, a port's address, the default instance's BGP AS). A push to an adopted
+// fabric that would do so is refused unless autoconfigure was asked to renumber. Pure.
+import type { DevicePlan } from '../domain/types';
+import type { RunningUnderlay } from '../platforms/types';
+
+/** The AS the plan's `router bgp` (FRR) / `autonomous-system` (Junos) runs in. */
+export function plannedBgpAs(plan: DevicePlan): number {
+  return plan.overlay && !plan.overlay.ebgp ? plan.overlay.asn : plan.asn;
+}
+
+/** One line per running value the plan would change; [] when nothing running changes. */
+export function renumberings(plan: DevicePlan, running: RunningUnderlay): string[] {
+  const out: string[] = [];
+  if (running.loopback && running.loopback !== plan.loopback) out.push(`loopback ${running.loopback} -> ${plan.loopback}`);
+  const asn = plannedBgpAs(plan);
+  if (running.asn !== undefined && running.asn !== asn) out.push(`router bgp ${running.asn} -> ${asn}`);
+  if (running.routerId && running.routerId !== plan.routerId) out.push(`bgp router-id ${running.routerId} -> ${plan.routerId} (resets every session)`);
+  const planned = new Map(plan.interfaces.map((i) => [i.name, i.address]));
+  for (const i of running.interfaces) {
+    const name = i.name.replace(/\.0$/, '');
+    if (!planned.has(name) && !planned.has(i.name)) continue; // a port the fabric does not manage
+    const want = planned.get(name) ?? planned.get(i.name);
+    if (want !== i.address) out.push(`${i.name} ${i.address} -> ${want ?? 'no address'}`);
+  }
+  return out;
+}
