@@ -1,11 +1,12 @@
-// Overlay services over REST: virtual networks, logical routers, servers and VPGs. Each create
+// Overlay services over REST: virtual networks, logical routers, servers, VPGs and external networks. Each create
 // or delete is one read-modify-write inside the store's transaction (the whole fabric is
 // validated with the change; nothing half-valid is stored), then the devices whose compiled
 // plan changed are pushed by an incremental autoconfigure: at once, or as the fabric's
 // follow-up job when another job runs (never refused because a job runs).
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { parseLogicalRouter, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
+import { parseExternalNetwork, parseLogicalRouter, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
+import { routerExternals } from '../domain/external-networks';
 import { SERVICE_SCHEMAS } from '../domain/schema';
 import { changeServicesAndPush } from '../jobs/intent-change';
 import type { FabricServices } from '../store';
@@ -18,6 +19,7 @@ type Named = { name: string };
 
 const PARSE: Record<ListKey, (v: unknown, p: string) => Named> = {
   virtualNetworks: parseVirtualNetwork, logicalRouters: parseLogicalRouter, servers: parseServer, vpgs: parseVpg,
+  externalNetworks: parseExternalNetwork,
 };
 
 const conflict = (message: string) => new ApiError(409, 'conflict', message);
@@ -38,6 +40,10 @@ function stillUsed(s: FabricServices, key: ListKey, name: string): string | unde
     const lrs = s.logicalRouters.filter((l) => l.networks.includes(name)).map((l) => l.name);
     if (vpgs.length || lrs.length) return `virtual network "${name}" is still bound (${[...vpgs.map((v) => `vpg ${v}`), ...lrs.map((l) => `logical router ${l}`)].join(', ')})`;
   }
+  if (key === 'logicalRouters') {
+    const ext = routerExternals(s, name);
+    if (ext.length) return `logical router "${name}" is still connected to the outside by ${ext.map((e) => `external network ${e}`).join(', ')}`;
+  }
   if (key === 'servers') {
     const vpgs = s.vpgs.filter((v) => v.server === name).map((v) => v.name);
     if (vpgs.length) return `server "${name}" is still used by ${vpgs.map((v) => `vpg ${v}`).join(', ')}`;
@@ -52,7 +58,8 @@ export function registerServiceRoutes(api: FastifyInstance, ctx: ApiContext): vo
     const base = `/fabrics/:f/${k.path}`;
     // Registered once (app.ts) under its $id: routes and the OpenAPI document refer to it.
     const schema = Type.Unsafe<unknown>({ $ref: `${k.schema.$id}#` });
-    const list = (s: FabricServices) => s[k.key] as Named[];
+    // `?? []`: a record stored before a list existed lacks it
+    const list = (s: FabricServices) => (s[k.key] ?? []) as Named[];
     api.get<{ Params: { f: string } }>(base, {
       config: { role: 'viewer' },
       schema: { tags: ['services'], summary: `List ${k.what}s`, params: FabricParams, response: { 200: Items(schema), ...errs(404) } },

@@ -60,6 +60,12 @@ export const FACTS = {
     oneOf('vlans', 'bridge-domains'),
     'vlans',
   ),
+  igmpSnooping: fact<boolean>(
+    'IGMP snooping on the bridged networks of an ERB-UCAST-Gateway leaf can be configured (Junos `protocols igmp-snooping vlan`, ' +
+      'Juniper "IGMP Snooping in an EVPN-VXLAN Fabric"); false: the role renders none there (FRR: the twin agent does not apply bridge-mcsnoop)',
+    (v) => (typeof v === 'boolean' ? v : { error: 'expected true or false' }),
+    false,
+  ),
   managementInterface: fact('the management port (NetBox export, docs)', ifName),
   loopbackInterface: fact('the loopback interface (NetBox export, docs)', ifName),
 };

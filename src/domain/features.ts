@@ -15,11 +15,13 @@ export interface FeatureObjects {
   virtualNetworks: number;
   logicalRouters: number;
   vpgs: number;
+  /** external networks with this device as a gateway */
+  externalNetworks: number;
 }
 
 export const OVERLAY_FEATURES: ReadonlySet<Feature> = new Set<Feature>([
   'overlay_bgp', 'overlay_evpn', 'overlay_evpn_gateway', 'overlay_evpn_erb', 'overlay_evpn_type5',
-  'overlay_networking', 'overlay_lag', 'overlay_multi_homing', 'overlay_security_group',
+  'overlay_networking', 'overlay_lag', 'overlay_multi_homing', 'overlay_security_group', 'dc_gateway',
 ]);
 
 /** Features that exist only once their objects exist (VN, LR, VPG). */
@@ -32,6 +34,7 @@ const HAS_OBJECTS: Partial<Record<Feature, (o: FeatureObjects) => boolean>> = {
   overlay_multi_homing: (o) => o.vpgs > 0,
   // Security groups have no model yet.
   overlay_security_group: () => false,
+  dc_gateway: (o) => o.externalNetworks > 0,
 };
 
 /** The features that take effect, in the given order, each once. */
@@ -48,7 +51,10 @@ export function featuresInUse(features: readonly Feature[], o: FeatureObjects): 
 }
 
 export function planObjects(p: DevicePlan): FeatureObjects {
-  return { overlay: p.overlay !== undefined, virtualNetworks: p.virtualNetworks.length, logicalRouters: p.logicalRouters.length, vpgs: p.vpgs.length };
+  return {
+    overlay: p.overlay !== undefined, virtualNetworks: p.virtualNetworks.length, logicalRouters: p.logicalRouters.length, vpgs: p.vpgs.length,
+    externalNetworks: p.externalNetworks?.length ?? 0,
+  };
 }
 
 /**
@@ -64,13 +70,17 @@ export function fileObjects(file: FabricFile): Map<string, FeatureObjects> {
   for (const d of file.devices) {
     const overlay = overlayAsn && !isLean(d.roles);
     const vpgs = (file.vpgs ?? []).filter((v) => v.ports.some((p) => p.device === d.name));
-    const lrs = overlay
-      ? (file.logicalRouters ?? []).filter((lr) => d.roles.includes(lr.mode === 'crb' ? 'CRB-Gateway' : 'ERB-UCAST-Gateway'))
-      : [];
+    const routes = (lr: { mode: string }) => d.roles.includes(lr.mode === 'crb' ? 'CRB-Gateway' : 'ERB-UCAST-Gateway');
+    // a DC gateway carries the logical routers of its external networks (VRF only, no networks)
+    const exts = overlay ? (file.externalNetworks ?? []).filter((x) => x.gateways.some((g) => g.device === d.name)) : [];
+    const outside = new Set(exts.map((x) => x.logicalRouter));
+    const lrs = overlay ? (file.logicalRouters ?? []).filter((lr) => routes(lr) || outside.has(lr.name)) : [];
     const here = new Set<string>();
     for (const v of vpgs) for (const b of v.bindings) here.add(b.network);
-    for (const lr of lrs) for (const n of lr.networks) here.add(n);
-    out.set(d.name, { overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length });
+    for (const lr of lrs) if (routes(lr)) for (const n of lr.networks) here.add(n);
+    out.set(d.name, {
+      overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length, externalNetworks: exts.length,
+    });
   }
   return out;
 }

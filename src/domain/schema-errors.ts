@@ -149,7 +149,7 @@ function phrase(e: ValueError, refs: Map<string, TSchema>, out: Phrased[], base:
 }
 
 /** Lists whose items have a `name`: the label `devices[3] (leaf2)` says which one is meant. */
-const NAMED_LISTS = /^(devices|virtualNetworks|logicalRouters|servers|vpgs)\[(\d+)\]/;
+const NAMED_LISTS = /^(devices|virtualNetworks|logicalRouters|servers|vpgs|externalNetworks)\[(\d+)\]/;
 /** Checks of a value's content (ranges, forms) carry the label, as the cross-object rules do;
  *  a device's own bad name is not repeated as its label. */
 const LABELLED = new Set<ValueErrorType>([

@@ -70,11 +70,29 @@ export const Vpg = Type.Object({
   bindings: Type.Array(VpgBinding, { maxItems: 4094 }),
 }, { additionalProperties: false, $id: 'Vpg', description: "A virtual port group: a server's ports (one ESI-LAG across leaves when more than one) and the networks on them" });
 
-export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalRouters' | 'servers' | 'vpgs'; what: string; schema: TSchema }[] = [
+/** One DC gateway's side of an external network: its port, its address there and the outside router's. */
+export const ExternalGateway = Type.Object({
+  device: Name('a device with the DC-Gateway role'),
+  port: Port,
+  address: Type.String({ pattern: CIDR_PATTERN, maxLength: 18, description: "the gateway's address on the port with its prefix length, e.g. 192.0.2.0/31" }),
+  peer: Type.String({ ...Ipv4, description: "the outside router's address on that link (inside address's subnet)" }),
+}, { additionalProperties: false });
+export const ExternalNetwork = Type.Object({
+  name: Name(),
+  logicalRouter: Type.String({ pattern: LR_NAME_PATTERN, maxLength: 15, description: 'the tenant logical router (VRF) connected to the outside' }),
+  peerAsn: Type.Integer({ minimum: 1, maximum: 4294967294, description: "the outside router's AS (EBGP; outside the fabric's ASN ranges and overlay AS)" }),
+  gateways: Type.Array(ExternalGateway, { minItems: 1, maxItems: 16, description: 'the DC gateways and ports that reach the outside router' }),
+  import: Type.Optional(Type.Array(Cidr, { maxItems: 256, description: 'outside prefixes accepted from the peer (exactly these) and announced into the fabric as EVPN type-5 routes' })),
+  defaultRoute: Type.Optional(Type.Boolean({ description: 'accept a default route 0.0.0.0/0 from the peer' })),
+  export: Type.Optional(Type.Array(Name(), { maxItems: 4094, description: 'networks of the logical router whose subnets are announced to the peer (exactly, no host routes); absent: every one of them' })),
+}, { additionalProperties: false, $id: 'ExternalNetwork', description: "A tenant logical router connected to an outside network through the fabric's DC gateways: EBGP to the outside router, its routes into the fabric as type-5, tenant subnets out" });
+
+export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalRouters' | 'servers' | 'vpgs' | 'externalNetworks'; what: string; schema: TSchema }[] = [
   { path: 'virtual-networks', key: 'virtualNetworks', what: 'virtual network', schema: VirtualNetwork },
   { path: 'logical-routers', key: 'logicalRouters', what: 'logical router', schema: LogicalRouter },
   { path: 'servers', key: 'servers', what: 'server', schema: Server },
   { path: 'vpgs', key: 'vpgs', what: 'VPG', schema: Vpg },
+  { path: 'external-networks', key: 'externalNetworks', what: 'external network', schema: ExternalNetwork },
 ];
 
 // ---------------------------------------------------------------- the fabric section
@@ -155,15 +173,17 @@ export const FabricFile = Type.Object({
   logicalRouters: Type.Optional(Type.Array(Type.Ref(LogicalRouter), { maxItems: 4_000 })),
   servers: Type.Optional(Type.Array(Type.Ref(Server), { maxItems: 100_000 })),
   vpgs: Type.Optional(Type.Array(Type.Ref(Vpg), { maxItems: 100_000 })),
+  externalNetworks: Type.Optional(Type.Array(Type.Ref(ExternalNetwork), { maxItems: 4_000 })),
 }, { additionalProperties: false, $id: 'FabricFile' });
 
 /** Every named schema, registered once where a validator or document needs them. */
-export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, Namespaces, Settings, FabricFile];
+export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, ExternalNetwork, Namespaces, Settings, FabricFile];
 
 // TypeScript types of the input, derived from the schema (types.ts re-exports them under the
 // names the code uses), so the type and the check cannot drift apart.
 export type VirtualNetworkInput = Static<typeof VirtualNetwork>;
 export type LogicalRouterInput = Static<typeof LogicalRouter>;
+export type ExternalNetworkInput = Static<typeof ExternalNetwork>;
 export type ManagementSubnetInput = Static<typeof ManagementSubnet>;
 export type AsnRangeInput = Static<typeof AsnRange>;
 export type NamespacesInput = Static<typeof Namespaces>;

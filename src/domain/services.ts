@@ -6,6 +6,7 @@
 import { FabricError } from './errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { SERVICE_SCHEMAS } from './schema';
+import { collectExternalErrors, toExternalNetwork } from './external-networks';
 import { checkSchema } from './schema-errors';
 import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
@@ -81,14 +82,16 @@ export const parseVirtualNetwork = checked('virtualNetworks', toVirtualNetwork);
 export const parseLogicalRouter = checked('logicalRouters', toLogicalRouter);
 export const parseServer = checked('servers', toServer);
 export const parseVpg = checked('vpgs', toVpg);
+export const parseExternalNetwork = checked('externalNetworks', toExternalNetwork);
 
-/** Normalises the four service lists of a schema-checked fabric file in place (absent lists stay absent). */
+/** Normalises the service lists of a schema-checked fabric file in place (absent lists stay absent). */
 export function parseServices(file: FabricFile): void {
   const raw = file as unknown as Obj;
   if (raw.virtualNetworks !== undefined) file.virtualNetworks = (raw.virtualNetworks as Obj[]).map(toVirtualNetwork);
   if (raw.logicalRouters !== undefined) file.logicalRouters = (raw.logicalRouters as Obj[]).map(toLogicalRouter);
   if (raw.servers !== undefined) file.servers = (raw.servers as Obj[]).map(toServer);
   if (raw.vpgs !== undefined) file.vpgs = (raw.vpgs as Obj[]).map(toVpg);
+  if (raw.externalNetworks !== undefined) file.externalNetworks = (raw.externalNetworks as Obj[]).map(toExternalNetwork);
 }
 
 export const isUntagged = (b: VpgBinding): b is { network: string; untagged: true } => 'untagged' in b && b.untagged === true;
@@ -125,7 +128,7 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   const linkPorts = new Map<string, number>();
   file.links.forEach((l, i) => { linkPorts.set(`${l.a.device}:${l.a.port}`, i); linkPorts.set(`${l.b.device}:${l.b.port}`, i); });
 
-  if ((vns.length || lrs.length || vpgs.length) && overlayAsn === undefined) {
+  if ((vns.length || lrs.length || vpgs.length || (file.externalNetworks ?? []).length) && overlayAsn === undefined) {
     add('fabric.namespaces.overlayAsn', 'fabric.namespaces.overlayAsn', 'missing: virtual networks need the overlay (iBGP EVPN) ASN for their route targets');
   }
 
@@ -321,5 +324,7 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
       nets.set(b.network, j);
     });
   });
+  // ---- external networks (DC gateways to the outside)
+  errs.push(...collectExternalErrors(file, profiles));
   return errs;
 }

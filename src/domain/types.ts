@@ -1,7 +1,7 @@
 // The shared vocabulary of the service. Pure data: no IO, no behaviour.
 // Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
 import type {
-  AsnRangeInput, CredentialsInput, LogicalRouterInput, ManagementSubnetInput, NamespacesInput, SnmpInput, VirtualNetworkInput,
+  AsnRangeInput, CredentialsInput, ExternalNetworkInput, LogicalRouterInput, ManagementSubnetInput, NamespacesInput, SnmpInput, VirtualNetworkInput,
 } from './schema';
 import type { PlatformFacts } from './facts';
 
@@ -41,12 +41,13 @@ export type Feature =
   | 'overlay_networking'
   | 'overlay_lag'
   | 'overlay_multi_homing'
-  | 'overlay_security_group';
+  | 'overlay_security_group'
+  | 'dc_gateway';
 /** Canonical feature order: a plan's features (and its rendered sections) follow it. */
 export const FEATURES: readonly Feature[] = [
   'basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_evpn_gateway', 'overlay_evpn_erb',
   'overlay_evpn_type5', 'overlay_networking', 'overlay_lag', 'overlay_multi_homing',
-  'overlay_security_group',
+  'overlay_security_group', 'dc_gateway',
 ];
 
 // ---------------------------------------------------------------- fabric file (input)
@@ -105,6 +106,7 @@ export interface FabricFile {
   logicalRouters?: LogicalRouterSpec[];
   servers?: ServerSpec[];
   vpgs?: VpgSpec[];
+  externalNetworks?: ExternalNetworkSpec[];
 }
 
 // ---------------------------------------------------------------- overlay services (input)
@@ -114,6 +116,7 @@ export type LogicalRouterSpec = LogicalRouterInput;
 export interface ServerSpec { name: string; nics: { device: string; port: string; mac?: string }[] }
 export type VpgBinding = { network: string; vlan: number } | { network: string; untagged: true };
 export interface VpgSpec { name: string; server?: string; ports: LinkEnd[]; bindings: VpgBinding[] }
+export type ExternalNetworkSpec = ExternalNetworkInput;
 
 // ---------------------------------------------------------------- node profiles
 
@@ -234,6 +237,26 @@ export interface DevicePlan {
   virtualNetworks: PlanVirtualNetwork[];
   logicalRouters: PlanLogicalRouter[];
   vpgs: PlanVpg[];
+  /** DC gateways only: this device's links to outside routers (absent: none). */
+  externalNetworks?: PlanExternalNetwork[];
+}
+
+/** One external network on one DC gateway: EBGP to the outside router in the tenant's VRF. */
+export interface PlanExternalNetwork {
+  name: string;
+  /** the logical router's VRF / routing instance */
+  vrf: string;
+  /** the port towards the outside router */
+  interface: string;
+  /** ours on that port, with prefix length */
+  address: string;
+  peer: string;
+  peerAsn: number;
+  /** outside prefixes accepted (the prefix or longer) */
+  import: string[];
+  defaultRoute: boolean;
+  /** tenant subnets announced to the peer */
+  export: string[];
 }
 
 /** A VN present on one device: bound on its VPG ports, or routed here by a logical router. */
@@ -253,6 +276,8 @@ export interface PlanVirtualNetwork {
   members: { interface: string; vpg: string; vlan?: number; untagged: boolean }[];
   /** Name of the logical router routing this VN on this device (an IRB/SVI exists here). */
   router?: string;
+  /** IGMP snooping on this network (ERB-UCAST-Gateway where the platform supports it, fact igmpSnooping) */
+  igmpSnooping?: true;
 }
 
 export interface PlanIrb {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { FabricError } from '../domain/errors';
 import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
 import { isUntagged } from '../domain/services';
+import { compileExternal, gatewayRouters } from './external';
 import {
   DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, PlatformFacts, VirtualNetworkSpec,
 } from '../domain/types';
@@ -78,11 +79,14 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
       localVpgs.push({ spec: v, ports, multi });
     }
     // 2. LRs here: crb on CRB-Gateway, erb on ERB-UCAST-Gateway (only with an overlay)
-    const localLrs = plan.overlay ? lrs.filter((lr) => devRoles.includes(lr.mode === 'crb' ? 'CRB-Gateway' : 'ERB-UCAST-Gateway')) : [];
+    //    and on a DC gateway the LRs of its external networks (VRF and L3VNI only: no IRBs)
+    const routes = (lr: (typeof lrs)[number]) => devRoles.includes(lr.mode === 'crb' ? 'CRB-Gateway' : 'ERB-UCAST-Gateway');
+    const outside = gatewayRouters(file, dev);
+    const localLrs = plan.overlay ? lrs.filter((lr) => routes(lr) || outside.has(lr.name)) : [];
     // 3. VNs here: bound on a local VPG, or routed by a local LR; in VN file order
     const here = new Set<string>();
     for (const lv of localVpgs) for (const b of lv.spec.bindings) here.add(b.network);
-    for (const lr of localLrs) for (const n of lr.networks) here.add(n);
+    for (const lr of localLrs) if (routes(lr)) for (const n of lr.networks) here.add(n);
     const localVns = vns.filter((v) => here.has(v.name));
     // 4. device-local VLANs
     const tagged = new Set<number>();
@@ -165,7 +169,8 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
     // 7. LR plans (their L3 VLAN comes after the VNs' so VN VLANs stay put)
     const planLrs: PlanLogicalRouter[] = localLrs.map((lr) => {
       const l3vlan = pool(lr.vni);
-      const irbs: PlanIrb[] = lr.networks.map((n) => {
+      const routed = routes(lr) ? lr.networks : [];
+      const irbs: PlanIrb[] = routed.map((n) => {
         const vn = vnByName.get(n)!;
         const g = gatewayCidr(vn);
         let address = `${g.gw}/${g.len}`;
@@ -185,13 +190,17 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
       return {
         name: lr.name, mode: lr.mode, vrf: lr.name, l3vni: lr.vni, l3vlan,
         routeTarget: routeTargetOf(asn, lr.vni), rd: `${plan.loopback}:${RD_BASE + l3vlan}`,
-        networks: lr.networks.slice(), irbs,
+        networks: routed.slice(), irbs,
       };
     });
 
     plan.virtualNetworks = planVns;
     plan.logicalRouters = planLrs;
     plan.vpgs = planVpgs;
+    const ext = plan.overlay ? compileExternal(file, dev) : [];
+    if (ext.length) plan.externalNetworks = ext;
+    // IGMP snooping on an ERB leaf's networks where its model supports it
+    if (devRoles.includes('ERB-UCAST-Gateway') && factsOf(plan).igmpSnooping) for (const v of planVns) v.igmpSnooping = true;
   }
   return plans;
 }

@@ -25,7 +25,7 @@ const STATUS: Record<string, DeviceFacts['status']> = { active: 'active', dhcp: 
 
 export async function fabricFromService(api: ApiReader, name: string): Promise<ServiceFabric> {
   const f = encodeURIComponent(name);
-  const [rec, devs, links, alloc, vns, lrs, servers, vpgs] = await Promise.all([
+  const [rec, devs, links, alloc, vns, lrs, servers, vpgs, exts] = await Promise.all([
     api.request<{ name: string; namespaces: FabricFile['fabric']['namespaces']; settings: FabricFile['fabric']['settings']; credentials: { username: string } }>('GET', `/fabrics/${f}`),
     api.request<{ items: DeviceItem[] }>('GET', `/fabrics/${f}/devices`),
     api.request<{ items: LinkItem[] }>('GET', `/fabrics/${f}/links`),
@@ -34,6 +34,7 @@ export async function fabricFromService(api: ApiReader, name: string): Promise<S
     api.request<{ items: NonNullable<FabricFile['logicalRouters']> }>('GET', `/fabrics/${f}/logical-routers`),
     api.request<{ items: NonNullable<FabricFile['servers']> }>('GET', `/fabrics/${f}/servers`),
     api.request<{ items: NonNullable<FabricFile['vpgs']> }>('GET', `/fabrics/${f}/vpgs`),
+    api.request<{ items: NonNullable<FabricFile['externalNetworks']> }>('GET', `/fabrics/${f}/external-networks`),
   ]);
   const unplanned = devs.items.filter((d) => !d.profile || !d.physicalRole).map((d) => d.name);
   if (unplanned.length) throw new Error(`fabric ${name}: ${unplanned.join(', ')} ${unplanned.length > 1 ? 'have' : 'has'} no profile or physical role yet (onboard and assign roles first)`);
@@ -50,6 +51,7 @@ export async function fabricFromService(api: ApiReader, name: string): Promise<S
     fabric: { name: rec.name, credentials: { username: rec.credentials.username, password: 'not-exported' }, namespaces: rec.namespaces, settings: rec.settings },
     devices, links: linkSpecs,
     virtualNetworks: vns.items, logicalRouters: lrs.items, servers: servers.items, vpgs: vpgs.items,
+    ...(exts.items.length ? { externalNetworks: exts.items } : {}),
   };
   const facts = new Map(devs.items.map((d) => [d.name, { ...(d.managementIp ? { managementIp: d.managementIp } : {}), status: STATUS[d.managedState] ?? 'planned' } satisfies DeviceFacts]));
   const switches = async (): Promise<ClabSwitch[]> => Promise.all(devs.items.map(async (d) => {

@@ -27,6 +27,8 @@ export interface LabUpOptions {
   externalMgmt?: { namespace?: string; bridge: string };
   /** Path of the node binary that runs the device agents (default: process.execPath). */
   nodeBin?: string;
+  /** Where a router's relative `config` path starts (the topology file's folder; default: the cwd). */
+  topologyDir?: string;
 }
 
 export type DeviceState = 'factory-default' | 'bootstrapped' | 'configured' | 'rebooting' | 'down';

@@ -1,5 +1,6 @@
 // `npm run lab -- up FILE [--preconfigured [--running DIR]] [--backend netns|vm] | down NAME | status NAME | exec LAB NODE -- CMD | list | sim ...`
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseTopologyText, TopologyError, LAB_NAME_RE } from './topology';
 import { backendOfLab, pickBackend } from './backends';
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
       requireRoot();
       const log = (l: string): void => { process.stderr.write(`lab: ${l}\n`); };
       const backend = await pickBackend(topo, o.backend, log);
-      const r = await backend.up(topo, { preconfigured: !!o.preconfigured, running, root: o.dir, log, timeoutSeconds: Number(o.timeout) });
+      const r = await backend.up(topo, { preconfigured: !!o.preconfigured, running, root: o.dir, log, timeoutSeconds: Number(o.timeout), topologyDir: dirname(resolve(file)) });
       process.stdout.write(r.hints.join('\n') + '\n');
     });
 

@@ -13,6 +13,7 @@ import { describeMissing, kernelFeatures, missingFeatures } from './kernel';
 import type { DeviceConfig } from './agent/device';
 import type { Bootstrap } from './ztp';
 import { checkRunning } from './running';
+import { startRouter } from './routers';
 
 export class LabError extends Error {}
 
@@ -78,7 +79,7 @@ export class NetnsBackend implements LabBackend {
     if (prev && recordedNamespaces(p).some((n) => present.has(n))) {
       throw new LabError(`lab ${topo.name} is already up (${p.dir}); run: npm run lab -- down ${topo.name}`);
     }
-    const nsNames = [`${topo.name}-ctl`, ...topo.devices.map((d) => `${topo.name}-${d.name}`), ...topo.servers.map((s) => `${topo.name}-${s.name}`)];
+    const nsNames = [`${topo.name}-ctl`, ...topo.devices.map((d) => `${topo.name}-${d.name}`), ...topo.servers.map((s) => `${topo.name}-${s.name}`), ...(topo.routers ?? []).map((r) => `${topo.name}-${r.name}`)];
     const clash = nsNames.filter((n) => present.has(n));
     if (clash.length) throw new LabError(`lab ${topo.name}: namespaces already exist and are not this lab's: ${clash.join(', ')}`);
 
@@ -121,7 +122,7 @@ export class NetnsBackend implements LabBackend {
     const ctl = opts.externalMgmt ? opts.externalMgmt.namespace : ns('ctl');
     const bridge = opts.externalMgmt ? opts.externalMgmt.bridge : 'mgmt0';
     // 1. namespaces (recorded before they exist)
-    const all = [...(opts.externalMgmt ? [] : [ns('ctl')]), ...topo.devices.map((d) => ns(d.name)), ...topo.servers.map((s) => ns(s.name))];
+    const all = [...(opts.externalMgmt ? [] : [ns('ctl')]), ...topo.devices.map((d) => ns(d.name)), ...topo.servers.map((s) => ns(s.name)), ...(topo.routers ?? []).map((r) => ns(r.name))];
     for (const n of all) {
       recordNamespace(p, n);
       await must(['ip', 'netns', 'add', n]);
@@ -219,6 +220,12 @@ export class NetnsBackend implements LabBackend {
       recordPidTo(p.pidFile, pid, d.name, 'agent');
     }
     log(`${topo.devices.length} device agents started`);
+    // 6. outside routers (topology routers:): FRR with their own config, no agent
+    for (const r of topo.routers ?? []) {
+      await batch(ns(r.name), ['link set lo up']);
+      await startRouter(r, ns(r.name), { runDir: ensureDir(p.nodeRun(r.name)), pidFile: p.pidFile, baseDir: opts.topologyDir });
+    }
+    if (topo.routers?.length) log(`${topo.routers.length} outside routers started`);
   }
 
   private async waitDevices(topo: Topology, p: LabPaths, preconfigured: boolean, timeoutMs: number, log: (l: string) => void): Promise<Record<string, string>> {
@@ -319,8 +326,8 @@ export class NetnsBackend implements LabBackend {
     const p = new LabPaths(name, opts.root);
     const rec = readRecord(p);
     if (!rec) throw new LabError(`lab ${name}: no such lab under ${p.dir}`);
-    const known = node === 'ctl' || rec.topology.devices.some((d) => d.name === node) || rec.topology.servers.some((s) => s.name === node);
-    if (!known) throw new LabError(`lab ${name}: no node "${node}" (nodes: ctl, ${[...rec.topology.devices, ...rec.topology.servers].map((x) => x.name).join(', ')})`);
+    const known = node === 'ctl' || [...rec.topology.devices, ...rec.topology.servers, ...(rec.topology.routers ?? [])].some((d) => d.name === node);
+    if (!known) throw new LabError(`lab ${name}: no node "${node}" (nodes: ctl, ${[...rec.topology.devices, ...rec.topology.servers, ...(rec.topology.routers ?? [])].map((x) => x.name).join(', ')})`);
     if (!argv.length) throw new LabError('exec: give a command after --');
     return new Promise((resolveP, reject) => {
       const child = spawn('ip', ['netns', 'exec', `${name}-${node}`, ...argv], { stdio: 'inherit' });

@@ -5,6 +5,8 @@ import { load as parseYaml } from 'js-yaml';
 export interface TopoEnd { node: string; port: string }
 export interface TopoDevice { name: string; profile: string; serial: string }
 export interface TopoLink { a: TopoEnd; b: TopoEnd }
+/** A router outside the fabric (issue 16): FRR run by the lab with its own config file, cabled like a device. */
+export interface TopoRouter { name: string; config: string }
 export interface TopoServer { name: string; nics: TopoEnd[]; address?: string; vlan?: number }
 export interface TopoSnmp {
   community?: string;
@@ -15,6 +17,8 @@ export interface Topology {
   devices: TopoDevice[];
   links: TopoLink[];
   servers: TopoServer[];
+  /** outside routers (not part of the fabric, never discovered or pushed to) */
+  routers: TopoRouter[];
   management: { cidr: string; gateway: string };
   credentials?: { username: string; password: string };
   snmp?: TopoSnmp;
@@ -94,7 +98,7 @@ function parseEnd(v: unknown, where: string): TopoEnd {
 
 export function validateTopology(doc: unknown, source = 'topology'): Topology {
   if (!isObj(doc)) throw new TopologyError(`${source}: expected a mapping with name, devices, links, management`);
-  const known = new Set(['name', 'devices', 'links', 'servers', 'management', 'credentials', 'snmp']);
+  const known = new Set(['name', 'devices', 'links', 'servers', 'routers', 'management', 'credentials', 'snmp']);
   for (const k of Object.keys(doc)) if (!known.has(k)) throw new TopologyError(`${source}: unknown key "${k}"`);
 
   const name = doc.name;
@@ -122,11 +126,28 @@ export function validateTopology(doc: unknown, source = 'topology'): Topology {
     serials.add(serial);
     return { name: n, profile, serial };
   });
+  // routers: FRR nodes outside the fabric, each with the frr.conf the lab loads (path as given)
+  const rawRouters = doc.routers ?? [];
+  if (!Array.isArray(rawRouters)) throw new TopologyError(`${source}: routers: expected a list of {name, config}`);
+  const routers: TopoRouter[] = rawRouters.map((r: unknown, i: number) => {
+    const where = `${source}: routers[${i}]`;
+    if (!isObj(r)) throw new TopologyError(`${where}: expected {name, config}`);
+    for (const k of Object.keys(r)) if (!['name', 'config'].includes(k)) throw new TopologyError(`${where}: unknown key "${k}"`);
+    const n = str(r.name, `${where}.name`);
+    checkNodeName(n, `${where}.name`, nodeNames);
+    const config = str(r.config, `${where} (${n}).config`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(config)) throw new TopologyError(`${where} (${n}).config: control characters in the path`);
+    return { name: n, config };
+  });
   const deviceSet = new Set(devices.map((d) => d.name));
+  const routerSet = new Set(routers.map((r) => r.name));
   const usedPorts = new Map<string, string>(); // "node:port" -> where
 
-  const usePort = (e: TopoEnd, where: string): void => {
-    if (!deviceSet.has(e.node)) throw new TopologyError(`${where}: "${e.node}" is not a device of this topology`);
+  const usePort = (e: TopoEnd, where: string, routersToo = false): void => {
+    if (!deviceSet.has(e.node) && !(routersToo && routerSet.has(e.node))) {
+      throw new TopologyError(`${where}: "${e.node}" is not a device${routersToo ? ' or router' : ''} of this topology`);
+    }
     if (!isValidIfName(e.port)) throw new TopologyError(`${where}: port "${e.port}" is not a valid Linux interface name (1-15 of [A-Za-z0-9_.-])`);
     if (RESERVED_PORTS.has(e.port)) throw new TopologyError(`${where}: port "${e.port}" is reserved (management)`);
     const key = `${e.node}:${e.port}`;
@@ -144,8 +165,9 @@ export function validateTopology(doc: unknown, source = 'topology'): Topology {
     const a = parseEnd(l[0], where);
     const b = parseEnd(l[1], where);
     if (a.node === b.node) throw new TopologyError(`${where}: both ends on ${a.node} (a device cannot be cabled to itself)`);
-    usePort(a, where);
-    usePort(b, where);
+    if (routerSet.has(a.node) && routerSet.has(b.node)) throw new TopologyError(`${where}: both ends are routers (a router is cabled to the fabric)`);
+    usePort(a, where, true);
+    usePort(b, where, true);
     return { a, b };
   });
 
@@ -232,7 +254,7 @@ export function validateTopology(doc: unknown, source = 'topology'): Topology {
     if (!snmp.community && !snmp.v3) throw new TopologyError(`${source}: snmp: give a community or v3 settings`);
   }
 
-  return { name, devices, links, servers, management: { cidr, gateway }, credentials, snmp };
+  return { name, devices, links, servers, routers, management: { cidr, gateway }, credentials, snmp };
 }
 
 function checkNodeName(n: string, where: string, seen: Set<string>): void {

@@ -31,7 +31,7 @@ export interface Snapshot {
 }
 
 export function emptyServices(): FabricServices {
-  return { virtualNetworks: [], logicalRouters: [], servers: [], vpgs: [] };
+  return { virtualNetworks: [], logicalRouters: [], servers: [], vpgs: [], externalNetworks: [] };
 }
 
 export function snmpPublic(s: SnmpSettings | undefined | null): SnmpPublic | null {
@@ -108,6 +108,7 @@ export function fileOf(s: Snapshot, opts: { links?: boolean; devices?: DeviceRec
   if (sv.logicalRouters.length) file.logicalRouters = sv.logicalRouters;
   if (sv.servers.length) file.servers = sv.servers;
   if (sv.vpgs.length) file.vpgs = sv.vpgs;
+  if (sv.externalNetworks?.length) file.externalNetworks = sv.externalNetworks;
   return file;
 }
 

@@ -34,7 +34,7 @@ export class ServiceStore {
         actor: ctx.actor, action: 'services.updated', object: `fabric/${f}`,
         details: {
           virtualNetworks: next.virtualNetworks.length, logicalRouters: next.logicalRouters.length,
-          servers: next.servers.length, vpgs: next.vpgs.length, devices,
+          servers: next.servers.length, vpgs: next.vpgs.length, externalNetworks: next.externalNetworks?.length ?? 0, devices,
         },
       });
       return { result, devices };

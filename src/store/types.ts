@@ -1,6 +1,6 @@
 // Records the store keeps and returns. No secrets in any of them (see FabricSecrets).
 import type {
-  Allocations, Credentials, FabricSettings, LinkEnd, LogicalRouterSpec, Namespaces, PhysicalRole,
+  Allocations, Credentials, ExternalNetworkSpec, FabricSettings, LinkEnd, LogicalRouterSpec, Namespaces, PhysicalRole,
   ServerSpec, SnmpSettings, VirtualNetworkSpec, VpgSpec,
 } from '../domain/types';
 
@@ -42,6 +42,8 @@ export interface FabricServices {
   logicalRouters: LogicalRouterSpec[];
   servers: ServerSpec[];
   vpgs: VpgSpec[];
+  /** absent in records written before external networks existed */
+  externalNetworks?: ExternalNetworkSpec[];
 }
 
 export interface FabricUpdate {

@@ -8,6 +8,9 @@ const CASES: [name: string, file: string][] = [
   ['services-junos', path.join(REPO, 'test/golden/fabrics/services-junos.yaml')],
   // MX204 CRB and DC gateways: bridge-domains, not vlans (issue 14 item 4)
   ['services-mx', path.join(REPO, 'test/golden/fabrics/services-mx.yaml')],
+  // DC gateways to the outside (issue 16): MX204 and QFX10002 gateways, and the same on FRR
+  ['dcgw-junos', path.join(REPO, 'test/golden/fabrics/dcgw-junos.yaml')],
+  ['dcgw-frr', path.join(REPO, 'test/golden/fabrics/dcgw-frr.yaml')],
 ];
 
 describe('golden configs: overlay services', () => {

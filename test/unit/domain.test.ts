@@ -274,7 +274,7 @@ describe('node profiles', () => {
     expect(featuresFor(['null'], rf)).toEqual(['basic', 'ip_clos']);
     expect(featuresFor(['Route-Reflector'], rf)).toEqual(['basic', 'ip_clos', 'overlay_bgp']);
     expect(featuresFor(['DC-Gateway', 'Route-Reflector', 'CRB-Gateway'], rf)).toEqual([
-      'basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_evpn_gateway', 'overlay_evpn_type5', 'overlay_networking',
+      'basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_evpn_gateway', 'overlay_evpn_type5', 'overlay_networking', 'dc_gateway',
     ]);
     expect(featuresFor(['ERB-UCAST-Gateway'], rf)).toContain('overlay_evpn_erb');
   });

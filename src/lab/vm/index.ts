@@ -100,6 +100,7 @@ export class VmBackend implements LabBackend {
 
   async cannotCarry(_topo: Topology): Promise<string | undefined> {
     requireRoot();
+    if (_topo.routers?.length) return 'outside routers (topology routers:) run on the netns backend only';
     const missing: string[] = [];
     for (const c of ['qemu-system-x86_64', 'qemu-img', 'debootstrap', 'mkfs.ext4']) {
       const r = await run(['sh', '-c', `command -v ${c}`]);

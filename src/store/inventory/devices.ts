@@ -296,6 +296,7 @@ export class DeviceStore {
         ...sv,
         servers: sv.servers.map((x) => ({ ...x, nics: x.nics.map((n) => (n.device === d ? { ...n, device: newName } : n)) })),
         vpgs: sv.vpgs.map((x) => ({ ...x, ports: x.ports.map(mv) })),
+        ...(sv.externalNetworks ? { externalNetworks: sv.externalNetworks.map((x) => ({ ...x, gateways: x.gateways.map((g) => (g.device === d ? { ...g, device: newName } : g)) })) } : {}),
       };
       if (!sameJson(services, sv)) tx.op('SET', this.k.fabric(f, 'services'), JSON.stringify(services));
       this.core.event(tx, f, { actor: ctx.actor, action: 'device.renamed', object: `device/${newName}`, details: { from: d, to: newName, ...(Object.keys(patch).length ? { patched: Object.keys(patch) } : {}) } });
@@ -357,6 +358,8 @@ export class DeviceStore {
       if (srv) throw conflict(`device ${d} is used by server ${srv.name}`, 'servers');
       const vpg = s.services.vpgs.find((x) => x.ports.some((p) => p.device === d));
       if (vpg) throw conflict(`device ${d} is used by VPG ${vpg.name}`, 'vpgs');
+      const ext = (s.services.externalNetworks ?? []).find((x) => x.gateways.some((g) => g.device === d));
+      if (ext) throw conflict(`device ${d} is a gateway of external network ${ext.name}`, 'externalNetworks');
       tx.op('HDEL', this.k.fabric(f, 'devices'), d);
       if (cur.serial) tx.op('HDEL', this.k.fabric(f, 'serials'), cur.serial);
       tx.op('HDEL', this.k.fabric(f, 'ports'), d);

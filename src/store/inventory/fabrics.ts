@@ -39,7 +39,7 @@ export class Fabrics {
     const blob = encrypt(this.core.secretKey, JSON.stringify(secrets), `fabric:${f}`);
     const services: FabricServices = {
       virtualNetworks: file.virtualNetworks ?? [], logicalRouters: file.logicalRouters ?? [],
-      servers: file.servers ?? [], vpgs: file.vpgs ?? [],
+      servers: file.servers ?? [], vpgs: file.vpgs ?? [], externalNetworks: file.externalNetworks ?? [],
     };
     return this.core.mutate(f, 'createFabric', (s, tx) => {
       if (s.fabric) throw conflict(`fabric ${f} already exists`, 'fabric.name');
