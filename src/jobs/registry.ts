@@ -91,6 +91,7 @@ const BUILTIN_ROUTING: ReadonlyMap<string, JobRouting> = new Map([
   ['rollback', { queue: 'autoconfigure', fabricLock: true }],
   ['upgrade', { queue: 'autoconfigure', fabricLock: true }],
   ['maintenance', { queue: 'autoconfigure', fabricLock: true }],
+  ['rma', { queue: 'autoconfigure', fabricLock: true }],
 ]);
 
 export interface JobRouting { queue: QueueName; fabricLock: boolean }

@@ -15,6 +15,7 @@ import { JobTypes } from './registry';
 import { rollbackJob } from './rollback';
 import { upgradeJob } from './upgrade/job';
 import { maintenanceJob } from './maintenance/job';
+import { rmaJob } from './rma/job';
 
 /** A plugin module (FABRIC_JOB_PLUGINS) adds or replaces types in the registry it is given. */
 export interface JobPlugin {
@@ -32,7 +33,8 @@ export function builtinJobTypes(config: ServiceConfig, logger: Logger, opts: { p
     .register(rollbackJob({ push }))
     .register(onboardJob)
     .register(upgradeJob())
-    .register(maintenanceJob());
+    .register(maintenanceJob())
+    .register(rmaJob());
   for (const p of config.jobPlugins) {
     const mod = require(path.resolve(p)) as Partial<JobPlugin>; // eslint-disable-line @typescript-eslint/no-require-imports
     if (typeof mod.registerJobTypes !== 'function') throw new Error(`FABRIC_JOB_PLUGINS: ${p} exports no registerJobTypes(types)`);
