@@ -47,7 +47,7 @@ export async function powerOff(lab: string, node: string, o: PowerOptions = {}):
   for (const pid of left) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   const cfg = JSON.parse(readFileSync(join(p.nodeRun(node), 'device.json'), 'utf8')) as DeviceConfig;
   const physical = new Set(['lo', 'eth0', ...cfg.ports]);
-  const links = JSON.parse((await must(['ip', '-n', ns, '-j', 'link', 'show'])).stdout || '[]') as { ifname: string }[];
+  const links = JSON.parse((await must(['ip', '-n', ns, '-j', 'link', 'show'])) || '[]') as { ifname: string }[];
   const lines: string[] = [];
   for (const l of links) {
     if (!physical.has(l.ifname)) lines.push(`link del dev ${l.ifname}`);
