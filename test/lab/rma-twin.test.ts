@@ -121,11 +121,13 @@ d('RMA of a powered-off leaf on a twin (netns)', () => {
     throw new Error(`job ${id} did not finish in ${ms} ms`);
   };
   const sessions = async (dev: string) => {
+    // Keyed by peer address, not the hostname bgpd announces: the twin's bgpd keeps the host name
+    // it started with (a factory-default box's is its serial) until it restarts.
     const r = await sh(['vtysh', '-N', `${LAB}-${dev}`, '-c', 'show bgp vrf all summary json']);
     const out: Record<string, string> = {};
     try {
-      const j = JSON.parse(r.stdout) as Record<string, Record<string, { peers?: Record<string, { state: string; hostname?: string }> }>>;
-      for (const [afi, v] of Object.entries(j.default ?? {})) for (const [peer, s] of Object.entries(v?.peers ?? {})) out[`${afi}:${peer}:${s.hostname ?? ''}`] = s.state;
+      const j = JSON.parse(r.stdout) as Record<string, Record<string, { peers?: Record<string, { state: string }> }>>;
+      for (const [afi, v] of Object.entries(j.default ?? {})) for (const [peer, s] of Object.entries(v?.peers ?? {})) out[`${afi}:${peer}:`] = s.state;
     } catch { /* bgpd not answering */ }
     return out;
   };
