@@ -37,8 +37,8 @@ export function isPoweredOn(lab: string, node: string, root?: string): boolean {
 }
 
 export async function powerOff(lab: string, node: string, o: PowerOptions = {}): Promise<void> {
-  requireRoot();
   const { p, ns } = deviceOf(lab, node, o.root);
+  requireRoot();
   if (!(await listNamespaces()).has(ns)) throw new LabError(`lab ${lab}: ${ns} does not exist (is the lab up?)`);
   const mine = recordedPids(p.pidFile).filter((e) => e.node === node);
   const killed = (await killRecorded(mine.filter((e) => e.what === 'agent'), 3000)) + (await killRecorded(mine.filter((e) => e.what !== 'agent'), 3000));
@@ -61,8 +61,8 @@ export async function powerOff(lab: string, node: string, o: PowerOptions = {}):
 }
 
 export async function powerOn(lab: string, node: string, o: PowerOptions = {}): Promise<Record<string, unknown>> {
-  requireRoot();
   const { p, ns } = deviceOf(lab, node, o.root);
+  requireRoot();
   if (agentOf(p, node).length) throw new LabError(`lab ${lab}: ${node} is already powered on`);
   const main = agentMainPath();
   if (!existsSync(main)) throw new LabError(`device agent not built: ${main} is missing (run npx tsc first)`);
@@ -98,9 +98,9 @@ const newMac = () => {
  * state, no bootstrap, a new MAC on eth0. The lab's record carries the new serial.
  */
 export async function replaceDevice(lab: string, node: string, serial: string, o: PowerOptions = {}): Promise<Record<string, unknown>> {
-  requireRoot();
   if (!SERIAL_RE.test(serial)) throw new LabError(`--serial "${serial}": 1-64 of [A-Za-z0-9._-], starting with a letter or digit`);
   const { p, rec, ns } = deviceOf(lab, node, o.root);
+  requireRoot();
   const dev = rec.topology.devices.find((d) => d.name === node)!;
   if (dev.serial === serial) throw new LabError(`--serial ${serial} is ${node}'s serial now: a replacement has another`);
   const other = rec.topology.devices.find((d) => d.serial === serial);

@@ -11,7 +11,7 @@ jest.setTimeout(90_000);
 
 describeIf({ commands: ['redis-server'] })('RMA route (real HTTP, Redis, workers)', () => {
   let h: ApiHarness;
-  const rma = (d: string, body: unknown, role = 'operator', f = 'dc1') => h.call('POST', `/api/v1/fabrics/${f}/devices/${d}/rma`, { role, body });
+  const rma = (d: string, body: unknown, role: 'operator' | 'viewer' = 'operator', f = 'dc1') => h.call('POST', `/api/v1/fabrics/${f}/devices/${d}/rma`, { role, body });
   beforeAll(async () => {
     // Nothing leaves the host: every device "is" a closed port on 127.0.0.1.
     const dp = createPush({ resolveEndpoint: () => ({ host: '127.0.0.1', port: 1 }), connectTimeoutMs: 1000 });
