@@ -61,4 +61,15 @@ describeIf({ commands: ['redis-server'] })('RMA route (real HTTP, Redis, workers
     const after = (await h.call('GET', '/api/v1/fabrics/dc1/devices/leaf3')).json;
     expect({ serial: after.serial, managedState: after.managedState }).toEqual({ serial: before.serial, managedState: before.managedState });
   });
+
+  test('an autoconfigure skips a device in rma (log says why) and configures the rest', async () => {
+    expect((await h.call('PATCH', '/api/v1/fabrics/dc1/devices/leaf4', { role: 'operator', body: { managedState: 'rma' } })).status).toBe(200);
+    const r = await h.call('POST', '/api/v1/fabrics/dc1/autoconfigure', { role: 'operator', body: {} });
+    expect(r.status).toBe(202);
+    const job = await h.waitJob(r.json.jobId);
+    expect(job.state).toBe('succeeded');
+    expect(job.log.map((l: { message: string }) => l.message)).toContain('skipped leaf4: in RMA (the replacement is pushed by its RMA job)');
+    expect(Object.keys(job.devices).sort()).toEqual(['leaf1', 'leaf2', 'leaf3', 'spine1', 'spine2']);
+    await h.call('PATCH', '/api/v1/fabrics/dc1/devices/leaf4', { role: 'operator', body: { managedState: 'active' } });
+  });
 });
