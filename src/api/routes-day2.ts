@@ -37,6 +37,12 @@ export const RmaBody = Type.Object({
 
 export function registerDay2Routes(api: FastifyInstance, ctx: ApiContext): void {
   const { store, jobs, config } = ctx;
+  const deviceOr404 = async (f: string, d: string) => {
+    const dev = await store.getDevice(f, d);
+    if (dev) return dev;
+    if (!(await store.getFabric(f))) throw notFound(`fabric "${f}" not found`);
+    throw notFound(`device "${d}" not found in fabric "${f}"`);
+  };
   const images = imageStoreAt(store, config.dataDir);
   // Devices fetch images from the ZTP/HTTP server (the service itself unless ZTP_BASE_URL says otherwise).
   const base = (config.ztpBaseUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`).replace(/\/+$/, '');
@@ -75,11 +81,7 @@ export function registerDay2Routes(api: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const { f, d } = req.params;
-    const dev = await store.getDevice(f, d);
-    if (!dev) {
-      if (!(await store.getFabric(f))) throw notFound(`fabric "${f}" not found`);
-      throw notFound(`device "${d}" not found in fabric "${f}"`);
-    }
+    const dev = await deviceOr404(f, d);
     if (!dev.managementIp) throw badRequest(`device "${d}" has no management address (onboard it first)`, 'd');
     if (dev.managedState === 'rma') throw badRequest(`device "${d}" is in RMA: nothing to drain`, 'd');
     const jobId = await jobs.submit('maintenance', f, { device: d, enabled: req.body.enabled, requestedBy: actorOf(req).actor });
@@ -94,11 +96,7 @@ export function registerDay2Routes(api: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const { f, d } = req.params;
-    const dev = await store.getDevice(f, d);
-    if (!dev) {
-      if (!(await store.getFabric(f))) throw notFound(`fabric "${f}" not found`);
-      throw notFound(`device "${d}" not found in fabric "${f}"`);
-    }
+    const dev = await deviceOr404(f, d);
     if (dev.managedState === 'rma' && !req.body.retry) {
       throw new ApiError(409, 'conflict', `device "${d}" is already in RMA (replacement serial ${dev.serial ?? 'none'}): see its RMA job; POST again with retry: true to run it again`);
     }
