@@ -9,11 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceConfig } from './agent/device';
-import { SERIAL_RE } from '../discovery/dhcp/identity';
 import { LabError, agentMainPath, listNamespaces, readStatus, requireRoot } from './netns';
 import { LabPaths, isAlive, killRecorded, readRecord, recordPidTo, recordedPids, writeRecord, type LabRecord } from './state';
 import { deviceIdentity } from './topology';
 import { must, run, sleep, spawnDaemon } from './sh';
+
+// The serial rule of the service's DHCP identity (src/discovery/dhcp/identity.ts; lab may not import discovery).
+const SERIAL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface PowerOptions { root?: string; log?: (line: string) => void; timeoutSeconds?: number; nodeBin?: string }
 
