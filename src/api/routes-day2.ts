@@ -1,5 +1,6 @@
 // Day-2 routes (issue 15): the rolling OS upgrade (dry run: the plan; else a job) and
-// maintenance mode of one device (a job). Both are operator jobs of the engine.
+// maintenance mode of one device (a job), the RMA of a dead device (a job). All are operator
+// jobs of the engine.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { Name } from '../domain/schema';
@@ -7,9 +8,10 @@ import { imageStoreAt } from '../store/images';
 import { planFromStoreFor } from '../jobs/upgrade/inputs';
 import { MAX_PARALLEL, PlanError } from '../jobs/upgrade/plan';
 import { actorOf, type ApiContext } from './context';
-import { badRequest, notFound } from './errors';
+import { ApiError, badRequest, notFound } from './errors';
 import { DeviceParams, FabricParams, JobAccepted } from './schemas';
 import { imageUrlPath } from './routes-images';
+import { badSerial } from '../jobs/rma/cabling';
 
 const E = { $ref: 'Error#' };
 const errs = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, E]));
@@ -28,8 +30,19 @@ export const UpgradePlanReply = Type.Object({
 
 export const MaintenanceBody = Type.Object({ enabled: Type.Boolean({ description: 'true: drain (BGP graceful shutdown); false: restore' }) }, { additionalProperties: false });
 
+export const RmaBody = Type.Object({
+  serial: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: "the replacement box's serial (its DHCP reservation and ZTP identity)" }),
+  retry: Type.Optional(Type.Boolean({ description: 'run the RMA again for a device already in rma (its last RMA job failed)' })),
+}, { additionalProperties: false });
+
 export function registerDay2Routes(api: FastifyInstance, ctx: ApiContext): void {
   const { store, jobs, config } = ctx;
+  const deviceOr404 = async (f: string, d: string) => {
+    const dev = await store.getDevice(f, d);
+    if (dev) return dev;
+    if (!(await store.getFabric(f))) throw notFound(`fabric "${f}" not found`);
+    throw notFound(`device "${d}" not found in fabric "${f}"`);
+  };
   const images = imageStoreAt(store, config.dataDir);
   // Devices fetch images from the ZTP/HTTP server (the service itself unless ZTP_BASE_URL says otherwise).
   const base = (config.ztpBaseUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`).replace(/\/+$/, '');
@@ -68,14 +81,31 @@ export function registerDay2Routes(api: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const { f, d } = req.params;
-    const dev = await store.getDevice(f, d);
-    if (!dev) {
-      if (!(await store.getFabric(f))) throw notFound(`fabric "${f}" not found`);
-      throw notFound(`device "${d}" not found in fabric "${f}"`);
-    }
-    if (dev.managedState === 'rma') throw badRequest(`device "${d}" is in RMA: nothing to drain`, 'd');
+    const dev = await deviceOr404(f, d);
     if (!dev.managementIp) throw badRequest(`device "${d}" has no management address (onboard it first)`, 'd');
+    if (dev.managedState === 'rma') throw badRequest(`device "${d}" is in RMA: nothing to drain`, 'd');
     const jobId = await jobs.submit('maintenance', f, { device: d, enabled: req.body.enabled, requestedBy: actorOf(req).actor });
+    return reply.status(202).send({ jobId });
+  });
+
+  api.post<{ Params: { f: string; d: string }; Body: { serial: string; retry?: boolean } }>('/fabrics/:f/devices/:d/rma', {
+    config: { role: 'operator' },
+    schema: {
+      tags: ['jobs'], summary: 'Replace a dead device (RMA) by a box with a new serial and the same identity: a job', params: DeviceParams, body: RmaBody,
+      response: { 202: JobAccepted, ...errs(400, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const { f, d } = req.params;
+    const dev = await deviceOr404(f, d);
+    if (dev.managedState === 'rma' && !req.body.retry) {
+      throw new ApiError(409, 'conflict', `device "${d}" is already in RMA (replacement serial ${dev.serial ?? 'none'}): see its RMA job; POST again with retry: true to run it again`);
+    }
+    if (!dev.managementIp) throw badRequest(`device "${d}" has no management address: nothing to keep for a replacement (onboard it first)`, 'd');
+    if (!dev.physicalRole || !dev.profile) throw badRequest(`device "${d}" has no profile or physical role: it has no config to give a replacement`, 'd');
+    const holder = await store.getDeviceBySerial(f, req.body.serial);
+    const why = badSerial(req.body.serial, dev.managedState === 'rma' ? null : dev.serial, holder && holder.name !== d ? holder.name : undefined);
+    if (why) throw badRequest(why, 'serial');
+    const jobId = await jobs.submit('rma', f, { device: d, serial: req.body.serial, imageBaseUrl: base, requestedBy: actorOf(req).actor });
     return reply.status(202).send({ jobId });
   });
 }

@@ -13,6 +13,7 @@ import type { DeviceContext, JobTypeDef } from './registry';
 import { CancelledError, JobFailedError, ShutdownError } from './errors';
 import { SHARED, sharedMetrics } from '../metrics/shared';
 import type { Redis } from 'ioredis';
+import { markPushFailed } from './push';
 
 export type { PushContext, PushDeviceFn } from './push-context';
 
@@ -92,7 +93,13 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const dryRun = ctx.params.dryRun === true;
       const { plans, version, allocations } = await planFromStore(store, ctx.fabric, !dryRun);
       const only = ctx.params.devices ? new Set(ctx.params.devices) : undefined;
-      let chosen = only ? plans.filter((p) => only.has(p.name)) : plans;
+      const wanted = only ? plans.filter((p) => only.has(p.name)) : plans;
+      // A device in RMA is a dead box awaiting its replacement (the RMA job pushes that one):
+      // not pushed, and its peers do not wait for its sessions (they verify the rest).
+      const inRma = new Set((await store.listDevices(ctx.fabric)).filter((d) => d.managedState === 'rma').map((d) => d.name));
+      let chosen = wanted.filter((p) => !inRma.has(p.name));
+      for (const p of wanted.filter((x) => inRma.has(x.name))) await ctx.log(`skipped ${p.name}: in RMA (the replacement is pushed by its RMA job)`);
+      if (inRma.size && !dryRun) for (const n of inRma) await markPushFailed(store, ctx.jobId, n);
       // An adopted fabric's overlay rides EBGP in each device's own AS; only the FRR templates render that.
       const noEbgp = chosen.filter((p) => p.overlay?.ebgp && p.platform !== 'frr').map((p) => `${p.name} (${p.platform})`);
       if (noEbgp.length) throw new JobFailedError(`adopted (brownfield) fabric: the EVPN overlay over EBGP in the running AS is rendered for frr devices only, not yet for ${noEbgp.join(', ')}`, { unsupported: noEbgp });

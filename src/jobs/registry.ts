@@ -92,6 +92,7 @@ const BUILTIN_ROUTING: ReadonlyMap<string, JobRouting> = new Map([
   ['upgrade', { queue: 'autoconfigure', fabricLock: true }],
   ['maintenance', { queue: 'autoconfigure', fabricLock: true }],
   ['remove-device', { queue: 'autoconfigure', fabricLock: true }],
+  ['rma', { queue: 'autoconfigure', fabricLock: true }],
 ]);
 
 export interface JobRouting { queue: QueueName; fabricLock: boolean }

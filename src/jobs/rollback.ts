@@ -63,7 +63,10 @@ export function rollbackJob(opts: { push: PushDeviceFn }): JobTypeDef<RollbackPa
     plan: async (ctx) => {
       const store = ctx.services.store;
       const { device, version, at, commitJob } = ctx.params;
-      if (!(await store.getDevice(ctx.fabric, device))) throw new Error(`rollback: device ${device} is not in fabric ${ctx.fabric}`);
+      const dev = await store.getDevice(ctx.fabric, device);
+      if (!dev) throw new Error(`rollback: device ${device} is not in fabric ${ctx.fabric}`);
+      // The dead box of an RMA is not pushed; its replacement gets its config from the RMA job.
+      if (dev.managedState === 'rma') throw new Error(`rollback: device ${device} is in RMA: nothing is pushed to it (skipped)`);
       const entry = await findHistoryEntry(store, ctx.fabric, device, version, { at, jobId: commitJob });
       if (!entry) throw new Error(`rollback: device ${device} has no config history version ${version}${at ? ` (committed ${at})` : ''}`);
       await ctx.log(`rollback of ${device} to version ${version}: committed ${entry.at} by job ${entry.jobId}`);

@@ -16,6 +16,7 @@ import { rollbackJob } from './rollback';
 import { upgradeJob } from './upgrade/job';
 import { maintenanceJob } from './maintenance/job';
 import { removeDeviceJob } from './decommission/job';
+import { rmaJob } from './rma/job';
 
 /** A plugin module (FABRIC_JOB_PLUGINS) adds or replaces types in the registry it is given. */
 export interface JobPlugin {
@@ -34,7 +35,8 @@ export function builtinJobTypes(config: ServiceConfig, logger: Logger, opts: { p
     .register(onboardJob)
     .register(upgradeJob())
     .register(maintenanceJob())
-    .register(removeDeviceJob());
+    .register(removeDeviceJob())
+    .register(rmaJob());
   for (const p of config.jobPlugins) {
     const mod = require(path.resolve(p)) as Partial<JobPlugin>; // eslint-disable-line @typescript-eslint/no-require-imports
     if (typeof mod.registerJobTypes !== 'function') throw new Error(`FABRIC_JOB_PLUGINS: ${p} exports no registerJobTypes(types)`);

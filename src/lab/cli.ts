@@ -1,4 +1,5 @@
 // `npm run lab -- up FILE [--preconfigured [--running DIR]] [--backend netns|vm] | down NAME | status NAME | exec LAB NODE -- CMD | list | sim ...`
+// `npm run lab -- power LAB DEVICE off|on | replace LAB DEVICE --serial NEW` (netns labs; RMA in the twin)
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -6,6 +7,7 @@ import { parseTopologyText, TopologyError, LAB_NAME_RE } from './topology';
 import { backendOfLab, pickBackend } from './backends';
 import { readRunningDir } from './running';
 import { labNames, requireRoot } from './netns';
+import { powerOff, powerOn, replaceDevice } from './power';
 import type { BackendKind, LabStatus } from './backend';
 
 function fail(msg: string): never {
@@ -86,6 +88,31 @@ export async function main(argv: string[]): Promise<void> {
       checkName(lab);
       const code = await backendOfLab(lab, o.dir).exec(lab, node, cmd, { root: o.dir });
       process.exitCode = code;
+    });
+
+  program.command('power')
+    .description('power a device off (its processes gone, its ports down: a dead box) or on again')
+    .argument('<lab>', 'lab name')
+    .argument('<device>', 'device name')
+    .argument('<state>', 'off | on')
+    .option('--dir <root>', 'root of lab directories')
+    .action(async (lab: string, device: string, state: string, o: { dir?: string }) => {
+      checkName(lab);
+      if (state !== 'off' && state !== 'on') fail(`power: "${state}" is not off or on`);
+      const log = (l: string): void => { process.stderr.write(`lab: ${l}\n`); };
+      if (state === 'off') await powerOff(lab, device, { root: o.dir, log });
+      else await powerOn(lab, device, { root: o.dir, log });
+    });
+
+  program.command('replace')
+    .description('RMA in the twin: the old box off, a factory-default one with --serial up on the same cables')
+    .argument('<lab>', 'lab name')
+    .argument('<device>', 'device name')
+    .requiredOption('--serial <serial>', "the replacement's serial")
+    .option('--dir <root>', 'root of lab directories')
+    .action(async (lab: string, device: string, o: { serial: string; dir?: string }) => {
+      checkName(lab);
+      await replaceDevice(lab, device, o.serial, { root: o.dir, log: (l) => process.stderr.write(`lab: ${l}\n`) });
     });
 
   program.command('list')

@@ -64,7 +64,7 @@ const { createLogger } = require(${src('src/log.ts')});
   });
 
   test('one child per device with facts/snmp/import steps; the result names devices and links; unknown models flagged', () => {
-    expect(out).toContain('TYPES ["autoconfigure","maintenance","onboard","remove-device","rollback","upgrade"]');
+    expect(out).toContain('TYPES ["autoconfigure","maintenance","onboard","remove-device","rma","rollback","upgrade"]');
     const { view, record } = results[0];
     expect(view.state).toBe('succeeded');
     expect(view.progress).toBe(100);

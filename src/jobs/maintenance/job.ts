@@ -26,6 +26,8 @@ export function maintenanceJob(o: { device?: DevicePush } = {}): JobTypeDef<Main
       const store = ctx.services.store as Store;
       const op: DeviceOpContext = { jobId: ctx.jobId, fabric: ctx.fabric, device: ctx.device, store, dp, log: ctx.log, checkCancel: ctx.checkCancel };
       const before = (await store.getDevice(ctx.fabric, ctx.device))?.managedState ?? 'active';
+      // Also checked by the route; a job queued before the RMA began must not touch the dead box.
+      if (before === 'rma') throw new Error(`${ctx.device} is in RMA: nothing to drain or restore (skipped)`);
       const intent = await deviceIntent(store, ctx.fabric, ctx.device);
       await ctx.step('push');
       if (!ctx.params.enabled) {

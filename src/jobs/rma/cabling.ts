@@ -1,0 +1,56 @@
+// RMA, the pure parts (issue 15): which input is acceptable, and the LLDP re-check of the
+// replacement's cabling against the links stored before. The replacement must sit on the same
+// cables as the box it replaces: its peers' configs and the link addresses depend on it.
+import { SERIAL_RE } from '../../discovery/dhcp/identity';
+import type { LinkEnd } from '../../domain/types';
+import { childText, findAll, parseFragment } from '../../netconf/xml';
+
+export interface LldpSeen { localPort: string; remoteSystem?: string; remotePort?: string }
+export interface StoredLink { a: LinkEnd; b: LinkEnd }
+
+/** A port whose cable is not where the stored link says (`seen` undefined: nothing heard there). */
+export interface CablingAnomaly { port: string; expected: string; seen?: string; message: string }
+
+/** Why `serial` cannot be the replacement's, or undefined when it can. */
+export function badSerial(serial: unknown, current: string | null, holder?: string): string | undefined {
+  if (typeof serial !== 'string' || !SERIAL_RE.test(serial)) return 'serial: 1-64 of [A-Za-z0-9._-], starting with a letter or digit';
+  if (current !== null && serial === current) return `serial: ${serial} is the serial of the box being replaced; give the replacement's`;
+  if (holder) return `serial: ${serial} already belongs to device ${holder}`;
+  return undefined;
+}
+
+/**
+ * Every stored link of `device` must be seen by LLDP on its local port, with the stored peer
+ * (by device name: LLDP carries the host name the bootstrap set) on the stored peer port.
+ * `aliases` maps other names a peer announces (host names, serials) to its device name.
+ */
+export function checkCabling(device: string, links: readonly StoredLink[], seen: readonly LldpSeen[], aliases: ReadonlyMap<string, string> = new Map()): CablingAnomaly[] {
+  const byPort = new Map<string, LldpSeen[]>();
+  for (const n of seen) byPort.set(n.localPort, [...(byPort.get(n.localPort) ?? []), n]);
+  const out: CablingAnomaly[] = [];
+  const mine = links.flatMap((l) => (l.a.device === device ? [{ local: l.a.port, peer: l.b }] : l.b.device === device ? [{ local: l.b.port, peer: l.a }] : []));
+  for (const { local, peer } of [...mine].sort((x, y) => x.local.localeCompare(y.local, 'en', { numeric: true }))) {
+    const expected = `${peer.device}:${peer.port}`;
+    const heard = byPort.get(local) ?? [];
+    const name = (n: LldpSeen) => (n.remoteSystem ? aliases.get(n.remoteSystem) ?? n.remoteSystem : '?');
+    if (heard.some((n) => name(n) === peer.device && n.remotePort === peer.port)) continue;
+    if (!heard.length) {
+      out.push({ port: `${device}:${local}`, expected, message: `${device}:${local} should reach ${expected}: LLDP hears nothing on it` });
+      continue;
+    }
+    const got = heard.map((n) => `${name(n)}:${n.remotePort ?? '?'}`).join(', ');
+    out.push({ port: `${device}:${local}`, expected, seen: got, message: `${device}:${local} should reach ${expected} but is cabled to ${got}` });
+  }
+  return out;
+}
+
+/** The LLDP neighbours in the FRR twin agent's frr-state tree (docs/device-agent.md). */
+export function parseFrrLldp(data: string): LldpSeen[] {
+  const st = findAll(parseFragment(data), 'frr-state')[0];
+  if (!st) return [];
+  return findAll(st.children, 'lldp').flatMap((l) => findAll(l.children, 'neighbor')).map((n) => ({
+    localPort: childText(n, 'local-port') ?? '',
+    ...(childText(n, 'remote-system-name') ? { remoteSystem: childText(n, 'remote-system-name') } : {}),
+    ...(childText(n, 'remote-port') ? { remotePort: childText(n, 'remote-port') } : {}),
+  })).filter((n) => n.localPort !== '');
+}
