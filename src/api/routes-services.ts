@@ -1,11 +1,12 @@
-// Overlay services over REST: virtual networks, logical routers, servers and VPGs. Each create
+// Overlay services over REST: virtual networks, logical routers, servers, VPGs, security groups
+// and port profiles. Each create
 // or delete is one read-modify-write inside the store's transaction (the whole fabric is
 // validated with the change; nothing half-valid is stored), then the devices whose compiled
 // plan changed are pushed by an incremental autoconfigure: at once, or as the fabric's
 // follow-up job when another job runs (never refused because a job runs).
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { parseLogicalRouter, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
+import { parseLogicalRouter, parsePortProfile, parseSecurityGroup, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
 import { SERVICE_SCHEMAS } from '../domain/schema';
 import { changeServicesAndPush } from '../jobs/intent-change';
 import type { FabricServices } from '../store';
@@ -18,6 +19,7 @@ type Named = { name: string };
 
 const PARSE: Record<ListKey, (v: unknown, p: string) => Named> = {
   virtualNetworks: parseVirtualNetwork, logicalRouters: parseLogicalRouter, servers: parseServer, vpgs: parseVpg,
+  securityGroups: parseSecurityGroup, portProfiles: parsePortProfile,
 };
 
 const conflict = (message: string) => new ApiError(409, 'conflict', message);
@@ -42,6 +44,15 @@ function stillUsed(s: FabricServices, key: ListKey, name: string): string | unde
     const vpgs = s.vpgs.filter((v) => v.server === name).map((v) => v.name);
     if (vpgs.length) return `server "${name}" is still used by ${vpgs.map((v) => `vpg ${v}`).join(', ')}`;
   }
+  if (key === 'securityGroups') {
+    const vpgs = s.vpgs.filter((v) => v.bindings.some((b) => b.securityGroups?.includes(name))).map((v) => `vpg ${v.name}`);
+    const sgs = (s.securityGroups ?? []).filter((g) => g.name !== name && g.rules.some((r) => r.remoteGroup === name)).map((g) => `security group ${g.name}`);
+    if (vpgs.length || sgs.length) return `security group "${name}" is still used by ${[...vpgs, ...sgs].join(', ')}`;
+  }
+  if (key === 'portProfiles') {
+    const vpgs = s.vpgs.filter((v) => v.portProfile === name).map((v) => `vpg ${v.name}`);
+    if (vpgs.length) return `port profile "${name}" is still used by ${vpgs.join(', ')}`;
+  }
   return undefined;
 }
 
@@ -52,7 +63,8 @@ export function registerServiceRoutes(api: FastifyInstance, ctx: ApiContext): vo
     const base = `/fabrics/:f/${k.path}`;
     // Registered once (app.ts) under its $id: routes and the OpenAPI document refer to it.
     const schema = Type.Unsafe<unknown>({ $ref: `${k.schema.$id}#` });
-    const list = (s: FabricServices) => s[k.key] as Named[];
+    // Lists added after the first records (security groups, port profiles) may be absent.
+    const list = (s: FabricServices) => (s[k.key] ?? []) as Named[];
     api.get<{ Params: { f: string } }>(base, {
       config: { role: 'viewer' },
       schema: { tags: ['services'], summary: `List ${k.what}s`, params: FabricParams, response: { 200: Items(schema), ...errs(404) } },

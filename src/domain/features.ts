@@ -15,6 +15,8 @@ export interface FeatureObjects {
   virtualNetworks: number;
   logicalRouters: number;
   vpgs: number;
+  /** VPGs here with a security group on a binding or a port profile */
+  secured: number;
 }
 
 export const OVERLAY_FEATURES: ReadonlySet<Feature> = new Set<Feature>([
@@ -30,8 +32,7 @@ const HAS_OBJECTS: Partial<Record<Feature, (o: FeatureObjects) => boolean>> = {
   overlay_networking: (o) => o.virtualNetworks > 0,
   overlay_lag: (o) => o.vpgs > 0,
   overlay_multi_homing: (o) => o.vpgs > 0,
-  // Security groups have no model yet.
-  overlay_security_group: () => false,
+  overlay_security_group: (o) => o.secured > 0,
 };
 
 /** The features that take effect, in the given order, each once. */
@@ -48,7 +49,10 @@ export function featuresInUse(features: readonly Feature[], o: FeatureObjects): 
 }
 
 export function planObjects(p: DevicePlan): FeatureObjects {
-  return { overlay: p.overlay !== undefined, virtualNetworks: p.virtualNetworks.length, logicalRouters: p.logicalRouters.length, vpgs: p.vpgs.length };
+  return {
+    overlay: p.overlay !== undefined, virtualNetworks: p.virtualNetworks.length, logicalRouters: p.logicalRouters.length, vpgs: p.vpgs.length,
+    secured: p.vpgs.filter((v) => v.filters !== undefined || v.stormControl !== undefined).length,
+  };
 }
 
 /**
@@ -70,7 +74,8 @@ export function fileObjects(file: FabricFile): Map<string, FeatureObjects> {
     const here = new Set<string>();
     for (const v of vpgs) for (const b of v.bindings) here.add(b.network);
     for (const lr of lrs) for (const n of lr.networks) here.add(n);
-    out.set(d.name, { overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length });
+    const secured = vpgs.filter((v) => v.portProfile !== undefined || v.bindings.some((b) => (b.securityGroups ?? []).length > 0)).length;
+    out.set(d.name, { overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length, secured });
   }
   return out;
 }

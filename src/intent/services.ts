@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { FabricError } from '../domain/errors';
 import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
 import { isUntagged } from '../domain/services';
+import { compileSecurity } from './security';
 import {
   DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, PlatformFacts, VirtualNetworkSpec,
 } from '../domain/types';
@@ -189,6 +190,7 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
       };
     });
 
+    compileSecurity(file, planVpgs);
     plan.virtualNetworks = planVns;
     plan.logicalRouters = planLrs;
     plan.vpgs = planVpgs;

@@ -108,6 +108,8 @@ export function fileOf(s: Snapshot, opts: { links?: boolean; devices?: DeviceRec
   if (sv.logicalRouters.length) file.logicalRouters = sv.logicalRouters;
   if (sv.servers.length) file.servers = sv.servers;
   if (sv.vpgs.length) file.vpgs = sv.vpgs;
+  if (sv.securityGroups?.length) file.securityGroups = sv.securityGroups;
+  if (sv.portProfiles?.length) file.portProfiles = sv.portProfiles;
   return file;
 }
 

@@ -8,6 +8,9 @@ const CASES: [name: string, file: string][] = [
   ['services-junos', path.join(REPO, 'test/golden/fabrics/services-junos.yaml')],
   // MX204 CRB and DC gateways: bridge-domains, not vlans (issue 14 item 4)
   ['services-mx', path.join(REPO, 'test/golden/fabrics/services-mx.yaml')],
+  // security groups on VPG bindings (both) and a storm-control port profile (Junos)
+  ['security-frr', path.join(REPO, 'test/golden/fabrics/security-frr.yaml')],
+  ['security-junos', path.join(REPO, 'test/golden/fabrics/security-junos.yaml')],
 ];
 
 describe('golden configs: overlay services', () => {
