@@ -27,6 +27,7 @@ need=(
   "/usr/sbin/sshd:openssh-server"
   "ssh-keygen:openssh-client"
   "ip:iproute2"
+  "/usr/sbin/nft:nftables"
   "ping:iputils-ping"
   "pgrep:procps"
   "qemu-system-x86_64:qemu-system-x86"

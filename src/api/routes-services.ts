@@ -1,11 +1,12 @@
-// Overlay services over REST: virtual networks, logical routers, servers, VPGs and external networks. Each create
+// Overlay services over REST: virtual networks, logical routers, servers, VPGs, external networks,
+// security groups and port profiles. Each create
 // or delete is one read-modify-write inside the store's transaction (the whole fabric is
 // validated with the change; nothing half-valid is stored), then the devices whose compiled
 // plan changed are pushed by an incremental autoconfigure: at once, or as the fabric's
 // follow-up job when another job runs (never refused because a job runs).
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { parseExternalNetwork, parseLogicalRouter, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
+import { parseExternalNetwork, parseLogicalRouter, parsePortProfile, parseSecurityGroup, parseServer, parseVirtualNetwork, parseVpg } from '../domain/services';
 import { routerExternals } from '../domain/external-networks';
 import { SERVICE_SCHEMAS } from '../domain/schema';
 import { changeServicesAndPush } from '../jobs/intent-change';
@@ -20,6 +21,7 @@ type Named = { name: string };
 const PARSE: Record<ListKey, (v: unknown, p: string) => Named> = {
   virtualNetworks: parseVirtualNetwork, logicalRouters: parseLogicalRouter, servers: parseServer, vpgs: parseVpg,
   externalNetworks: parseExternalNetwork,
+  securityGroups: parseSecurityGroup, portProfiles: parsePortProfile,
 };
 
 const conflict = (message: string) => new ApiError(409, 'conflict', message);
@@ -47,6 +49,15 @@ function stillUsed(s: FabricServices, key: ListKey, name: string): string | unde
   if (key === 'servers') {
     const vpgs = s.vpgs.filter((v) => v.server === name).map((v) => v.name);
     if (vpgs.length) return `server "${name}" is still used by ${vpgs.map((v) => `vpg ${v}`).join(', ')}`;
+  }
+  if (key === 'securityGroups') {
+    const vpgs = s.vpgs.filter((v) => v.bindings.some((b) => b.securityGroups?.includes(name))).map((v) => `vpg ${v.name}`);
+    const sgs = (s.securityGroups ?? []).filter((g) => g.name !== name && g.rules.some((r) => r.remoteGroup === name)).map((g) => `security group ${g.name}`);
+    if (vpgs.length || sgs.length) return `security group "${name}" is still used by ${[...vpgs, ...sgs].join(', ')}`;
+  }
+  if (key === 'portProfiles') {
+    const vpgs = s.vpgs.filter((v) => v.portProfile === name).map((v) => `vpg ${v.name}`);
+    if (vpgs.length) return `port profile "${name}" is still used by ${vpgs.join(', ')}`;
   }
   return undefined;
 }

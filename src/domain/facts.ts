@@ -66,6 +66,12 @@ export const FACTS = {
     (v) => (typeof v === 'boolean' ? v : { error: 'expected true or false' }),
     false,
   ),
+  stormControl: fact<boolean>(
+    'the device polices broadcast, unknown-unicast and multicast traffic on a port (port profiles; Junos ' +
+      '`storm-control-profiles`); false: validation refuses a port profile on a VPG with a port on it',
+    (v) => (typeof v === 'boolean' ? v : { error: 'expected true or false' }),
+    true,
+  ),
   managementInterface: fact('the management port (NetBox export, docs)', ifName),
   loopbackInterface: fact('the loopback interface (NetBox export, docs)', ifName),
 };

@@ -17,6 +17,8 @@ export interface FeatureObjects {
   vpgs: number;
   /** external networks with this device as a gateway */
   externalNetworks: number;
+  /** VPGs here with a security group on a binding or a port profile */
+  secured: number;
 }
 
 export const OVERLAY_FEATURES: ReadonlySet<Feature> = new Set<Feature>([
@@ -32,8 +34,7 @@ const HAS_OBJECTS: Partial<Record<Feature, (o: FeatureObjects) => boolean>> = {
   overlay_networking: (o) => o.virtualNetworks > 0,
   overlay_lag: (o) => o.vpgs > 0,
   overlay_multi_homing: (o) => o.vpgs > 0,
-  // Security groups have no model yet.
-  overlay_security_group: () => false,
+  overlay_security_group: (o) => o.secured > 0,
   dc_gateway: (o) => o.externalNetworks > 0,
 };
 
@@ -54,6 +55,7 @@ export function planObjects(p: DevicePlan): FeatureObjects {
   return {
     overlay: p.overlay !== undefined, virtualNetworks: p.virtualNetworks.length, logicalRouters: p.logicalRouters.length, vpgs: p.vpgs.length,
     externalNetworks: p.externalNetworks?.length ?? 0,
+    secured: p.vpgs.filter((v) => v.filters !== undefined || v.stormControl !== undefined).length,
   };
 }
 
@@ -78,8 +80,9 @@ export function fileObjects(file: FabricFile): Map<string, FeatureObjects> {
     const here = new Set<string>();
     for (const v of vpgs) for (const b of v.bindings) here.add(b.network);
     for (const lr of lrs) if (routes(lr)) for (const n of lr.networks) here.add(n);
+    const secured = vpgs.filter((v) => v.portProfile !== undefined || v.bindings.some((b) => (b.securityGroups ?? []).length > 0)).length;
     out.set(d.name, {
-      overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length, externalNetworks: exts.length,
+      overlay, virtualNetworks: [...here].filter((n) => vns.has(n)).length, logicalRouters: lrs.length, vpgs: vpgs.length, externalNetworks: exts.length, secured,
     });
   }
   return out;

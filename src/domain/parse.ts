@@ -147,7 +147,7 @@ export function parseFabricFile(input: string | object): FabricFile {
     devices: ((o.devices as Obj[] | undefined) ?? []).map(toDevice),
     links: ((o.links as unknown[] | undefined) ?? []).map(toLink),
   };
-  for (const k of ['virtualNetworks', 'logicalRouters', 'servers', 'vpgs', 'externalNetworks'] as const) {
+  for (const k of ['virtualNetworks', 'logicalRouters', 'servers', 'vpgs', 'externalNetworks', 'securityGroups', 'portProfiles'] as const) {
     if (o[k] !== undefined) (file as unknown as Obj)[k] = o[k];
   }
   // Overlay services: link ends normalised in services.ts.

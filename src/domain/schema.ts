@@ -59,15 +59,18 @@ export const Server = Type.Object({
   nics: Type.Array(ServerNic, { maxItems: 64 }),
 }, { additionalProperties: false, $id: 'Server', description: 'A bare-metal server and the leaf ports its NICs are cabled to' });
 
+/** Security groups a binding carries (src/domain/security.ts checks the names). */
+const BindingGroups = Type.Optional(Type.Array(Name(), { maxItems: 8, description: 'security groups filtering this binding, in order (first matching rule wins)' }));
 export const VpgBinding = Type.Union([
-  Type.Object({ network: Name(), vlan: Type.Integer({ minimum: 1, maximum: 4094, title: 'VLAN' }) }, { additionalProperties: false }),
-  Type.Object({ network: Name(), untagged: Type.Literal(true, { description: 'true (or leave it out and give vlan)' }) }, { additionalProperties: false }),
+  Type.Object({ network: Name(), vlan: Type.Integer({ minimum: 1, maximum: 4094, title: 'VLAN' }), securityGroups: BindingGroups }, { additionalProperties: false }),
+  Type.Object({ network: Name(), untagged: Type.Literal(true, { description: 'true (or leave it out and give vlan)' }), securityGroups: BindingGroups }, { additionalProperties: false }),
 ], { description: 'vlan (1..4094) or untagged: true' });
 export const Vpg = Type.Object({
   name: Name(),
   server: Type.Optional(Name()),
   ports: Type.Array(LinkEnd, { maxItems: 64 }),
   bindings: Type.Array(VpgBinding, { maxItems: 4094 }),
+  portProfile: Type.Optional(Name('a port profile (storm control) for every port of the VPG')),
 }, { additionalProperties: false, $id: 'Vpg', description: "A virtual port group: a server's ports (one ESI-LAG across leaves when more than one) and the networks on them" });
 
 /** One DC gateway's side of an external network: its port, its address there and the outside router's. */
@@ -87,12 +90,42 @@ export const ExternalNetwork = Type.Object({
   export: Type.Optional(Type.Array(Name(), { maxItems: 4094, description: 'networks of the logical router whose subnets are announced to the peer (exactly, no host routes); absent: every one of them' })),
 }, { additionalProperties: false, $id: 'ExternalNetwork', description: "A tenant logical router connected to an outside network through the fabric's DC gateways: EBGP to the outside router, its routes into the fabric as type-5, tenant subnets out" });
 
-export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalRouters' | 'servers' | 'vpgs' | 'externalNetworks'; what: string; schema: TSchema }[] = [
+
+export const SecurityGroupRule = Type.Object({
+  direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'ingress: traffic to the server (remote = source); egress: traffic from the server (remote = destination)' }),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+  protocol: Type.Union(['any', 'tcp', 'udp', 'icmp'].map((x) => Type.Literal(x)), { description: 'IPv4 protocol; any: every IPv4 packet' }),
+  ports: Type.Optional(Type.Object({
+    from: Type.Integer({ minimum: 1, maximum: 65535 }),
+    to: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'last port of the range (default: from)' })),
+  }, { additionalProperties: false, description: 'destination ports (tcp and udp only)' })),
+  remotePrefix: Type.Optional(Cidr),
+  remoteGroup: Type.Optional(Name('another security group: the subnets of the networks whose bindings carry it')),
+}, { additionalProperties: false, description: 'one rule; neither remotePrefix nor remoteGroup: any address' });
+export const SecurityGroup = Type.Object({
+  name: Name(),
+  rules: Type.Array(SecurityGroupRule, { maxItems: 256 }),
+}, { additionalProperties: false, $id: 'SecurityGroup', description: 'Named IPv4 rules for VPG bindings: first match wins; what no rule matches (and non-IPv4 traffic such as ARP) passes' });
+
+export const PortProfile = Type.Object({
+  name: Name(),
+  stormControl: Type.Object({
+    bandwidthPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'limit as a share of the port speed' })),
+    rateKbps: Type.Optional(Type.Integer({ minimum: 64, maximum: 100_000_000, description: 'limit as a rate (kbit/s)' })),
+    traffic: Type.Optional(Type.Array(Type.Union(['broadcast', 'unknown-unicast', 'multicast'].map((x) => Type.Literal(x))), {
+      minItems: 1, maxItems: 3, description: 'traffic the limit covers (default all three)',
+    })),
+  }, { additionalProperties: false, description: 'one limit (bandwidthPercent or rateKbps) on the traffic kinds listed together' }),
+}, { additionalProperties: false, $id: 'PortProfile', description: 'Settings for the ports of VPGs that name it: storm control' });
+
+export const SERVICE_SCHEMAS: { path: string; key: 'virtualNetworks' | 'logicalRouters' | 'servers' | 'vpgs' | 'externalNetworks' | 'securityGroups' | 'portProfiles'; what: string; schema: TSchema }[] = [
   { path: 'virtual-networks', key: 'virtualNetworks', what: 'virtual network', schema: VirtualNetwork },
   { path: 'logical-routers', key: 'logicalRouters', what: 'logical router', schema: LogicalRouter },
   { path: 'servers', key: 'servers', what: 'server', schema: Server },
   { path: 'vpgs', key: 'vpgs', what: 'VPG', schema: Vpg },
   { path: 'external-networks', key: 'externalNetworks', what: 'external network', schema: ExternalNetwork },
+  { path: 'security-groups', key: 'securityGroups', what: 'security group', schema: SecurityGroup },
+  { path: 'port-profiles', key: 'portProfiles', what: 'port profile', schema: PortProfile },
 ];
 
 // ---------------------------------------------------------------- the fabric section
@@ -174,16 +207,20 @@ export const FabricFile = Type.Object({
   servers: Type.Optional(Type.Array(Type.Ref(Server), { maxItems: 100_000 })),
   vpgs: Type.Optional(Type.Array(Type.Ref(Vpg), { maxItems: 100_000 })),
   externalNetworks: Type.Optional(Type.Array(Type.Ref(ExternalNetwork), { maxItems: 4_000 })),
+  securityGroups: Type.Optional(Type.Array(Type.Ref(SecurityGroup), { maxItems: 4_000 })),
+  portProfiles: Type.Optional(Type.Array(Type.Ref(PortProfile), { maxItems: 4_000 })),
 }, { additionalProperties: false, $id: 'FabricFile' });
 
 /** Every named schema, registered once where a validator or document needs them. */
-export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, ExternalNetwork, Namespaces, Settings, FabricFile];
+export const NAMED_SCHEMAS: TSchema[] = [VirtualNetwork, LogicalRouter, Server, Vpg, ExternalNetwork, SecurityGroup, PortProfile, Namespaces, Settings, FabricFile];
 
 // TypeScript types of the input, derived from the schema (types.ts re-exports them under the
 // names the code uses), so the type and the check cannot drift apart.
 export type VirtualNetworkInput = Static<typeof VirtualNetwork>;
 export type LogicalRouterInput = Static<typeof LogicalRouter>;
 export type ExternalNetworkInput = Static<typeof ExternalNetwork>;
+export type SecurityGroupInput = Static<typeof SecurityGroup>;
+export type PortProfileInput = Static<typeof PortProfile>;
 export type ManagementSubnetInput = Static<typeof ManagementSubnet>;
 export type AsnRangeInput = Static<typeof AsnRange>;
 export type NamespacesInput = Static<typeof Namespaces>;

@@ -12,8 +12,9 @@ import { contains, parseCidr, parseIp, type Cidr } from './ipv4';
 import { factsOf, platformDataOf, type PlatformDataSet } from './platforms';
 import { ProfileSet, loadPlatforms, portValid, describePorts, profileNamed } from './profiles';
 import {
-  FabricFile, LinkEnd, LogicalRouterSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
+  FabricFile, LinkEnd, LogicalRouterSpec, PortProfileSpec, SecurityGroupSpec, ServerSpec, VirtualNetworkSpec, VpgBinding, VpgSpec,
 } from './types';
+import { collectSecurityErrors } from './security';
 
 /** Roles whose leaves carry access ports (VPGs). */
 export const ACCESS_ROLES = ['CRB-Access', 'ERB-UCAST-Gateway'];
@@ -65,13 +66,22 @@ function toVpg(o: Obj): VpgSpec {
   const vpg: VpgSpec = {
     name: o.name as string,
     ports: (o.ports as unknown[]).map((p) => { const e = end(p); return { device: e.device, port: e.port }; }),
-    bindings: (o.bindings as Obj[]).map((b): VpgBinding => (b.untagged === true
-      ? { network: b.network as string, untagged: true }
-      : { network: b.network as string, vlan: b.vlan as number })),
+    bindings: (o.bindings as Obj[]).map((b): VpgBinding => {
+      const out: VpgBinding = b.untagged === true
+        ? { network: b.network as string, untagged: true }
+        : { network: b.network as string, vlan: b.vlan as number };
+      if (b.securityGroups !== undefined) out.securityGroups = [...(b.securityGroups as string[])];
+      return out;
+    }),
   };
   if (o.server !== undefined) vpg.server = o.server as string;
+  if (o.portProfile !== undefined) vpg.portProfile = o.portProfile as string;
   return vpg;
 }
+
+// Security groups and port profiles: the schema's shape is the normal form (a copy, no aliasing).
+const toSecurityGroup = (o: Obj): SecurityGroupSpec => structuredClone(o) as SecurityGroupSpec;
+const toPortProfile = (o: Obj): PortProfileSpec => structuredClone(o) as PortProfileSpec;
 
 /** One service item (an API body): checked by its schema, then normalised; throws FabricError. */
 const checked = <T>(key: ServiceKey, to: (o: Obj) => T) => (v: unknown, path: string): T => {
@@ -83,6 +93,8 @@ export const parseLogicalRouter = checked('logicalRouters', toLogicalRouter);
 export const parseServer = checked('servers', toServer);
 export const parseVpg = checked('vpgs', toVpg);
 export const parseExternalNetwork = checked('externalNetworks', toExternalNetwork);
+export const parseSecurityGroup = checked('securityGroups', toSecurityGroup);
+export const parsePortProfile = checked('portProfiles', toPortProfile);
 
 /** Normalises the service lists of a schema-checked fabric file in place (absent lists stay absent). */
 export function parseServices(file: FabricFile): void {
@@ -92,6 +104,8 @@ export function parseServices(file: FabricFile): void {
   if (raw.servers !== undefined) file.servers = (raw.servers as Obj[]).map(toServer);
   if (raw.vpgs !== undefined) file.vpgs = (raw.vpgs as Obj[]).map(toVpg);
   if (raw.externalNetworks !== undefined) file.externalNetworks = (raw.externalNetworks as Obj[]).map(toExternalNetwork);
+  if (raw.securityGroups !== undefined) file.securityGroups = (raw.securityGroups as Obj[]).map(toSecurityGroup);
+  if (raw.portProfiles !== undefined) file.portProfiles = (raw.portProfiles as Obj[]).map(toPortProfile);
 }
 
 export const isUntagged = (b: VpgBinding): b is { network: string; untagged: true } => 'untagged' in b && b.untagged === true;
@@ -326,5 +340,6 @@ export function collectServiceErrors(file: FabricFile, profiles: ProfileSet, pla
   });
   // ---- external networks (DC gateways to the outside)
   errs.push(...collectExternalErrors(file, profiles));
+  errs.push(...collectSecurityErrors(file, profiles, platforms));
   return errs;
 }

@@ -1,7 +1,8 @@
 // The shared vocabulary of the service. Pure data: no IO, no behaviour.
 // Everything below `domain/` (intent, render, store, api, jobs, lab) speaks these types.
 import type {
-  AsnRangeInput, CredentialsInput, ExternalNetworkInput, LogicalRouterInput, ManagementSubnetInput, NamespacesInput, SnmpInput, VirtualNetworkInput,
+  AsnRangeInput, CredentialsInput, ExternalNetworkInput, LogicalRouterInput, ManagementSubnetInput, NamespacesInput, PortProfileInput, SecurityGroupInput,
+  SnmpInput, VirtualNetworkInput,
 } from './schema';
 import type { PlatformFacts } from './facts';
 
@@ -107,6 +108,8 @@ export interface FabricFile {
   servers?: ServerSpec[];
   vpgs?: VpgSpec[];
   externalNetworks?: ExternalNetworkSpec[];
+  securityGroups?: SecurityGroupSpec[];
+  portProfiles?: PortProfileSpec[];
 }
 
 // ---------------------------------------------------------------- overlay services (input)
@@ -114,8 +117,11 @@ export interface FabricFile {
 export type VirtualNetworkSpec = VirtualNetworkInput;
 export type LogicalRouterSpec = LogicalRouterInput;
 export interface ServerSpec { name: string; nics: { device: string; port: string; mac?: string }[] }
-export type VpgBinding = { network: string; vlan: number } | { network: string; untagged: true };
-export interface VpgSpec { name: string; server?: string; ports: LinkEnd[]; bindings: VpgBinding[] }
+export type VpgBinding = ({ network: string; vlan: number } | { network: string; untagged: true }) & { securityGroups?: string[] };
+export interface VpgSpec { name: string; server?: string; ports: LinkEnd[]; bindings: VpgBinding[]; portProfile?: string }
+export type SecurityGroupSpec = SecurityGroupInput;
+export type SecurityGroupRuleSpec = SecurityGroupSpec['rules'][number];
+export type PortProfileSpec = PortProfileInput;
 export type ExternalNetworkSpec = ExternalNetworkInput;
 
 // ---------------------------------------------------------------- node profiles
@@ -322,6 +328,40 @@ export interface PlanVpg {
   /** This device's ports of the VPG. */
   ports: string[];
   bindings: { network: string; vni: number; vlan?: number; untagged: boolean; localVlan: number }[];
+  /** Bindings with security groups, their rules resolved (src/intent/security.ts); absent: none. */
+  filters?: PlanFilter[];
+  /** The VPG's port profile's storm control; absent: none. */
+  stormControl?: PlanStormControl;
+}
+
+/** One binding's security groups, flattened in order (first match wins, then pass). */
+export interface PlanFilter {
+  network: string;
+  /** the binding's VLAN on the port (absent: untagged) */
+  vlan?: number;
+  untagged: boolean;
+  rules: PlanFilterRule[];
+}
+
+export interface PlanFilterRule {
+  group: string;
+  /** the rule's index in its group */
+  index: number;
+  direction: 'ingress' | 'egress';
+  action: 'allow' | 'deny';
+  protocol: 'any' | 'tcp' | 'udp' | 'icmp';
+  ports?: { from: number; to: number };
+  /** remote addresses (a group's subnets, or the prefix; 0.0.0.0/0 for any) */
+  prefixes: string[];
+}
+
+export interface PlanStormControl {
+  profile: string;
+  bandwidthPercent?: number;
+  rateKbps?: number;
+  broadcast: boolean;
+  unknownUnicast: boolean;
+  multicast: boolean;
 }
 
 /** Stable key of a link regardless of which end is listed first. */

@@ -53,6 +53,7 @@ function linkLabel(file: FabricFile, i: number): string {
 function neededFor(f: Feature, o: FeatureObjects): string {
   if (f === 'overlay_lag' || f === 'overlay_multi_homing') return ` for its ${o.vpgs} VPG${o.vpgs > 1 ? 's' : ''}`;
   if (f === 'dc_gateway') return ` for its ${o.externalNetworks} external network${o.externalNetworks > 1 ? 's' : ''}`;
+  if (f === 'overlay_security_group') return ` for its ${o.secured} VPG${o.secured > 1 ? 's' : ''} with security groups or a port profile`;
   if (f === 'overlay_networking') return ` for its ${o.virtualNetworks} virtual network${o.virtualNetworks > 1 ? 's' : ''}`;
   if (f === 'overlay_evpn_type5' || f === 'overlay_evpn_gateway' || f === 'overlay_evpn_erb') {
     return o.logicalRouters > 0 ? ` for its ${o.logicalRouters} logical router${o.logicalRouters > 1 ? 's' : ''}` : ' for its virtual networks';

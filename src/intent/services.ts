@@ -9,6 +9,7 @@ import { FabricError } from '../domain/errors';
 import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
 import { isUntagged } from '../domain/services';
 import { compileExternal, gatewayRouters } from './external';
+import { compileSecurity } from './security';
 import {
   DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, PlatformFacts, VirtualNetworkSpec,
 } from '../domain/types';
@@ -194,6 +195,7 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
       };
     });
 
+    compileSecurity(file, planVpgs);
     plan.virtualNetworks = planVns;
     plan.logicalRouters = planLrs;
     plan.vpgs = planVpgs;

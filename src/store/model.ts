@@ -109,6 +109,8 @@ export function fileOf(s: Snapshot, opts: { links?: boolean; devices?: DeviceRec
   if (sv.servers.length) file.servers = sv.servers;
   if (sv.vpgs.length) file.vpgs = sv.vpgs;
   if (sv.externalNetworks?.length) file.externalNetworks = sv.externalNetworks;
+  if (sv.securityGroups?.length) file.securityGroups = sv.securityGroups;
+  if (sv.portProfiles?.length) file.portProfiles = sv.portProfiles;
   return file;
 }
 

@@ -1,7 +1,7 @@
 // Records the store keeps and returns. No secrets in any of them (see FabricSecrets).
 import type {
   Allocations, Credentials, ExternalNetworkSpec, FabricSettings, LinkEnd, LogicalRouterSpec, Namespaces, PhysicalRole,
-  ServerSpec, SnmpSettings, VirtualNetworkSpec, VpgSpec,
+  PortProfileSpec, SecurityGroupSpec, ServerSpec, SnmpSettings, VirtualNetworkSpec, VpgSpec,
 } from '../domain/types';
 
 // 'active' is the managed state; 'maintenance' drained (BGP graceful shutdown), 'upgrading' an
@@ -44,6 +44,9 @@ export interface FabricServices {
   vpgs: VpgSpec[];
   /** absent in records written before external networks existed */
   externalNetworks?: ExternalNetworkSpec[];
+  /** absent in records written before security groups existed */
+  securityGroups?: SecurityGroupSpec[];
+  portProfiles?: PortProfileSpec[];
 }
 
 export interface FabricUpdate {

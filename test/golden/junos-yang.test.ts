@@ -85,6 +85,11 @@ d('rendered Junos XML against Juniper YANG 23.4R1', () => {
       .toEqual({ qfx: '0 2 valid, 0 invalid (junos-qfx 23.4R1)', mx: 'none' });
   }, 300000);
 
+  test('security groups (ethernet-switching filters) and a storm-control profile validate on an access leaf and an ERB leaf', () => {
+    expect(check('security', readFileSync(path.join(REPO, 'test/golden/fabrics/security-junos.yaml'), 'utf8'), ['leaf2', 'leaf3']))
+      .toEqual({ qfx: '0 2 valid, 0 invalid (junos-qfx 23.4R1)', mx: 'none' });
+  }, 300000);
+
   test('MX204 CRB and DC gateways with networks validate as MX (bridge-domains), their leaves as QFX', () => {
     expect(check('services-mx', readFileSync(path.join(REPO, 'test/golden/fabrics/services-mx.yaml'), 'utf8'), ['leaf1', 'gw1', 'gw2']))
       .toEqual({ qfx: '0 1 valid, 0 invalid (junos-qfx 23.4R1)', mx: '0 2 valid, 0 invalid (junos 23.4R1)' });

@@ -11,6 +11,9 @@ const CASES: [name: string, file: string][] = [
   // DC gateways to the outside (issue 16): MX204 and QFX10002 gateways, and the same on FRR
   ['dcgw-junos', path.join(REPO, 'test/golden/fabrics/dcgw-junos.yaml')],
   ['dcgw-frr', path.join(REPO, 'test/golden/fabrics/dcgw-frr.yaml')],
+  // security groups on VPG bindings (both) and a storm-control port profile (Junos)
+  ['security-frr', path.join(REPO, 'test/golden/fabrics/security-frr.yaml')],
+  ['security-junos', path.join(REPO, 'test/golden/fabrics/security-junos.yaml')],
 ];
 
 describe('golden configs: overlay services', () => {

@@ -114,7 +114,7 @@ describe('compileFabric', () => {
     const plans = byName(compile(f));
     expect(plans.spine1.features).toEqual(['basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_evpn_type5', 'overlay_networking', 'dc_gateway']);
     expect(plans.spine1.roles).toEqual(['DC-Gateway', 'Route-Reflector']);
-    expect(plans.leaf1.features).toEqual(['basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_networking', 'overlay_lag', 'overlay_multi_homing']);
+    expect(plans.leaf1.features).toEqual(['basic', 'ip_clos', 'overlay_bgp', 'overlay_evpn', 'overlay_networking', 'overlay_lag', 'overlay_multi_homing', 'overlay_security_group']);
   });
 
   test('settings reach every plan; BFD interval 0 turns BFD off', () => {

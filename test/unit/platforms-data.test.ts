@@ -34,7 +34,7 @@ describe('platform data', () => {
 
   test('junos and frr ship, each with every fact', () => {
     expect([...shipped.keys()]).toEqual(['frr', 'junos']);
-    expect(shipped.get('junos')!.facts).toEqual({ lag: { prefix: 'ae', first: 0 }, vlanScope: 'device', managementInterface: 'em0', loopbackInterface: 'lo0', bfdMinIntervalMs: 0, overlayEcmp: false, l2Model: 'vlans', igmpSnooping: true });
+    expect(shipped.get('junos')!.facts).toEqual({ lag: { prefix: 'ae', first: 0 }, vlanScope: 'device', managementInterface: 'em0', loopbackInterface: 'lo0', bfdMinIntervalMs: 0, overlayEcmp: false, l2Model: 'vlans', igmpSnooping: true, stormControl: true });
     expect(shipped.get('frr')!.facts.lag).toEqual({ prefix: 'bond', first: 1 });
   });
 

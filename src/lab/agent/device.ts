@@ -10,6 +10,7 @@ import { must, run, spawnDaemon, sleep, waitFor } from '../sh';
 import { removalScript, canonical } from './frrconf';
 import { parseInterfaces, planReconcile, featuresNeeded, EMPTY_NETDEV_STATE, type NetdevState, InterfacesError } from './interfaces';
 import { kernelFeatures, missingFeatures, describeMissing } from '../kernel';
+import { applyPortFilters, checkPortFilters, FilterError } from './filters';
 
 /** Written by `lab up` into the node's run directory (device.json). */
 export interface DeviceConfig {
@@ -301,6 +302,12 @@ export class Device {
     if (missing.length) {
       throw new ValidationError(`interfaces: this kernel lacks ${describeMissing(missing)}; run the lab with --backend vm`);
     }
+    try {
+      await checkPortFilters(c.interfaces);
+    } catch (e) {
+      if (e instanceof FilterError) throw new ValidationError(e.message);
+      throw e;
+    }
     if (c.frrConf.trim()) {
       const f = join(this.cfg.runDir, 'validate.conf');
       writeFileSync(f, c.frrConf);
@@ -332,6 +339,8 @@ export class Device {
       }
     }
     this.state.netdev = plan.state;
+    // Security groups (nftables) once the netdevs they name exist; a failure rolls back like any.
+    await applyPortFilters(next.interfaces, prev.interfaces);
     const removal = removalScript(prev.frrConf, next.frrConf);
     if (removal) {
       const f = join(this.cfg.runDir, 'removal.conf');

@@ -30,11 +30,16 @@ export function parseInterfaces(text: string): Iface[] {
   const byName = new Map<string, Iface>();
   const autos = new Set<string>();
   let cur: Iface | undefined;
+  // `port-filter` stanzas (security groups) are filters.ts's: skipped here up to the next stanza.
+  let filter = false;
   text.split('\n').forEach((raw, i) => {
     const lineNo = i + 1;
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const [kw, ...rest] = line.split(/\s+/);
+    if (kw === 'port-filter') { filter = true; cur = undefined; return; }
+    if (kw === 'auto' || kw === 'iface') filter = false;
+    if (filter) return;
     if (kw === 'auto') {
       for (const n of rest) autos.add(n);
       cur = undefined;

@@ -40,6 +40,8 @@ export class Fabrics {
     const services: FabricServices = {
       virtualNetworks: file.virtualNetworks ?? [], logicalRouters: file.logicalRouters ?? [],
       servers: file.servers ?? [], vpgs: file.vpgs ?? [], externalNetworks: file.externalNetworks ?? [],
+      ...(file.securityGroups?.length ? { securityGroups: file.securityGroups } : {}),
+      ...(file.portProfiles?.length ? { portProfiles: file.portProfiles } : {}),
     };
     return this.core.mutate(f, 'createFabric', (s, tx) => {
       if (s.fabric) throw conflict(`fabric ${f} already exists`, 'fabric.name');
