@@ -43,9 +43,10 @@ describeIf({ commands: ['redis-server', 'redis-cli'] })('Redis Cluster URL (real
     return { status: r.status, body: await r.json().catch(() => undefined) as Record<string, unknown> };
   };
   /** autoconfigure through the service's API; its job record read back through the API */
-  const autoconfigure = async () => {
+  const autoconfigure = async (o: { stream?: (jobId: string) => Promise<void> } = {}) => {
     const sub = await until('autoconfigure accepted', async () => { const r = await api('POST', `/api/v1/fabrics/${cf!.F}/autoconfigure`, {}).catch(() => undefined); return r?.status === 202 ? r : undefined; }, 30_000, 250);
     const jobId = sub.body.jobId as string;
+    await o.stream?.(jobId);
     const view = await until(`job ${jobId} final`, async () => {
       const r = await api('GET', `/api/v1/jobs/${jobId}`).catch(() => undefined);
       return r?.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(r.body.state as string) ? r.body : undefined;
@@ -92,9 +93,31 @@ describeIf({ commands: ['redis-server', 'redis-cli'] })('Redis Cluster URL (real
     expect(fab.status).toBe(200);
     expect(cf!.devices).toHaveLength(6);
 
-    const { jobId, view } = await autoconfigure();
+    // The job's live stream (SSE): the API's subscriber listens on the cluster (PUBSUB is per
+    // node: one of them counts it) and the stream ends when the job does.
+    let events = '';
+    let subscribers = 0;
+    const stream = async (jobId: string) => {
+      const r = await fetch(`${base}/api/v1/jobs/${jobId}/stream`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(90_000) });
+      expect(r.status).toBe(200);
+      const reader = r.body!.getReader();
+      for (let i = 0; i < 100_000 && !/event: end/.test(events); i++) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        events += Buffer.from(value).toString();
+        if (!subscribers) {
+          for (const n of c!.nodes) subscribers += Number(((await c!.node(n.port).call('PUBSUB', 'NUMSUB', 'jobs:changed')) as [string, number])[1]);
+        }
+      }
+      await reader.cancel().catch(() => undefined);
+    };
+    const { jobId, view } = await autoconfigure({ stream });
     expect([view.state, view.error]).toEqual(['succeeded', undefined]);
     expect(Object.keys(view.devices as object).sort()).toEqual([...cf!.devices].sort());
+    expect(events).toMatch(/^event: job/);
+    expect(events).toMatch(/event: patch/);
+    expect(events).toMatch(/event: end/);
+    expect(subscribers).toBeGreaterThanOrEqual(1);
     const by = new Map<string, number>();
     for (const d of cf!.devices) {
       const child = await Job.fromId(cf!.jobs.queue(DEVICE_QUEUE), childJobId(jobId, d));
