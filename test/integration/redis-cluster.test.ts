@@ -128,17 +128,24 @@ describeIf({ commands: ['redis-server', 'redis-cli'] })('Redis Cluster URL (real
     // The two worker processes took part (the service's own worker may have taken one too).
     for (const id of ids) expect(by.get(id) ?? 0).toBeGreaterThan(0);
 
-    // Every key on every primary carries the one hash tag: store, job records, locks, queues.
-    const keys: string[] = [];
-    for (const n of c!.nodes) {
-      const r = c!.node(n.port);
-      if ((await r.role())[0] !== 'master') continue;
-      let cursor = '0';
-      do { const [next, batch] = await r.scan(cursor, 'COUNT', 1000); keys.push(...batch); cursor = next; } while (cursor !== '0');
-    }
+    // Every key on every primary carries the one hash tag: store, job records, locks, queues,
+    // the API's rate-limit counters (a Redis error would let requests through unlimited), and
+    // the job metrics the workers flush every second.
+    const allKeys = async () => {
+      const keys: string[] = [];
+      for (const n of c!.nodes) {
+        const r = c!.node(n.port);
+        if ((await r.role())[0] !== 'master') continue;
+        let cursor = '0';
+        do { const [next, batch] = await r.scan(cursor, 'COUNT', 1000); keys.push(...batch); cursor = next; } while (cursor !== '0');
+      }
+      return keys;
+    };
+    const keys = await until('metrics flushed', async () => { const k = await allKeys(); return k.some((x) => x.startsWith('{fz}:fz:metrics:')) ? k : undefined; }, 15_000, 200);
     expect(keys.filter((k) => !k.startsWith(TAG))).toEqual([]);
     expect(keys).toContain(`{fz}:fz:f:${cf!.F}:devices`);
     expect(keys).toContain(`{fz}:job:${jobId}`);
+    expect(keys.some((k) => k.startsWith('{fz}:fz:rl:'))).toBe(true);
     expect(keys.some((k) => k.startsWith('{fz}:bull:device-ops:'))).toBe(true);
   });
 
