@@ -15,6 +15,7 @@ import { childJobId } from '../../src/jobs/engine';
 import { DEVICE_QUEUE } from '../../src/jobs/registry';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/store';
+import { RedisLeaseStore } from '../../src/discovery/dhcp/leases';
 
 jest.setTimeout(170_000);
 const PORTS = [7301, 7302, 7303, 7304, 7305, 7306];
@@ -146,6 +147,10 @@ describeIf({ commands: ['redis-server', 'redis-cli'] })('Redis Cluster URL (real
     expect(keys).toContain(`{fz}:fz:f:${cf!.F}:devices`);
     expect(keys).toContain(`{fz}:job:${jobId}`);
     expect(keys.some((k) => k.startsWith('{fz}:fz:rl:'))).toBe(true);
+    // SCAN on a cluster (store/schema.ts scanKeys): every primary, the key prefix added and stripped.
+    const leases = new RedisLeaseStore(cf!.redis);
+    await leases.decline(cf!.F, '10.9.9.9', 60_000);
+    expect([...await leases.declined(cf!.F)]).toEqual(['10.9.9.9']);
     expect(keys.some((k) => k.startsWith('{fz}:bull:device-ops:'))).toBe(true);
   });
 
