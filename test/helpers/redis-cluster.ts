@@ -45,8 +45,10 @@ export async function startTestCluster(o: { ports: number[]; replicas?: number; 
     for (const n of nodes) {
       for (let i = 0; i < 100 && !exited(n.proc); i++) await sleep(50);
       if (!exited(n.proc)) n.proc.kill('SIGKILL');
+      for (let i = 0; i < 100 && !exited(n.proc); i++) await sleep(50);
     }
-    rmSync(dir, { recursive: true, force: true });
+    // A server still writing as the dir goes makes rmSync fail with ENOTEMPTY: once more.
+    try { rmSync(dir, { recursive: true, force: true }); } catch { await sleep(500); rmSync(dir, { recursive: true, force: true }); }
   };
   const node = (port: number) => {
     const c = new Redis({ host: '127.0.0.1', port, password, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
