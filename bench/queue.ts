@@ -1,6 +1,7 @@
 // Benchmark: trivial device jobs per second through the real queue (BullMQ on a local
 // redis-server with AOF on, started in a temp dir).
 //   npx tsc -p . && node dist/bench/queue.js [jobs=20000] [concurrency=100] [flowDevices=5000] [--procs 1,2,4] [--only flow]
+//     [--redis-url redis+cluster://...]  (the fabric flow only, on that Redis: e.g. a cluster)
 // 1. raw: addBulk (chunks of 1,000) of trivial jobs on the device queue, a Worker with the given
 //    concurrency, timed from the first add to the last completion.
 // 2. flow: one fabric job through the job system (parent + a child per device, job records,
@@ -12,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, Worker, type ConnectionOptions } from 'bullmq';
-import { startLocalRedis, connectRedis, Store } from '../src/store';
+import { startLocalRedis, connectRedis, connectQueueRedis, isClusterUrl, queuePrefix, Store } from '../src/store';
 import { JobSystem, JobTypes } from '../src/jobs';
 import { BENCH_TYPE, registerJobTypes } from './queue-plugin';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -140,11 +141,16 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   const store = new Store(redis, { secretKey: randomBytes(32) });
   const types = new JobTypes();
   registerJobTypes(types);
-  const jobs = new JobSystem({ connection: redis, connect: () => connectRedis(url), lockBackend: store, types });
+  const cluster = isClusterUrl(url);
+  const jobs = new JobSystem({
+    connection: redis, ...(cluster ? { queueConnection: connectQueueRedis(url) } : {}), prefix: queuePrefix(url),
+    connect: () => connectQueueRedis(url), lockBackend: store, types,
+  });
   const children = procs > 0 ? await startWorkerProcs(url, dir, procs, concurrency) : [];
   if (procs === 0) await jobs.startWorkers({ redis, config: loadConfig({ DATA_DIR: dir }), logger: createLogger({ level: 'silent' }), store }, { concurrency });
-  const stats0 = await commandStats(redis);
-  const cpu0 = await redisCpu(redis);
+  // On a cluster INFO answers from any node: the Redis figures are left out there.
+  const stats0 = cluster ? new Map() : await commandStats(redis);
+  const cpu0 = cluster ? 0 : await redisCpu(redis);
   const own0 = process.cpuUsage();
   const workers0 = children.reduce((a, c) => a + procCpu(c.pid!), 0);
   const t0 = performance.now();
@@ -156,8 +162,8 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
     st = await jobs.records.state(id);
   }
   const totalMs = performance.now() - t0;
-  const stats1 = await commandStats(redis);
-  const redisCpuS = (await redisCpu(redis)) - cpu0;
+  const stats1 = cluster ? new Map() : await commandStats(redis);
+  const redisCpuS = cluster ? 0 : (await redisCpu(redis)) - cpu0;
   const own = process.cpuUsage(own0);
   const ownS = (own.user + own.system) / 1e6;
   const workersS = children.reduce((a, c) => a + procCpu(c.pid!), 0) - workers0;
@@ -173,7 +179,7 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   await jobs.close();
   redis.disconnect();
   const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s`;
-  return { totalMs, state: v?.state ?? 'missing', succeeded, phases, redis: `${cpu}; ${perDevice(stats0, stats1, n)}` };
+  return { totalMs, state: v?.state ?? 'missing', succeeded, phases, redis: cluster ? `cluster ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${cpu.replace(/redis-server [\d.]+ s, /, '')}` : `${cpu}; ${perDevice(stats0, stats1, n)}` };
 }
 
 async function main(): Promise<void> {
@@ -182,14 +188,16 @@ async function main(): Promise<void> {
   // --procs 1,2,4: the fabric flow again in that many worker processes; --only flow: skip raw BullMQ.
   const procList = (flag('--procs') ?? '').split(',').filter(Boolean).map(Number);
   const only = flag('--only');
+  // --redis-url redis+cluster://...: the fabric flow only, on that Redis (no local server).
+  const given = flag('--redis-url');
   const n = Number(args[0] ?? 20000);
   const concurrency = Number(args[1] ?? 100);
   const flowN = Number(args[2] ?? 5000);
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-queue-'));
-  const server = await startLocalRedis({ dataDir: dir });
+  const server = given ? { url: given, stop: async () => undefined } : await startLocalRedis({ dataDir: dir });
   try {
     console.log(`# queue bench ${new Date().toISOString()} node ${process.version} cpus ${cpus().length} load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    if (only !== 'flow') {
+    if (only !== 'flow' && !given) {
       const r = await raw(server.url, n, concurrency);
       console.log(`raw BullMQ: ${n} trivial jobs, concurrency ${concurrency}: added in ${r.addMs.toFixed(0)} ms; all done in ${r.totalMs.toFixed(0)} ms = ${(n / (r.totalMs / 1000)).toFixed(0)} jobs/s`);
       const sc = connectRedis(server.url);

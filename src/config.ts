@@ -57,7 +57,7 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const redisUrl = optional(env, 'REDIS_URL');
   if (redisUrl && !/^rediss?(\+sentinel|\+cluster)?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
+    throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port, rediss://..., redis+sentinel://host:port,.../<master> or redis+cluster://host:port,host:port/, got "${redisUrl.replace(/^[^@]*@/, '***@')}"`);
   }
   const redisPort = optional(env, 'REDIS_PORT') === undefined ? undefined : intVar(env, 'REDIS_PORT', 0, 1, 65535);
   if (redisPort !== undefined && redisUrl) throw new ConfigError('REDIS_PORT: sets the port of the embedded redis-server, but REDIS_URL is set (put the port in REDIS_URL)');

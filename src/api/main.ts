@@ -5,7 +5,7 @@
 // fails fast (a request answers 503 while Redis is down instead of hanging).
 import { flagsToEnv, loadConfig, ConfigError } from '../config';
 import { createLogger } from '../log';
-import { connectApiRedis, connectRedis, openStore, redactRedisUrl, redisReady, Store } from '../store';
+import { connectApiRedis, connectQueueRedis, openStore, queuePrefix, redactRedisUrl, redisReady, Store } from '../store';
 import { openJobSystem, builtinJobTypes } from '../jobs/runtime';
 import { TokenStore } from './auth';
 import { buildApp } from './app';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     concurrency: config.jobConcurrency, lockDurationMs: config.jobLockMs,
   });
   // Scheduled drift check (issue 7): DRIFT_INTERVAL_SECONDS, unset or 0 = off.
-  const drift = await startDriftScheduler({ connect: () => connectRedis(opened.url, { connectionName: 'fabric-drift' }), store: opened.store, intervalSeconds: driftIntervalSeconds() });
+  const drift = await startDriftScheduler({ connect: () => connectQueueRedis(opened.url, { connectionName: 'fabric-drift' }), prefix: queuePrefix(opened.url), store: opened.store, intervalSeconds: driftIntervalSeconds() });
   const apiRedis = connectApiRedis(opened.url);
   await redisReady(apiRedis);
   const apiStore = new Store(apiRedis, { secretKey: opened.secretKey });

@@ -36,7 +36,10 @@ class JobChangeHub {
       sub.on('message', (_ch: string, jobId: string) => {
         for (const f of this.watchers.get(jobId) ?? []) f();
       });
-      void sub.subscribe(JOB_CHANGED_CHANNEL).catch(() => undefined);
+      // Once connected: the API's connection queues nothing offline, so a SUBSCRIBE sent before
+      // the duplicate is up fails (a cluster's always is); ioredis resubscribes after reconnects.
+      const subscribe = () => { void sub.subscribe(JOB_CHANGED_CHANNEL).catch(() => undefined); };
+      if (sub.status === 'ready') subscribe(); else sub.once('ready', subscribe);
       this.sub = sub;
     }
     let set = this.watchers.get(id);

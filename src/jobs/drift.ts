@@ -110,11 +110,13 @@ export function driftIntervalSeconds(env: NodeJS.ProcessEnv = process.env): numb
 /** Starts the scheduled drift check (one scheduler id: many workers, one schedule). */
 export async function startDriftScheduler(o: {
   connect: () => Redis; store: Store; intervalSeconds: number; onChecked?: (r: Record<string, string[]>) => void;
+  /** BullMQ prefix (store's queuePrefix: hash-tagged on a cluster; default BullMQ's `bull`) */
+  prefix?: string;
   /** how devices are reached (default: the service's push settings) */
   connectDevice?: DevicePush['connect'];
 }): Promise<{ close(): Promise<void> }> {
   const qc = o.connect();
-  const queue = new Queue(DRIFT_QUEUE, { connection: qc as unknown as ConnectionOptions });
+  const queue = new Queue(DRIFT_QUEUE, { connection: qc as unknown as ConnectionOptions, ...(o.prefix ? { prefix: o.prefix } : {}) });
   if (o.intervalSeconds <= 0) {
     // Off: drop a schedule an earlier start made; no worker at all.
     await queue.removeJobScheduler('drift');
@@ -125,7 +127,7 @@ export async function startDriftScheduler(o: {
     const r = await recordDrift(o.store, o.connectDevice);
     o.onChecked?.(r);
     return r;
-  }, { connection: wc as unknown as ConnectionOptions, concurrency: 1 });
+  }, { connection: wc as unknown as ConnectionOptions, concurrency: 1, ...(o.prefix ? { prefix: o.prefix } : {}) });
   await queue.upsertJobScheduler('drift', { every: o.intervalSeconds * 1000 }, { name: 'drift-check', opts: { removeOnComplete: 10, removeOnFail: 10 } });
   return {
     close: async () => {

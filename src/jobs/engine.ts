@@ -40,6 +40,8 @@ export class JobFinishedError extends Error {
 export interface JobSystemOptions {
   /** Connection for queues and records (ioredis from connectRedis). */
   connection: Redis;
+  /** Connection for the queues when it must differ from `connection`: on a cluster BullMQ refuses ioredis' keyPrefix (store: connectQueueRedis). Closed by close()/shutdown(). */
+  queueConnection?: Redis;
   /** Makes fresh connections for workers (BullMQ workers block on their own). */
   connect: () => Redis;
   /** BullMQ key prefix (default `bull`). */
@@ -122,7 +124,7 @@ export class JobSystem {
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.opts.connection as ConnectionOptions, prefix: this.prefix });
+      q = new Queue(name, { connection: (this.opts.queueConnection ?? this.opts.connection) as ConnectionOptions, prefix: this.prefix });
       q.on('error', () => { /* connection errors surface through ioredis reconnects */ });
       this.queues.set(name, q);
     }
@@ -620,6 +622,7 @@ export class JobSystem {
     await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+    this.opts.queueConnection?.disconnect();
   }
 
   /** A job's final state: this process's listeners, and the metrics every process adds to. */
@@ -695,5 +698,6 @@ export class JobSystem {
     await flushSharedMetrics();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.queues.clear();
+    this.opts.queueConnection?.disconnect();
   }
 }

@@ -221,14 +221,14 @@ export class JobRecords {
        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
        if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[5]) end
        for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
-       redis.call('PUBLISH', ARGV[7], KEYS[1]:sub(5))
+       redis.call('PUBLISH', ARGV[7], ARGV[8])
        return 1`,
       5, K.job(id), K.log(id), K.steps(id), K.order(id), K.dev(id),
       state, new Date().toISOString(),
       fields.result === undefined ? '' : JSON.stringify(fields.result),
       fields.error ?? '',
       fields.message ? JSON.stringify({ at: new Date().toISOString(), message: fields.message }) : '',
-      String(RECORD_TTL_S), JOB_CHANGED_CHANNEL,
+      String(RECORD_TTL_S), JOB_CHANGED_CHANNEL, id,
     );
     return res === 1;
   }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config';
 import type { Logger } from '../log';
-import { connectRedis, type Store } from '../store';
+import { connectQueueRedis, isClusterUrl, queuePrefix, type Store } from '../store';
 import { onboardJob } from '../discovery/onboard';
 import { autoconfigureJob } from './autoconfigure';
 import { JobSystem } from './engine';
@@ -50,7 +50,11 @@ export function openJobSystem(opts: { redis: Redis; url: string; store: Store; c
   return new JobSystem({
     types: opts.types,
     connection: opts.redis,
-    connect: () => connectRedis(opts.url, { connectionName: 'fabric-worker' }),
+    // Plain Redis and Sentinel: the queues share the store's connection. A cluster: their own,
+    // without the store's key prefix, and BullMQ's prefix carries the hash tag (redis-url.ts).
+    ...(isClusterUrl(opts.url) ? { queueConnection: connectQueueRedis(opts.url, { connectionName: 'fabric-queues' }) } : {}),
+    prefix: queuePrefix(opts.url),
+    connect: () => connectQueueRedis(opts.url, { connectionName: 'fabric-worker' }),
     lockBackend: opts.store,
     lockTtlMs: opts.config.fabricLockTtlMs,
   });

@@ -5,8 +5,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, re
 import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
-import Redis, { RedisOptions } from 'ioredis';
-import { redisTarget } from './redis-url';
+import Redis, { Cluster, type ClusterNode, RedisOptions } from 'ioredis';
+import { CLUSTER_KEY_PREFIX, CLUSTER_QUEUE_PREFIX, isClusterUrl, redisTarget } from './redis-url';
 
 export interface LocalRedis {
   url: string;
@@ -209,6 +209,17 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
 }
 
 /**
+ * A connection for BullMQ (queues, workers). The same as connectRedis except on a cluster, where
+ * BullMQ refuses ioredis' keyPrefix and puts the hash tag in its own prefix (queuePrefix).
+ */
+export function connectQueueRedis(url: string, extra: RedisOptions = {}): Redis {
+  return newRedis(url, extra, { queues: true });
+}
+
+/** BullMQ's key prefix for `url`: `bull` (BullMQ's default), `{fz}:bull` on a cluster. */
+export const queuePrefix = (url: string): string => (isClusterUrl(url) ? CLUSTER_QUEUE_PREFIX : 'bull');
+
+/**
  * The API's connection: a command fails within `commandTimeoutMs` and at once while Redis is
  * down (no offline queue), so a request answers 503 instead of hanging until Redis returns.
  */
@@ -226,7 +237,7 @@ export function redisReady(r: Redis, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-function newRedis(url: string, extra: RedisOptions): Redis {
+function newRedis(url: string, extra: RedisOptions, o: { queues?: boolean } = {}): Redis {
   const target = redisTarget(url);
   const opts: RedisOptions = {
     maxRetriesPerRequest: null,
@@ -239,9 +250,33 @@ function newRedis(url: string, extra: RedisOptions): Redis {
     lazyConnect: false,
     ...extra,
   };
-  const r = 'url' in target ? new Redis(target.url, opts) : new Redis({ ...target.options, ...opts });
+  const r = 'cluster' in target ? newCluster(target.cluster.nodes, { ...target.cluster.options, ...opts }, o.queues ? undefined : CLUSTER_KEY_PREFIX)
+    : 'url' in target ? new Redis(target.url, opts) : new Redis({ ...target.options, ...opts });
   // Connection errors surface through the commands that fail; without a listener ioredis
   // prints "Unhandled error event" for every reconnect attempt.
   r.on('error', () => undefined);
   return r;
+}
+
+/**
+ * ioredis Cluster, typed as Redis: it has the same commands, MULTI and EVAL (every key in one slot,
+ * see CLUSTER_KEY_PREFIX), pub/sub and duplicate(); the rest of the service need not know. What
+ * differs (SCAN runs per node) is handled where keys are scanned (schema.ts scanKeys).
+ */
+function newCluster(nodes: ClusterNode[], node: RedisOptions, keyPrefix: string | undefined): Redis {
+  const { enableOfflineQueue, ...redisOptions } = node;
+  const c = new Cluster(nodes, {
+    redisOptions,
+    ...(keyPrefix ? { keyPrefix } : {}),
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: (times) => Math.min(times * 50, 2_000),
+    // A failover takes a few seconds (cluster-node-timeout plus the election): commands that hit
+    // the dead primary or CLUSTERDOWN retry for about 20 s before they fail.
+    maxRedirections: 100,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+  });
+  return c as unknown as Redis;
 }

@@ -6,7 +6,7 @@
 // Versions: 0 = no version key (every release before it); 1 = today's layout (docs/store.md).
 // A migration step must be idempotent: several processes starting at once may all run it;
 // the version then moves on by compare-and-set, once.
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { StoreKeys } from './keys';
 
 export const SCHEMA_VERSION = 1;
@@ -39,12 +39,24 @@ const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** SCAN in batches (never KEYS: a large Redis serves others meanwhile). Bounded by SCAN's own end. */
+/**
+ * SCAN in batches (never KEYS: a large Redis serves others meanwhile). Bounded by SCAN's own end.
+ * On a cluster (redis-url.ts) SCAN is per node and ioredis' keyPrefix does not apply to its
+ * pattern nor strip it from the answer: every primary is scanned with the prefix added, and the
+ * keys come back without it, as they are named everywhere else.
+ */
 export async function* scanKeys(redis: Redis, pattern: string, count = 1000): AsyncGenerator<string[]> {
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster ? redis as unknown as Cluster : undefined;
+  if (!cluster) { yield* scanNode(redis, pattern, count, ''); return; }
+  const prefix = cluster.options.keyPrefix ?? '';
+  for (const node of cluster.nodes('master')) yield* scanNode(node, prefix + pattern, count, prefix);
+}
+
+async function* scanNode(redis: Redis, pattern: string, count: number, strip: string): AsyncGenerator<string[]> {
   let cursor = '0';
   for (let i = 0; i < 10_000_000; i++) {
     const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', count);
-    yield batch;
+    yield strip ? batch.map((k) => k.slice(strip.length)) : batch;
     if (next === '0') return;
     cursor = next;
   }

@@ -16,7 +16,7 @@ import { ARM, RELEASE, REACHED, RUNS, ENDPOINTS, type Arm, type Reached } from '
 import { runSim, type Sim } from '../../src/lab/sim';
 import type { NetconfDevice } from '../../src/lab/netconf-server';
 import { NetconfClient } from '../../src/netconf/client';
-import { Store } from '../../src/store';
+import { Store, connectQueueRedis, isClusterUrl, queuePrefix } from '../../src/store';
 import { JobSystem, JobTypes, FINAL_STATES, type JobView } from '../../src/jobs';
 import { planFromStore } from '../../src/jobs/plan-from-store';
 import { commitText, comparableIntended, diffFiles, readRunning } from '../../src/jobs/push';
@@ -139,10 +139,13 @@ export async function simPeer(o: { leaves?: number } = {}): Promise<ChaosPeer> {
   };
 }
 
-export async function startChaosFabric(o: { tag: string; workerEnv?: Record<string, string>; peer?: ChaosPeer }): Promise<ChaosFabric> {
+/** Another Redis than the one-server default (a cluster: redis-cluster.ts); t.restart()/server() then do not exist. */
+export type ChaosRedis = Pick<TestRedis, 'url' | 'client' | 'secretKey' | 'stop'>;
+
+export async function startChaosFabric(o: { tag: string; workerEnv?: Record<string, string>; peer?: ChaosPeer; redis?: ChaosRedis }): Promise<ChaosFabric> {
   const F = `${o.tag}f`;
   const dir = mkdtempSync(path.join(tmpdir(), `${o.tag}-`));
-  const t = await startTestRedis();
+  const t = (o.redis ?? await startTestRedis()) as TestRedis;
   const redis = t.client();
   const store = new Store(redis, { secretKey: t.secretKey });
   const peer = o.peer ?? await simPeer();
@@ -163,7 +166,12 @@ export async function startChaosFabric(o: { tag: string; workerEnv?: Record<stri
   // Allocated once up front, as after onboarding: the tests predict each job's intended configs,
   // and a fresh fabric's first allocation follows Redis' hash order, which a restart may change.
   await store.allocateFabric(F);
-  const jobs = new JobSystem({ connection: redis, connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS, types: new JobTypes() }); // submits only: the workers are processes
+  // Submits only: the workers are processes. On a cluster the queues take their own connection and prefix (runtime.ts).
+  const cluster = isClusterUrl(t.url);
+  const jobs = new JobSystem({
+    connection: redis, ...(cluster ? { queueConnection: connectQueueRedis(t.url) } : {}), prefix: queuePrefix(t.url),
+    connect: () => t.client(), lockBackend: store, lockTtlMs: FABRIC_LOCK_TTL_MS, types: new JobTypes(),
+  });
   const workers: WorkerProc[] = [];
 
   const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProc> => {

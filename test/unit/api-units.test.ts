@@ -27,7 +27,7 @@ describe('service environment', () => {
   it('refuses bad values with one line naming the variable', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT: expected an integer, got "eighty"'));
     expect(() => loadConfig({ JOB_CONCURRENCY: '0' })).toThrow('JOB_CONCURRENCY: 0 is outside 1..10000');
-    expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow('REDIS_URL: expected redis://[:password@]host:port, rediss://... or redis+sentinel://host:port,.../<master>, got "localhost:6379"');
+    expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow('REDIS_URL: expected redis://[:password@]host:port, rediss://..., redis+sentinel://host:port,.../<master> or redis+cluster://host:port,host:port/, got "localhost:6379"');
     expect(() => loadConfig({ FABRIC_SECRET_KEY: 'c2hvcnQ=' })).toThrow('FABRIC_SECRET_KEY: expected 32 bytes, base64-encoded');
   });
 });

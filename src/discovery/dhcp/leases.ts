@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ClientIdentity } from './identity';
+import { scanKeys } from '../../store/schema';
 
 export type LeaseState = 'offered' | 'bound';
 
@@ -123,13 +124,9 @@ export class RedisLeaseStore implements LeaseStore {
 
   async declined(fabric: string): Promise<Set<string>> {
     const out = new Set<string>();
-    let cursor = '0';
     const match = `${this.prefix}declined:${fabric}:*`;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      for (const k of keys) out.add(k.slice(match.length - 1));
-      cursor = next;
-    } while (cursor !== '0');
+    // scanKeys: on a cluster it scans every primary and strips the connection's key prefix.
+    for await (const keys of scanKeys(this.redis, match, 500)) for (const k of keys) out.add(k.slice(match.length - 1));
     return out;
   }
 

@@ -4,13 +4,15 @@
 // <interface>" once bound, its packet counts on SIGUSR2 ("dhcp stats {...}") and when it
 // stops (SIGTERM, SIGINT: "dhcp stopped {...}").
 import Redis from 'ioredis';
+import { connectRedis } from '../../store';
 import { startDhcpFromEnv } from './index';
 
 const num = (v: string | undefined, dflt: number): number => (v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt);
 
 async function main(): Promise<void> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = url.startsWith('/') ? new Redis({ path: url }) : new Redis(url);
+  // connectRedis: the same URL forms as the service (Sentinel, Cluster with its key prefix).
+  const redis = url.startsWith('/') ? new Redis({ path: url }) : connectRedis(url);
   const log = (m: string): void => { process.stdout.write(`${new Date().toISOString()} ${m}\n`); };
   const server = await startDhcpFromEnv(redis, process.env, {
     log, registryCacheMs: num(process.env.DHCP_REGISTRY_CACHE_MS, 1000), offerMs: num(process.env.DHCP_OFFER_MS, 30_000),
