@@ -150,7 +150,6 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
         pv.esi = esiOf(file.fabric.name, pv.esiIndex);
         pv.lacpSystemId = lacpSystemIdOf(pv.esi);
         pv.esId = esIdOf(pv.esi);
-        pv.esDfPref = 50000 - 100 * [...new Set(v.ports.map((p) => p.device))].indexOf(dev);
       }
       planVpgs.push(pv);
     }

@@ -107,21 +107,6 @@ function validate(f: Iface, all: Map<string, Iface>): void {
   if (f.kind === 'vxlan' && one(f, 'vxlan-local-tunnelip') && !/^[0-9.]+$/.test(one(f, 'vxlan-local-tunnelip')!)) {
     throw new InterfacesError(`${where}: vxlan-local-tunnelip must be an IPv4 address`);
   }
-  for (const k of ['hwaddress', 'es-sys-mac']) {
-    const v = one(f, k);
-    if (v !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new InterfacesError(`${where}: ${k} "${v}" is not a MAC address`);
-  }
-  for (const k of ['bridge-arp-nd-suppress', 'bridge-mcsnoop']) {
-    const v = one(f, k);
-    if (v !== undefined && !['on', 'off', 'yes', 'no', '1', '0'].includes(v)) throw new InterfacesError(`${where}: ${k} must be on or off`);
-  }
-  if (f.attrs.has('bridge-mcsnoop') && f.kind !== 'bridge') throw new InterfacesError(`${where}: bridge-mcsnoop belongs on a bridge`);
-  if (one(f, 'es-sys-mac') && f.kind !== 'bond') throw new InterfacesError(`${where}: es-sys-mac belongs on a bond (its LACP actor system)`);
-  // The Ethernet segment itself is FRR's (`evpn mh es-id`/`es-df-pref` in frr.conf): accepting
-  // these here and applying nothing would hide a missing frr.conf line, so they are refused.
-  for (const k of ['es-id', 'es-df-pref']) {
-    if (f.attrs.has(k)) throw new InterfacesError(`${where}: ${k} is not applied by this agent; put "evpn mh ${k}" under the interface in frr.conf`);
-  }
   const mode = one(f, 'bond-mode');
   if (mode && !['802.3ad', 'active-backup', 'balance-rr', 'balance-xor', 'broadcast', 'balance-tlb', 'balance-alb'].includes(mode)) {
     throw new InterfacesError(`${where}: bond-mode "${mode}" unknown`);
@@ -158,7 +143,7 @@ export function creationSignature(f: Iface): string {
     case 'vxlan':
       return `vxlan id ${one(f, 'vxlan-id')} local ${one(f, 'vxlan-local-tunnelip') ?? '-'} dstport ${one(f, 'vxlan-dstport') ?? '4789'} ttl ${one(f, 'vxlan-ttl') ?? '-'}`;
     case 'bond':
-      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'} actor ${one(f, 'es-sys-mac') ?? '-'}`;
+      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'}`;
     case 'vlan': {
       const p = vlanParams(f)!;
       return `vlan ${p.raw} ${p.id} ${one(f, 'vlan-protocol') ?? '802.1q'}`;
@@ -189,7 +174,6 @@ export interface ReconcilePlan {
 }
 
 let vrfTableNext = 1001;
-const ON = new Set(['on', 'yes', '1']);
 
 /**
  * Commands taking the kernel from `prev` (what the agent made before) to `ifaces`.
@@ -241,8 +225,6 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
           if ((one(f, 'bond-mode') ?? '') === '802.3ad') {
             a.push('lacp_rate', one(f, 'bond-lacp-rate') === '1' || one(f, 'bond-lacp-rate') === 'fast' ? 'fast' : 'slow');
             if (one(f, 'bond-min-links')) a.push('min_links', one(f, 'bond-min-links')!);
-            // Both legs of an ESI-LAG present one LACP system (es-sys-mac) so the server sees one partner.
-            if (one(f, 'es-sys-mac')) a.push('ad_actor_system', one(f, 'es-sys-mac')!);
           }
           if (one(f, 'bond-miimon')) a.push('miimon', one(f, 'bond-miimon')!);
           ip(...a);
@@ -278,12 +260,7 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
   }
   for (const f of ifaces) {
     if (one(f, 'mtu')) ip('link', 'set', f.name, 'mtu', one(f, 'mtu')!);
-    if (one(f, 'hwaddress')) ip('link', 'set', f.name, 'address', one(f, 'hwaddress')!);
     if (f.kind === 'vxlan' && one(f, 'bridge-learning') === 'off') cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'learning', 'off']);
-    const suppress = one(f, 'bridge-arp-nd-suppress');
-    if (suppress !== undefined) cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'neigh_suppress', ON.has(suppress) ? 'on' : 'off']);
-    const snoop = one(f, 'bridge-mcsnoop');
-    if (snoop !== undefined && f.kind === 'bridge') ip('link', 'set', f.name, 'type', 'bridge', 'mcast_snooping', ON.has(snoop) ? '1' : '0');
     const addrs = f.attrs.get('address') ?? [];
     next.addresses[f.name] = addrs;
     for (const a of prev.addresses[f.name] ?? []) if (!addrs.includes(a)) ip('addr', 'del', a, 'dev', f.name);
