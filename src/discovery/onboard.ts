@@ -40,7 +40,7 @@ export interface OnboardParams {
   snmpPort?: number;
   /** greenfield: DHCP lease time handed out (default 3600 s) */
   leaseSeconds?: number;
-  /** greenfield: how long a device may take to apply its bootstrap (default 120 s) */
+  /** greenfield: how long a device may take to apply its bootstrap (default: timeoutSeconds, at least 120 s) */
   bootstrapWaitSeconds?: number;
   /** greenfield: LLDP re-reads (5 s apart) while links look one-sided (default 4) */
   lldpSettleRounds?: number;
@@ -200,7 +200,9 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
   const secrets = await store.getFabricSecrets(ctx.fabric);
   // facts: NETCONF with the fabric's credentials (greenfield: once the bootstrap is applied)
   await ctx.step('facts');
-  const waitMs = p.mode === 'greenfield' ? (p.bootstrapWaitSeconds ?? 120) * 1000 : 0;
+  // A device may take as long as the onboarding window to come up after its lease (a loaded
+  // host under software emulation needs more than 120 s); the retry ends as soon as it answers.
+  const waitMs = p.mode === 'greenfield' ? (p.bootstrapWaitSeconds ?? Math.max(120, p.timeoutSeconds ?? 120)) * 1000 : 0;
   // brownfield: what the device runs too (same session), adopted at finalize
   const bf = p.mode === 'brownfield' ? await readFactsAndUnderlay(ip, { credentials: secrets.credentials, port: p.netconfPort, allow }) : undefined;
   const facts = bf ? bf.facts : await factsWithRetry(ip, secrets.credentials, { allow, port: p.netconfPort, waitMs, checkCancel: () => ctx.checkCancel() });

@@ -174,6 +174,11 @@ export interface Allocations {
   asns: Record<string, number>;
   /** link key (see linkKey) -> /31 CIDR; the link's first end takes the lower address */
   links: Record<string, string>;
+  /**
+   * multihomed VPG name -> its Ethernet segment index 1..65535 (ESI bytes 9-10 behind the
+   * fabric's prefix). Absent in records stored before ESIs were allocated.
+   */
+  esis?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------- device plan (intent output)
@@ -315,8 +320,10 @@ export interface PlanLogicalRouter {
 export interface PlanVpg {
   name: string;
   server?: string;
-  /** Type-0 ESI (10 bytes) when the VPG spans two or more leaves. */
+  /** Type-0 ESI (10 bytes) when the VPG spans two or more leaves: the fabric's prefix, then esiIndex. */
   esi?: string;
+  /** The segment's stable index (1..65535) from the store's allocations, in ESI bytes 9-10. */
+  esiIndex?: number;
   /** LACP system id (and FRR es-sys-mac), from the ESI, when multi-homed. */
   lacpSystemId?: string;
   /** FRR local ES id (1..16777215), the same on every leaf of the VPG, from the ESI. */

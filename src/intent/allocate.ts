@@ -10,6 +10,7 @@
 //   again at once and the next new owner may take it (lowest free). A store that wants a
 //   quarantine can keep its own tombstones and pass them in as pseudo-owners.
 // - Pools are exhausted -> FabricError naming the pool, its size and how many were needed.
+// - ESI indexes (1..65535) per multihomed VPG follow the same rules (allocateEsis).
 import { FabricError } from '../domain/errors';
 import { RESERVED_ASNS } from '../domain/validate';
 import { Cidr, formatIp, hostRange, parseCidr, parseIp } from '../domain/ipv4';
@@ -165,5 +166,38 @@ export function allocate(file: FabricFile, existing: Allocations = emptyAllocati
       `fabric.namespaces.fabric: pool exhausted: ${poolText(ns.fabric)} holds ${p2p.size} /31 subnets, ${needed} addressed links need one each`),
   );
 
-  return { loopbacks, asns, links };
+  // ESI indexes are written by the services' commit; a record that has them keeps them current
+  // here (and one without them, e.g. an offline render, compiles them from file order).
+  return { loopbacks, asns, links, ...(existing.esis ? { esis: allocateEsis(file, existing.esis) } : {}) };
+}
+
+/** VPGs whose ports span two or more devices: each is one Ethernet segment. */
+export function multihomedVpgs(file: FabricFile): string[] {
+  return (file.vpgs ?? []).filter((v) => new Set(v.ports.map((p) => p.device)).size > 1).map((v) => v.name);
+}
+
+/**
+ * Stable ESI indexes: a multihomed VPG keeps the index it has; a new one takes the lowest free
+ * index; a VPG that is gone (or no longer multihomed) frees its index. Pure; the store runs it
+ * inside the services' transaction.
+ */
+export function allocateEsis(file: FabricFile, existing: Record<string, number> = {}): Record<string, number> {
+  const owners = multihomedVpgs(file);
+  const used = new Set<number>();
+  const out: Record<string, number> = {};
+  for (const o of owners) {
+    if (!Object.hasOwn(existing, o)) continue;
+    const v = existing[o];
+    if (Number.isInteger(v) && v >= 1 && v <= 0xffff && !used.has(v)) { used.add(v); out[o] = v; }
+  }
+  let next = 1;
+  for (const o of owners) {
+    if (Object.hasOwn(out, o)) continue;
+    while (used.has(next)) next++;
+    if (next > 0xffff) throw new FabricError('vpgs', `vpgs: ${owners.length} multihomed VPGs, but an ESI index holds 65535`);
+    used.add(next);
+    out[o] = next;
+  }
+  // file order, so the stored record does not depend on allocation history
+  return Object.fromEntries(owners.map((o) => [o, out[o]]));
 }

@@ -146,7 +146,7 @@ export function compileFabric(
     return plan;
   });
   // Overlay services (VNs, LRs, VPGs) onto the plans of the devices they touch.
-  return compileServices(file, plans, (p) => factsOf(profileNamed(profiles, p.profile)!, platforms));
+  return compileServices(file, plans, (p) => factsOf(profileNamed(profiles, p.profile)!, platforms), allocations.esis);
 }
 
 export interface FabricPlan {

@@ -10,6 +10,7 @@ import { formatIp, parseCidr, parseIp } from '../domain/ipv4';
 import { isUntagged } from '../domain/services';
 import { compileExternal, gatewayRouters } from './external';
 import { compileSecurity } from './security';
+import { allocateEsis } from './allocate';
 import {
   DevicePlan, FabricFile, PlanIrb, PlanLogicalRouter, PlanVirtualNetwork, PlanVpg, PlatformFacts, VirtualNetworkSpec,
 } from '../domain/types';
@@ -21,10 +22,21 @@ export const VLAN_POOL_END = 4094;
 /** RD assigned numbers: <loopback>:<RD_BASE + local VLAN> (":1" stays the default switch's). */
 export const RD_BASE = 10000;
 
-/** Type-0 ESI (10 bytes, first 00) from the fabric and VPG names: the same on every leaf. */
-export function deriveEsi(fabric: string, vpg: string): string {
-  const h = createHash('sha256').update(`${fabric}/${vpg}`).digest();
-  return ['00', ...[...h.subarray(0, 9)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+/**
+ * The fabric's ESI prefix: type 0, then 7 bytes from the fabric name, so every ESI of a fabric
+ * has the same first 8 bytes (and one ES-import route target, which RFC 7432 7.6 derives from
+ * the ESI's high-order bytes) and segments differ only in bytes 9-10, as Juniper's EVPN LAG
+ * guide asks.
+ */
+export function esiPrefixOf(fabric: string): string[] {
+  const h = createHash('sha256').update(`esi/${fabric}`).digest();
+  return ['00', ...[...h.subarray(0, 7)].map((b) => b.toString(16).padStart(2, '0'))];
+}
+
+/** Type-0 ESI of segment `index` (1..65535) of a fabric: the same on every leaf of the VPG. */
+export function esiOf(fabric: string, index: number): string {
+  if (!Number.isInteger(index) || index < 1 || index > 0xffff) throw new FabricError('vpgs', `ESI index ${index} is outside 1..65535`);
+  return [...esiPrefixOf(fabric), (index >> 8).toString(16).padStart(2, '0'), (index & 0xff).toString(16).padStart(2, '0')].join(':');
 }
 
 /** LACP system id (locally administered unicast MAC) from an ESI's last five bytes. */
@@ -32,7 +44,7 @@ export function lacpSystemIdOf(esi: string): string {
   return ['02', ...esi.split(':').slice(5)].join(':');
 }
 
-/** FRR local ES id 1..16777215 from an ESI's last three bytes (with es-sys-mac it names the ES). */
+/** FRR local ES id 1..16777215 from an ESI's last three bytes (with es-sys-mac it names the ES; unique per fabric since bytes 1-8 are). */
 export function esIdOf(esi: string): number {
   const b = esi.split(':').slice(7).map((x) => parseInt(x, 16));
   return ((b[0] << 16) | (b[1] << 8) | b[2]) || 1;
@@ -53,13 +65,16 @@ function gatewayCidr(vn: VirtualNetworkSpec): { gw: string; len: number; base: n
  * fresh objects; nothing else is touched). Expects a validated file. `factsOf` gives a device's
  * platform facts (its profile's, src/domain/platforms.ts).
  */
-export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: (plan: DevicePlan) => PlatformFacts): DevicePlan[] {
+export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: (plan: DevicePlan) => PlatformFacts,
+  storedEsis: Record<string, number> = {}): DevicePlan[] {
   const vns = file.virtualNetworks ?? [];
   const lrs = file.logicalRouters ?? [];
   const vpgs = file.vpgs ?? [];
   if (vns.length === 0 && lrs.length === 0 && vpgs.length === 0) return plans;
   const asn = file.fabric.namespaces.overlayAsn;
   if (asn === undefined) throw new FabricError('fabric.namespaces.overlayAsn', 'fabric.namespaces.overlayAsn: missing: virtual networks need the overlay ASN');
+  // The store's indexes; a VPG it has not seen yet gets the one the store would hand out next.
+  const esiIndex = allocateEsis(file, storedEsis);
   const vnByName = new Map(vns.map((v) => [v.name, v]));
   const lrOf = new Map<string, (typeof lrs)[number]>();
   for (const lr of lrs) for (const n of lr.networks) lrOf.set(n, lr);
@@ -136,7 +151,8 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
         pv.interface = pv.lag;
       }
       if (lv.multi) {
-        pv.esi = deriveEsi(file.fabric.name, v.name);
+        pv.esiIndex = esiIndex[v.name];
+        pv.esi = esiOf(file.fabric.name, pv.esiIndex);
         pv.lacpSystemId = lacpSystemIdOf(pv.esi);
         pv.esId = esIdOf(pv.esi);
       }

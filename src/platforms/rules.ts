@@ -16,6 +16,8 @@ export const RULES: readonly Rule[] = [
     source: 'Juniper "EVPN Multihoming Overview" (ESI on aggregated Ethernet interfaces); FRR "EVPN multihoming" (es-id on a bond)' },
   { id: 'esi-same-on-legs', reason: 'every leaf of one Ethernet segment must announce the same ESI, or the server sees two segments',
     source: 'RFC 7432 section 5; Juniper "EVPN Multihoming Overview"' },
+  { id: 'esi-fabric-prefix', reason: 'a fabric\'s type-0 ESIs share their first 8 bytes and differ in bytes 9-10, one per segment: the ES-import route target derives from the high-order bytes, and releases differ in how they handle many of them',
+    source: 'Juniper "EVPN LAG multihoming" guide (ESI assignment); RFC 7432 section 7.6 (ES-Import route target from the ESI)' },
   { id: 'vni-in-evpn', reason: 'a VNI bound to a VLAN but not in the EVPN list is never advertised (no type-2/3 routes)',
     source: 'Juniper "extended-vni-list"/"vni-options" (EVPN-VXLAN); FRR "EVPN: advertise-all-vni"' },
   { id: 'rd-unique', reason: 'two instances with one RD make their routes collide in the RRs and one is lost',
@@ -82,6 +84,23 @@ export function checkRenderedFabric(devices: RenderedPlan[], facts: (p: DevicePl
       let l = legs.get(v.name);
       if (!l) legs.set(v.name, (l = []));
       l.push({ device: plan.name, esi });
+    }
+  }
+  // One fabric-wide prefix (bytes 1-8), and one ESI per segment (bytes 9-10 tell them apart).
+  const typeZero = /^00(:[0-9a-f]{2}){9}$/i;
+  let prefixOwner: { device: string; esi: string } | undefined;
+  const segmentOf = new Map<string, string>();
+  for (const [vpg, l] of legs) {
+    for (const leg of l) {
+      if (leg.esi === undefined || !typeZero.test(leg.esi)) continue;
+      const esi = leg.esi.toLowerCase();
+      if (!prefixOwner) prefixOwner = { device: leg.device, esi };
+      else if (esi.slice(0, 23) !== prefixOwner.esi.slice(0, 23)) {
+        out.push({ rule: 'esi-fabric-prefix', device: leg.device, message: `VPG ${vpg}: ESI ${esi} does not start with the fabric's ${prefixOwner.esi.slice(0, 23)} (as on ${prefixOwner.device})` });
+      }
+      const other = segmentOf.get(esi);
+      if (other !== undefined && other !== vpg) out.push({ rule: 'esi-fabric-prefix', device: leg.device, message: `VPG ${vpg}: ESI ${esi} is also VPG ${other}'s` });
+      else segmentOf.set(esi, vpg);
     }
   }
   for (const [vpg, l] of legs) {

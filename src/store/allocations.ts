@@ -72,6 +72,8 @@ export class AllocationStore {
         loopbacks: { ...s.alloc.loopbacks, ...(imp.loopbacks ?? {}) },
         asns: { ...s.alloc.asns, ...(imp.asns ?? {}) },
         links: { ...s.alloc.links, ...(imp.links ?? {}) },
+        // ESI indexes come only with their VPGs (services): an import keeps them as they are
+        ...(s.alloc.esis ? { esis: s.alloc.esis } : {}),
       };
       for (const d of [...Object.keys(imp.loopbacks ?? {}), ...Object.keys(imp.asns ?? {})]) {
         if (!s.devices.has(d)) throw invalid(`allocations: no device ${d} in fabric ${f}`, `allocations.${d}`);

@@ -49,7 +49,7 @@ export function duplicateAllocation(a: Allocations): string | undefined {
     }
     return undefined;
   };
-  return check('loopback', a.loopbacks) ?? check('ASN', a.asns) ?? check('subnet', a.links);
+  return check('loopback', a.loopbacks) ?? check('ASN', a.asns) ?? check('subnet', a.links) ?? check('ESI index', a.esis ?? {});
 }
 
 /** Same entries (order aside). */
@@ -59,7 +59,7 @@ export function sameAllocations(a: Allocations, b: Allocations): boolean {
     for (const k in x) { if (x[k] !== y[k]) return false; n++; }
     return n === Object.keys(y).length;
   };
-  return eq(a.loopbacks, b.loopbacks) && eq(a.asns, b.asns) && eq(a.links, b.links);
+  return eq(a.loopbacks, b.loopbacks) && eq(a.asns, b.asns) && eq(a.links, b.links) && eq(a.esis ?? {}, b.esis ?? {});
 }
 
 /** Names the store can put into keys and events: the domain's rule. */

@@ -4,7 +4,7 @@
 import type { Allocations, FabricFile } from '../domain/types';
 import { parseFabricFile } from '../domain/parse';
 import { validateFabric } from '../domain/validate';
-import { allocate } from '../intent/allocate';
+import { allocate, allocateEsis } from '../intent/allocate';
 
 export type AllocateFn = (file: FabricFile, existing: Allocations) => Allocations;
 export type ValidateFn = (file: FabricFile) => void;
@@ -20,6 +20,11 @@ export function parseFile(input: string | object): FabricFile {
 /** H1's cross-object validation (pools, profiles, roles, ports); throws FabricError. */
 export function defaultValidate(): ValidateFn {
   return (file) => validateFabric(file);
+}
+
+/** ESI indexes of the multihomed VPGs (kept, lowest free for new ones); see allocateEsis. */
+export function esisFor(file: FabricFile, existing: Allocations): Record<string, number> {
+  return allocateEsis(file, existing.esis ?? {});
 }
 
 /** H1's pure allocation function. */

@@ -1,10 +1,13 @@
 // Overlay services of a fabric (virtual networks, logical routers, servers, VPGs): one JSON
 // record, changed only inside a version-checked commit after the whole fabric was validated
-// with the change.
+// with the change. The multihomed VPGs' ESI indexes are allocated in the same commit, so a VPG
+// keeps its Ethernet segment for as long as it exists.
 import type { Allocations, FabricFile } from '../domain/types';
 import type { Actor, FabricServices } from './types';
 import type { StoreCore } from './core';
-import { emptyServices, fileOf, sameJson } from './model';
+import { emptyServices, fileOf, sameJson, type Snapshot } from './model';
+import { esisFor } from './domain';
+import type { Tx } from './core';
 
 export class ServiceStore {
   constructor(private readonly core: StoreCore) {}
@@ -30,6 +33,7 @@ export class ServiceStore {
       if (sameJson(next, s.services)) return { result, devices: [] };
       const devices = touched ? touched(fileOf(s), after, s.alloc) : [];
       tx.op('SET', this.k.fabric(f, 'services'), JSON.stringify(next));
+      this.writeEsis(s, after, tx, f);
       this.core.event(tx, f, {
         actor: ctx.actor, action: 'services.updated', object: `fabric/${f}`,
         details: {
@@ -45,8 +49,10 @@ export class ServiceStore {
   async setServices(f: string, services: FabricServices, ctx: Actor = {}): Promise<void> {
     await this.core.mutate(f, 'setServices', (s, tx) => {
       this.core.need(s, f);
-      this.core.validateFile(fileOf({ ...s, services }));
+      const after = fileOf({ ...s, services });
+      this.core.validateFile(after);
       tx.op('SET', this.k.fabric(f, 'services'), JSON.stringify(services));
+      this.writeEsis(s, after, tx, f);
       this.core.event(tx, f, {
         actor: ctx.actor, action: 'services.updated', object: `fabric/${f}`,
         details: {
@@ -55,5 +61,12 @@ export class ServiceStore {
         },
       });
     });
+  }
+
+  /** The ESI indexes for `after` into the allocations record, when they changed. */
+  private writeEsis(s: Snapshot, after: ReturnType<typeof fileOf>, tx: Tx, f: string): void {
+    const esis = esisFor(after, s.alloc);
+    if (sameJson(esis, s.alloc.esis ?? {})) return;
+    tx.op('SET', this.k.fabric(f, 'alloc'), JSON.stringify({ ...s.alloc, esis }));
   }
 }

@@ -18,18 +18,34 @@ const CASES: [string, string][] = [
   ['services-junos', 'test/golden/fabrics/services-junos.yaml'],
 ];
 
+/** services-junos with a second Ethernet segment (vpg9 on leaf3/leaf4 xe-0/0/11): ae1 there. */
+const SJ2 = 'services-junos + vpg9';
+const textOf = (file: string): string => file !== SJ2 ? readFileSync(path.join(REPO, file), 'utf8')
+  : textOf('test/golden/fabrics/services-junos.yaml').replace(/^(vpgs:\n(?: {2}- .*\n)*)/m,
+    '$1  - {name: vpg9, ports: [leaf3:xe-0/0/11, leaf4:xe-0/0/11], bindings: [{network: web, vlan: 110}]}\n');
 const rendered = (file: string): RenderedPlan[] =>
-  planFabric(readFileSync(path.join(REPO, file), 'utf8')).plans.map((plan) => ({ plan, files: renderDevice(plan).files }));
+  planFabric(textOf(file)).plans.map((plan) => ({ plan, files: renderDevice(plan).files }));
 
 describe('rule check on every golden case', () => {
   test.each(CASES)('%s: zero findings', (_name, file) => {
     expect(checkRenderedFabric(rendered(file))).toEqual([]);
   });
+  test('two segments: one fabric prefix, indexes 1 and 2 in bytes 9-10, zero findings', () => {
+    const ds = rendered(SJ2);
+    const esis = ds.find((d) => d.plan.name === 'leaf3')!.plan.vpgs.filter((v) => v.esi).map((v) => v.esi!);
+    expect(esis.map((e) => e.slice(0, 23))).toEqual([esis[0].slice(0, 23), esis[0].slice(0, 23)]);
+    expect(esis.map((e) => e.slice(24))).toEqual(['00:01', '00:02']);
+    expect(checkRenderedFabric(ds)).toEqual([]);
+  });
 });
 
 /** A copy of a case with one device's files edited. */
 function broken(file: string, device: string, edit: (text: string, name: string) => string): RenderedPlan[] {
-  return rendered(file).map((d) => d.plan.name !== device ? d
+  return brokenAll(file, [device], edit);
+}
+/** The same edit on several devices' files. */
+function brokenAll(file: string, devices: string[], edit: (text: string, name: string) => string): RenderedPlan[] {
+  return rendered(file).map((d) => !devices.includes(d.plan.name) ? d
     : { plan: d.plan, files: Object.fromEntries(Object.entries(d.files).map(([n, t]) => [n, edit(t, n)])) });
 }
 function swap(text: string, from: string | RegExp, to: string): string {
@@ -44,7 +60,12 @@ const SF = 'test/golden/fabrics/services-frr.yaml';
 describe('each rule trips on a broken config', () => {
   const cases: [string, () => RenderedPlan[]][] = [
     ['esi-on-aggregate', () => broken(SJ, 'leaf3', (t) => swap(t, /<name>xe-0\/0\/10<\/name>/, '<name>xe-0/0/10</name><esi><identifier>00:11:22:33:44:55:66:77:88:99</identifier></esi>'))],
-    ['esi-same-on-legs', () => broken(SJ, 'leaf4', (t) => swap(t, /<esi>\s*<identifier>[^<]+/, '<esi><identifier>00:00:00:00:00:00:00:00:00:01'))],
+    // the fabric's prefix kept, another segment's index: only the legs disagree
+    ['esi-same-on-legs', () => broken(SJ, 'leaf4', (t) => swap(t, /(<esi>\s*<identifier>(?:[0-9a-f]{2}:){8})[0-9a-f]{2}:[0-9a-f]{2}/, '$1ff:ff'))],
+    // vpg9 on both legs with a hashed ESI (every byte varies): the legs agree, the prefix does not
+    ['esi-fabric-prefix', () => brokenAll(SJ2, ['leaf3', 'leaf4'], (t) => swap(t, /(<name>ae1<\/name>\s*<esi>\s*<identifier>)[^<]+/, '$100:3c:9a:51:07:e2:44:b8:19:d4'))],
+    // vpg9 on both legs with vpg3's ESI: two segments under one ESI
+    ['esi-fabric-prefix', () => brokenAll(SJ2, ['leaf3', 'leaf4'], (t) => swap(t, /(<name>ae1<\/name>\s*<esi>\s*<identifier>(?:[0-9a-f]{2}:){8})[0-9a-f]{2}:[0-9a-f]{2}/, '$100:01'))],
     ['vni-in-evpn', () => broken(SJ, 'leaf1', (t) => swap(t, '<extended-vni-list>all</extended-vni-list>', '<extended-vni-list>99</extended-vni-list>'))],
     ['rd-unique', () => broken(SJ, 'leaf2', (t) => swap(t, /<rd-type>10\.255\.0\.4:1<\/rd-type>/, '<rd-type>10.255.0.3:1</rd-type>'))],
     ['vrf-irb-exists', () => broken(SJ, 'leaf3', (t) => swap(t, '<name>irb.3445</name>', '<name>irb.9</name>'))],

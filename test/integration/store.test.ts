@@ -289,6 +289,24 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect(ev[0]).toMatchObject({ actor: 'bob', details: { loopbacks: 6, asns: 6, links: 8 } });
   });
 
+  test('ESI indexes: allocated with the VPGs in the services commit, kept when others come and go', async () => {
+    await store.createFabric(fabricText('esi'));
+    const vpg = (name: string, port: string) => ({ name, ports: [{ device: 'leaf1', port }, { device: 'leaf2', port }], bindings: [{ network: 'web', untagged: true as const }] });
+    const services = (names: [string, string][]) => ({
+      virtualNetworks: [{ name: 'web', vni: 10100 }], logicalRouters: [], servers: [],
+      vpgs: names.map(([n, p]) => vpg(n, p)),
+    });
+    await store.setServices('esi', services([['a', 'swp10'], ['b', 'swp11'], ['c', 'swp12']]) as never);
+    expect((await store.getAllocations('esi')).esis).toEqual({ a: 1, b: 2, c: 3 });
+    // b goes: a and c keep theirs; d takes the freed 2
+    await store.changeServices('esi', (cur) => ({ next: { ...cur, vpgs: cur.vpgs.filter((v) => v.name !== 'b') }, result: null }));
+    expect((await store.getAllocations('esi')).esis).toEqual({ a: 1, c: 3 });
+    await store.changeServices('esi', (cur) => ({ next: { ...cur, vpgs: [vpg('d', 'swp13'), ...cur.vpgs] }, result: null }));
+    expect((await store.getAllocations('esi')).esis).toEqual({ d: 2, a: 1, c: 3 });
+    // a whole-fabric allocation leaves them alone
+    expect((await store.allocateFabric('esi')).esis).toEqual({ d: 2, a: 1, c: 3 });
+  });
+
   test('brownfield import: kept by later allocation; duplicates and out-of-pool values refused', async () => {
     await store.createFabric(fabricText('imp'));
     const k = linkKey({ a: { device: 'spine1', port: 'swp1' }, b: { device: 'leaf1', port: 'swp51' } });

@@ -1,7 +1,8 @@
 // Overlay services intent: which device gets which VN / LR / VPG, derived names and numbers
 // (ESI, LACP system id, es-id, ae/bond numbering, device-local VLANs, RD, route targets, IRB
 // addresses), and that features render only where their objects exist.
-import { planFabric, deriveEsi, lacpSystemIdOf, esIdOf } from '../../src/intent';
+import { planFabric, esiOf, esiPrefixOf, allocateEsis, lacpSystemIdOf, esIdOf } from '../../src/intent';
+import { parseFabricFile } from '../../src/domain/parse';
 import { renderDevice } from '../../src/platforms';
 import { featuresNeeded, parseInterfaces } from '../../src/lab/agent/interfaces';
 import type { DevicePlan } from '../../src/domain/types';
@@ -11,20 +12,57 @@ const plansOf = (input: string | Doc) => planFabric(input).plans;
 const by = (plans: DevicePlan[], n: string) => plans.find((p) => p.name === n)!;
 const groupsOf = (xml: string) => [...xml.matchAll(/<groups replace="replace">\s*<name>([^<]+)<\/name>/g)].map((m) => m[1]);
 
+describe('ESI indexes (allocateEsis)', () => {
+  const withVpgs = (names: string[]) => {
+    const d = base();
+    d.vpgs = names.map((n) => ({ name: n, ports: ['leaf3:swp10', 'leaf4:swp10'], bindings: [{ network: 'app', untagged: true }] }));
+    d.vpgs.push({ name: 'single', ports: ['leaf1:swp10'], bindings: [{ network: 'web', untagged: true }] });
+    return parseFabricFile(d);
+  };
+
+  test('multihomed VPGs only, lowest free index in file order', () => {
+    expect(allocateEsis(withVpgs(['a', 'b', 'c']))).toEqual({ a: 1, b: 2, c: 3 });
+  });
+
+  test('stable: removing one frees its index, the others keep theirs; a new VPG takes the lowest free', () => {
+    const first = allocateEsis(withVpgs(['a', 'b', 'c']));
+    const without = allocateEsis(withVpgs(['a', 'c']), first);
+    expect(without).toEqual({ a: 1, c: 3 });
+    expect(allocateEsis(withVpgs(['d', 'a', 'c']), without)).toEqual({ d: 2, a: 1, c: 3 });
+    // stored indexes win over file order; unusable ones are replaced
+    expect(allocateEsis(withVpgs(['a', 'b']), { a: 7, b: 7 })).toEqual({ a: 7, b: 1 });
+    expect(allocateEsis(withVpgs(['a']), { a: 0 })).toEqual({ a: 1 });
+  });
+
+  test('the plan takes the stored index: the ESI ends in it on every leg', () => {
+    const { plans, allocations } = planFabric(withVpgs(['a']), { loopbacks: {}, asns: {}, links: {}, esis: { a: 42 } });
+    expect(allocations.esis).toEqual({ a: 42 });
+    for (const leaf of ['leaf3', 'leaf4']) {
+      expect(by(plans, leaf).vpgs[0]).toMatchObject({ esiIndex: 42, esi: esiOf('svc1', 42) });
+      expect(by(plans, leaf).vpgs[0].esi!.endsWith(':00:2a')).toBe(true);
+    }
+  });
+});
+
 describe('overlay services intent (frr)', () => {
   const plans = plansOf(SERVICES_FRR);
 
-  test('ESI, LACP system id and es-id: derived from fabric + VPG name, equal on both leaves', () => {
-    const esi = deriveEsi('svc1', 'vpg3');
+  test('ESI, LACP system id and es-id: fabric prefix + the VPG\'s index, equal on both leaves', () => {
+    const esi = esiOf('svc1', 1);
     expect(esi).toMatch(/^00(:[0-9a-f]{2}){9}$/);
-    expect(deriveEsi('svc1', 'vpg3')).toBe(esi);
-    expect(deriveEsi('svc1', 'vpg4')).not.toBe(esi);
-    expect(deriveEsi('other', 'vpg3')).not.toBe(esi);
+    expect(esi.split(':').slice(8)).toEqual(['00', '01']);
+    expect(esiOf('svc1', 0x1234).split(':').slice(8)).toEqual(['12', '34']);
+    // the first 8 bytes are the fabric's, the same for every segment
+    expect(esiOf('svc1', 2).split(':').slice(0, 8)).toEqual(esi.split(':').slice(0, 8));
+    expect(esi.split(':').slice(0, 8)).toEqual(esiPrefixOf('svc1'));
+    expect(esiOf('other', 1)).not.toBe(esi);
+    expect(() => esiOf('svc1', 0)).toThrow(/outside 1\.\.65535/);
+    expect(() => esiOf('svc1', 65536)).toThrow(/outside 1\.\.65535/);
     expect(lacpSystemIdOf(esi)).toBe(`02:${esi.split(':').slice(5).join(':')}`);
     const [a, b] = ['leaf3', 'leaf4'].map((n) => by(plans, n).vpgs[0]);
     expect(a).toEqual(b);
     expect(a).toEqual({
-      name: 'vpg3', server: 'bms3', esi, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
+      name: 'vpg3', server: 'bms3', esi, esiIndex: 1, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
       bindings: [
         { network: 'app', vni: 10300, untagged: true, localVlan: 3445 },
         { network: 'web', vni: 10100, vlan: 110, untagged: false, localVlan: 110 },
