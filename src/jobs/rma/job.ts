@@ -95,11 +95,13 @@ async function waitReplacement(ctx: DeviceContext<RmaParams>, op: DeviceOpContex
   const leases = new RedisLeaseStore(store.redis);
   let leased = false;
   const t0 = Date.now();
+  const seeLease = async (): Promise<void> => {
+    if (leased) return;
+    const l = (await leases.list(ctx.fabric)).find((x) => x.serial === ctx.params.serial && x.state === 'bound');
+    if (l) { leased = true; await ctx.log(`${ctx.params.serial} took lease ${l.ip} (${l.mac}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`); }
+  };
   const osVersion = await until(`replacement ${ctx.params.serial} on ${ip}`, settings.bootTimeoutMs, ctx.checkCancel, async () => {
-    if (!leased) {
-      const l = (await leases.list(ctx.fabric)).find((x) => x.serial === ctx.params.serial && x.state === 'bound');
-      if (l) { leased = true; await ctx.log(`${ctx.params.serial} took lease ${l.ip} (${l.mac}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`); }
-    }
+    await seeLease();
     try {
       const { client } = await op.dp.connect(store, ctx.fabric, ctx.device);
       try {
@@ -115,6 +117,9 @@ async function waitReplacement(ctx: DeviceContext<RmaParams>, op: DeviceOpContex
       return { last: `${leased ? 'leased, ' : 'no lease yet, '}NETCONF: ${errorMessage(e).split('\n')[0]}` };
     }
   });
+  // A fast box can take its lease and answer NETCONF between two polls: look at the lease once more.
+  await seeLease();
+  if (!leased) await ctx.log(`${ctx.params.serial} answers without a bound lease in the store (a static address?)`);
   await ctx.log(`replacement ${ctx.params.serial} answers NETCONF on ${ip} after ${((Date.now() - t0) / 1000).toFixed(1)} s, reporting ${osVersion}`);
   return osVersion ?? '';
 }
