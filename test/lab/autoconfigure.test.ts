@@ -24,7 +24,7 @@ import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { labName, tmpRoot, relay, sh, within, namespaces, type Relay } from './helpers';
+import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -97,14 +97,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
     server = await startLocalRedis({ dataDir: dir });
     redis = connectRedis(server.url);
     store = new Store(redis, { secretKey: randomBytes(32) });
-    await store.createFabric({
-      fabric: {
-        name: F, credentials: { username: 'admin', password: 's3cret' }, snmp: { community: 'fabric-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
-      },
-      devices: DEVICES.map((x) => ({ ...x, profile: 'frr-switch' })),
-      links: LINKS,
-    });
+    await store.createFabric(twinFabricInput(F, DEVICES, LINKS));
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name] });
     devicePush = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),

@@ -28,7 +28,7 @@ import { factsFrom } from '../../src/discovery/facts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { spawn } from 'node:child_process';
-import { labName, tmpRoot, relay, sh, within, namespaces, type Relay } from './helpers';
+import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput } from './helpers';
 
 /** A ping every 200 ms from one server to another, each probe recorded as answered or not, with its time. */
 function pingStream(lab: string, from: string, to: string) {
@@ -128,21 +128,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
     server = await startLocalRedis({ dataDir: dir });
     redis = connectRedis(server.url);
     store = new Store(redis, { secretKey: randomBytes(32) });
-    await store.createFabric({
-      fabric: {
-        name: F, credentials: { username: 'admin', password: 's3cret' }, snmp: { community: 'fabric-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
-      },
-      devices: DEVICES.map((x) => ({ ...x, profile: 'frr-switch' })),
-      links: LINKS,
-      // One L2VNI, a single-homed server on each leaf: the ping stream of the upgrade test.
-      virtualNetworks: [{ name: 'web', vni: 10010 }],
-      servers: [{ name: 'bms1', nics: [{ device: 'leaf1', port: 'swp10' }] }, { name: 'bms2', nics: [{ device: 'leaf2', port: 'swp10' }] }],
-      vpgs: [
-        { name: 'bms1', server: 'bms1', ports: [{ device: 'leaf1', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-        { name: 'bms2', server: 'bms2', ports: [{ device: 'leaf2', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-      ],
-    });
+    await store.createFabric(twinFabricInput(F, DEVICES, LINKS, { bms: true }));
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name], managedState: 'active' });
     dp = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),

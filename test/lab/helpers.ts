@@ -136,3 +136,27 @@ export function alive(pid: number): boolean {
 export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 }
+
+/**
+ * The fabric the netns twin tests create in their store: FRR devices on the lab's management
+ * segment (10.0.0.0/24, the controller at .1), and with `bms` one L2VNI `web` (with `subnet`, if
+ * given) and a single-homed server on swp10 of leaf1 and of leaf2.
+ */
+export function twinFabricInput(name: string, devices: readonly object[], links: readonly string[][], o: { bms?: boolean; subnet?: string } = {}): object {
+  return {
+    fabric: {
+      name, credentials: { username: 'admin', password: 's3cret' }, snmp: { community: 'fabric-ro' },
+      namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
+    },
+    devices: devices.map((x) => ({ ...x, profile: 'frr-switch' })),
+    links,
+    ...(o.bms ? {
+      virtualNetworks: [{ name: 'web', vni: 10010, ...(o.subnet ? { subnet: o.subnet } : {}) }],
+      servers: [{ name: 'bms1', nics: [{ device: 'leaf1', port: 'swp10' }] }, { name: 'bms2', nics: [{ device: 'leaf2', port: 'swp10' }] }],
+      vpgs: [
+        { name: 'bms1', server: 'bms1', ports: [{ device: 'leaf1', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
+        { name: 'bms2', server: 'bms2', ports: [{ device: 'leaf2', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
+      ],
+    } : {}),
+  };
+}

@@ -24,7 +24,7 @@ import { rmaJob, configureRma } from '../../src/jobs/rma/job';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { NetconfClient } from '../../src/netconf/client';
-import { relay, sh, inNs, within, namespaces, type Relay } from './helpers';
+import { relay, sh, inNs, within, namespaces, type Relay, twinFabricInput } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -160,20 +160,7 @@ d('RMA of a powered-off leaf on a twin (netns)', () => {
       discovery!.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('ready')) { clearTimeout(t); res(); } });
       discovery!.once('exit', (c) => { clearTimeout(t); rej(new Error(`DHCP/ZTP helper exited ${c}`)); });
     });
-    await store.createFabric({
-      fabric: {
-        name: F, credentials: { username: 'admin', password: 's3cret' }, snmp: { community: 'fabric-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
-      },
-      devices: DEVICES.map((x) => ({ ...x, profile: 'frr-switch' })),
-      links: LINKS,
-      virtualNetworks: [{ name: 'web', vni: 10010 }],
-      servers: [{ name: 'bms1', nics: [{ device: 'leaf1', port: 'swp10' }] }, { name: 'bms2', nics: [{ device: 'leaf2', port: 'swp10' }] }],
-      vpgs: [
-        { name: 'bms1', server: 'bms1', ports: [{ device: 'leaf1', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-        { name: 'bms2', server: 'bms2', ports: [{ device: 'leaf2', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-      ],
-    });
+    await store.createFabric(twinFabricInput(F, DEVICES, LINKS, { bms: true }));
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: mgmt[dev.name], managedState: 'active' });
     dp = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),

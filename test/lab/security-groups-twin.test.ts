@@ -22,7 +22,7 @@ import { createPush } from '../../src/jobs/push';
 import { changeServicesAndPush } from '../../src/jobs/intent-change';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { labName, tmpRoot, relay, inNs, within, namespaces, type Relay } from './helpers';
+import { labName, tmpRoot, relay, inNs, within, namespaces, type Relay, twinFabricInput } from './helpers';
 
 jest.setTimeout(300_000);
 
@@ -108,20 +108,7 @@ d('security groups on a twin: nftables on the leaf port drop a denied flow, pass
     server = await startLocalRedis({ dataDir: dir });
     redis = connectRedis(server.url);
     store = new Store(redis, { secretKey: randomBytes(32) });
-    await store.createFabric({
-      fabric: {
-        name: F, credentials: { username: 'admin', password: 's3cret' }, snmp: { community: 'fabric-ro' },
-        namespaces: { management: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }], loopback: ['10.255.0.0/24'], fabric: ['10.254.0.0/20'], asn: [{ min: 64601, max: 64700 }], overlayAsn: 64512 },
-      },
-      devices: DEVICES.map((x) => ({ ...x, profile: 'frr-switch' })),
-      links: LINKS,
-      virtualNetworks: [{ name: 'web', vni: 10010, subnet: '10.10.0.0/24' }],
-      servers: [{ name: 'bms1', nics: [{ device: 'leaf1', port: 'swp10' }] }, { name: 'bms2', nics: [{ device: 'leaf2', port: 'swp10' }] }],
-      vpgs: [
-        { name: 'bms1', server: 'bms1', ports: [{ device: 'leaf1', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-        { name: 'bms2', server: 'bms2', ports: [{ device: 'leaf2', port: 'swp10' }], bindings: [{ network: 'web', untagged: true }] },
-      ],
-    });
+    await store.createFabric(twinFabricInput(F, DEVICES, LINKS, { bms: true, subnet: '10.10.0.0/24' }));
     for (const dev of DEVICES) await store.updateDevice(F, dev.name, { managementIp: up.managementIps[dev.name], managedState: 'active' });
     const dp = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),
