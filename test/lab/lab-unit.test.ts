@@ -41,7 +41,7 @@ describe('topology', () => {
     [BASE.replace('name: dc1', 'name: toolongname'), 'dc1.yaml: name: lab names are 1-8 characters of [a-z0-9], got "toolongname"'],
     [BASE.replace('{name: leaf2,', '{name: ctl,').replace('leaf2:swp51', 'ctl:swp51').replace('leaf2:swp11', 'ctl:swp11'), 'dc1.yaml: devices[2].name: "ctl" is reserved for the controller namespace'],
     [BASE.replace('[spine1:swp2, leaf2:swp51]', '[spine1:swp1, leaf2:swp51]'), 'dc1.yaml: links[1]: port spine1:swp1 is already cabled at dc1.yaml: links[0]'],
-    [BASE.replace('[spine1:swp2, leaf2:swp51]', '[spine1:swp2, leaf9:swp51]'), 'dc1.yaml: links[1]: "leaf9" is not a device of this topology'],
+    [BASE.replace('[spine1:swp2, leaf2:swp51]', '[spine1:swp2, leaf9:swp51]'), 'dc1.yaml: links[1]: "leaf9" is not a device or router of this topology'],
     [BASE.replace('[spine1:swp2, leaf2:swp51]', '[spine1:swp2, leaf2:averyveryverylongportname]'), 'dc1.yaml: links[1]: port "averyveryverylongportname" is not a valid Linux interface name (1-15 of [A-Za-z0-9_.-])'],
     [BASE.replace('[spine1:swp2, leaf2:swp51]', '[spine1:eth0, leaf2:swp51]'), 'dc1.yaml: links[1]: port "eth0" is reserved (management)'],
     [BASE.replace('serial: SIM0102', 'serial: SIM0101'), 'dc1.yaml: devices[2] (leaf2).serial: "SIM0101" is used twice'],
