@@ -80,4 +80,6 @@ fi
 # into dist/webui (esbuild, offline), which the service serves at /ui/.
 echo "setup: tsc"
 npx tsc -p tsconfig.json
+# The UI bundle (esbuild) does not type-check: this does, so a type error in ui/ fails the tests.
+npx tsc -p ui/tsconfig.json
 node ui/build.mjs
