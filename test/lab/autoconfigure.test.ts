@@ -24,7 +24,7 @@ import { parseFrrState } from '../../src/jobs/verify';
 import { computeDrift, startDriftScheduler } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput } from './helpers';
+import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput, jobFinished } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -63,15 +63,7 @@ d('autoconfigure on a 2x2 twin (push, verify, dry run, no change, faults)', () =
   let mgmt: Record<string, string> = {};
   const stepHooks: ((device: string, step: { name: string; state: string }) => void)[] = [];
 
-  const finished = async (id: string, ms = 300_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id);
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(200);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const connect = async (dev: string) => NetconfClient.connect({ host: '127.0.0.1', port: relays.get(dev)!.port, deviceId: dev, username: 'admin', password: 's3cret', connectTimeoutMs: 20_000 });
   const state = async (dev: string) => {
     const c = await connect(dev);

@@ -17,7 +17,7 @@ import { autoconfigureJob } from '../../src/jobs/autoconfigure';
 import { createPush } from '../../src/jobs/push';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { inNs, relay, within, namespaces, waitUntil, type Relay } from './helpers';
+import { inNs, relay, within, namespaces, waitUntil, type Relay, jobFinished } from './helpers';
 
 jest.setTimeout(400_000);
 
@@ -71,7 +71,6 @@ const topo = validateTopology({
   snmp: { community: 'bfa-ro' },
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Underlay (ipv4 unicast) sessions of a device as bgpd reports them: peer -> {state, uptime ms}. */
 async function underlaySessions(dev: string): Promise<Map<string, { state: string; upMs: number }>> {
@@ -103,15 +102,7 @@ describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'vtysh', 'lldpd', 'snm
   let out = '';
   const before = new Map<string, string[]>();
 
-  const finished = async (id: string, ms = 300_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs!.get(id, { logLimit: 2000 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs!, id, ms);
 
   beforeAll(async () => {
     fx = await startDiscoveryFixture({

@@ -28,7 +28,7 @@ import { factsFrom } from '../../src/discovery/facts';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { spawn } from 'node:child_process';
-import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput } from './helpers';
+import { labName, tmpRoot, relay, sh, within, namespaces, type Relay, twinFabricInput, jobFinished } from './helpers';
 
 /** A ping every 200 ms from one server to another, each probe recorded as answered or not, with its time. */
 function pingStream(lab: string, from: string, to: string) {
@@ -93,15 +93,7 @@ d('day 2 on a 2x2 twin: maintenance, version drift, rolling upgrade', () => {
   const timings: Record<string, number> = {};
   const streams: { stop(): Promise<void> }[] = [];
 
-  const finished = async (id: string, ms = 600_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id, { logLimit: 5000 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 600_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const withClient = async <T>(dev: string, fn: (c: NetconfClient) => Promise<T>): Promise<T> => {
     const c = await NetconfClient.connect({ host: '127.0.0.1', port: relays.get(dev)!.port, deviceId: dev, username: 'admin', password: 's3cret', connectTimeoutMs: 20_000 });
     try { return await fn(c); } finally { await c.close(); }

@@ -29,7 +29,7 @@ import { changeServicesAndPush } from '../../src/jobs/intent-change';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import type { ExternalNetworkSpec } from '../../src/domain/types';
-import { relay, sh, inNs, within, namespaces, alive, waitUntil, type Relay } from './helpers';
+import { relay, sh, inNs, within, namespaces, alive, waitUntil, type Relay, jobFinished } from './helpers';
 
 jest.setTimeout(300_000);
 
@@ -67,7 +67,6 @@ const EXTERNAL: ExternalNetworkSpec = {
   import: ['203.0.113.0/24'],
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** VRF netdevs in this kernel? Probed in a scratch namespace of ours (never the host's). */
 function kernelHasVrf(): boolean {
@@ -92,15 +91,7 @@ d('DC gateway on a twin: an outside router behind gw1, reached from a BMS, withd
   let store: Store;
   let jobs: JobSystem;
   const ns = (n: string) => `${LAB}-${n}`;
-  const finished = async (id: string, ms = 200_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id);
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 200_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const vtyJson = async (node: string, cmd: string): Promise<Record<string, unknown>> => {
     const r = await sh(['vtysh', '-N', ns(node), '-c', cmd], { timeoutMs: 15_000 });
     try { return JSON.parse(r.stdout || '{}') as Record<string, unknown>; } catch { return {}; }

@@ -21,7 +21,7 @@ import { createPush, readRunning, type DevicePush } from '../../src/jobs/push';
 import { planFromStore } from '../../src/jobs/plan-from-store';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { relay, sh, within, namespaces, type Relay } from './helpers';
+import { relay, sh, within, namespaces, type Relay, jobFinished } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -52,15 +52,7 @@ d('adding and removing a leaf on a live 2x2 twin', () => {
   let conn: Redis | undefined;
   const labRoot = () => `${fx.dir}/lab`;
 
-  const finished = async (id: string, ms = 300_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id, { logLimit: 5000 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const frrConf = async (dev: string) => {
     const c = await NetconfClient.connect({ host: '127.0.0.1', port: relays.get(dev)!.port, deviceId: dev, username: 'admin', password: PASSWORD, connectTimeoutMs: 20_000 });
     try { return (await readRunning(c, dev, 'frr'))[`${dev}.frr.conf`]; } finally { await c.close(); }

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../../src/lab/sh';
+import { sleep, waitFor } from '../../src/lab/sh';
+import { FINAL_STATES, type JobView } from '../../src/jobs/records';
 
 export function labName(): string {
   // 't' + 5 of [a-z0-9]: short, unique, within the 8-character rule
@@ -159,4 +160,15 @@ export function twinFabricInput(name: string, devices: readonly object[], links:
       ],
     } : {}),
   };
+}
+
+/** Polls a job until it ends (succeeded, failed or cancelled); throws after `ms`. */
+export async function jobFinished(jobs: { get(id: string, o?: { logLimit?: number }): Promise<JobView | undefined> }, id: string, ms: number): Promise<JobView> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await jobs.get(id, { logLimit: 5000 });
+    if (v && FINAL_STATES.includes(v.state)) return v;
+    await sleep(250);
+  }
+  throw new Error(`job ${id} did not finish in ${ms} ms`);
 }

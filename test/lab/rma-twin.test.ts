@@ -24,7 +24,7 @@ import { rmaJob, configureRma } from '../../src/jobs/rma/job';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { NetconfClient } from '../../src/netconf/client';
-import { relay, sh, inNs, within, namespaces, type Relay, twinFabricInput } from './helpers';
+import { relay, sh, inNs, within, namespaces, type Relay, twinFabricInput, jobFinished } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -111,15 +111,7 @@ d('RMA of a powered-off leaf on a twin (netns)', () => {
   const streams: { stop(): Promise<void> }[] = [];
   const timings: Record<string, number> = {};
 
-  const finished = async (id: string, ms = 300_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id, { logLimit: 5000 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const sessions = async (dev: string) => {
     // Keyed by peer address, not the hostname bgpd announces: the twin's bgpd keeps the host name
     // it started with (a factory-default box's is its serial) until it restarts.

@@ -22,7 +22,7 @@ import { createPush } from '../../src/jobs/push';
 import { changeServicesAndPush } from '../../src/jobs/intent-change';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { labName, tmpRoot, relay, inNs, within, namespaces, type Relay, twinFabricInput } from './helpers';
+import { labName, tmpRoot, relay, inNs, within, namespaces, type Relay, twinFabricInput, jobFinished } from './helpers';
 
 jest.setTimeout(300_000);
 
@@ -71,15 +71,7 @@ d('security groups on a twin: nftables on the leaf port drop a denied flow, pass
   let jobs: JobSystem;
   let listener: ChildProcess | undefined;
 
-  const finished = async (id: string, ms = 180_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id, { logLimit: 200 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(250);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 180_000): Promise<JobView> => jobFinished(jobs, id, ms);
   /** One services change through the REST routes' use case; its push must succeed. */
   const change = async (fn: (cur: FabricServices) => FabricServices): Promise<string[]> => {
     const r = await changeServicesAndPush({ store, jobs }, F, (cur) => ({ next: fn(cur), result: null }), { actor: 'test' });
