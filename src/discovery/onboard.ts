@@ -252,22 +252,31 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
 
 // ------------------------------------------------------------------------------ finalize
 
+type LldpRead = (ip: string) => Promise<LldpInfo | undefined>;
+
+/** One LLDP read over SNMP with the fabric's settings (loaded once); undefined when the device does not answer. */
+async function lldpReader(ctx: FinalizeContext<OnboardParams>): Promise<LldpRead> {
+  const store = storeOf(ctx.services);
+  const { file } = await store.getFabricFile(ctx.fabric);
+  const allow = allowFor(ctx.services, file);
+  const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
+  return async (ip) => {
+    const d = new SnmpDevice(ip, { settings, port: ctx.params.snmpPort, allow, timeoutMs: 2000, retries: 1 });
+    try { return await d.lldp(); } catch { return undefined; } finally { d.close(); }
+  };
+}
+
 /**
  * Adding boxes to a running fabric (`serials`/`subnets` name only the new ones): the devices
  * already managed are the other ends of the new boxes' links. Their LLDP is read (nothing is
  * changed on them) so a new leaf's uplinks become links seen from both ends, not anomalies.
  */
-async function managedPeers(ctx: FinalizeContext<OnboardParams>, records: DeviceRecord[], found: Set<string>): Promise<TopologyDevice[]> {
+async function managedPeers(read: () => Promise<LldpRead>, records: DeviceRecord[], found: Set<string>): Promise<TopologyDevice[]> {
   const rest = records.filter((d) => d.managementIp && d.serial && !found.has(d.serial) && ['active', 'maintenance', 'upgrading'].includes(d.managedState));
   if (!rest.length || !found.size) return [];
-  const store = storeOf(ctx.services);
-  const { file } = await store.getFabricFile(ctx.fabric);
-  const allow = allowFor(ctx.services, file);
-  const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
+  const lldpOf = await read();
   return Promise.all(rest.map(async (d) => {
-    const snmp = new SnmpDevice(d.managementIp!, { settings, port: ctx.params.snmpPort, allow, timeoutMs: 2000, retries: 1 });
-    let lldp: LldpInfo | undefined;
-    try { lldp = await snmp.lldp(); } catch { /* its links stay one-sided: reported as anomalies */ } finally { snmp.close(); }
+    const lldp = await lldpOf(d.managementIp!); // unanswered: its links stay one-sided, reported as anomalies
     return {
       name: d.name, physicalRole: (d.physicalRole ?? undefined) as PhysicalRole | undefined,
       aliases: [d.serial, d.hostname].filter((x): x is string => !!x), chassisIds: lldp?.chassisId ? [lldp.chassisId] : [], neighbors: lldp ? lldp.neighbors : null,
@@ -294,20 +303,20 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
       neighbors: r.lldp ? r.lldp.neighbors : null,
     };
   });
-  tds.push(...(await managedPeers(ctx, records, new Set(ok.map((r) => r.serial)))));
+  let reader: Promise<LldpRead> | undefined;
+  const read = () => (reader ??= lldpReader(ctx));
+  tds.push(...(await managedPeers(read, records, new Set(ok.map((r) => r.serial)))));
   // Freshly bootstrapped devices start LLDP seconds apart: a link seen from one end only may
   // just not have been announced yet. Re-read LLDP (bounded) before calling it an anomaly.
   const unsettled = (): boolean => topo.anomalies.some((a) => a.kind === 'one-sided' || a.kind === 'outside-fabric');
   const greenfield = (plan.mode ?? p.mode) === 'greenfield' && ok.length > 1;
   let reread: (() => Promise<void>) | undefined;
   if (greenfield) {
-    const { file } = await store.getFabricFile(ctx.fabric);
-    const allow = allowFor(ctx.services, file);
-    const settings = snmpSettings(await store.getFabricSecrets(ctx.fabric));
+    const lldpOf = await read();
     reread = async () => {
       await Promise.all(ok.map(async (r, i) => {
-        const d = new SnmpDevice(r.ip, { settings, port: p.snmpPort, allow, timeoutMs: 2000, retries: 1 });
-        try { tds[i].neighbors = (await d.lldp()).neighbors; } catch { /* keep what we had */ } finally { d.close(); }
+        const lldp = await lldpOf(r.ip);
+        if (lldp) tds[i].neighbors = lldp.neighbors; // unanswered: keep what we had
       }));
     };
     // The device jobs read LLDP at different moments: an early device's table predates a late
