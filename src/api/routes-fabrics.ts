@@ -217,13 +217,13 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
   api.get<{ Params: PD; Querystring: { limit?: number } }>('/fabrics/:f/devices/:d/config/history', {
     config: { role: 'viewer' },
     schema: {
-      tags: ['devices'], summary: 'Committed configs of a device, newest first (text, diff, job id)', params: DeviceParams,
+      tags: ['devices'], summary: 'Committed configs of a device, newest first (text, diff, job id; then those of boxes removed under its name, marked removed)', params: DeviceParams,
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }),
-      response: { 200: Type.Object({ items: Type.Array(Type.Object({ at: Type.String(), jobId: Type.String(), text: Type.String(), diff: Type.Optional(Type.String()), platform: Type.Optional(Type.String()) })) }), ...errs(400, 404) },
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ at: Type.String(), jobId: Type.String(), text: Type.String(), diff: Type.Optional(Type.String()), platform: Type.Optional(Type.String()), removed: Type.Optional(Type.Boolean({ description: 'a commit of an earlier box removed under this name (the remove-device job kept its history)' })) })) }), ...errs(400, 404) },
     },
   }, async (req) => {
     await needFabric(req.params.f);
-    return { items: await store.listConfigCommits(req.params.f, req.params.d, { limit: req.query.limit ?? 10 }) };
+    return { items: await store.listConfigCommits(req.params.f, req.params.d, { limit: req.query.limit ?? 10, withRemoved: true }) };
   });
 
   api.post<{ Params: PD; Body: { version: number } }>('/fabrics/:f/devices/:d/config/rollback', {

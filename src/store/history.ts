@@ -4,7 +4,7 @@ import type { ConfigCommit, DeviceRecord, IntendedConfig } from './types';
 import { notFound } from './errors';
 import type { StoreCore } from './core';
 import { defineScript } from './core';
-import { now } from './model';
+import { now, parseRemoved, removedIds } from './model';
 
 // KEYS[1] intent version, KEYS[2] intended hash. ARGV[1] expected version, ARGV[2] field, ARGV[3] JSON.
 const INTENDED_SET_LUA = `
@@ -28,11 +28,26 @@ export class HistoryStore {
   // ----------------------------------------------------------------------------- config history
 
   /** Config history is keyed by the device's stable id, so a rename does not move it. */
-  private async deviceId(f: string, d: string, o: { removed?: boolean } = {}): Promise<string> {
-    // A device removed with its history kept is read under its name until one with that name returns.
-    const v = await this.core.redis.hget(this.k.fabric(f, 'devices'), d) ?? (o.removed ? await this.core.redis.hget(this.k.fabric(f, 'removed'), d) : null);
+  private async deviceId(f: string, d: string): Promise<string> {
+    const v = await this.core.redis.hget(this.k.fabric(f, 'devices'), d);
     if (!v) throw notFound(`device ${d} in fabric ${f}`);
     return (JSON.parse(v) as DeviceRecord).id;
+  }
+
+  /**
+   * The ids whose history is read under a name, with whether each is a removed box: the device
+   * of that name (if any), then devices removed under it with their history kept (the
+   * remove-device job), newest first.
+   */
+  private async historyIds(f: string, d: string): Promise<{ id: string; removed: boolean }[]> {
+    const [cur, rem] = await this.core.redis.pipeline().hget(this.k.fabric(f, 'devices'), d).hget(this.k.fabric(f, 'removed'), d).exec() ?? [];
+    const curId = cur?.[1] ? (JSON.parse(cur[1] as string) as DeviceRecord).id : null;
+    const ids = [
+      ...(curId ? [{ id: curId, removed: false }] : []),
+      ...removedIds(parseRemoved((rem?.[1] as string | null) ?? null)).filter((id) => id !== curId).map((id) => ({ id, removed: true })),
+    ];
+    if (!ids.length) throw notFound(`device ${d} in fabric ${f}`);
+    return ids;
   }
 
   /** Records a committed config (newest first, the last 100 kept). */
@@ -44,10 +59,24 @@ export class HistoryStore {
     await this.core.redis.multi().lpush(this.k.cfg(f, id), JSON.stringify(rec)).ltrim(this.k.cfg(f, id), 0, CONFIG_HISTORY - 1).exec();
   }
 
-  async listConfigCommits(f: string, d: string, opts: { limit?: number } = {}): Promise<ConfigCommit[]> {
-    const id = await this.deviceId(f, d, { removed: true });
-    const rows = await this.core.redis.lrange(this.k.cfg(f, id), 0, Math.max(1, opts.limit ?? 10) - 1);
-    return rows.map((r) => JSON.parse(r) as ConfigCommit);
+  /**
+   * A device's own commits (jobs diff against and roll back to these only), or with `withRemoved`
+   * (the history route) also those of boxes removed under its name, marked `removed`: a leaf
+   * re-added under a removed one's name shows its own commits first, then the old box's.
+   */
+  async listConfigCommits(f: string, d: string, opts: { limit?: number; withRemoved?: boolean } = {}): Promise<ConfigCommit[]> {
+    const limit = Math.max(1, opts.limit ?? 10);
+    const all = await this.historyIds(f, d);
+    const ids = opts.withRemoved ? all : all.slice(0, 1);
+    const p = this.core.redis.pipeline();
+    for (const { id } of ids) p.lrange(this.k.cfg(f, id), 0, limit - 1);
+    const lists = (await p.exec() ?? []).map(([err, rows], i) => {
+      if (err) throw err;
+      return (rows as string[]).map((r) => ({ ...JSON.parse(r) as ConfigCommit, ...(opts.withRemoved && ids[i].removed ? { removed: true } : {}) }));
+    });
+    // Concatenated, not sorted: a name is free only after its box is removed, so each list is
+    // older than the one before, and the own commits keep the indices rollback's `version` uses.
+    return lists.flat().slice(0, limit);
   }
 
   // ----------------------------------------------------------------------------- intended-config cache

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Allocations, DeviceSpec, FabricFile, LinkEnd, LinkSpec, SnmpSettings } from '../domain/types';
 import type {
-  DeviceRecord, FabricRecord, FabricServices, LinkInput, LinkRecord, NewDevice, NewEvent, PortRecord, SnmpPublic,
+  DeviceRecord, FabricRecord, FabricServices, LinkInput, LinkRecord, NewDevice, NewEvent, PortRecord, RemovedDevice, SnmpPublic,
 } from './types';
 import { MANAGED_STATES, ONBOARDING_STATES } from './types';
 import { invalid } from './errors';
@@ -165,4 +165,16 @@ export function eventFields(ev: NewEvent): string[] {
   const fields: string[] = ['at', now(), 'actor', ev.actor ?? 'system', 'action', ev.action, 'object', ev.object];
   if (ev.details !== undefined) fields.push('details', JSON.stringify(redactSecrets(ev.details)));
   return fields;
+}
+
+/** Earlier same-name removed devices whose history is kept (beyond it the oldest is deleted). */
+export const REMOVED_CHAIN = 10;
+
+export function parseRemoved(v: string | null): RemovedDevice | null {
+  return v ? JSON.parse(v) as RemovedDevice : null;
+}
+
+/** Every device id whose config history a removed record keeps alive. */
+export function removedIds(r: RemovedDevice | null): string[] {
+  return r ? [r.id, ...(r.earlierIds ?? [])] : [];
 }

@@ -20,8 +20,9 @@ import type { Allocations, FabricFile, PhysicalRole } from '../domain/types';
 import type {
   Actor, ConfigCommit, DeviceDetail, DevicePatch, DeviceRecord, DiscoveredDevice, EventRecord, FabricRecord,
   FabricSecrets, FabricServices, FabricUpdate, HostKeyStore, IntendedConfig, Inventory, LinkInput, LinkRecord,
-  LockResult, NewDevice, NewEvent, PortRecord, ReplaceLinksResult,
+  LockResult, NewDevice, NewEvent, PortRecord, RemovedDevice, ReplaceLinksResult,
 } from './types';
+import { parseRemoved } from './model';
 import { StoreCore, type StoreHooks, type StoreOptions } from './core';
 import { Fabrics } from './inventory/fabrics';
 import { DeviceStore } from './inventory/devices';
@@ -132,9 +133,8 @@ export class Store {
   setDeviceRoles(f: string, d: string, roles: { physicalRole: PhysicalRole; roles: string[] }, ctx: Actor = {}): Promise<DeviceRecord> { return this.devices.setDeviceRoles(f, d, roles, ctx); }
   deleteDevice(f: string, d: string, ctx: Actor = {}, opts: { keepHistory?: boolean; jobId?: string } = {}): Promise<void> { return this.devices.deleteDevice(f, d, ctx, opts); }
   /** A device removed with its history kept (the remove-device job), or null. */
-  async getRemovedDevice(f: string, d: string): Promise<(DeviceRecord & { removedAt: string; removedBy?: string }) | null> {
-    const v = await this.redis.hget(`${this.prefix}f:${f}:removed`, d);
-    return v ? JSON.parse(v) as DeviceRecord & { removedAt: string; removedBy?: string } : null;
+  async getRemovedDevice(f: string, d: string): Promise<RemovedDevice | null> {
+    return parseRemoved(await this.redis.hget(`${this.prefix}f:${f}:removed`, d));
   }
   setPorts(f: string, d: string, ports: PortRecord[], ctx: Actor = {}): Promise<void> { return this.devices.setPorts(f, d, ports, ctx); }
   listNeedsConfig(f: string): Promise<string[]> { return this.devices.listNeedsConfig(f); }
@@ -162,7 +162,7 @@ export class Store {
   appendEvent(f: string, ev: NewEvent): Promise<string> { return this.events.appendEvent(f, ev); }
   listEvents(f: string, opts: { since?: string; limit?: number } = {}): Promise<{ items: EventRecord[]; next?: string }> { return this.events.listEvents(f, opts); }
   addConfigCommit(f: string, d: string, c: Omit<ConfigCommit, 'at'> & { at?: string }): Promise<void> { return this.history.addConfigCommit(f, d, c); }
-  listConfigCommits(f: string, d: string, opts: { limit?: number } = {}): Promise<ConfigCommit[]> { return this.history.listConfigCommits(f, d, opts); }
+  listConfigCommits(f: string, d: string, opts: { limit?: number; withRemoved?: boolean } = {}): Promise<ConfigCommit[]> { return this.history.listConfigCommits(f, d, opts); }
   getIntendedConfig(f: string, d: string): Promise<IntendedConfig | null> { return this.history.getIntendedConfig(f, d); }
   setIntendedConfig(f: string, d: string, cfg: IntendedConfig, version: number): Promise<boolean> { return this.history.setIntendedConfig(f, d, cfg, version); }
 

@@ -87,6 +87,14 @@ export interface DeviceRecord {
   updatedAt: string;
 }
 
+/** A device taken out by the remove-device job, kept so its config history stays readable by name. */
+export interface RemovedDevice extends DeviceRecord {
+  removedAt: string;
+  removedBy?: string;
+  /** Ids of earlier devices removed under the same name, newest first: their history is read too. */
+  earlierIds?: string[];
+}
+
 /** One device with its ports, NETCONF host key fingerprint and its pending-config marker. */
 export interface DeviceDetail extends DeviceRecord {
   ports: PortRecord[];
@@ -178,7 +186,11 @@ export interface EventRecord { id: string; at: string; actor: string; action: st
 
 // ------------------------------------------------------------------------------- config history
 
-export interface ConfigCommit { at: string; jobId: string; text: string; diff?: string; platform?: string }
+export interface ConfigCommit {
+  at: string; jobId: string; text: string; diff?: string; platform?: string;
+  /** Read with `withRemoved`: a commit of an earlier box removed under this name. */
+  removed?: boolean;
+}
 export interface IntendedConfig { platform: string; files: Record<string, string> }
 
 /** NETCONF trust-on-first-use store (H3's client): deviceId is the device name in the fabric. */

@@ -429,6 +429,27 @@ describeIf({ commands: ['redis-server'] })('store (real Redis)', () => {
     expect((await store.listConfigCommits('links', 'leaf3')).map((c) => c.text)).toEqual(['hostname leaf3']);
     expect(await store.getRemovedDevice('links', 'leaf3')).toMatchObject({ name: 'leaf3', removedBy: 'job-rm' });
     expect(await store.getDevice('links', 'leaf3')).toBeNull();
+
+    // A box re-added under the removed one's name: jobs see only its own commits (their diff
+    // base and rollback targets); the history route also shows the old box's, marked removed.
+    await store.addDevice('links', { name: 'leaf3', serial: 'NEW0103', profile: 'frr-switch', physicalRole: 'leaf', roles: ['CRB-Access'] });
+    expect(await store.listConfigCommits('links', 'leaf3')).toEqual([]);
+    await store.addConfigCommit('links', 'leaf3', { jobId: 'j2', text: 'hostname leaf3 (new box)', at: '2099-01-01T00:00:00.000Z' });
+    expect((await store.listConfigCommits('links', 'leaf3')).map((c) => c.text)).toEqual(['hostname leaf3 (new box)']);
+    expect(await store.listConfigCommits('links', 'leaf3', { withRemoved: true })).toMatchObject([
+      { text: 'hostname leaf3 (new box)' }, { text: 'hostname leaf3', removed: true },
+    ]);
+    // Removed again: both boxes' histories stay chained under the name, none is orphaned.
+    const firstId = (await store.getRemovedDevice('links', 'leaf3'))!.id;
+    await store.deleteDevice('links', 'leaf3', {}, { keepHistory: true, jobId: 'job-rm2' });
+    expect((await store.getRemovedDevice('links', 'leaf3'))!.earlierIds).toEqual([firstId]);
+    expect((await store.listConfigCommits('links', 'leaf3', { withRemoved: true })).map((c) => [c.text, c.removed])).toEqual([
+      ['hostname leaf3 (new box)', true], ['hostname leaf3', true],
+    ]);
+    // Deleting the fabric takes every history with it, the removed boxes' too.
+    expect(Object.keys(await dumpKeys(redis, 'fz:f:links:cfg:*')).length).toBeGreaterThanOrEqual(2);
+    await store.deleteFabric('links');
+    expect(Object.keys(await dumpKeys(redis, 'fz:f:links:cfg:*'))).toEqual([]);
   });
 
   test('fabric lock: exclusive, only the holder releases, TTL expiry, delete refused while held', async () => {

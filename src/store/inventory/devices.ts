@@ -5,7 +5,7 @@
 import type { Allocations, LinkEnd, PhysicalRole } from '../../domain/types';
 import { linkKey, PHYSICAL_ROLES } from '../../domain/types';
 import type {
-  Actor, DeviceDetail, DevicePatch, DeviceRecord, DiscoveredDevice, FabricRecord, FabricServices, LinkInput, NewDevice, PortRecord,
+  Actor, DeviceDetail, DevicePatch, DeviceRecord, DiscoveredDevice, FabricRecord, FabricServices, LinkInput, NewDevice, PortRecord, RemovedDevice,
 } from '../types';
 import { ONBOARDING_STATES } from '../types';
 import { conflict, invalid, notFound, StoreError } from '../errors';
@@ -13,7 +13,7 @@ import type { StoreCore, Tx } from '../core';
 import { execValues } from '../core';
 import type { AllocationStore } from '../allocations';
 import {
-  checkManagementIp, checkName, checkStates, fileOf, intentOf, newDeviceRecord, now, sameJson, specOf, type Snapshot,
+  checkManagementIp, checkName, checkStates, fileOf, intentOf, newDeviceRecord, now, parseRemoved, REMOVED_CHAIN, sameJson, specOf, type Snapshot,
 } from '../model';
 
 export class DeviceStore {
@@ -352,7 +352,9 @@ export class DeviceStore {
    * (the record goes to the `removed` hash, newest removal wins) instead of being deleted.
    */
   async deleteDevice(f: string, d: string, ctx: Actor = {}, opts: { keepHistory?: boolean; jobId?: string } = {}): Promise<void> {
-    await this.core.mutate(f, 'deleteDevice', (s, tx) => {
+    // An earlier device removed under the same name: its history is chained, not orphaned.
+    const readRemoved = async () => parseRemoved(await this.core.redis.hget(this.k.fabric(f, 'removed'), d));
+    await this.core.mutate(f, 'deleteDevice', (s, tx, prev) => {
       const cur = this.core.device(s, f, d);
       const srv = s.services.servers.find((x) => x.nics.some((n) => n.device === d));
       if (srv) throw conflict(`device ${d} is used by server ${srv.name}`, 'servers');
@@ -366,7 +368,11 @@ export class DeviceStore {
       tx.op('HDEL', this.k.fabric(f, 'hostkeys'), d);
       tx.op('SREM', this.k.fabric(f, 'needs'), d);
       if (opts.keepHistory) {
-        tx.op('HSET', this.k.fabric(f, 'removed'), d, JSON.stringify({ ...cur, removedAt: now(), ...(opts.jobId ? { removedBy: opts.jobId } : {}) }));
+        const earlier = prev ? [prev.id, ...(prev.earlierIds ?? [])].filter((id) => id !== cur.id) : [];
+        // Bounded: the oldest chained history beyond REMOVED_CHAIN is dropped, not leaked.
+        for (const id of earlier.slice(REMOVED_CHAIN)) tx.op('DEL', this.k.cfg(f, id));
+        const rec: RemovedDevice = { ...cur, removedAt: now(), ...(opts.jobId ? { removedBy: opts.jobId } : {}), ...(earlier.length ? { earlierIds: earlier.slice(0, REMOVED_CHAIN) } : {}) };
+        tx.op('HSET', this.k.fabric(f, 'removed'), d, JSON.stringify(rec));
       } else tx.op('DEL', this.k.cfg(f, cur.id));
       const alloc: Allocations = { loopbacks: { ...s.alloc.loopbacks }, asns: { ...s.alloc.asns }, links: { ...s.alloc.links } };
       delete alloc.loopbacks[d];
@@ -382,7 +388,7 @@ export class DeviceStore {
       if (peers.size) tx.op('SADD', this.k.fabric(f, 'needs'), ...peers);
       tx.op('SET', this.k.fabric(f, 'alloc'), JSON.stringify(alloc));
       this.core.event(tx, f, { actor: ctx.actor, action: 'device.deleted', object: `device/${d}`, details: { serial: cur.serial, peers: [...peers] } });
-    });
+    }, undefined, readRemoved);
   }
 
   /** Replaces the ports of a device (discovery's interface onboarding). */

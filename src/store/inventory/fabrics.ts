@@ -9,7 +9,7 @@ import { emptyAllocations, parseFile } from '../domain';
 import { orphanedAllocation } from '../checks';
 import { INVENTORY_PARTS } from '../keys';
 import type { StoreCore } from '../core';
-import { checkName, fileOf, linkRecords, newDeviceRecord, now, snmpPublic } from '../model';
+import { checkName, fileOf, linkRecords, newDeviceRecord, now, parseRemoved, removedIds, snmpPublic } from '../model';
 
 export class Fabrics {
   constructor(private readonly core: StoreCore) {}
@@ -128,15 +128,17 @@ export class Fabrics {
 
   /** Deletes the fabric and everything in it. Refused (locked, with the job id) while a fabric job holds the lock. */
   async deleteFabric(f: string, ctx: Actor = {}): Promise<void> {
-    await this.core.mutate(f, 'deleteFabric', (s, tx) => {
+    // Removed devices' history too (a removal changes the inventory version, so this read is current).
+    const readRemoved = async () => (await this.core.redis.hvals(this.k.fabric(f, 'removed'))).flatMap((v) => removedIds(parseRemoved(v)));
+    await this.core.mutate(f, 'deleteFabric', (s, tx, removed) => {
       this.core.need(s, f);
       tx.absent(this.k.lock(f));
       tx.op('HDEL', this.k.fabrics, f);
       for (const part of INVENTORY_PARTS) tx.op('DEL', this.k.fabric(f, part));
-      for (const d of s.devices.values()) tx.op('DEL', this.k.cfg(f, d.id));
+      for (const id of new Set([...[...s.devices.values()].map((d) => d.id), ...removed])) tx.op('DEL', this.k.cfg(f, id));
       // The event stream stays (and the job records, src/jobs/records.ts): they are the audit trail.
       this.core.event(tx, f, { actor: ctx.actor, action: 'fabric.deleted', object: `fabric/${f}`, details: { devices: s.devices.size } });
-    });
+    }, undefined, readRemoved);
   }
 
   /** Decrypted credentials and SNMP settings, for the jobs that talk to devices. Never log or return them. */
