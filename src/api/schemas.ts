@@ -107,7 +107,7 @@ export const AutoconfigureBody = Type.Object({
   dryRun: Type.Optional(Type.Boolean()),
   renumber: Type.Optional(Type.Boolean({ description: 'adopted (brownfield) fabric: allow a push that changes a running loopback, port address, router id or BGP AS; without it such a push is refused' })),
   devices: Type.Optional(Type.Array(Name, { minItems: 1 })),
-  onlyChanged: Type.Optional(Type.Boolean({ description: 'only devices whose rendered config differs from their last committed one (new devices and the peers a change touches)' })),
+  onlyChanged: Type.Optional(Type.Boolean({ description: 'only devices whose rendered config differs from their last committed one (new devices and the peers a change touches), or that the latest drift check found drifted' })),
 }, { additionalProperties: false });
 
 export const JobAccepted = Type.Object({ jobId: Type.String() });

@@ -58,12 +58,16 @@ async function timedPush(push: PushDeviceFn, ctx: PushContext, redis: Redis): Pr
  * Plans whose rendered config (with the drain a device in maintenance keeps) equals the text of
  * its newest config-history entry are unchanged; every other plan (no history: a new device)
  * is changed. The history entry is what the push recorded as committed (commitText of the
- * platform's comparable files), so this compares like with like.
+ * platform's comparable files), so this compares like with like. A device the latest drift
+ * check found drifted is changed too: its running config is not what it was last given.
  */
-export async function splitByLastCommit(store: Store, fabric: string, plans: DevicePlan[]): Promise<{ changed: DevicePlan[]; unchanged: string[] }> {
+export async function splitByLastCommit(store: Store, fabric: string, plans: DevicePlan[]): Promise<{ changed: DevicePlan[]; unchanged: string[]; drifted: string[] }> {
   const changed: DevicePlan[] = [];
   const unchanged: string[] = [];
+  const drift = await store.listDrifted(fabric);
+  const drifted: string[] = [];
   for (const plan of plans) {
+    if (drift.has(plan.name)) { drifted.push(plan.name); changed.push(plan); continue; }
     const last = (await store.listConfigCommits(fabric, plan.name, { limit: 1 }))[0];
     const drained = isDrained((await store.getDevice(fabric, plan.name))?.managedState);
     const files = renderDevice(plan).files;
@@ -71,7 +75,7 @@ export async function splitByLastCommit(store: Store, fabric: string, plans: Dev
     if (last && last.text === text) unchanged.push(plan.name);
     else changed.push(plan);
   }
-  return { changed, unchanged };
+  return { changed, unchanged, drifted };
 }
 
 export interface AutoconfigureOptions {
@@ -106,10 +110,11 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
       const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
       if (ctx.params.onlyChanged) {
-        const { changed, unchanged } = await splitByLastCommit(store, ctx.fabric, chosen);
+        const { changed, unchanged, drifted } = await splitByLastCommit(store, ctx.fabric, chosen);
         chosen = changed;
         data.unchanged = unchanged;
-        await ctx.log(`only changed: ${changed.length ? changed.map((p) => p.name).join(', ') : 'none'} differ from their last committed config; ${unchanged.length} unchanged left alone`);
+        const why = drifted.length ? ` (${drifted.join(', ')}: drifted at the last drift check)` : '';
+        await ctx.log(`only changed: ${changed.length ? changed.map((p) => p.name).join(', ') : 'none'} differ from their last committed config${why}; ${unchanged.length} unchanged left alone`);
       }
       return { devices: chosen.map((plan) => ({ device: plan.name, data: { plan, version } satisfies DeviceData })), data };
     },

@@ -64,8 +64,12 @@ export async function computeDrift(
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 20, Math.max(1, devices.length)) }, worker));
   // A check of the whole fabric is its current drift count (GET /metrics: fabric_drift_devices).
   if (!opts.devices) await store.redis.hset(DRIFT_COUNTS_KEY, fabric, String(out.filter((i) => i.drift).length));
+  // What each device answered, so `autoconfigure {onlyChanged}` pushes a drifted device
+  // although its intent did not change (one that could not be read keeps its last answer).
+  await store.recordDrift(fabric, out.filter((i) => !i.error).map((i) => [i.device, i.drift]));
   return out.sort((a, b) => a.device.localeCompare(b.device));
 }
+
 
 const DRIFT_COUNTS_KEY = 'fz:metrics:drift';
 

@@ -183,10 +183,11 @@ async function recordAdopted(ctx: PushContext, intended: Record<string, string>)
   await ctx.log('config history did not show the running config (a commit whose record was lost): recorded it');
 }
 
-/** A commit that took: neighbours stop treating the device as failed, history and state say so. */
+/** A commit that took: neighbours stop treating the device as failed, history, drift and state say so. */
 async function recordCommit(ctx: PushContext, intended: Record<string, string>, diff: string): Promise<void> {
   await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
   await ctx.store.addConfigCommit(ctx.fabric, ctx.device, { jobId: ctx.jobId, text: commitText(intended), diff, platform: ctx.platform });
+  await ctx.store.recordDrift(ctx.fabric, [[ctx.device, false]]); // it runs the intended config now
   await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` });
 }
 
@@ -312,6 +313,7 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
       await ctx.log('no changes: running already matches the intended config; nothing pushed');
       await ctx.store.redis.srem(failedKey(ctx.jobId), ctx.device);
       await recordAdopted(ctx, intended);
+      await ctx.store.recordDrift(ctx.fabric, [[ctx.device, false]]);
       await ctx.store.updateDevice(ctx.fabric, ctx.device, { onboardingState: 'underlay_configured' }, { actor: `job:${ctx.jobId}` }).catch(() => undefined);
       return { changed: false, committed: false, ms, steps };
     }

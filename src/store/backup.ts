@@ -43,7 +43,8 @@ export interface BackupFile {
 export interface RestoreResult { counts: BackupCounts; replaced: boolean; migrated: string[] }
 
 /** Per-fabric parts kept in a backup: everything but the intended-config cache. */
-const PARTS = new Set<string>(FABRIC_PARTS.filter((p) => p !== 'intended'));
+// Caches are left out: the intended configs are recomputed, the drift set by the next check.
+const PARTS = new Set<string>(FABRIC_PARTS.filter((p) => p !== 'intended' && p !== 'drift'));
 /** `f:{fabric}:{part}`, a fabric name as the store accepts it. */
 const STORE_KEY_RE = new RegExp(`^f:(${NAME_RE.source.replace(/^\^|\$$/g, '')}):(.+)$`);
 /** The key names of src/api/auth.ts (the store must not import the API layer). */

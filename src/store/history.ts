@@ -79,6 +79,24 @@ export class HistoryStore {
     return lists.flat().slice(0, limit);
   }
 
+  // ----------------------------------------------------------------------------- drift state
+
+  /** The drift check's latest answer per device (a cache: not in backups, cleared with the fabric). */
+  async recordDrift(f: string, answers: [device: string, drifted: boolean][]): Promise<void> {
+    const key = this.k.fabric(f, 'drift');
+    const add = answers.filter(([, d]) => d).map(([n]) => n);
+    const clear = answers.filter(([, d]) => !d).map(([n]) => n);
+    if (!add.length && !clear.length) return;
+    const m = this.core.redis.multi();
+    if (add.length) m.sadd(key, ...add);
+    if (clear.length) m.srem(key, ...clear);
+    await m.exec();
+  }
+
+  async listDrifted(f: string): Promise<Set<string>> {
+    return new Set(await this.core.redis.smembers(this.k.fabric(f, 'drift')));
+  }
+
   // ----------------------------------------------------------------------------- intended-config cache
 
   /** Cached intended config, valid only for the inventory version it was computed from. */

@@ -4,12 +4,12 @@
 /** Per-fabric keys `<prefix>f:{f}:<part>` (config history adds `cfg:{deviceId}`). */
 export const FABRIC_PARTS = [
   'secret', 'services', 'devices', 'serials', 'ports', 'hostkeys', 'links', 'alloc', 'needs',
-  'events', 'intended', 'ver', 'iver', 'dver', 'dchg', 'dfloor', 'removed',
+  'events', 'intended', 'ver', 'iver', 'dver', 'dchg', 'dfloor', 'removed', 'drift',
 ] as const;
 export type FabricPart = typeof FABRIC_PARTS[number];
 
 /** What deleteFabric and createFabric clear: the inventory (events, counters and change log stay). */
-export const INVENTORY_PARTS: readonly FabricPart[] = ['devices', 'serials', 'links', 'ports', 'hostkeys', 'needs', 'alloc', 'services', 'secret', 'removed'];
+export const INVENTORY_PARTS: readonly FabricPart[] = ['devices', 'serials', 'links', 'ports', 'hostkeys', 'needs', 'alloc', 'services', 'secret', 'removed', 'drift'];
 
 /** Counters and the device change log: they never restart (a stale snapshot or cache never matches). */
 export const COUNTER_PARTS: readonly FabricPart[] = ['ver', 'iver', 'dver', 'dchg', 'dfloor'];

@@ -163,6 +163,8 @@ export class Store {
   listEvents(f: string, opts: { since?: string; limit?: number } = {}): Promise<{ items: EventRecord[]; next?: string }> { return this.events.listEvents(f, opts); }
   addConfigCommit(f: string, d: string, c: Omit<ConfigCommit, 'at'> & { at?: string }): Promise<void> { return this.history.addConfigCommit(f, d, c); }
   listConfigCommits(f: string, d: string, opts: { limit?: number; withRemoved?: boolean } = {}): Promise<ConfigCommit[]> { return this.history.listConfigCommits(f, d, opts); }
+  recordDrift(f: string, answers: [device: string, drifted: boolean][]): Promise<void> { return this.history.recordDrift(f, answers); }
+  listDrifted(f: string): Promise<Set<string>> { return this.history.listDrifted(f); }
   getIntendedConfig(f: string, d: string): Promise<IntendedConfig | null> { return this.history.getIntendedConfig(f, d); }
   setIntendedConfig(f: string, d: string, cfg: IntendedConfig, version: number): Promise<boolean> { return this.history.setIntendedConfig(f, d, cfg, version); }
 
