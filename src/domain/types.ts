@@ -224,6 +224,8 @@ export interface DevicePlan {
   settings: FabricSettings;
   /** layer-2 domains as `bridge-domains` (MX); absent: `vlans` (the l2Model fact) */
   l2Model?: 'bridge-domains';
+  /** `forwarding-options vxlan-routing overlay-ecmp`: the overlayEcmp fact and a type-5 role (restarts the PFE when added) */
+  overlayEcmp?: true;
   /** what the plan changed from the fabric's settings for this device's model, one line each */
   warnings?: string[];
   interfaces: PlanInterface[];

@@ -116,6 +116,8 @@ export function compileFabric(
       settings: devSettings,
       // absent for `vlans`, so the plans of QFX and FRR devices stay as they were
       ...(factsOf(profile, platforms).l2Model === 'bridge-domains' ? { l2Model: 'bridge-domains' as const } : {}),
+      // absent unless the model needs it for a type-5 role it has (src/platforms/junos/overlay-ecmp.ts)
+      ...(factsOf(profile, platforms).overlayEcmp && features(d.roles).includes('overlay_evpn_type5') ? { overlayEcmp: true as const } : {}),
       ...(warnings.length ? { warnings } : {}),
       interfaces,
       underlay: { neighbors, exportLoopback: loopback },

@@ -130,6 +130,7 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
         files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
+        pfeRestart: drained ? 'allow' as const : 'refuse' as const,
         // adopted fabric: a push that would renumber what runs is refused unless asked for
         ...(plan.settings.brownfield && !ctx.params.renumber ? { guardRenumber: true } : {}),
       });

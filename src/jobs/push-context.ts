@@ -19,6 +19,13 @@ export interface PushContext {
    * run reports it.
    */
   guardRenumber?: boolean;
+  /**
+   * A plan's overlay-ecmp that the device does not run yet (adding it restarts the PFE):
+   * 'allow' adds it (autoconfigure of a drained device), 'refuse' fails the push naming the
+   * maintenance window (autoconfigure in service); absent, the push leaves it out (the drain
+   * and undrain pushes, follow-ups: those must not restart the PFE as a side effect).
+   */
+  pfeRestart?: 'allow' | 'refuse';
   /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
   loopbacks?: Record<string, string>;
   log(message: string): Promise<void>;

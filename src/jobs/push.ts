@@ -6,7 +6,7 @@
 // Peers are pushed concurrently (one device job each), so a device's sessions come up only once
 // its neighbours are configured too: verify polls until they are, and a neighbour whose own push
 // failed (recorded in a per-job Redis set) is a note, not a failure.
-import { renumberings } from './renumber-guard';
+import { overlayEcmpRefusal, renumberings } from './renumber-guard';
 import { createTwoFilesPatch } from 'diff';
 import { AllowList } from '../discovery/allow';
 import { NetconfClient } from '../netconf/client';
@@ -285,7 +285,33 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
       throw new Error(msg);
     }
   }
-  const intended = platform.comparableIntended(ctx.device, ctx.files);
+  let files = ctx.files;
+  if (ctx.plan.overlayEcmp && platform.overlayEcmp) {
+    let runs: boolean;
+    try {
+      runs = await platform.overlayEcmp.runs(client);
+    } catch (e) {
+      await client.close();
+      if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+      throw e;
+    }
+    if (!runs && ctx.pfeRestart === 'refuse') {
+      await client.close();
+      const msg = overlayEcmpRefusal(ctx.device);
+      if (ctx.dryRun) {
+        await ctx.log(`dry run: ${msg}`);
+        return { changed: true, pfeRestart: true, refused: msg };
+      }
+      await markPushFailed(ctx.store, ctx.jobId, ctx.device);
+      throw new Error(msg);
+    }
+    if (!runs && ctx.pfeRestart === 'allow') await ctx.log('adds forwarding-options vxlan-routing overlay-ecmp: the Packet Forwarding Engine restarts (the device is drained)');
+    if (!runs && ctx.pfeRestart === undefined) {
+      files = platform.overlayEcmp.without(files);
+      await ctx.log('overlay-ecmp left out of this push (adding it restarts the PFE): autoconfigure the device while it is in maintenance');
+    }
+  }
+  const intended = platform.comparableIntended(ctx.device, files);
   let verified: VerifyResult | undefined;
   let previous: Record<string, string> | undefined;
   const steps: string[] = [];
@@ -293,7 +319,7 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
     const r = await pushConfig({
       client,
       flavour: platform.commit,
-      load: (c) => platform.load(c, ctx.device, ctx.files),
+      load: (c) => platform.load(c, ctx.device, files),
       // A dialect without the device's own diff: ours, running (as the platform reads it) -> intended.
       computeDiff: platform.commit.deviceDiff ? undefined : async (c) => diffFiles((previous = await platform.readRunning(c, ctx.device)), intended),
       verify: settings.verify ? async (c) => { verified = await verifyUntil(settings, ctx, c); } : undefined,

@@ -1,6 +1,7 @@
-// Brownfield safety: what a push of `plan` would renumber on a device that runs `running`
-// (its loopback, a port's address, the default instance's BGP AS). A push to an adopted
-// fabric that would do so is refused unless autoconfigure was asked to renumber. Pure.
+// Push guards, pure. Brownfield safety: what a push of `plan` would renumber on a device that
+// runs `running` (its loopback, a port's address, the default instance's BGP AS); a push to an
+// adopted fabric that would do so is refused unless autoconfigure was asked to renumber. And
+// a change that restarts the forwarding engine (overlay-ecmp) waits for a drained device.
 import type { DevicePlan } from '../domain/types';
 import type { RunningUnderlay } from '../platforms/types';
 
@@ -24,4 +25,10 @@ export function renumberings(plan: DevicePlan, running: RunningUnderlay): string
     if (want !== i.address) out.push(`${i.name} ${i.address} -> ${want ?? 'no address'}`);
   }
   return out;
+}
+
+/** Why a push of a plan that needs overlay-ecmp onto a device without it must wait for a drain. */
+export function overlayEcmpRefusal(device: string): string {
+  return `${device} needs forwarding-options vxlan-routing overlay-ecmp (ECMP over EVPN type-5 routes on this model) and does not run it; ` +
+    'adding it restarts the Packet Forwarding Engine: put the device in maintenance (POST .../maintenance {enabled: true}), autoconfigure, then leave maintenance';
 }

@@ -91,6 +91,8 @@ export interface PlatformModule {
   readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
   /** brownfield: the underlay the device runs (running config + BGP state); absent: not adoptable */
   readUnderlay?(c: NetconfClient, device: string): Promise<RunningUnderlay>;
+  /** plans with `overlayEcmp`: whether the device runs it, and the files without it (absent: no such statement) */
+  overlayEcmp?: { runs(c: NetconfClient): Promise<boolean>; without(files: Record<string, string>): Record<string, string> };
   readonly ztp: ZtpBootstrap;
   /** the rule check's view of a rendered device (src/platforms/rules.ts); absent: not checked */
   configFacts?(plan: DevicePlan, files: Record<string, string>): ConfigFacts;
