@@ -21,6 +21,8 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 
+/** Commands listed per run (BENCH_TOP=40 lists them all, to see where the time goes). */
+const TOP = Number(process.env.BENCH_TOP ?? 6);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function raw(url: string, n: number, concurrency: number): Promise<{ addMs: number; totalMs: number }> {
@@ -107,7 +109,7 @@ function perDevice(before: Map<string, { calls: number; usec: number }>, after: 
   const calls = rows.reduce((a, x) => a + x.calls, 0);
   const usec = rows.reduce((a, x) => a + x.usec, 0);
   rows.sort((a, b) => b.usec - a.usec);
-  return `${(calls / n).toFixed(1)} commands and ${(usec / n).toFixed(0)} us of Redis time per device job; top: ${rows.slice(0, 6).map((x) => `${x.c} ${(x.calls / n).toFixed(1)}x ${(x.usec / n).toFixed(0)}us`).join(', ')}`;
+  return `${(calls / n).toFixed(1)} commands and ${(usec / n).toFixed(0)} us of Redis time per device job; top: ${rows.slice(0, TOP).map((x) => `${x.c} ${(x.calls / n).toFixed(1)}x ${(x.usec / n).toFixed(0)}us`).join(', ')}`;
 }
 
 /** Worker processes (dist/workers/main.js with the bench's job type), each WORKER_ID bq-w<i>. */

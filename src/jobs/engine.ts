@@ -528,7 +528,11 @@ export class JobSystem {
     const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
     const totalWeight = def.deviceSteps.reduce((a, s) => a + s.weight, 0) || 1;
     // Every line about this device (ours and the handler's) carries the job id and the device.
-    services = { ...services, logger: services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric, device: d.device }) };
+    // The child logger is made when first used: making one (pino, with redaction) cost about a
+    // third of the job system's own CPU per device, and most device jobs log nothing.
+    const parent = services;
+    let devLog: JobServices['logger'] | undefined;
+    services = { ...parent, get logger() { return (devLog ??= parent.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric, device: d.device })); } };
     const base = this.ctxBase(def, d, services);
     const records = this.records;
     const attempt = job.attemptsMade + 1;
