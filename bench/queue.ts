@@ -23,6 +23,8 @@ import { createLogger } from '../src/log';
 
 /** Commands listed per run (BENCH_TOP=40 lists them all, to see where the time goes). */
 const TOP = Number(process.env.BENCH_TOP ?? 6);
+/** Node flags for the worker processes, e.g. BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/x' (to see where their CPU goes). */
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function raw(url: string, n: number, concurrency: number): Promise<{ addMs: number; totalMs: number }> {
@@ -116,7 +118,7 @@ function perDevice(before: Map<string, { calls: number; usec: number }>, after: 
 async function startWorkerProcs(url: string, dir: string, count: number, concurrency: number): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const p = spawn(process.execPath, [path.join(__dirname, '../workers/main.js')], {
+    const p = spawn(process.execPath, [...WORKER_NODE_ARGS, path.join(__dirname, '../workers/main.js')], {
       env: {
         ...process.env, REDIS_URL: url, DATA_DIR: dir, FABRIC_JOB_PLUGINS: path.join(__dirname, 'queue-plugin.js'),
         JOB_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn', WORKER_ID: `bq-w${i + 1}`, FABRIC_PUSH: 'off',
