@@ -182,7 +182,10 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await jobs.close();
   redis.disconnect();
-  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s`;
+  // Per device job: what the load of other processes changes least (the wall time it changes most).
+  const nodeUs = ((procs ? workersS : ownS) / n) * 1e6;
+  const perJob = `per device job: node ${nodeUs.toFixed(0)} us${cluster ? '' : `, redis-server ${((redisCpuS / n) * 1e6).toFixed(0)} us`} CPU`;
+  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s (${perJob})`;
   return { totalMs, state: v?.state ?? 'missing', succeeded, phases, redis: cluster ? `cluster ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${cpu.replace(/redis-server [\d.]+ s, /, '')}` : `${cpu}; ${perDevice(stats0, stats1, n)}` };
 }
 
