@@ -82,7 +82,8 @@ interface ChildData {
   jobId: string;
   type: string;
   fabric: string;
-  params: Record<string, unknown>;
+  /** Only in device jobs added by older versions: now read from the job record (jobParams). */
+  params?: Record<string, unknown>;
   device: string;
   data?: unknown;
 }
@@ -93,6 +94,8 @@ const LOCKED_SET = 'jobs:locked';
 const ADD_CHUNK = 250;
 /** addBulk chunks in flight at once while a parent enqueues. */
 const ADD_WINDOW = 4;
+/** Jobs whose params a worker process keeps (jobParams). */
+const PARAMS_CACHE = 64;
 
 /** A type's device steps as processDevice needs them, worked out once per type, not per device. */
 const stepInfo = new WeakMap<JobTypeDef, { stepNames: string[]; weights: Map<string, number>; totalWeight: number }>();
@@ -124,6 +127,7 @@ export class JobSystem {
   /** Set by shutdown(): handlers stop at their next step and hand the job back. */
   private stopping = false;
   private workerConnections: Redis[] = [];
+  private readonly paramsCache = new Map<string, Promise<Record<string, unknown>>>();
   /** worker error lines, one per queue per 30 s (src/log-limit.ts) */
   private workerErrors?: LogLimiter;
   events: JobEvents = {};
@@ -534,8 +538,28 @@ export class JobSystem {
     return fullResult;
   }
 
+  /**
+   * A running job's params, read from its record once per process: device jobs do not carry
+   * them (with a device list in the params, 5,000 children carried 5,000 copies of it).
+   */
+  private jobParams(jobId: string): Promise<Record<string, unknown>> {
+    let p = this.paramsCache.get(jobId);
+    if (!p) {
+      p = this.records.storedParams(jobId).then((params) => {
+        // Never run a device with made-up params (a dry run must not become a push).
+        if (!params) throw new UnrecoverableError(`job ${jobId} has no record (its params are gone)`);
+        return params;
+      });
+      p.catch(() => this.paramsCache.delete(jobId)); // a failed read is not kept
+      this.paramsCache.set(jobId, p);
+      if (this.paramsCache.size > PARAMS_CACHE) this.paramsCache.delete(this.paramsCache.keys().next().value!);
+    }
+    return p;
+  }
+
   private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
-    const d = job.data as ChildData;
+    const data = job.data as ChildData;
+    const d = { ...data, params: data.params ?? await this.jobParams(data.jobId) };
     const t0 = performance.now();
     const def = this.opts.types.get(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
@@ -685,7 +709,7 @@ export class JobSystem {
   private addChildren(parent: Job, d: ParentData, def: JobTypeDef, tasks: { device: string; data?: unknown }[]): Promise<unknown> {
     return this.queue(DEVICE_QUEUE).addBulk(tasks.map((t) => ({
       name: `${d.type}:device`,
-      data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
+      data: { jobId: d.jobId, type: d.type, fabric: d.fabric, device: t.device, data: t.data } satisfies ChildData,
       opts: {
         jobId: childJobId(d.jobId, t.device),
         parent: { id: parent.id!, queue: parent.queueQualifiedName },

@@ -199,6 +199,12 @@ export class JobRecords {
     return (raw ? JSON.parse(raw) : {}) as T;
   }
 
+  /** The params as stored, undefined when the record has none (gone, or never written). */
+  async storedParams(id: string): Promise<Record<string, unknown> | undefined> {
+    const raw = await this.redis.hget(K.job(id), 'params');
+    return raw ? JSON.parse(raw) : undefined;
+  }
+
   /** Replaces the params shown for a job (a follow-up's final device list). */
   async setParams(id: string, params: unknown): Promise<void> {
     await this.redis.hset(K.job(id), 'params', JSON.stringify(params ?? {}));

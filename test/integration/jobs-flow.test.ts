@@ -192,4 +192,10 @@ describeIf({ commands: ['redis-server'] })('job flows (real Redis, real BullMQ)'
       await sys.close();
     }
   });
+  it('a device job whose job record is gone fails and never runs with made-up params', async () => {
+    const child = await jobs.queue(DEVICE_QUEUE).add('test-flow:device', { jobId: 'no-record', type: 'test-flow', fabric: 'f9', device: 'leaf1' }, { jobId: childJobId('no-record', 'leaf1') });
+    const reason = await waitFor('the orphan device job to fail', async () => ((await child.getState()) === 'failed' ? (await jobs.queue(DEVICE_QUEUE).getJob(child.id!))?.failedReason : undefined));
+    expect(reason).toBe('job no-record has no record (its params are gone)');
+    expect(await redis.get('t:no-record:leaf1:tries')).toBeNull();
+  });
 });
