@@ -21,6 +21,10 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 
+/** Commands listed per run (BENCH_TOP=40 lists them all, to see where the time goes). */
+const TOP = Number(process.env.BENCH_TOP ?? 6);
+/** Node flags for the worker processes, e.g. BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/x' (to see where their CPU goes). */
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function raw(url: string, n: number, concurrency: number): Promise<{ addMs: number; totalMs: number }> {
@@ -107,14 +111,14 @@ function perDevice(before: Map<string, { calls: number; usec: number }>, after: 
   const calls = rows.reduce((a, x) => a + x.calls, 0);
   const usec = rows.reduce((a, x) => a + x.usec, 0);
   rows.sort((a, b) => b.usec - a.usec);
-  return `${(calls / n).toFixed(1)} commands and ${(usec / n).toFixed(0)} us of Redis time per device job; top: ${rows.slice(0, 6).map((x) => `${x.c} ${(x.calls / n).toFixed(1)}x ${(x.usec / n).toFixed(0)}us`).join(', ')}`;
+  return `${(calls / n).toFixed(1)} commands and ${(usec / n).toFixed(0)} us of Redis time per device job; top: ${rows.slice(0, TOP).map((x) => `${x.c} ${(x.calls / n).toFixed(1)}x ${(x.usec / n).toFixed(0)}us`).join(', ')}`;
 }
 
 /** Worker processes (dist/workers/main.js with the bench's job type), each WORKER_ID bq-w<i>. */
 async function startWorkerProcs(url: string, dir: string, count: number, concurrency: number): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const p = spawn(process.execPath, [path.join(__dirname, '../workers/main.js')], {
+    const p = spawn(process.execPath, [...WORKER_NODE_ARGS, path.join(__dirname, '../workers/main.js')], {
       env: {
         ...process.env, REDIS_URL: url, DATA_DIR: dir, FABRIC_JOB_PLUGINS: path.join(__dirname, 'queue-plugin.js'),
         JOB_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn', WORKER_ID: `bq-w${i + 1}`, FABRIC_PUSH: 'off',
@@ -178,7 +182,10 @@ async function flow(url: string, dir: string, n: number, concurrency: number, pr
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await jobs.close();
   redis.disconnect();
-  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s`;
+  // Per device job: what the load of other processes changes least (the wall time it changes most).
+  const nodeUs = ((procs ? workersS : ownS) / n) * 1e6;
+  const perJob = `per device job: node ${nodeUs.toFixed(0)} us${cluster ? '' : `, redis-server ${((redisCpuS / n) * 1e6).toFixed(0)} us`} CPU`;
+  const cpu = `CPU: redis-server ${redisCpuS.toFixed(2)} s, this process ${ownS.toFixed(2)} s${procs ? `, workers ${workersS.toFixed(2)} s` : ''} in ${(totalMs / 1000).toFixed(2)} s (${perJob})`;
   return { totalMs, state: v?.state ?? 'missing', succeeded, phases, redis: cluster ? `cluster ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${cpu.replace(/redis-server [\d.]+ s, /, '')}` : `${cpu}; ${perDevice(stats0, stats1, n)}` };
 }
 

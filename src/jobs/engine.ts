@@ -82,7 +82,8 @@ interface ChildData {
   jobId: string;
   type: string;
   fabric: string;
-  params: Record<string, unknown>;
+  /** Only in device jobs added by older versions: now read from the job record (jobParams). */
+  params?: Record<string, unknown>;
   device: string;
   data?: unknown;
 }
@@ -91,6 +92,25 @@ export const childJobId = (jobId: string, device: string) => `${jobId}__${device
 const LOCKED_SET = 'jobs:locked';
 /** Device jobs per addBulk when a parent enqueues its children. */
 const ADD_CHUNK = 250;
+/** addBulk chunks in flight at once while a parent enqueues. */
+const ADD_WINDOW = 4;
+/** Jobs whose params a worker process keeps (jobParams). */
+const PARAMS_CACHE = 64;
+
+/** A type's device steps as processDevice needs them, worked out once per type, not per device. */
+const stepInfo = new WeakMap<JobTypeDef, { stepNames: string[]; weights: Map<string, number>; totalWeight: number }>();
+function stepsOf(def: JobTypeDef): { stepNames: string[]; weights: Map<string, number>; totalWeight: number } {
+  let info = stepInfo.get(def);
+  if (!info) {
+    info = {
+      stepNames: def.deviceSteps.map((s) => s.name),
+      weights: new Map(def.deviceSteps.map((s) => [s.name, s.weight])),
+      totalWeight: def.deviceSteps.reduce((a, s) => a + s.weight, 0) || 1,
+    };
+    stepInfo.set(def, info);
+  }
+  return info;
+}
 
 export interface JobEvents {
   onFinished?(view: { id: string; type: string; state: string; durationMs: number }): void;
@@ -107,6 +127,7 @@ export class JobSystem {
   /** Set by shutdown(): handlers stop at their next step and hand the job back. */
   private stopping = false;
   private workerConnections: Redis[] = [];
+  private readonly paramsCache = new Map<string, Promise<Record<string, unknown>>>();
   /** worker error lines, one per queue per 30 s (src/log-limit.ts) */
   private workerErrors?: LogLimiter;
   events: JobEvents = {};
@@ -439,24 +460,22 @@ export class JobSystem {
       // Children first, then the phase: a crash in between re-plans. The children that exist
       // already (an earlier run may have added some chunks) are left alone: re-adding a FAILED
       // one makes BullMQ count it as a pending dependency again, and the parent waits forever.
-      const toAdd = await this.missingChildren(d.jobId, plan.devices);
+      const toAdd = await this.missingChildren(job, d.jobId, plan.devices);
       // In chunks: workers start on the first devices while the rest are added (one addBulk of
       // 5,000 children held them all back for most of a second). A crash between chunks re-plans
       // and missingChildren adds only the rest.
-      for (let at = 0; at < toAdd.length; at += ADD_CHUNK) {
-        await this.queue(DEVICE_QUEUE).addBulk(toAdd.slice(at, at + ADD_CHUNK).map((t) => ({
-          name: `${d.type}:device`,
-          data: { jobId: d.jobId, type: d.type, fabric: d.fabric, params: d.params, device: t.device, data: t.data } satisfies ChildData,
-          opts: {
-            jobId: childJobId(d.jobId, t.device),
-            parent: { id: job.id!, queue: job.queueQualifiedName },
-            ignoreDependencyOnFailure: true,
-            attempts: def.attempts ?? 3,
-            backoff: { type: 'exponential', delay: def.backoffMs ?? 500 },
-            removeOnComplete: { age: 3600, count: 20_000 },
-            removeOnFail: { age: 24 * 3600, count: 20_000 },
-          },
-        })));
+      // A few chunks in flight at once: each waited for its reply before the next was sent, and
+      // with busy workers (4 processes) that round trip, behind their traffic, made enqueueing
+      // 5,000 children take 2-3 s. Each chunk is still its own MULTI, sent in order.
+      const inFlight: Promise<unknown>[] = [];
+      try {
+        for (let at = 0; at < toAdd.length; at += ADD_CHUNK) {
+          inFlight.push(this.addChildren(job, d, def, toAdd.slice(at, at + ADD_CHUNK)));
+          if (inFlight.length >= ADD_WINDOW) await inFlight.shift();
+        }
+        await Promise.all(inFlight);
+      } finally {
+        await Promise.allSettled(inFlight); // none left unobserved when one failed
       }
       await this.records.setStep(d.jobId, 'plan', 'succeeded');
       await this.records.log(d.jobId, `planned ${names.length} device job${names.length === 1 ? '' : 's'}`);
@@ -519,16 +538,38 @@ export class JobSystem {
     return fullResult;
   }
 
+  /**
+   * A running job's params, read from its record once per process: device jobs do not carry
+   * them (with a device list in the params, 5,000 children carried 5,000 copies of it).
+   */
+  private jobParams(jobId: string): Promise<Record<string, unknown>> {
+    let p = this.paramsCache.get(jobId);
+    if (!p) {
+      p = this.records.storedParams(jobId).then((params) => {
+        // Never run a device with made-up params (a dry run must not become a push).
+        if (!params) throw new UnrecoverableError(`job ${jobId} has no record (its params are gone)`);
+        return params;
+      });
+      p.catch(() => this.paramsCache.delete(jobId)); // a failed read is not kept
+      this.paramsCache.set(jobId, p);
+      if (this.paramsCache.size > PARAMS_CACHE) this.paramsCache.delete(this.paramsCache.keys().next().value!);
+    }
+    return p;
+  }
+
   private async processDevice(job: Job, token: string | undefined, services: JobServices): Promise<unknown> {
-    const d = job.data as ChildData;
+    const data = job.data as ChildData;
+    const d = { ...data, params: data.params ?? await this.jobParams(data.jobId) };
     const t0 = performance.now();
     const def = this.opts.types.get(d.type);
     if (!def) throw new UnrecoverableError(`no handler is registered for job type '${d.type}' on this worker`);
-    const stepNames = def.deviceSteps.map((s) => s.name);
-    const weights = new Map(def.deviceSteps.map((s) => [s.name, s.weight]));
-    const totalWeight = def.deviceSteps.reduce((a, s) => a + s.weight, 0) || 1;
+    const { stepNames, weights, totalWeight } = stepsOf(def);
     // Every line about this device (ours and the handler's) carries the job id and the device.
-    services = { ...services, logger: services.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric, device: d.device }) };
+    // The child logger is made when first used: making one (pino, with redaction) cost about a
+    // third of the job system's own CPU per device, and most device jobs log nothing.
+    const parent = services;
+    let devLog: JobServices['logger'] | undefined;
+    services = { ...parent, get logger() { return (devLog ??= parent.logger.child({ jobId: d.jobId, type: d.type, fabric: d.fabric, device: d.device })); } };
     const base = this.ctxBase(def, d, services);
     const records = this.records;
     const attempt = job.attemptsMade + 1;
@@ -664,9 +705,32 @@ export class JobSystem {
     if (this.opts.types.routing(d.type)?.fabricLock) await this.dropLock(d.fabric, d.jobId);
   }
 
-  /** The tasks whose child job does not exist yet (one pipeline of EXISTS). */
-  private async missingChildren<T extends { device: string }>(jobId: string, tasks: T[]): Promise<T[]> {
+  /** One chunk of device jobs, children of `parent`: one addBulk (one MULTI). */
+  private addChildren(parent: Job, d: ParentData, def: JobTypeDef, tasks: { device: string; data?: unknown }[]): Promise<unknown> {
+    return this.queue(DEVICE_QUEUE).addBulk(tasks.map((t) => ({
+      name: `${d.type}:device`,
+      data: { jobId: d.jobId, type: d.type, fabric: d.fabric, device: t.device, data: t.data } satisfies ChildData,
+      opts: {
+        jobId: childJobId(d.jobId, t.device),
+        parent: { id: parent.id!, queue: parent.queueQualifiedName },
+        ignoreDependencyOnFailure: true,
+        attempts: def.attempts ?? 3,
+        backoff: { type: 'exponential', delay: def.backoffMs ?? 500 },
+        removeOnComplete: { age: 3600, count: 20_000 },
+        removeOnFail: { age: 24 * 3600, count: 20_000 },
+      },
+    })));
+  }
+
+  /**
+   * The tasks whose child job does not exist yet. A parent that has no dependency of any kind
+   * (the first plan) has none: BullMQ records each child in its parent's sets in the script
+   * that adds it. Else one pipeline of EXISTS (a re-plan after a crash).
+   */
+  private async missingChildren<T extends { device: string }>(parent: Job, jobId: string, tasks: T[]): Promise<T[]> {
     if (tasks.length === 0) return tasks;
+    const deps = await parent.getDependenciesCount();
+    if (Object.values(deps).every((n) => !n)) return tasks;
     const q = this.queue(DEVICE_QUEUE);
     const p = this.opts.connection.pipeline();
     for (const t of tasks) p.exists(q.toKey(childJobId(jobId, t.device)));

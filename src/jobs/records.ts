@@ -51,15 +51,27 @@ const K = {
 
 const stepField = (name: string, device?: string) => `${device ?? ''}|${name}`;
 
-// KEYS: job, steps, dev, log; ARGV: device, outcome JSON, log line ('' for none), step field/state pairs.
-// Returns 1 when the run must stop (the job is cancelled, or already final: then nothing is written).
+// KEYS: job, steps, dev, log; ARGV: channel, job id, then per device write: device, outcome JSON,
+// log line ('' for none), the number F of step fields, F field/state pairs. Many devices' writes
+// in one call (DeviceWriteBatcher), applied in order. Returns 1 when the runs must stop (the job
+// is cancelled, or already final: then nothing is written).
 const DEVICE_WRITE_LUA = `
 local s = redis.call('HGET', KEYS[1], 'state')
 if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 1 end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[3]) end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+local steps, devs, logs = {}, {}, {}
+local i = 3
+while i <= #ARGV do
+  devs[#devs + 1] = ARGV[i]
+  devs[#devs + 1] = ARGV[i + 1]
+  if ARGV[i + 2] ~= '' then logs[#logs + 1] = ARGV[i + 2] end
+  local last = i + 3 + 2 * tonumber(ARGV[i + 3])
+  for k = i + 4, last do steps[#steps + 1] = ARGV[k] end
+  i = last + 1
+end
+if #steps > 0 then redis.call('HSET', KEYS[2], unpack(steps)) end
+if #devs > 0 then redis.call('HSET', KEYS[3], unpack(devs)) end
+if #logs > 0 then redis.call('RPUSH', KEYS[4], unpack(logs)) end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 1 end
 return 0`;
 
@@ -106,8 +118,60 @@ async function runScript(redis: Redis, s: LuaScript, keys: string[], args: (stri
   }
 }
 
+/** Values per device-write call at most: Lua's unpack takes ~8,000, and one call stays short. */
+const MAX_WRITE_ARGS = 4_000;
+
+interface PendingWrite { args: string[]; resolve: (stop: boolean) => void; reject: (e: unknown) => void }
+
+/**
+ * The device writes of one process, coalesced per job: the writes that arrive in the same turn
+ * of the event loop, or while the job's previous call is in flight, go to Redis as one script
+ * call (group commit). 100 device jobs at once cost a few calls, not 200 (each call's own cost,
+ * EVALSHA plus the state and cancel reads, was most of the records' Redis time per device).
+ * Every caller still waits for its own write, and learns from the same call whether to stop.
+ */
+class DeviceWriteBatcher {
+  private readonly queued = new Map<string, PendingWrite[]>();
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly redis: Redis) {}
+
+  write(id: string, args: string[]): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      let q = this.queued.get(id);
+      if (!q) {
+        this.queued.set(id, (q = []));
+        // A call in flight sends this batch when it returns; else the next turn does.
+        if (!this.busy.has(id)) setImmediate(() => this.flush(id));
+      }
+      q.push({ args, resolve, reject });
+    });
+  }
+
+  private flush(id: string): void {
+    const q = this.queued.get(id);
+    if (!q || q.length === 0) { this.queued.delete(id); return; }
+    let count = 0;
+    let values = 0;
+    while (count < q.length && (count === 0 || values + q[count].args.length <= MAX_WRITE_ARGS)) values += q[count++].args.length;
+    const batch = q.splice(0, count);
+    if (q.length === 0) this.queued.delete(id);
+    this.busy.add(id);
+    runScript(this.redis, DEVICE_WRITE, [K.job(id), K.steps(id), K.dev(id), K.log(id)], [JOB_CHANGED_CHANNEL, id, ...batch.flatMap((w) => w.args)])
+      .then((res) => { for (const w of batch) w.resolve(res === 1); }, (e: unknown) => { for (const w of batch) w.reject(e); })
+      .finally(() => {
+        this.busy.delete(id);
+        if (this.queued.has(id)) this.flush(id);
+      });
+  }
+}
+
 export class JobRecords {
-  constructor(readonly redis: Redis) {}
+  private readonly deviceWrites: DeviceWriteBatcher;
+
+  constructor(readonly redis: Redis) {
+    this.deviceWrites = new DeviceWriteBatcher(redis);
+  }
 
   /** Writes a new record; a record that exists already is left as it is (returns false). */
   async create(id: string, type: string, fabric: string | undefined, params: unknown): Promise<boolean> {
@@ -133,6 +197,12 @@ export class JobRecords {
   async params<T = Record<string, unknown>>(id: string): Promise<T> {
     const raw = await this.redis.hget(K.job(id), 'params');
     return (raw ? JSON.parse(raw) : {}) as T;
+  }
+
+  /** The params as stored, undefined when the record has none (gone, or never written). */
+  async storedParams(id: string): Promise<Record<string, unknown> | undefined> {
+    const raw = await this.redis.hget(K.job(id), 'params');
+    return raw ? JSON.parse(raw) : undefined;
   }
 
   /** Replaces the params shown for a job (a follow-up's final device list). */
@@ -174,11 +244,12 @@ export class JobRecords {
    * job finishes the job, and must not rewrite a finished record (nor go on: it is told to stop,
    * as when cancelled).
    */
-  private async writeDevice(id: string, device: string, outcome: unknown, stepStates: Record<string, StepState>, logMessage?: string): Promise<boolean> {
-    const fields = Object.entries(stepStates).flatMap(([s, st]) => [stepField(s, device), st]);
-    const log = logMessage ? JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }) : '';
-    const res = await runScript(this.redis, DEVICE_WRITE, [K.job(id), K.steps(id), K.dev(id), K.log(id)], [device, JSON.stringify(outcome), log, JOB_CHANGED_CHANNEL, id, ...fields]);
-    return res === 1;
+  private writeDevice(id: string, device: string, outcome: unknown, stepStates: Record<string, StepState>, logMessage?: string): Promise<boolean> {
+    const args = [device, JSON.stringify(outcome), logMessage ? JSON.stringify({ at: new Date().toISOString(), message: logMessage, device }) : ''];
+    const steps = Object.entries(stepStates);
+    args.push(String(steps.length));
+    for (const [s, st] of steps) args.push(stepField(s, device), st);
+    return this.deviceWrites.write(id, args);
   }
 
   /** Step states and progress of a device; returns whether to stop: cancelled or already final (same round trip). */

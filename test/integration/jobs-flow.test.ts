@@ -9,7 +9,8 @@ import { describeIf } from '../helpers/env';
 import { startLocalRedis, connectRedis, type LocalRedis } from '../../src/store/redis-server';
 import { Store } from '../../src/store';
 import { randomBytes } from 'node:crypto';
-import { JobSystem, JobConflictError, JobTypes, TransientError, type JobView } from '../../src/jobs';
+import type { Job } from 'bullmq';
+import { DEVICE_QUEUE, JobSystem, JobConflictError, JobTypes, TransientError, childJobId, type JobView } from '../../src/jobs';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
@@ -174,5 +175,27 @@ describeIf({ commands: ['redis-server'] })('job flows (real Redis, real BullMQ)'
     expect(v.state).toBe('failed');
     expect(v.error).toBe("no handler is registered for job type 'onboard' (not available in this version)");
     expect(await jobs.lock.holder('f6')).toBeUndefined();
+  });
+  it('a re-plan adds only the device jobs that do not exist yet (a first plan: all, with no check per device)', async () => {
+    // Its own queue prefix: no worker takes these jobs.
+    const sys = new JobSystem({ connection: redis, connect: () => connectRedis(server.url), lockBackend: new Store(redis, { secretKey: randomBytes(32) }), types: new JobTypes(), prefix: 'replan' });
+    try {
+      const parent = await sys.queue('autoconfigure').add('test-flow', {}, { jobId: 'rp1' });
+      const missing = (p: Job, tasks: { device: string }[]) =>
+        (sys as unknown as { missingChildren(p: Job, id: string, t: { device: string }[]): Promise<{ device: string }[]> }).missingChildren(p, 'rp1', tasks);
+      const tasks = ['leaf1', 'leaf2', 'leaf3'].map((device) => ({ device }));
+      expect(await missing(parent, tasks)).toEqual(tasks);
+      // An earlier run added leaf2 (and died before it recorded the phase): leaf2 is not added twice.
+      await sys.queue(DEVICE_QUEUE).add('test-flow:device', {}, { jobId: childJobId('rp1', 'leaf2'), parent: { id: 'rp1', queue: parent.queueQualifiedName } });
+      expect((await missing(parent, tasks)).map((t) => t.device)).toEqual(['leaf1', 'leaf3']);
+    } finally {
+      await sys.close();
+    }
+  });
+  it('a device job whose job record is gone fails and never runs with made-up params', async () => {
+    const child = await jobs.queue(DEVICE_QUEUE).add('test-flow:device', { jobId: 'no-record', type: 'test-flow', fabric: 'f9', device: 'leaf1' }, { jobId: childJobId('no-record', 'leaf1') });
+    const reason = await waitFor('the orphan device job to fail', async () => ((await child.getState()) === 'failed' ? (await jobs.queue(DEVICE_QUEUE).getJob(child.id!))?.failedReason : undefined));
+    expect(reason).toBe('job no-record has no record (its params are gone)');
+    expect(await redis.get('t:no-record:leaf1:tries')).toBeNull();
   });
 });
