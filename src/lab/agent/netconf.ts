@@ -70,12 +70,13 @@ export function hooksFor(dev: Device, log: (m: string) => void): DeviceHooks {
 }
 
 async function operationalState(dev: Device): Promise<string> {
-  const [ifs, lldp, bgp, routes, bfd] = await Promise.all([
+  const [ifs, lldp, bgp, routes, bfd, es] = await Promise.all([
     dev.interfaces(),
     dev.lldpNeighbors(),
     dev.vtyshJson('show bgp vrf all summary json'),
     dev.vtyshJson('show ip route json'),
     dev.vtyshJson('show bfd peers json'),
+    dev.vtyshJson('show evpn es detail json'),
   ]);
   const x = escapeText;
   let s = `<interfaces xmlns="${NS_IF}">`;
@@ -141,8 +142,28 @@ async function operationalState(dev: Device): Promise<string> {
     if (n.remoteMgmt) s += `<remote-management-address>${x(n.remoteMgmt)}</remote-management-address>`;
     s += '</neighbor>';
   }
-  s += `</lldp><phase>${dev.phase}</phase></frr-state>`;
+  s += `</lldp>${evpnEsState(es)}<phase>${dev.phase}</phase></frr-state>`;
   return s;
+}
+
+/**
+ * zebra's `show evpn es detail json` (an array: esi, accessPort, flags local/remote/df/nonDF/
+ * operUp/readyForBgp..., vteps [{vtep}]) as <evpn-es><es>; the maintenance drain verifies the
+ * device's ES is down and not DF, and its peer's is (src/jobs/maintenance/esi-state.ts).
+ */
+export function evpnEsState(doc: unknown): string {
+  const x = escapeText;
+  const list = (Array.isArray(doc) ? doc : []) as { esi?: string; accessPort?: string; flags?: unknown[]; dfPreference?: number; vteps?: { vtep?: string }[] }[];
+  let s = '<evpn-es>';
+  for (const e of list) {
+    if (!e || typeof e.esi !== 'string') continue;
+    s += `<es><esi>${x(e.esi)}</esi>${typeof e.accessPort === 'string' ? `<access-port>${x(e.accessPort)}</access-port>` : ''}`;
+    for (const f of e.flags ?? []) if (typeof f === 'string') s += `<flag>${x(f)}</flag>`;
+    if (typeof e.dfPreference === 'number') s += `<df-preference>${e.dfPreference}</df-preference>`;
+    for (const v of e.vteps ?? []) if (v && typeof v.vtep === 'string') s += `<vtep>${x(v.vtep)}</vtep>`;
+    s += '</es>';
+  }
+  return `${s}</evpn-es>`;
 }
 
 function systemState(dev: Device): string {
