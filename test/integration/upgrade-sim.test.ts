@@ -102,6 +102,23 @@ describeIf({ commands: ['redis-server'] })('rolling upgrade on the simulator (2 
     expect(sim.netconf!.routing.routes('leaf1')).toHaveLength(6);
   });
 
+  test('a peer of the device is down (not part of the upgrade): the precheck refuses, nothing changes', async () => {
+    await sim.netconf!.setPower('leaf4', false);
+    try {
+      // the fault happened: leaf4's sessions are down at the spines, its loopback gone
+      expect(sim.netconf!.routing.sessions('spine1').filter((x) => x.state !== 'Established')).toHaveLength(2);
+      expect(sim.netconf!.routing.routes('leaf1')).toHaveLength(5);
+      const v = await finished(await jobs.submit('upgrade', F, { image: (await image('8.9.9')).name, devices: ['leaf1'], imageUrl: 'http://127.61.0.254:8080/images/frr-8.9.9/x' }));
+      expect(v.state).toBe('failed');
+      expect(v.error).toMatch(/leaf1 failed \(precheck: the device is not healthy before the upgrade \(.*no route to leaf4's loopback .*\); nothing changed\)/);
+      expect((await store.getDevice(F, 'leaf1'))!.managedState).toBe('active');
+      expect(sim.netconf!.status('leaf1')).toEqual({ version: '8.4.4', rebooting: false, reboots: 0 });
+      expect(await frrConf('leaf1')).not.toContain('graceful-shutdown');
+    } finally {
+      await sim.netconf!.setPower('leaf4', true);
+    }
+  }, 120_000);
+
   test('upgrade to 9.1.0: leaves before spines, at most 2 per batch, partners apart, batches in turn; every device reports 9.1.0', async () => {
     const v = await upgrade(await image('9.1.0'));
     expect(v.error).toBeUndefined();

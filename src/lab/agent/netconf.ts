@@ -217,20 +217,28 @@ export const loadConfigurationRpc: RpcHandler = loadConfigurationHandler({
   },
 });
 
+/** install-software's fields, validated (the agent and the scale simulator answer the same request). */
+export function parseInstallSoftware(op: XmlElement): { version: string; url?: string; rebootSeconds?: number } {
+  const version = childText(op, 'version');
+  if (!version || !/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
+    throw new RpcError('missing-element', 'install-software needs <version> (1-64 of [A-Za-z0-9._+-])', { info: { 'bad-element': 'version' } });
+  }
+  const url = childText(op, 'image-url');
+  if (url !== undefined && !/^(https?|ftp|tftp|file):\/\/\S+$/.test(url)) {
+    throw new RpcError('invalid-value', `image-url '${url}' is not a URL`, { path: '/rpc/install-software/image-url' });
+  }
+  const secsT = childText(op, 'reboot-seconds');
+  const secs = secsT === undefined ? undefined : Number(secsT);
+  if (secs !== undefined && (!Number.isInteger(secs) || secs < 0 || secs > 600)) throw new RpcError('invalid-value', 'reboot-seconds must be 0-600', { path: '/rpc/install-software/reboot-seconds' });
+  return { version, ...(url !== undefined ? { url } : {}), ...(secs !== undefined ? { rebootSeconds: secs } : {}) };
+}
+
 /** `<install-software xmlns="urn:fabric:device"><version>..</version><image-url>..</image-url><reboot-seconds>..</reboot-seconds></install-software>` */
 export function installSoftwareRpc(dev: Device, reboot: (version: string, seconds: number) => void): RpcHandler {
   return ({ op }) => {
-    const version = childText(op, 'version');
-    if (!version || !/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
-      throw new RpcError('missing-element', 'install-software needs <version> (1-64 of [A-Za-z0-9._+-])', { info: { 'bad-element': 'version' } });
-    }
-    const url = childText(op, 'image-url');
-    if (url !== undefined && !/^(https?|ftp|tftp|file):\/\/\S+$/.test(url)) {
-      throw new RpcError('invalid-value', `image-url '${url}' is not a URL`, { path: '/rpc/install-software/image-url' });
-    }
-    const secsT = childText(op, 'reboot-seconds');
-    const secs = secsT === undefined ? (dev.cfg.rebootSeconds ?? 5) : Number(secsT);
-    if (!Number.isInteger(secs) || secs < 0 || secs > 600) throw new RpcError('invalid-value', 'reboot-seconds must be 0-600', { path: '/rpc/install-software/reboot-seconds' });
+    const req = parseInstallSoftware(op);
+    const version = req.version;
+    const secs = req.rebootSeconds ?? dev.cfg.rebootSeconds ?? 5;
     if (dev.phase === 'rebooting') throw new RpcError('in-use', 'the device is rebooting');
     // answer first, then go down (the reply must leave before the session closes)
     setTimeout(() => reboot(version, secs), 200).unref();

@@ -8,8 +8,8 @@
 // reboot-seconds) it listens again reporting the new version, with the config it had.
 import { NetconfDevice, NetconfServer, generateHostKey, staticUsers, type RpcHandler, type NetconfListener } from '../netconf-server';
 import { RpcError } from '../../netconf/errors';
-import { childText, escapeText } from '../../netconf/xml';
-import { unwrapFrr, NS_DEVICE } from '../agent/netconf';
+import { escapeText } from '../../netconf/xml';
+import { parseInstallSoftware, unwrapFrr, NS_DEVICE } from '../agent/netconf';
 import type { SimDeviceSpec } from './topology';
 import { SimRouting } from './routing';
 
@@ -104,6 +104,21 @@ export class SimNetconf {
     return b && { version: b.version, rebooting: b.rebooting, reboots: b.reboots };
   }
 
+  /** Power a device off (NETCONF gone, its sessions down at its peers) or on again (tests). */
+  async setPower(name: string, on: boolean): Promise<void> {
+    const box = this.boxes.get(name);
+    if (!box) throw new Error(`sim: no device ${name}`);
+    if (!on && box.listener) {
+      this.routing.setUp(name, false);
+      const l = box.listener;
+      box.listener = undefined;
+      await l.close();
+    } else if (on && !box.listener && !box.rebooting) {
+      await this.listen(box);
+      this.routing.setUp(name, true);
+    }
+  }
+
   private async listen(box: SimBox): Promise<void> {
     box.listener = await this.server.listen(box.dev, { host: box.spec.address, port: this.o.port ?? 830, hostKeys: [box.hostKey] });
   }
@@ -111,17 +126,7 @@ export class SimNetconf {
   private installRpc(box: SimBox): RpcHandler {
     const io = this.o.install ?? {};
     return async ({ op }) => {
-      const version = childText(op, 'version');
-      if (!version || !/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
-        throw new RpcError('missing-element', 'install-software needs <version> (1-64 of [A-Za-z0-9._+-])', { info: { 'bad-element': 'version' } });
-      }
-      const url = childText(op, 'image-url');
-      if (url !== undefined && !/^(https?|ftp|tftp|file):\/\/\S+$/.test(url)) {
-        throw new RpcError('invalid-value', `image-url '${url}' is not a URL`, { path: '/rpc/install-software/image-url' });
-      }
-      const secsT = childText(op, 'reboot-seconds');
-      const secs = secsT === undefined ? undefined : Number(secsT);
-      if (secs !== undefined && (!Number.isInteger(secs) || secs < 0 || secs > 600)) throw new RpcError('invalid-value', 'reboot-seconds must be 0-600', { path: '/rpc/install-software/reboot-seconds' });
+      const { version, rebootSeconds: secs } = parseInstallSoftware(op);
       if (box.rebooting) throw new RpcError('in-use', 'the device is rebooting');
       await sleep(io.installMs ?? 200);
       if (this.failing.has(box.spec.name)) {
