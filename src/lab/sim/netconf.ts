@@ -69,6 +69,8 @@ export class SimNetconf {
   readonly routing = new SimRouting();
   /** devices whose install-software fails (from install.failInstall; tests add to it) */
   readonly failing: Set<string>;
+  /** a device's own reboot time, ms (tests: one device back much later than its batch-mates) */
+  readonly rebootMsOf = new Map<string, number>();
   private readonly boxes = new Map<string, SimBox>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
@@ -134,7 +136,7 @@ export class SimNetconf {
       }
       const previous = box.version;
       // Answer first, then go down (the reply must leave before the sessions close).
-      this.later(200, () => this.reboot(box, version, secs === undefined ? (io.rebootMs ?? 1000) : secs * 1000));
+      this.later(200, () => this.reboot(box, version, this.rebootMsOf.get(box.spec.name) ?? (secs === undefined ? (io.rebootMs ?? 1000) : secs * 1000)));
       return { xml: `<install-software-result xmlns="${NS_DEVICE}"><previous-version>${escapeText(previous)}</previous-version><version>${escapeText(version)}</version><rebooting/></install-software-result>` };
     };
   }
