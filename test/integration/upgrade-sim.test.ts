@@ -25,12 +25,12 @@ import { maintenanceJob } from '../../src/jobs/maintenance/job';
 import { NetconfClient } from '../../src/netconf/client';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
+import { jobFinished } from '../lab/helpers';
 
 const CIDR = '127.61.0.0/24';
 const PORT = 38_861;
 const F = 'dysim';
 const CREDS = { username: 'admin', password: 'dy-s3cret' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeIf({ commands: ['redis-server'] })('rolling upgrade on the simulator (2 spines x 4 leaves, maxParallel 2)', () => {
   let dir: string;
@@ -42,15 +42,7 @@ describeIf({ commands: ['redis-server'] })('rolling upgrade on the simulator (2 
   let dp: DevicePush;
   const conns: Redis[] = [];
 
-  const finished = async (id: string, ms = 240_000): Promise<JobView> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const v = await jobs.get(id, { logLimit: 5000 });
-      if (v && ['succeeded', 'failed', 'cancelled'].includes(v.state)) return v;
-      await sleep(200);
-    }
-    throw new Error(`job ${id} did not finish in ${ms} ms`);
-  };
+  const finished = (id: string, ms = 240_000): Promise<JobView> => jobFinished(jobs, id, ms);
   const image = async (version: string): Promise<ImageRecord> => {
     const path = join(dir, `frr-${version}.bin`);
     writeFileSync(path, randomBytes(1024));
