@@ -18,6 +18,7 @@ const BENCHES: Bench[] = [
   { name: 'queue', args: ['20000', '100', '5000', '--procs', '1,2,4'], what: 'BullMQ and fabric-flow device jobs/s, in 1, 2, 4 worker processes', quick: true },
   { name: 'api', args: ['200', '20', '1000'], what: 'API latency, GET devices of a 1,000-device fabric at 200/s' },
   { name: 'autoconfigure-sim', args: ['500', '50'], what: 'autoconfigure of 500 simulator devices over NETCONF' },
+  { name: 'upgrade-sim', args: ['500', '20'], what: 'rolling upgrade of 500 simulator devices, maxParallel 20 (the real job)' },
   { name: 'netconf', args: ['--sessions', '200', '--rounds', '3'], what: '200 concurrent NETCONF sessions', nodeFlags: ['--expose-gc'] },
   { name: 'fuzz-api', args: ['10000', '1'], what: 'API fuzz, 10,000 requests' },
   { name: 'ui', args: ['5'], what: 'web UI first render, 1,056 devices (chromium; needs `node ui/build.mjs`)' },

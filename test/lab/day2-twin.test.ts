@@ -58,8 +58,8 @@ jest.setTimeout(900_000);
 
 const d = describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'vtysh', 'lldpd', 'snmpd', 'redis-server'] });
 
-// d2 + 5 random characters: this suite's namespaces never collide with another's.
-const LAB = `d2${labName().slice(1, 6)}`;
+// d2 (or D2_LAB_PREFIX, 2 characters) + 5 random characters: this suite's namespaces never collide with another's.
+const LAB = `${/^[a-z][a-z0-9]$/.test(process.env.D2_LAB_PREFIX ?? '') ? process.env.D2_LAB_PREFIX : 'd2'}${labName().slice(1, 6)}`;
 const ROOT = tmpRoot();
 const F = 'day2';
 const DEVICES = [

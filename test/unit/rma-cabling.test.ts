@@ -1,7 +1,9 @@
 // The pure parts of the RMA job (src/jobs/rma/cabling.ts): the replacement's serial, the LLDP
 // re-check against the stored links, the FRR agent's LLDP tree; and autoconfigure's skip of a
 // device in rma.
-import { badSerial, checkCabling, parseFrrLldp } from '../../src/jobs/rma/cabling';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { badSerial, checkCabling, lldpReaderFor, parseFrrLldp, parseJunosLldp } from '../../src/jobs/rma/cabling';
 
 const LINKS = [
   { a: { device: 'spine1', port: 'swp1' }, b: { device: 'leaf1', port: 'swp51' } },
@@ -69,5 +71,45 @@ describe('parseFrrLldp', () => {
       + '</lldp><phase>configured</phase></frr-state>';
     expect(parseFrrLldp(xml)).toEqual([{ localPort: 'swp51', remoteSystem: 'spine1', remotePort: 'swp1' }, { localPort: 'swp52' }]);
     expect(parseFrrLldp('<data/>')).toEqual([]);
+  });
+});
+
+describe('parseJunosLldp (get-lldp-neighbors-information)', () => {
+  const fx = (f: string) => readFileSync(join(__dirname, '..', 'fixtures', 'junos-lldp', f), 'utf8');
+  test('QFX: local port in lldp-local-port-id, remote port id of subtype "Interface name"', () => {
+    expect(parseJunosLldp(fx('qfx-interface-name.xml'))).toEqual([
+      { localPort: 'xe-0/0/48', remoteSystem: 'spine1', remotePort: 'xe-0/0/1' },
+      { localPort: 'xe-0/0/49', remoteSystem: 'spine2', remotePort: 'xe-0/0/1' },
+    ]);
+  });
+  test('ELS: lldp-local-interface wins over the ifIndex port id, unit dropped; a MAC or ifIndex port id gives way to the description', () => {
+    expect(parseJunosLldp(fx('els-local-interface.xml'))).toEqual([
+      { localPort: 'xe-0/0/48', remoteSystem: 'spine1', remotePort: 'swp1' },
+      { localPort: 'xe-0/0/49', remoteSystem: 'spine2', remotePort: 'xe-0/0/7' },
+      // no subtype, a MAC as port id, no system name: the description, and no system
+      { localPort: 'xe-0/0/50', remotePort: 'ens256' },
+    ]);
+  });
+  test('inside an rpc-reply, empty, or without a local port', () => {
+    expect(parseJunosLldp(`<rpc-reply>${fx('qfx-interface-name.xml')}</rpc-reply>`)).toHaveLength(2);
+    expect(parseJunosLldp('<lldp-neighbors-information/>')).toEqual([]);
+    expect(parseJunosLldp('<lldp-neighbor-information><lldp-remote-system-name>x</lldp-remote-system-name></lldp-neighbor-information>')).toEqual([]);
+  });
+  test('feeds checkCabling: a Junos leaf cabled as stored passes, a swapped uplink is named', () => {
+    const links = [
+      { a: { device: 'spine1', port: 'xe-0/0/1' }, b: { device: 'leaf1', port: 'xe-0/0/48' } },
+      { a: { device: 'spine2', port: 'xe-0/0/1' }, b: { device: 'leaf1', port: 'xe-0/0/49' } },
+    ];
+    const seen = parseJunosLldp(fx('qfx-interface-name.xml'));
+    expect(checkCabling('leaf1', links, seen)).toEqual([]);
+    const swapped = seen.map((n) => ({ ...n, localPort: n.localPort === 'xe-0/0/48' ? 'xe-0/0/49' : 'xe-0/0/48' }));
+    expect(checkCabling('leaf1', links, swapped).map((a) => a.message)).toEqual([
+      'leaf1:xe-0/0/48 should reach spine1:xe-0/0/1 but is cabled to spine2:xe-0/0/1',
+      'leaf1:xe-0/0/49 should reach spine2:xe-0/0/1 but is cabled to spine1:xe-0/0/1',
+    ]);
+  });
+  test('the reader per platform: junos answers the RPC, frr reads its state tree (no RPC reader)', () => {
+    expect(lldpReaderFor('junos')?.rpc).toBe('<get-lldp-neighbors-information/>');
+    expect(lldpReaderFor('frr')).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
 // graceful-shutdown sender` in each of the service's BGP groups. Pure text functions; the push is
 // the ordinary NETCONF transaction (commit confirmed, verify, rollback).
 import type { ManagedState } from '../../store/types';
+import { drainEsiFiles } from './esi-drain';
 
 export const GSHUT_COMMUNITY = '65535:0';
 const FRR_LINE = ' bgp graceful-shutdown';
@@ -15,7 +16,10 @@ const JUNOS_ELEMENT = '<graceful-shutdown><sender/></graceful-shutdown>';
 export const DRAINED_STATES: readonly ManagedState[] = ['maintenance', 'upgrading'];
 export const isDrained = (state: string | null | undefined) => DRAINED_STATES.includes(state as ManagedState);
 
-/** The rendered files with the drain added (idempotent: a drained file is returned unchanged). */
+/**
+ * The rendered files with the drain added (idempotent: a drained file is returned unchanged):
+ * BGP graceful shutdown, and the ESI-LAG members out of service (esi-drain.ts).
+ */
 export function drainFiles(platform: string, files: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, text] of Object.entries(files)) {
@@ -23,7 +27,7 @@ export function drainFiles(platform: string, files: Record<string, string>): Rec
     else if (platform === 'junos' && name.endsWith('.xml')) out[name] = drainJunos(text);
     else out[name] = text;
   }
-  return out;
+  return drainEsiFiles(platform, out);
 }
 
 /**

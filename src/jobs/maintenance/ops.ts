@@ -10,6 +10,8 @@ import { planFromStore } from '../plan-from-store';
 import { readRunning, type DevicePush } from '../push';
 import { readOperState, type OperState } from '../verify';
 import { drainFiles, hasDrain } from './drain';
+import { drainedEsiPorts, esiLagMembers } from './esi-drain';
+import { drainProblems, peerProblems, readEsiState, restoreProblems, type EsiLag, type FrrEs } from './esi-state';
 
 export interface DeviceOpContext {
   jobId: string;
@@ -57,6 +59,18 @@ export async function enterMaintenance(ctx: DeviceOpContext, intent: DeviceInten
   const running = await readRunningOf(ctx);
   if (!hasDrain(intent.platform, running)) throw new Error('drain: the running config does not carry bgp graceful-shutdown after the push');
   await ctx.log('drained: BGP graceful shutdown in the running config, every planned session still up');
+  const lags = esiLagMembers(intent.platform, intent.files);
+  if (!lags.length) return;
+  try {
+    const off = drainedEsiPorts(intent.platform, running);
+    const on = lags.flatMap((l) => l.ports).filter((p) => !off.includes(p));
+    if (on.length) throw new Error(`the running config does not take ${on.join(', ')} out of service`);
+    await verifyEsDrained(ctx, intent, lags);
+  } catch (e) {
+    // A drain that did not move the servers is not a drain: put the intended config back.
+    await push(ctx, intent, intent.files).catch(() => undefined);
+    throw new Error(`drain: ESI-LAG ${lags.map((l) => l.lag).join(', ')}: ${e instanceof Error ? e.message : String(e)} (intended config pushed back)`);
+  }
 }
 
 /** Pushes the undrained intended config (verified) and returns the device to managed. */
@@ -64,8 +78,62 @@ export async function leaveMaintenance(ctx: DeviceOpContext, intent: DeviceInten
   await push(ctx, intent, intent.files);
   const running = await readRunningOf(ctx);
   if (hasDrain(intent.platform, running)) throw new Error('undrain: the running config still carries bgp graceful-shutdown');
+  const lags = esiLagMembers(intent.platform, intent.files);
+  if (lags.length) {
+    const left = drainedEsiPorts(intent.platform, running);
+    if (left.length) throw new Error(`undrain: the running config still keeps ${left.join(', ')} out of service`);
+    const last = await untilEs(ctx, intent.platform, (seen) => restoreProblems(intent.platform, lags, seen));
+    if (last.length) throw new Error(`undrain: ESI-LAG not back after ${ES_WAIT_MS / 1000} s: ${last.join('; ')}`);
+    await ctx.log(`undrained: ESI-LAG ${lags.map((l) => l.lag).join(', ')} members back in service, the ES up again`);
+  }
   await setState(ctx, 'active');
   await ctx.log('undrained: intended config without graceful shutdown, verified; back to managed');
+}
+
+const ES_WAIT_MS = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the device's (or `device`'s) ES state until `problems` is empty (bounded); the last problems. */
+async function untilEs(ctx: DeviceOpContext, platform: string, problems: (seen: Awaited<ReturnType<typeof readEsiState>>) => string[], device = ctx.device): Promise<string[]> {
+  const end = Date.now() + ES_WAIT_MS;
+  let last: string[] = ['not read yet'];
+  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
+    try {
+      const { client } = await ctx.dp.connect(ctx.store, ctx.fabric, device);
+      try { last = problems(await readEsiState(client, platform)); } finally { await client.close().catch(() => undefined); }
+    } catch (e) { last = [`${device}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`]; }
+    if (!last.length) return [];
+    await sleep(1000);
+  }
+  return last;
+}
+
+/**
+ * The device's ES on each drained LAG is down and not designated forwarder; on FRR also each ES
+ * peer (the other leaves of the VPG) reports that ES up and designated forwarder: the servers' traffic moved.
+ */
+async function verifyEsDrained(ctx: DeviceOpContext, intent: DeviceIntent, lags: EsiLag[]): Promise<void> {
+  let seen: FrrEs[] = [];
+  const last = await untilEs(ctx, intent.platform, (s) => { if (intent.platform === 'frr' && s) seen = s as FrrEs[]; return drainProblems(intent.platform, lags, s); });
+  if (last.length) throw new Error(`not drained after ${ES_WAIT_MS / 1000} s: ${last.join('; ')}`);
+  if (intent.platform !== 'frr') {
+    await ctx.log(`drained: ESI-LAG ${lags.map((l) => l.lag).join(', ')} members disabled, the LAG down (its ES withdrawn)`);
+    return;
+  }
+  const mine = new Set(lags.map((l) => l.lag));
+  const vpgs = intent.plan.vpgs.filter((v) => v.lag && mine.has(v.lag));
+  const byVpg = new Map((await ctx.store.getServices(ctx.fabric)).vpgs.map((v) => [v.name, v]));
+  const peers = new Map<string, string[]>();
+  for (const v of vpgs) {
+    const esi = seen.find((e) => e.accessPort === v.lag)?.esi;
+    if (!esi) continue;
+    for (const p of byVpg.get(v.name)?.ports ?? []) if (p.device !== ctx.device) peers.set(p.device, [...(peers.get(p.device) ?? []), esi]);
+  }
+  for (const [peer, esis] of peers) {
+    const bad = await untilEs(ctx, 'frr', (s) => peerProblems(peer, esis, s as FrrEs[] | undefined), peer);
+    if (bad.length) throw new Error(`the ES peer does not carry the servers after ${ES_WAIT_MS / 1000} s: ${bad.join('; ')}`);
+  }
+  await ctx.log(`drained: ESI-LAG ${lags.map((l) => l.lag).join(', ')} members down, the ES down here and not DF; designated forwarder now: ${[...peers.keys()].join(', ') || 'no peer listed'}`);
 }
 
 /** Re-pushes `files` when the running config differs (after a reboot); true when it pushed. */

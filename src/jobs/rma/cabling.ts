@@ -54,3 +54,34 @@ export function parseFrrLldp(data: string): LldpSeen[] {
     ...(childText(n, 'remote-port') ? { remotePort: childText(n, 'remote-port') } : {}),
   })).filter((n) => n.localPort !== '');
 }
+
+const MAC_RE = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
+
+/**
+ * Junos `<get-lldp-neighbors-information/>` (`show lldp neighbors`): one
+ * <lldp-neighbor-information> per neighbour. The local port is <lldp-local-interface> where the
+ * release has it (there <lldp-local-port-id> may be the SNMP ifIndex, "513"), else
+ * <lldp-local-port-id>; an EX-style unit suffix ("ge-0/0/0.0") is dropped, LLDP runs on the
+ * physical port. The remote port is <lldp-remote-port-id> when its subtype is "Interface name"
+ * (or, without a subtype, when it is neither a MAC address nor a number); otherwise, a MAC (lldpd's
+ * default on Linux) or an ifIndex ("Locally assigned"), the name is in <lldp-remote-port-description>.
+ */
+export function parseJunosLldp(data: string): LldpSeen[] {
+  return findAll(parseFragment(data), 'lldp-neighbor-information').map((n) => {
+    const t = (name: string) => { const v = childText(n, name)?.trim(); return v && v !== '-' ? v : undefined; };
+    const local = (t('lldp-local-interface') ?? t('lldp-local-port-id') ?? '').replace(/\.0$/, '');
+    const subtype = t('lldp-remote-port-id-subtype')?.toLowerCase();
+    const id = t('lldp-remote-port-id');
+    const desc = t('lldp-remote-port-description');
+    const idIsName = subtype !== undefined ? subtype === 'interface name' : id !== undefined && !MAC_RE.test(id) && !/^\d+$/.test(id);
+    const remotePort = idIsName ? id : desc ?? id;
+    const remoteSystem = t('lldp-remote-system-name');
+    return { localPort: local, ...(remoteSystem ? { remoteSystem } : {}), ...(remotePort ? { remotePort } : {}) };
+  }).filter((n) => n.localPort !== '');
+}
+
+/** The RPC that reads a platform's LLDP neighbours over NETCONF, and its parser. */
+export function lldpReaderFor(platform: string): { rpc: string; parse: (xml: string) => LldpSeen[] } | undefined {
+  if (platform === 'junos') return { rpc: '<get-lldp-neighbors-information/>', parse: parseJunosLldp };
+  return undefined;
+}

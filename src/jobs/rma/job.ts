@@ -15,6 +15,7 @@
 // then `active` again. Any failure leaves the device in `rma` (nothing touches it) with the
 // reason in the job; the job never reports success without every step.
 import type { Store } from '../../store';
+import type { NetconfClient } from '../../netconf/client';
 import { RedisLeaseStore, activeFabricFor } from '../../discovery/dhcp';
 import { factsFrom } from '../../discovery/facts';
 import { liveDhcpServers } from '../../discovery/presence';
@@ -28,7 +29,7 @@ import { deviceIntent, readDevice, type DeviceIntent, type DeviceOpContext } fro
 import { installerFor } from '../upgrade/install';
 import { sameVersion, targetVersion } from '../upgrade/version';
 import { planFromStore } from '../plan-from-store';
-import { checkCabling, parseFrrLldp, type LldpSeen } from './cabling';
+import { checkCabling, lldpReaderFor, parseFrrLldp, type LldpSeen } from './cabling';
 
 export interface RmaParams {
   device: string;
@@ -150,10 +151,16 @@ async function bringOs(ctx: DeviceContext<RmaParams>, op: DeviceOpContext, inten
 
 async function readLldp(op: DeviceOpContext): Promise<LldpSeen[]> {
   const { client, platform } = await op.dp.connect(op.store, op.fabric, op.device);
-  try {
-    if (platform !== 'frr') throw new Error(`LLDP re-check: no NETCONF LLDP reader for platform ${platform}`);
-    return parseFrrLldp(await client.get(`<frr-state xmlns="${NS_FRR}"/>`));
-  } finally { await client.close().catch(() => undefined); }
+  try { return await lldpNeighbors(client, platform); } finally { await client.close().catch(() => undefined); }
+}
+
+/** The device's LLDP neighbours over an open session, by its platform's reader. */
+export async function lldpNeighbors(client: NetconfClient, platform: string): Promise<LldpSeen[]> {
+  if (platform === 'frr') return parseFrrLldp(await client.get(`<frr-state xmlns="${NS_FRR}"/>`));
+  // Others answer an operational RPC (Junos: get-lldp-neighbors-information).
+  const reader = lldpReaderFor(platform);
+  if (!reader) throw new Error(`LLDP re-check: no NETCONF LLDP reader for platform ${platform}`);
+  return reader.parse((await client.rpc(reader.rpc)).xml);
 }
 
 async function checkCablingStep(ctx: DeviceContext<RmaParams>, op: DeviceOpContext): Promise<number> {

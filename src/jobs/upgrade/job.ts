@@ -12,7 +12,7 @@
 // failure leaves the device drained in `maintenance` with the reason in the job.
 import type { Store } from '../../store';
 import { imageStoreAt, type ImageRecord } from '../../store/images';
-import { defaultPush, type DevicePush } from '../push';
+import { defaultPush, markPushFailed, pushFailedDevices, type DevicePush } from '../push';
 import { CancelledError, JobFailedError, errorMessage } from '../errors';
 import type { DeviceContext, JobTypeDef } from '../registry';
 import { checkDevice, describeVerify } from '../verify';
@@ -126,7 +126,10 @@ async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData, d
     await ctx.log(`already on ${pre.osVersion}: nothing to do`);
     return { skipped: `already on ${pre.osVersion}` };
   }
-  const health = checkDevice({ plan: intent.plan, state: pre.state!, loopbacks: intent.loopbacks });
+  // Devices of this job that are rebooting now (same batch, maxParallel > 1) are away, not broken:
+  // their loopbacks are notes here, as in the pushes' verify (the per-job set below).
+  const away = (await pushFailedDevices(store, ctx.jobId)).filter((n) => n !== ctx.device);
+  const health = checkDevice({ plan: intent.plan, state: pre.state!, loopbacks: intent.loopbacks, failedPeers: away });
   if (!health.ok) throw new Error(`the device is not healthy before the upgrade (${describeVerify(health)}); nothing changed`);
   const sessions = established(pre.state!);
   await ctx.log(`precheck: ${pre.osVersion}, ${sessions.length} sessions up, ${pre.state!.routes.length} routes`);
@@ -136,6 +139,10 @@ async function upgradeDevice(ctx: DeviceContext<UpgradeParams>, d: DeviceData, d
     await enterMaintenance(op, intent, 'upgrading');
     drained = true;
     await stepThrough(ctx, 'install');
+    // From here until its own next verified commit (the re-push or the undrain) the device may be
+    // down: the pushes of the others in its batch must not wait for its loopback. The push's
+    // per-job "failed" set is that list (recordCommit takes the device out again).
+    await markPushFailed(store, ctx.jobId, ctx.device);
     const { client } = await dp.connect(store, ctx.fabric, ctx.device);
     let r;
     try {

@@ -298,7 +298,11 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
     if (one(f, 'link-down') === 'yes') ip('link', 'set', f.name, 'down');
     else ip('link', 'set', f.name, 'up');
   }
-  // bond members come back up after enslaving
-  for (const [port, master] of masterOf) if (want.get(master)?.kind === 'bond') ip('link', 'set', port, 'up');
+  // bond members come back up after enslaving, except those kept down (`link-down yes`: an
+  // ESI-LAG leg taken out of service by maintenance mode)
+  for (const [port, master] of masterOf) {
+    const own = want.get(port);
+    if (want.get(master)?.kind === 'bond' && !(own && one(own, 'link-down') === 'yes')) ip('link', 'set', port, 'up');
+  }
   return { commands: cmds, state: next };
 }

@@ -70,12 +70,13 @@ export function hooksFor(dev: Device, log: (m: string) => void): DeviceHooks {
 }
 
 async function operationalState(dev: Device): Promise<string> {
-  const [ifs, lldp, bgp, routes, bfd] = await Promise.all([
+  const [ifs, lldp, bgp, routes, bfd, es] = await Promise.all([
     dev.interfaces(),
     dev.lldpNeighbors(),
     dev.vtyshJson('show bgp vrf all summary json'),
     dev.vtyshJson('show ip route json'),
     dev.vtyshJson('show bfd peers json'),
+    dev.vtyshJson('show evpn es detail json'),
   ]);
   const x = escapeText;
   let s = `<interfaces xmlns="${NS_IF}">`;
@@ -141,8 +142,28 @@ async function operationalState(dev: Device): Promise<string> {
     if (n.remoteMgmt) s += `<remote-management-address>${x(n.remoteMgmt)}</remote-management-address>`;
     s += '</neighbor>';
   }
-  s += `</lldp><phase>${dev.phase}</phase></frr-state>`;
+  s += `</lldp>${evpnEsState(es)}<phase>${dev.phase}</phase></frr-state>`;
   return s;
+}
+
+/**
+ * zebra's `show evpn es detail json` (an array: esi, accessPort, flags local/remote/df/nonDF/
+ * operUp/readyForBgp..., vteps [{vtep}]) as <evpn-es><es>; the maintenance drain verifies the
+ * device's ES is down and not DF, and its peer's is (src/jobs/maintenance/esi-state.ts).
+ */
+export function evpnEsState(doc: unknown): string {
+  const x = escapeText;
+  const list = (Array.isArray(doc) ? doc : []) as { esi?: string; accessPort?: string; flags?: unknown[]; dfPreference?: number; vteps?: { vtep?: string }[] }[];
+  let s = '<evpn-es>';
+  for (const e of list) {
+    if (!e || typeof e.esi !== 'string') continue;
+    s += `<es><esi>${x(e.esi)}</esi>${typeof e.accessPort === 'string' ? `<access-port>${x(e.accessPort)}</access-port>` : ''}`;
+    for (const f of e.flags ?? []) if (typeof f === 'string') s += `<flag>${x(f)}</flag>`;
+    if (typeof e.dfPreference === 'number') s += `<df-preference>${e.dfPreference}</df-preference>`;
+    for (const v of e.vteps ?? []) if (v && typeof v.vtep === 'string') s += `<vtep>${x(v.vtep)}</vtep>`;
+    s += '</es>';
+  }
+  return `${s}</evpn-es>`;
 }
 
 function systemState(dev: Device): string {
@@ -196,20 +217,28 @@ export const loadConfigurationRpc: RpcHandler = loadConfigurationHandler({
   },
 });
 
+/** install-software's fields, validated (the agent and the scale simulator answer the same request). */
+export function parseInstallSoftware(op: XmlElement): { version: string; url?: string; rebootSeconds?: number } {
+  const version = childText(op, 'version');
+  if (!version || !/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
+    throw new RpcError('missing-element', 'install-software needs <version> (1-64 of [A-Za-z0-9._+-])', { info: { 'bad-element': 'version' } });
+  }
+  const url = childText(op, 'image-url');
+  if (url !== undefined && !/^(https?|ftp|tftp|file):\/\/\S+$/.test(url)) {
+    throw new RpcError('invalid-value', `image-url '${url}' is not a URL`, { path: '/rpc/install-software/image-url' });
+  }
+  const secsT = childText(op, 'reboot-seconds');
+  const secs = secsT === undefined ? undefined : Number(secsT);
+  if (secs !== undefined && (!Number.isInteger(secs) || secs < 0 || secs > 600)) throw new RpcError('invalid-value', 'reboot-seconds must be 0-600', { path: '/rpc/install-software/reboot-seconds' });
+  return { version, ...(url !== undefined ? { url } : {}), ...(secs !== undefined ? { rebootSeconds: secs } : {}) };
+}
+
 /** `<install-software xmlns="urn:fabric:device"><version>..</version><image-url>..</image-url><reboot-seconds>..</reboot-seconds></install-software>` */
 export function installSoftwareRpc(dev: Device, reboot: (version: string, seconds: number) => void): RpcHandler {
   return ({ op }) => {
-    const version = childText(op, 'version');
-    if (!version || !/^[A-Za-z0-9._+-]{1,64}$/.test(version)) {
-      throw new RpcError('missing-element', 'install-software needs <version> (1-64 of [A-Za-z0-9._+-])', { info: { 'bad-element': 'version' } });
-    }
-    const url = childText(op, 'image-url');
-    if (url !== undefined && !/^(https?|ftp|tftp|file):\/\/\S+$/.test(url)) {
-      throw new RpcError('invalid-value', `image-url '${url}' is not a URL`, { path: '/rpc/install-software/image-url' });
-    }
-    const secsT = childText(op, 'reboot-seconds');
-    const secs = secsT === undefined ? (dev.cfg.rebootSeconds ?? 5) : Number(secsT);
-    if (!Number.isInteger(secs) || secs < 0 || secs > 600) throw new RpcError('invalid-value', 'reboot-seconds must be 0-600', { path: '/rpc/install-software/reboot-seconds' });
+    const req = parseInstallSoftware(op);
+    const version = req.version;
+    const secs = req.rebootSeconds ?? dev.cfg.rebootSeconds ?? 5;
     if (dev.phase === 'rebooting') throw new RpcError('in-use', 'the device is rebooting');
     // answer first, then go down (the reply must leave before the session closes)
     setTimeout(() => reboot(version, secs), 200).unref();

@@ -8,10 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import { simTopology, simLinkKeys, type SimDeviceSpec, type SimTopologyOptions } from './topology';
 import { startSnmpAgent, type SimSnmpAgent } from './snmp-agent';
-import { SimNetconf } from './netconf';
+import { SimNetconf, type SimInstallOptions } from './netconf';
 
 export { simTopology, simLinkKeys } from './topology';
 export type { SimDeviceSpec } from './topology';
+export type { SimInstallOptions } from './netconf';
 
 export interface SimOptions extends SimTopologyOptions {
   credentials?: { username: string; password: string };
@@ -24,6 +25,8 @@ export interface SimOptions extends SimTopologyOptions {
   snmp?: boolean;
   /** devices generated (their neighbors see them) but not started: racked, not yet powered */
   exclude?: string[];
+  /** simulated OS installs: install time, reboot time, devices whose install fails */
+  install?: SimInstallOptions;
 }
 
 export interface Sim {
@@ -46,7 +49,7 @@ export async function runSim(o: SimOptions): Promise<Sim> {
   const devices = simTopology(o);
   const peers = new Map(devices.map((d) => [d.name, d]));
   const agents: SimSnmpAgent[] = [];
-  const nc = o.netconf === false ? undefined : new SimNetconf({ credentials: o.credentials ?? SIM_DEFAULTS.credentials, port: o.netconfPort });
+  const nc = o.netconf === false ? undefined : new SimNetconf({ credentials: o.credentials ?? SIM_DEFAULTS.credentials, port: o.netconfPort, install: o.install });
   const stop = async (): Promise<void> => {
     await Promise.all(agents.map((a) => a.close()));
     await nc?.close();

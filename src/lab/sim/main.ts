@@ -1,4 +1,5 @@
-// `npm run lab -- sim --spines S --leaves L [--cidr 127.20.0.0/22] [--spines-per-pod N]`
+// `npm run lab -- sim --spines S --leaves L [--cidr 127.20.0.0/22] [--spines-per-pod N]
+//   [--install-ms MS] [--reboot-ms MS] [--fail-install dev1,dev2]`
 // (also run directly: node dist/src/lab/sim/main.js ...). Prints one JSON line when ready;
 // as a forked child it also sends {ready, ...} to its parent. Stops on SIGTERM/SIGINT.
 import { runSim, type SimOptions } from './index';
@@ -21,6 +22,9 @@ export function parseSimArgs(argv: string[]): SimOptions {
     else if (a === '--snmp-port') o.snmpPort = num();
     else if (a === '--cidr') { o.cidr = v; i++; }
     else if (a === '--community') { o.community = v; i++; }
+    else if (a === '--install-ms') o.install = { ...o.install, installMs: num() };
+    else if (a === '--reboot-ms') o.install = { ...o.install, rebootMs: num() };
+    else if (a === '--fail-install') { o.install = { ...o.install, failInstall: (v ?? '').split(',').filter(Boolean) }; i++; }
     else if (a === '--no-netconf') o.netconf = false;
     else if (a === '--no-snmp') o.snmp = false;
     else throw new Error(`sim: unknown option ${a}`);
