@@ -112,7 +112,6 @@ function normPlan(p?: OnboardParams['cablingPlan']): LinkSpec[] | undefined {
 export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ devices: { device: string; data: DeviceTaskData }[]; data: PlanData }> {
   const p = ctx.params;
   if (p.mode !== 'greenfield' && p.mode !== 'brownfield') throw new DiscoveryError(`mode: "${String(p.mode)}" is not greenfield or brownfield`);
-  if (p.manageUnderlay === false) throw new DiscoveryError('manageUnderlay: false (leave the running underlay alone) is not supported yet; omit it: a brownfield onboarding adopts the running values');
   const store = storeOf(ctx.services);
   const { file } = await store.getFabricFile(ctx.fabric);
   normPlan(p.cablingPlan); // bad plans fail before anything is sent
@@ -344,7 +343,7 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
   if ((plan.mode ?? p.mode) === 'brownfield') {
     const devs = ok.filter((r) => r.underlay).map((r) => ({ name: bySerial.get(r.serial)?.name ?? r.name, underlay: r.underlay! }));
     const unread = ok.filter((r) => r.underlayError).map((r) => `${bySerial.get(r.serial)?.name ?? r.name}: ${r.underlayError}`);
-    const a = await adoptAndRecord(store, ctx.fabric, { devices: devs, unread, found: topo.links, existing, fresh, adoptOutsidePools: p.adoptOutsidePools === true, log: ctx.log });
+    const a = await adoptAndRecord(store, ctx.fabric, { devices: devs, unread, found: topo.links, existing, fresh, adoptOutsidePools: p.adoptOutsidePools === true, manageUnderlay: p.manageUnderlay, log: ctx.log });
     fresh = a.fresh;
     adopted = a.summary;
     recordAdopted = a.record;

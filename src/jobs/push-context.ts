@@ -19,6 +19,12 @@ export interface PushContext {
    * run reports it.
    */
   guardRenumber?: boolean;
+  /**
+   * Brownfield with manageUnderlay false: `files` are the service's part only (overlay and
+   * services); the push loads them into what the device runs (platform.adoptedFiles), taking out
+   * what `ownedBefore` (the service's previous part) had and `files` lost.
+   */
+  keepUnderlay?: { ownedBefore?: Record<string, string> };
   /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
   loopbacks?: Record<string, string>;
   log(message: string): Promise<void>;

@@ -216,9 +216,10 @@ describe('renumber guard', () => {
 });
 
 describe('settings.brownfield', () => {
-  test('kept when true; false is refused with its path (not built yet)', () => {
+  test('kept as given (true: the service renders the underlay; false: it leaves the running one alone)', () => {
     expect(resolveSettings({ brownfield: { manageUnderlay: true } }).brownfield).toEqual({ manageUnderlay: true });
-    expect(() => resolveSettings({ brownfield: { manageUnderlay: false } })).toThrow('fabric.settings.brownfield.manageUnderlay: false (leave the running underlay alone) is not supported yet');
+    expect(resolveSettings({ brownfield: { manageUnderlay: false } }).brownfield).toEqual({ manageUnderlay: false });
+    expect(() => resolveSettings({ brownfield: {} })).toThrow('manageUnderlay');
     expect(resolveSettings({}).brownfield).toBeUndefined();
   });
 });

@@ -6,12 +6,15 @@
 export interface ConfNode {
   line: string;
   children: ConfNode[];
+  /** index of its first and last text line (a context: its header to its closing line) */
+  from?: number;
+  to?: number;
 }
 
 /** Top-level lines that open a context (closed by `exit`, `!` at column 0, or the next opener). */
-const TOP_CONTEXT = /^(interface|router|vrf|route-map|bfd|key chain|line|mpls|segment-routing|nexthop-group|pbr-map|l2vpn|pseudowire|rpki|srv6|affinity-map)\b/;
+export const TOP_CONTEXT = /^(interface|router|vrf|route-map|bfd|key chain|line|mpls|segment-routing|nexthop-group|pbr-map|l2vpn|pseudowire|rpki|srv6|affinity-map)\b/;
 /** Sub-contexts and their closing keyword. */
-const SUB_CONTEXTS: [RegExp, string][] = [
+export const SUB_CONTEXTS: [RegExp, string][] = [
   [/^address-family\b/, 'exit-address-family'],
   [/^vni\b/, 'exit-vni'],
   [/^peer\b/, 'exit'],
@@ -30,7 +33,9 @@ export function parseFrrConf(text: string): ConfNode[] {
   const root: ConfNode[] = [];
   let top: ConfNode | undefined;
   let sub: { node: ConfNode; close: string } | undefined;
-  for (const raw of text.split('\n')) {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
     const indented = /^\s/.test(raw);
     const line = normaliseLine(raw);
     if (line === '' || IGNORED.test(line)) {
@@ -38,26 +43,28 @@ export function parseFrrConf(text: string): ConfNode[] {
       continue;
     }
     if (sub) {
+      top!.to = sub.node.to = i;
       if (line === sub.close) { sub = undefined; continue; }
-      sub.node.children.push({ line, children: [] });
+      sub.node.children.push({ line, children: [], from: i, to: i });
       continue;
     }
     if (top) {
-      if (line === 'exit' || line === 'quit') { top = undefined; continue; }
+      if (line === 'exit' || line === 'quit') { top.to = i; top = undefined; continue; }
       if (!indented && TOP_CONTEXT.test(line)) {
         top = undefined; // a new opener ends the previous context (tolerate missing 'exit')
       } else if (!indented && !TOP_CONTEXT.test(line) && !SUB_CONTEXTS.some(([re]) => re.test(line)) && !looksLikeChild(line)) {
         top = undefined; // a column-0 global line after an unclosed context
       } else {
         const s = SUB_CONTEXTS.find(([re]) => re.test(line));
-        const node: ConfNode = { line, children: [] };
+        const node: ConfNode = { line, children: [], from: i, to: i };
         top.children.push(node);
+        top.to = i;
         if (s) sub = { node, close: s[1] };
         continue;
       }
     }
     if (line === 'exit') continue;
-    const node: ConfNode = { line, children: [] };
+    const node: ConfNode = { line, children: [], from: i, to: i };
     root.push(node);
     if (TOP_CONTEXT.test(line)) top = node;
   }

@@ -8,6 +8,7 @@ import { junosLayout } from './render';
 import { junosConfigFacts } from './rules';
 import { junosReadOperState } from './verify';
 import { junosReadUnderlay } from './underlay';
+import { junosAdoptedFiles } from './adopted';
 
 export { JUNOS_GROUP_PREFIX, junosGroupName } from './render';
 export { junosLoad } from './config';
@@ -25,6 +26,7 @@ export const junos: PlatformModule = {
   readOperState: junosReadOperState,
   readFacts: junosReadFacts,
   readUnderlay: (c) => junosReadUnderlay(c),
+  adoptedFiles: junosAdoptedFiles,
   configFacts: junosConfigFacts,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {
