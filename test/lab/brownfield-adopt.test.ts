@@ -119,6 +119,7 @@ describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'vtysh', 'lldpd', 'snm
   let onboard: any;
   let out = '';
   let devicePush: DevicePush | undefined;
+  const mgmt = new Map<string, string>();
   const before = new Map<string, string[]>();
 
   const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs!, id, ms);
@@ -176,6 +177,7 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     ({ results: [onboard] } = await fx.runChild(`${LAB}-ctl`, script, { timeoutMs: 240_000, results: 1, tail: 4000, onOutput: (o) => { out = o; } }));
     const byIp = new Map<string, Relay>();
     for (const dev of topo.devices) {
+      mgmt.set(dev.name, up.managementIps[dev.name]);
       const rl = await relay(LAB, up.managementIps[dev.name], 830);
       relays.set(dev.name, rl);
       byIp.set(up.managementIps[dev.name], rl);
@@ -217,6 +219,24 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     // the default for brownfield: the running underlay stays the devices' own
     expect((await fx!.store.getFabric(F))!.settings.brownfield).toEqual({ manageUnderlay: false });
     expect(out).not.toContain(PW);
+  });
+
+  test('BGP4-MIB over SNMP (bgpd an AgentX subagent of the device\'s snmpd) agrees with NETCONF on every neighbour', async () => {
+    expect([...onboard.bgpMib.compared].sort()).toEqual(DEVICES.map((d) => d.name).sort());
+    expect(onboard.bgpMib.without).toEqual([]);
+    expect(onboard.anomalies.filter((a: { kind: string }) => a.kind === 'bgp-mib')).toEqual([]);
+    // the MIB as the service reads it: each device's two underlay peers, Established, their ASNs
+    const rows = await fx!.runChild(`${LAB}-ctl`, `
+const { SnmpDevice } = require(${src('src/discovery/snmp.ts')});
+(async () => {
+  const s = new SnmpDevice(${JSON.stringify(mgmt.get('leaf1'))}, { settings: { community: 'bfa-ro' } });
+  console.log('RESULT ' + JSON.stringify(await s.bgpPeers()));
+  s.close();
+  process.exit(0);
+})().catch((e) => { console.error('CHILD FAILED ' + e); process.exit(1); });
+`, { timeoutMs: 30_000, results: 1, tail: 2000 });
+    const peers = rows.results[0] as { peer: string; state: string; remoteAs: number; localAddress: string }[];
+    expect(peers.map((x) => `${x.peer} ${x.state} ${x.remoteAs} ${x.localAddress}`)).toEqual(['10.254.3.3 Established 64690 10.254.3.2', '10.254.7.1 Established 64700 10.254.7.0']);
   });
 
   /** Pushes the fabric; every underlay session must be the one that ran before (uptime grew by the push's duration). */

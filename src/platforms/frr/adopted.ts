@@ -6,7 +6,7 @@
 // next to their siblings, and lines the service rendered last time but no longer does (a
 // network deleted) are taken out. Nothing else changes, so the dry run's diff against running
 // is exactly the overlay and service change. Pure.
-import { parseFrrConf, SUB_CONTEXTS, type ConfNode } from '../../lab/agent/frrconf';
+import { parseFrrConf, SUB_CONTEXTS, type ConfNode } from '../../domain/frr-conf';
 
 interface Edits { drop: Set<number>; insert: Map<number, string[]> }
 
