@@ -15,6 +15,8 @@ fi
 need=(
   "redis-server:redis-server"
   "/usr/lib/frr/zebra:frr"
+  # bgpd's BGP4-MIB (AgentX subagent of the twin devices' snmpd): brownfield discovery reads it
+  "/usr/lib/$(uname -m)-linux-gnu/frr/modules/bgpd_snmp.so:frr-snmp"
   "lldpd:lldpd"
   "snmpd:snmpd"
   "snmpwalk:snmp"

@@ -326,11 +326,7 @@ export function registerFabricRoutes(api: FastifyInstance, ctx: ApiContext): voi
     config: { role: 'operator' },
     schema: { tags: ['jobs'], summary: 'Start onboarding (greenfield ZTP or brownfield sweep)', params: FabricParams, body: OnboardBody, response: { 202: JobAccepted, ...errs(400, 404, 409) } },
   }, async (req, reply) => {
-    // Leaving a running underlay alone is not built: a brownfield onboarding adopts the running
-    // values and autoconfigure renders the underlay from them. Refused rather than ignored.
-    if (req.body.manageUnderlay === false) {
-      throw badRequest('manageUnderlay: false (leave the running underlay alone) is not supported yet: a brownfield onboarding adopts the running loopbacks, ASNs and link subnets and autoconfigure renders the underlay from them (a push changes nothing that matches, and is refused if it would renumber); omit manageUnderlay or set it to true', 'manageUnderlay');
-    }
+    if (req.body.manageUnderlay !== undefined && req.body.mode !== 'brownfield') throw badRequest('manageUnderlay: only a brownfield onboarding adopts a running underlay', 'manageUnderlay');
     if (req.body.adoptOutsidePools !== undefined && req.body.mode !== 'brownfield') throw badRequest('adoptOutsidePools: only a brownfield onboarding adopts running values', 'adoptOutsidePools');
     await needFabric(req.params.f);
     const jobId = await jobs.submit('onboard', req.params.f, { ...req.body, requestedBy: actorOf(req).actor });

@@ -98,7 +98,7 @@ export const OnboardBody = Type.Object({
   serials: Type.Optional(Type.Array(Serial, { maxItems: 100000 })),
   subnets: Type.Optional(Type.Array(Cidr, { maxItems: 256 })),
   cablingPlan: Type.Optional(Type.Array(Link, { maxItems: 400000 })),
-  manageUnderlay: Type.Optional(Type.Boolean({ description: 'brownfield: true (the default) renders the underlay from the adopted running values; false (leave it alone) is refused: not built yet' })),
+  manageUnderlay: Type.Optional(Type.Boolean({ description: 'brownfield: false (the default) leaves the running underlay alone (interfaces, underlay BGP, anything hand-written): autoconfigure adds only the overlay and services; true renders the underlay from the adopted running values (a push changes nothing that matches)' })),
   adoptOutsidePools: Type.Optional(Type.Boolean({ description: 'brownfield: adopt running loopbacks, ASNs and link subnets outside the fabric\'s namespaces (the namespaces take them in); without it the job fails naming them' })),
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
 }, { additionalProperties: false });

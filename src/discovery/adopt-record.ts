@@ -19,6 +19,11 @@ export async function adoptAndRecord<L extends LinkSpec>(store: Store, fabric: s
   existing: LinkRecord[];
   fresh: L[];
   adoptOutsidePools: boolean;
+  /**
+   * false: autoconfigure leaves the running underlay alone and adds the overlay and services.
+   * Omitted: what the fabric says already (onboarding again changes nothing), else false.
+   */
+  manageUnderlay?: boolean;
   log: (m: string) => Promise<void>;
 }): Promise<{ fresh: L[]; summary: AdoptSummary; record: () => Promise<void> }> {
   const { file, allocations: cur } = await store.getFabricFile(fabric);
@@ -63,7 +68,8 @@ export async function adoptAndRecord<L extends LinkSpec>(store: Store, fabric: s
     // Something adopted: the fabric keeps the running ASNs (settings.brownfield, same write).
     // Devices that run nothing (a preconfigured box without config) leave the fabric as it was.
     const any = summary.loopbacks + summary.asns + summary.links > 0;
-    await store.importAllocations(fabric, r.allocations, { actor: 'onboard' }, { widenPools: o.adoptOutsidePools, ...(any ? { brownfield: { manageUnderlay: true } } : {}) });
+    const manageUnderlay = o.manageUnderlay ?? file.fabric.settings?.brownfield?.manageUnderlay ?? false;
+    await store.importAllocations(fabric, r.allocations, { actor: 'onboard' }, { widenPools: o.adoptOutsidePools, ...(any ? { brownfield: { manageUnderlay } } : {}) });
     await o.log(`adopt: recorded ${summary.loopbacks} loopback(s), ${summary.asns} ASN(s), ${summary.links} link subnet(s) as running${r.outside.length ? ` (${r.outside.length} outside the namespaces, pools widened)` : ''}`);
   };
   return { fresh, summary, record };

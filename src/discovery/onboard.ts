@@ -18,7 +18,8 @@ import type { DeviceRecord, LinkRecord, PortRecord, Store } from '../store';
 import { AllowList, DiscoveryError } from './allow';
 import { liveDhcpServers } from './presence';
 import { sweep, validateSweep } from './sweep';
-import { SnmpDevice, type LldpInfo, type SystemInfo } from './snmp';
+import { SnmpDevice, type BgpMibPeer, type LldpInfo, type SystemInfo } from './snmp';
+import { compareBgpMib } from './bgp-mib';
 import { readFacts, readFactsAndUnderlay, type DeviceFactsRead } from './facts';
 import type { RunningUnderlay } from '../platforms/types';
 import { adoptAndRecord } from './adopt-record';
@@ -62,6 +63,8 @@ export interface OnboardDeviceResult {
   /** brownfield: the underlay the device runs (adopted at finalize), or why it could not be read */
   underlay?: RunningUnderlay;
   underlayError?: string;
+  /** brownfield: BGP4-MIB's bgpPeerTable over SNMP ([]: the device does not serve it) */
+  bgpMib?: BgpMibPeer[];
 }
 
 export interface OnboardResult {
@@ -75,6 +78,8 @@ export interface OnboardResult {
   releasedLeases?: number;
   /** brownfield: what was adopted from the running underlays (src/discovery/adopt.ts) */
   adopted?: { loopbacks: number; asns: number; links: number; outsidePools: string[]; notes: string[] };
+  /** brownfield: devices whose BGP4-MIB was compared with NETCONF; those without one (not served, or unanswered) */
+  bgpMib?: { compared: string[]; without: string[] };
 }
 
 interface PlanData { mode: OnboardParams['mode']; expected?: number; serials?: string[] }
@@ -112,7 +117,6 @@ function normPlan(p?: OnboardParams['cablingPlan']): LinkSpec[] | undefined {
 export async function planOnboard(ctx: PlanContext<OnboardParams>): Promise<{ devices: { device: string; data: DeviceTaskData }[]; data: PlanData }> {
   const p = ctx.params;
   if (p.mode !== 'greenfield' && p.mode !== 'brownfield') throw new DiscoveryError(`mode: "${String(p.mode)}" is not greenfield or brownfield`);
-  if (p.manageUnderlay === false) throw new DiscoveryError('manageUnderlay: false (leave the running underlay alone) is not supported yet; omit it: a brownfield onboarding adopts the running values');
   const store = storeOf(ctx.services);
   const { file } = await store.getFabricFile(ctx.fabric);
   normPlan(p.cablingPlan); // bad plans fail before anything is sent
@@ -214,9 +218,12 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
   let system: SystemInfo | undefined;
   let lldp: LldpInfo | undefined;
   let snmpError: string | undefined;
+  let bgpMib: BgpMibPeer[] | undefined;
   const snmp = new SnmpDevice(ip, { settings: snmpSettings(secrets), port: p.snmpPort, allow, timeoutMs: 2000, retries: 2 });
   try {
     [system, lldp] = await Promise.all([snmp.system(), snmp.lldp()]);
+    // brownfield: the MIB's view of the BGP neighbours, checked against NETCONF's at finalize
+    if (bf?.underlay) bgpMib = await snmp.bgpPeers().catch(() => undefined);
   } catch (e) {
     snmpError = (e as Error).message;
     await ctx.log(`${ip}: ${snmpError}`);
@@ -243,6 +250,7 @@ export async function onboardDevice(ctx: DeviceContext<OnboardParams>): Promise<
   if (lldp) r.lldp = lldp;
   if (snmpError) r.snmpError = snmpError;
   if (bf?.underlay) r.underlay = bf.underlay;
+  if (bgpMib) r.bgpMib = bgpMib;
   if (bf?.underlayError) {
     r.underlayError = bf.underlayError;
     await ctx.log(`${device.name}: ${bf.underlayError}; nothing adopted for it`);
@@ -344,7 +352,7 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
   if ((plan.mode ?? p.mode) === 'brownfield') {
     const devs = ok.filter((r) => r.underlay).map((r) => ({ name: bySerial.get(r.serial)?.name ?? r.name, underlay: r.underlay! }));
     const unread = ok.filter((r) => r.underlayError).map((r) => `${bySerial.get(r.serial)?.name ?? r.name}: ${r.underlayError}`);
-    const a = await adoptAndRecord(store, ctx.fabric, { devices: devs, unread, found: topo.links, existing, fresh, adoptOutsidePools: p.adoptOutsidePools === true, log: ctx.log });
+    const a = await adoptAndRecord(store, ctx.fabric, { devices: devs, unread, found: topo.links, existing, fresh, adoptOutsidePools: p.adoptOutsidePools === true, manageUnderlay: p.manageUnderlay, log: ctx.log });
     fresh = a.fresh;
     adopted = a.summary;
     recordAdopted = a.record;
@@ -361,6 +369,20 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
     if (rec && rec.onboardingState === 'interfaces_onboarded') await store.updateDevice(ctx.fabric, rec.name, { onboardingState: 'topology_discovered' });
   }
   for (const a of topo.anomalies) await ctx.log(`cabling: ${a.message}`);
+  // Brownfield: NETCONF's neighbours against BGP4-MIB's, where the device serves the MIB
+  let bgpMib: OnboardResult['bgpMib'];
+  const bgpAnomalies: Anomaly[] = [];
+  if ((plan.mode ?? p.mode) === 'brownfield') {
+    bgpMib = { compared: [], without: [] };
+    for (const r of ok.filter((x) => x.underlay)) {
+      const name = bySerial.get(r.serial)?.name ?? r.name;
+      if (!r.bgpMib?.length) { bgpMib.without.push(name); continue; }
+      bgpMib.compared.push(name);
+      bgpAnomalies.push(...compareBgpMib(name, r.underlay!, r.bgpMib));
+    }
+    for (const a of bgpAnomalies) await ctx.log(`bgp: ${a.message}`);
+    if (bgpMib.compared.length) await ctx.log(`BGP4-MIB compared with NETCONF on ${bgpMib.compared.length} device(s): ${bgpAnomalies.length ? `${bgpAnomalies.length} mismatch(es)` : 'they agree'}`);
+  }
   const foundSerials = new Set(ok.map((r) => r.serial));
   let missing: string[] = [];
   if (plan.serials?.length) missing = plan.serials.filter((s) => !foundSerials.has(s));
@@ -377,9 +399,10 @@ export async function finalizeOnboard(ctx: FinalizeContext<OnboardParams>): Prom
     missing,
     unknownModels: ok.filter((r) => r.unknownModel).map((r) => ({ name: r.name, model: r.model, sysObjectID: r.system?.sysObjectID })),
     links: { found: topo.links.length, added: fresh.length, kept: topo.links.length - fresh.length },
-    anomalies: topo.anomalies,
+    anomalies: [...topo.anomalies, ...bgpAnomalies],
     needsConfig: needs,
     ...(adopted ? { adopted } : {}),
+    ...(bgpMib ? { bgpMib } : {}),
   };
   if ((plan.mode ?? p.mode) === 'greenfield') {
     const leases = new RedisLeaseStore(ctx.services.redis);

@@ -16,7 +16,15 @@ export const OID = {
   lldpLocChassisId: '1.0.8802.1.1.2.1.3.2.0',
   lldpLocPortEntry: '1.0.8802.1.1.2.1.3.7.1', // .2 IdSubtype .3 Id .4 Desc, index portNum
   lldpRemEntry: '1.0.8802.1.1.2.1.4.1.1', // index timeMark.localPortNum.remIndex
+  bgpPeerEntry: '1.3.6.1.2.1.15.3.1', // BGP4-MIB bgpPeerTable, index bgpPeerRemoteAddr
 } as const;
+
+/** BGP4-MIB bgpPeerTable columns used, and bgpPeerState's values (RFC 4273). */
+export const BGP_PEER = { state: 2, localAddr: 5, remoteAddr: 7, remoteAs: 9 } as const;
+const BGP_STATES = ['', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+
+/** One row of bgpPeerTable: a BGP neighbour of the default instance as the MIB reports it. */
+export interface BgpMibPeer { peer: string; state: string; remoteAs: number; localAddress: string }
 
 /** LLDP-MIB column numbers used. */
 export const REM = { chassisIdSubtype: 4, chassisId: 5, portIdSubtype: 6, portId: 7, portDesc: 8, sysName: 9 } as const;
@@ -117,6 +125,11 @@ export class SnmpDevice {
     for (const n of portNums) for (const c of [LOC.portIdSubtype, LOC.portId, LOC.portDesc]) locOids.push(`${OID.lldpLocPortEntry}.${c}.${n}`);
     const loc = await this.getMany(locOids, OID.lldpLocPortEntry);
     return { chassisId: chassis === undefined ? undefined : formatId(4, chassis), neighbors: joinLldp(loc, rem) };
+  }
+
+  /** BGP4-MIB's bgpPeerTable (one GetBulk walk of four columns); [] where the MIB is not served. */
+  async bgpPeers(): Promise<BgpMibPeer[]> {
+    return bgpPeerRows(await this.walkColumns(OID.bgpPeerEntry, [BGP_PEER.state, BGP_PEER.localAddr, BGP_PEER.remoteAddr, BGP_PEER.remoteAs]));
   }
 
   /** GETs in batches; result keyed by suffix after `base`; missing instances left out. */
@@ -244,4 +257,28 @@ export async function readDevice(address: string, opts: SnmpOptions): Promise<Sy
   } finally {
     d.close();
   }
+}
+
+/** An IpAddress varbind (4 bytes, or net-snmp's dotted string) as a.b.c.d. */
+function ipOf(v: unknown): string {
+  if (Buffer.isBuffer(v) && v.length === 4) return [...v].join('.');
+  return String(v ?? '');
+}
+
+/** bgpPeerTable columns (col.a.b.c.d -> value) as rows. Pure. */
+export function bgpPeerRows(cols: Map<string, any>): BgpMibPeer[] {
+  const rows = new Map<string, Partial<BgpMibPeer>>();
+  for (const [suffix, v] of cols) {
+    const [col, ...idx] = suffix.split('.');
+    const key = idx.join('.');
+    const r = rows.get(key) ?? {};
+    rows.set(key, r);
+    const c = Number(col);
+    if (c === BGP_PEER.state) r.state = BGP_STATES[Number(v)] ?? `state ${Number(v)}`;
+    else if (c === BGP_PEER.localAddr) r.localAddress = ipOf(v);
+    else if (c === BGP_PEER.remoteAddr) r.peer = ipOf(v);
+    else if (c === BGP_PEER.remoteAs) r.remoteAs = Number(v);
+  }
+  return [...rows.entries()].map(([k, r]) => ({ peer: r.peer && r.peer !== '0.0.0.0' ? r.peer : k, state: r.state ?? '?', remoteAs: r.remoteAs ?? 0, localAddress: r.localAddress ?? '0.0.0.0' }))
+    .sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
 }

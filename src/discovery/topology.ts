@@ -37,7 +37,8 @@ export type AnomalyKind =
   | 'port-conflict'   // two links (neighbors) on one port
   | 'plan-missing'    // in the cabling plan, not found
   | 'plan-miswired'   // a planned port found cabled elsewhere
-  | 'not-in-plan';    // found, not in the plan
+  | 'not-in-plan'     // found, not in the plan
+  | 'bgp-mib';        // brownfield: BGP4-MIB (SNMP) and NETCONF disagree on a neighbour (src/discovery/bgp-mib.ts)
 
 export interface Anomaly {
   kind: AnomalyKind;

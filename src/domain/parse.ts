@@ -61,8 +61,6 @@ export function resolveSettings(v: unknown, path = 'fabric.settings'): FabricSet
   // intervalMs 0 turns BFD off; otherwise FRR and Junos accept 10..60000 ms (a rule across
   // two values, so code rather than schema).
   if (bfd.intervalMs !== 0 && bfd.intervalMs < 10) fail(`${path}.bfd.intervalMs`, `${bfd.intervalMs} is outside 10..60000 (0 disables BFD)`);
-  // leaving a running underlay alone is not built: refused, never accepted and ignored
-  if (s.brownfield && s.brownfield.manageUnderlay !== true) fail(`${path}.brownfield.manageUnderlay`, 'false (leave the running underlay alone) is not supported yet; true renders the underlay from the adopted values');
   return {
     mtu: s.mtu ?? DEFAULT_SETTINGS.mtu,
     bfd,

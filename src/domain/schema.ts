@@ -168,7 +168,7 @@ export const Settings = Type.Object({
     additionalProperties: false, maxProperties: 256, description: 'target OS version per node profile (the version string the device reports); drift and upgrades compare against it',
   })),
   brownfield: Type.Optional(Type.Object({
-    manageUnderlay: Type.Boolean({ description: 'true: autoconfigure renders the underlay from the adopted values (a push changes nothing that matches)' }),
+    manageUnderlay: Type.Boolean({ description: 'false: autoconfigure leaves the running underlay alone (interfaces, underlay BGP, hand-written lines) and adds only the overlay and services; true: it renders the underlay from the adopted values (a push changes nothing that matches)' }),
   }, {
     additionalProperties: false,
     description: "set by a brownfield onboarding: loopbacks, ASNs and link subnets were adopted from what the devices run, and the EVPN overlay lives in each device's own BGP AS (EBGP multihop between loopbacks) so the running `router bgp` is kept",

@@ -31,7 +31,9 @@ export function compileFabric(
 ): DevicePlan[] {
   const settings = settingsOf(file);
   const devs = deviceIndex(file);
-  const bfd = settings.bfd.intervalMs > 0;
+  // an underlay the devices keep (brownfield, manageUnderlay false) runs whatever BFD they run:
+  // the plan promises none, so verify does not ask for sessions the service never configured
+  const bfd = settings.bfd.intervalMs > 0 && settings.brownfield?.manageUnderlay !== false;
   // Most devices share a role list: compute each distinct list's features once.
   const featureCache = new Map<string, Feature[]>();
   const features = (roles: string[]): Feature[] => {
@@ -109,7 +111,9 @@ export function compileFabric(
       profile: profile.name,
       physicalRole: d.physicalRole,
       roles: d.roles.filter((r): r is RoutingRole => r !== 'null'),
-      features: features(d.roles),
+      // adopted with manageUnderlay false: the running underlay stays the device's (no ip_clos);
+      // plan.interfaces/underlay stay as adopted, so verify still checks those sessions
+      features: settings.brownfield?.manageUnderlay === false ? features(d.roles).filter((f) => f !== 'ip_clos') : features(d.roles),
       loopback,
       routerId: loopback,
       asn,

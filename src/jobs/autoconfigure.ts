@@ -10,7 +10,7 @@ import { drainFiles, isDrained } from './maintenance/drain';
 import { planFromStore } from './plan-from-store';
 import type { PushContext, PushDeviceFn } from './push-context';
 import type { DeviceContext, JobTypeDef } from './registry';
-import { CancelledError, JobFailedError, ShutdownError } from './errors';
+import { CancelledError, ShutdownError } from './errors';
 import { SHARED, sharedMetrics } from '../metrics/shared';
 import type { Redis } from 'ioredis';
 import { markPushFailed } from './push';
@@ -104,9 +104,6 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       let chosen = wanted.filter((p) => !inRma.has(p.name));
       for (const p of wanted.filter((x) => inRma.has(x.name))) await ctx.log(`skipped ${p.name}: in RMA (the replacement is pushed by its RMA job)`);
       if (inRma.size && !dryRun) for (const n of inRma) await markPushFailed(store, ctx.jobId, n);
-      // An adopted fabric's overlay rides EBGP in each device's own AS; only the FRR templates render that.
-      const noEbgp = chosen.filter((p) => p.overlay?.ebgp && p.platform !== 'frr').map((p) => `${p.name} (${p.platform})`);
-      if (noEbgp.length) throw new JobFailedError(`adopted (brownfield) fabric: the EVPN overlay over EBGP in the running AS is rendered for frr devices only, not yet for ${noEbgp.join(', ')}`, { unsupported: noEbgp });
       await ctx.log(`${dryRun ? 'dry run: ' : ''}${plans.length} device plans compiled; ${Object.keys(allocations.links).length} links addressed`);
       const data: PlanData = { version, dryRun, allocated: Object.keys(allocations.asns).length };
       if (ctx.params.onlyChanged) {
@@ -127,12 +124,17 @@ export function autoconfigureJob(opts: AutoconfigureOptions): JobTypeDef<Autocon
       // A device in maintenance keeps its drain (graceful shutdown) through any push.
       const drained = isDrained((await store.getDevice(ctx.fabric, plan.name))?.managedState);
       const onDevice = (f: Record<string, string>) => (drained ? drainFiles(plan.platform, f) : f);
+      // manageUnderlay false: the rendered files are the service's part, woven into what runs;
+      // the part recorded last time says what the service may take out again
+      const keep = plan.settings.brownfield?.manageUnderlay === false;
+      const ownedBefore = keep ? (await store.getIntendedConfig(ctx.fabric, plan.name))?.files : undefined;
       const pushCtx = (dryRun: boolean) => ({
         jobId: ctx.jobId, fabric: ctx.fabric, device: plan.name, plan, platform: plan.platform, dryRun,
         files: onDevice(rendered.files), store, log: ctx.log, checkCancel: ctx.checkCancel,
         pfeRestart: drained ? 'allow' as const : 'refuse' as const,
         // adopted fabric: a push that would renumber what runs is refused unless asked for
         ...(plan.settings.brownfield && !ctx.params.renumber ? { guardRenumber: true } : {}),
+        ...(keep ? { keepUnderlay: { ...(ownedBefore ? { ownedBefore: onDevice(ownedBefore) } : {}) } } : {}),
       });
       if (ctx.params.dryRun) {
         await ctx.log(`rendered ${files.join(', ')} (${bytes} bytes); dry run: nothing recorded or pushed`);

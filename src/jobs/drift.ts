@@ -8,6 +8,7 @@ import type { Store } from '../store';
 import { intendedConfig } from './plan-from-store';
 import { comparableIntended, defaultPush, diffFiles, readRunning, type DevicePush } from './push';
 import { factsFrom } from '../discovery/facts';
+import { platformModule } from '../platforms';
 import { sameVersion, targetVersion } from './upgrade/version';
 import { drainFiles, isDrained } from './maintenance/drain';
 
@@ -28,7 +29,10 @@ export async function computeDrift(
 ): Promise<DriftItem[]> {
   const connectDevice = opts.connectDevice ?? defaultPush.connect;
   const devices = (await store.listDevices(fabric)).filter((d) => !opts.devices || opts.devices.includes(d.name));
-  const osVersions = (await store.getFabric(fabric))?.settings.osVersions;
+  const fab = await store.getFabric(fabric);
+  const osVersions = fab?.settings.osVersions;
+  // an adopted fabric that keeps its underlay: drift is what a push of the service's part would change
+  const keepUnderlay = fab?.settings.brownfield?.manageUnderlay === false;
   const out: DriftItem[] = [];
   let next = 0;
   const one = async (name: string, managementIp: string | null, profile: string | null, state: string): Promise<DriftItem | undefined> => {
@@ -42,7 +46,9 @@ export async function computeDrift(
       const { client, platform } = await connectDevice(store, fabric, name);
       try {
         const running = await readRunning(client, name, platform);
-        const diff = diffFiles(running, comparableIntended(name, intended.platform, intended.files));
+        const mod = platformModule(platform);
+        const files = keepUnderlay && mod.adoptedFiles ? mod.adoptedFiles(name, running, intended.files, intended.files) : intended.files;
+        const diff = diffFiles(running, comparableIntended(name, intended.platform, files));
         const target = targetVersion(osVersions, profile);
         if (target === undefined) return { device: name, drift: diff !== '', diff };
         const reported = (await factsFrom(client)).osVersion;

@@ -26,6 +26,12 @@ export interface PushContext {
    * and undrain pushes, follow-ups: those must not restart the PFE as a side effect).
    */
   pfeRestart?: 'allow' | 'refuse';
+  /**
+   * Brownfield with manageUnderlay false: `files` are the service's part only (overlay and
+   * services); the push loads them into what the device runs (platform.adoptedFiles), taking out
+   * what `ownedBefore` (the service's previous part) had and `files` lost.
+   */
+  keepUnderlay?: { ownedBefore?: Record<string, string> };
   /** device name -> loopback of every device of the fabric (verify; default: the store's allocations) */
   loopbacks?: Record<string, string>;
   log(message: string): Promise<void>;

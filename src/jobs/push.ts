@@ -265,7 +265,7 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
     if (!ctx.dryRun) await markPushFailed(ctx.store, ctx.jobId, ctx.device);
     throw new Error(`platform mismatch: the plan says ${ctx.platform}, the device's hello says ${speaks.name}`);
   }
-  if (ctx.guardRenumber && platform.readUnderlay) {
+  if (ctx.guardRenumber && !ctx.keepUnderlay && platform.readUnderlay) {
     let changes: string[];
     try {
       changes = renumberings(ctx.plan, await platform.readUnderlay(client, ctx.device));
@@ -311,7 +311,16 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
       await ctx.log('overlay-ecmp left out of this push (adding it restarts the PFE): autoconfigure the device while it is in maintenance');
     }
   }
-  const intended = platform.comparableIntended(ctx.device, files);
+  const owned = files; // the service's part (overlay-ecmp left out when it must wait)
+  let intended = platform.comparableIntended(ctx.device, files);
+  // keepUnderlay: the running config with the service's part woven in, read under the lock
+  const load = async (c: NetconfClient): Promise<void> => {
+    if (ctx.keepUnderlay && platform.adoptedFiles) {
+      files = platform.adoptedFiles(ctx.device, await platform.readRunning(c, ctx.device), owned, ctx.keepUnderlay.ownedBefore);
+      intended = platform.comparableIntended(ctx.device, files);
+    }
+    await platform.load(c, ctx.device, files);
+  };
   let verified: VerifyResult | undefined;
   let previous: Record<string, string> | undefined;
   const steps: string[] = [];
@@ -319,7 +328,7 @@ async function pushOnce(settings: PushSettings, ctx: PushContext): Promise<Recor
     const r = await pushConfig({
       client,
       flavour: platform.commit,
-      load: (c) => platform.load(c, ctx.device, files),
+      load,
       // A dialect without the device's own diff: ours, running (as the platform reads it) -> intended.
       computeDiff: platform.commit.deviceDiff ? undefined : async (c) => diffFiles((previous = await platform.readRunning(c, ctx.device)), intended),
       verify: settings.verify ? async (c) => { verified = await verifyUntil(settings, ctx, c); } : undefined,

@@ -89,6 +89,12 @@ export interface PlatformModule {
   readOperState(c: NetconfClient, ro?: RpcOptions): Promise<OperState>;
   /** discovery: host name, model, serial, OS, interfaces of a device whose hello names this platform */
   readFacts(c: NetconfClient): Promise<DeviceFactsRead>;
+  /**
+   * brownfield, manageUnderlay false: the files to load so that what the device runs stays and
+   * only the service's part (`owned`, this render; `ownedBefore`, the previous one) changes.
+   * Absent: the load is the render as it is.
+   */
+  adoptedFiles?(device: string, running: Record<string, string>, owned: Record<string, string>, ownedBefore?: Record<string, string>): Record<string, string>;
   /** brownfield: the underlay the device runs (running config + BGP state); absent: not adoptable */
   readUnderlay?(c: NetconfClient, device: string): Promise<RunningUnderlay>;
   /** plans with `overlayEcmp`: whether the device runs it, and the files without it (absent: no such statement) */

@@ -95,6 +95,13 @@ d('rendered Junos XML against Juniper YANG 23.4R1', () => {
       .toEqual({ qfx: '0 1 valid, 0 invalid (junos-qfx 23.4R1)', mx: '0 2 valid, 0 invalid (junos 23.4R1)' });
   }, 300000);
 
+  test('an adopted fabric validates: EBGP EVPN overlay in the running AS, with and without the underlay', () => {
+    expect(check('adopted', readFileSync(path.join(REPO, 'test/golden/fabrics/adopted-junos.yaml'), 'utf8'), ['spine1', 'leaf1']))
+      .toEqual({ qfx: '0 2 valid, 0 invalid (junos-qfx 23.4R1)', mx: 'none' });
+    expect(check('adopted-managed', readFileSync(path.join(REPO, 'test/golden/fabrics/adopted-junos-managed.yaml'), 'utf8'), ['spine1', 'leaf1']))
+      .toEqual({ qfx: '0 2 valid, 0 invalid (junos-qfx 23.4R1)', mx: 'none' });
+  }, 300000);
+
   test('the checker does catch a wrong element (the test can fail)', () => {
     const bad = path.join(dir, 'bad');
     mkdirSync(bad, { recursive: true });

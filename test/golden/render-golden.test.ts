@@ -9,6 +9,9 @@ const CASES: [name: string, file: string][] = [
   ['lean-frr', path.join(REPO, 'test/golden/fabrics/lean-frr.yaml')],
   ['lean-junos', path.join(REPO, 'test/golden/fabrics/lean-junos.yaml')],
   ['mixed-frr', path.join(REPO, 'test/golden/fabrics/mixed-frr.yaml')],
+  ['adopted-frr', path.join(REPO, 'test/golden/fabrics/adopted-frr.yaml')],
+  ['adopted-junos', path.join(REPO, 'test/golden/fabrics/adopted-junos.yaml')],
+  ['adopted-junos-managed', path.join(REPO, 'test/golden/fabrics/adopted-junos-managed.yaml')],
 ];
 
 describe('golden configs', () => {

@@ -398,11 +398,11 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
   it('onboard: 202 {jobId}; with no onboarding handler the job fails with a clear message', async () => {
     const bad = await call('POST', '/api/v1/fabrics/dc1/onboard', { role: 'operator', body: { mode: 'sideways' } });
     expect(bad.json).toMatchObject({ error: 'bad_request', path: 'mode' });
-    // brownfield adoption: leaving the underlay alone is not built (refused, not ignored)
-    const keep = await call('POST', '/api/v1/fabrics/dc1/onboard', { role: 'operator', body: { mode: 'brownfield', manageUnderlay: false } });
+    // manageUnderlay says what a brownfield adoption does with the running underlay: greenfield has none
+    const keep = await call('POST', '/api/v1/fabrics/dc1/onboard', { role: 'operator', body: { mode: 'greenfield', manageUnderlay: false } });
     expect(keep.status).toBe(400);
     expect(keep.json).toMatchObject({ error: 'bad_request', path: 'manageUnderlay' });
-    expect(keep.json.message).toContain('manageUnderlay: false (leave the running underlay alone) is not supported yet');
+    expect(keep.json.message).toContain('manageUnderlay: only a brownfield onboarding');
     const outside = await call('POST', '/api/v1/fabrics/dc1/onboard', { role: 'operator', body: { mode: 'greenfield', adoptOutsidePools: true } });
     expect(outside.json).toMatchObject({ error: 'bad_request', path: 'adoptOutsidePools' });
     const res = await call('POST', '/api/v1/fabrics/dc1/onboard', { role: 'operator', body: { mode: 'greenfield', expectedDevices: 6, timeoutSeconds: 60 } });

@@ -59,7 +59,8 @@ describeIf({ commands: ['redis-server'] })('brownfield adoption into the store',
     expect(a.summary).toMatchObject({ loopbacks: 2, asns: 2, links: 1, outsidePools: [] });
     const links = await store.listLinks('ad1');
     expect(links.map((l) => `${l.a.device}:${l.a.port}`)).toEqual(['leaf1:swp51']); // leaf1 runs .0
-    expect((await store.getFabric('ad1'))!.settings.brownfield).toEqual({ manageUnderlay: true });
+    // the default: the running underlay stays the devices' own
+    expect((await store.getFabric('ad1'))!.settings.brownfield).toEqual({ manageUnderlay: false });
     const alloc = await store.allocateFabric('ad1');
     expect(alloc.loopbacks).toEqual({ spine1: '10.255.0.1', leaf1: '10.255.0.9', leaf2: '10.255.0.2' });
     expect(alloc.asns).toEqual({ spine1: 64601, leaf1: 64650, leaf2: 64602 });
@@ -71,6 +72,12 @@ describeIf({ commands: ['redis-server'] })('brownfield adoption into the store',
     });
     await again.record();
     expect(await store.getAllocations('ad1')).toEqual(alloc);
+    // asked to manage the underlay, then onboarded again without saying: it stays managed
+    const devs = [{ name: 'spine1', underlay: u('10.255.0.1', 64601, [['swp1', '10.254.0.1/31']]) }];
+    await (await adoptAndRecord(store, 'ad1', { devices: devs, found: [LINK], existing: await store.listLinks('ad1'), fresh: [], adoptOutsidePools: false, manageUnderlay: true, log })).record();
+    expect((await store.getFabric('ad1'))!.settings.brownfield).toEqual({ manageUnderlay: true });
+    await (await adoptAndRecord(store, 'ad1', { devices: devs, found: [LINK], existing: await store.listLinks('ad1'), fresh: [], adoptOutsidePools: false, log })).record();
+    expect((await store.getFabric('ad1'))!.settings.brownfield).toEqual({ manageUnderlay: true });
   });
 
   test('conflicts fail the job naming the devices; nothing is stored', async () => {

@@ -9,7 +9,7 @@ import { startDiscoveryTwin, src, type DiscoveryTwin } from '../helpers/discover
 
 jest.setTimeout(400_000);
 
-const LAB = `b${randomBytes(3).toString('hex')}`;
+const LAB = `${process.env.TEST_LAB_PREFIX ?? 'b'}${randomBytes(3).toString('hex')}`; // TEST_LAB_PREFIX: keeps engineers' namespaces apart
 const SERIALS = { spine1: 'BF00001', spine2: 'BF00002', leaf1: 'BF00011', leaf2: 'BF00012', leaf3: 'BF00013' } as const;
 const PLAN: [string, string][] = [
   ['spine1:swp1', 'leaf1:swp51'], ['spine1:swp2', 'leaf2:swp51'], ['spine1:swp3', 'leaf3:swp51'],

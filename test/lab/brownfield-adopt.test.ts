@@ -1,10 +1,16 @@
 // Brownfield adoption on a real twin (netns backend, `--preconfigured --running`): four FRR
 // devices boot with an underlay written by hand (loopbacks, /31s and ASNs unlike the pools'
-// order, two links addressed "the other way round"). The onboarding (sweep, SNMP, NETCONF facts
-// and running config, inside the lab's controller namespace) adopts them as the allocations;
-// autoconfigure then adds the EVPN overlay in each device's running AS. Shown: the loopbacks and
-// link addresses are unchanged, no underlay session was reset (its uptime kept growing across
-// the push), the EVPN sessions are up and the two servers ping each other over the L2VNI.
+// order, two links addressed "the other way round", and lines the service never renders: a
+// prefix-list, a route-map on the underlay sessions, neighbour descriptions with a ticket). The
+// onboarding (sweep, SNMP, NETCONF facts and running config, inside the lab's controller
+// namespace) adopts them as the allocations, manageUnderlay false by default; autoconfigure then
+// adds the EVPN overlay in each device's running AS and leaves the underlay as it runs. Shown:
+// the dry run adds overlay lines only and removes nothing, the hand-written lines are still
+// there after the push, the loopbacks and link addresses are unchanged, no underlay session was
+// reset (its uptime kept growing across the push), the EVPN sessions are up and the two servers
+// ping each other over the L2VNI. Then manageUnderlay true: the service takes the underlay over
+// (the dry run names the hand-written lines it drops), still without a session reset; and the
+// renumber guard.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -14,14 +20,16 @@ import { netnsBackend } from '../../src/lab/netns';
 import { validateTopology } from '../../src/lab/topology';
 import { JobSystem, JobTypes, type JobView } from '../../src/jobs';
 import { autoconfigureJob } from '../../src/jobs/autoconfigure';
-import { createPush } from '../../src/jobs/push';
+import { createPush, type DevicePush } from '../../src/jobs/push';
+import { computeDrift } from '../../src/jobs/drift';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { inNs, relay, within, namespaces, waitUntil, type Relay, jobFinished } from './helpers';
 
 jest.setTimeout(400_000);
 
-const LAB = `bf${randomBytes(3).toString('hex').slice(0, 5)}`;
+// TEST_LAB_PREFIX: engineers sharing a machine keep their namespaces apart
+const LAB = `${process.env.TEST_LAB_PREFIX ?? 'bf'}${randomBytes(3).toString('hex').slice(0, 5)}`;
 const F = 'bfa';
 const PW = 'Bf-adopt-1';
 const DEVICES = [
@@ -37,6 +45,10 @@ const LINKS: [string, string, string, string][] = [
   ['spine2:swp1', '10.254.3.3', 'leaf1:swp52', '10.254.3.2'],
   ['spine2:swp2', '10.254.3.6', 'leaf2:swp52', '10.254.3.7'],
 ];
+
+const TICKET = 'NET-4711';
+/** lines of the hand-written configs the service never renders */
+const HAND_ONLY = ['ip prefix-list LOOPBACKS seq 5 permit 10.255.0.0/24 le 32', 'route-map UNDERLAY-IN permit 10', ' match ip address prefix-list LOOPBACKS', 'exit'];
 
 /** A hand-written EBGP underlay in the house style of the network (not rendered by the service). */
 function handWritten(name: string): string {
@@ -55,9 +67,10 @@ function handWritten(name: string): string {
     ...ports.flatMap((p) => [`interface ${p.port}`, ` ip address ${p.address}/31`, 'exit', '!']),
     `router bgp ${d.asn}`, ` bgp router-id ${d.lo}`, ' no bgp ebgp-requires-policy', ' no bgp default ipv4-unicast',
     ' bgp bestpath as-path multipath-relax', ' bgp graceful-restart',
-    ...ports.map((p) => ` neighbor ${p.peerAddress} remote-as ${asnOf(p.peer)}`),
-    ' !', ' address-family ipv4 unicast', `  network ${d.lo}/32`, ...ports.map((p) => `  neighbor ${p.peerAddress} activate`), ' exit-address-family',
-    'exit', '!', 'end', '',
+    ...ports.flatMap((p) => [` neighbor ${p.peerAddress} remote-as ${asnOf(p.peer)}`, ` neighbor ${p.peerAddress} description ${TICKET} ${p.peer}`]),
+    ' !', ' address-family ipv4 unicast', `  network ${d.lo}/32`,
+    ...ports.flatMap((p) => [`  neighbor ${p.peerAddress} activate`, `  neighbor ${p.peerAddress} route-map UNDERLAY-IN in`]), ' exit-address-family',
+    'exit', '!', ...HAND_ONLY, '!', 'end', '',
   ].join('\n');
 }
 
@@ -77,6 +90,11 @@ async function underlaySessions(dev: string): Promise<Map<string, { state: strin
   const r = await inNs(`${LAB}-${dev}`, ['vtysh', '-N', `${LAB}-${dev}`, '-c', 'show bgp ipv4 unicast summary json']);
   const j = JSON.parse(r.stdout || '{}') as { peers?: Record<string, { state?: string; peerUptimeMsec?: number }> };
   return new Map(Object.entries(j.peers ?? {}).map(([p, v]) => [p, { state: v.state ?? '?', upMs: v.peerUptimeMsec ?? 0 }]));
+}
+
+/** What bgpd runs (vtysh show running-config). */
+async function runningConf(dev: string): Promise<string> {
+  return (await inNs(`${LAB}-${dev}`, ['vtysh', '-N', `${LAB}-${dev}`, '-c', 'show running-config'])).stdout;
 }
 
 async function evpnStates(dev: string): Promise<Record<string, string>> {
@@ -100,13 +118,15 @@ describeIf({ root: true, commands: ['/usr/lib/frr/zebra', 'vtysh', 'lldpd', 'snm
   let root = '';
   let onboard: any;
   let out = '';
+  let devicePush: DevicePush | undefined;
+  const mgmt = new Map<string, string>();
   const before = new Map<string, string[]>();
 
   const finished = (id: string, ms = 300_000): Promise<JobView> => jobFinished(jobs!, id, ms);
 
   beforeAll(async () => {
     fx = await startDiscoveryFixture({
-      prefix: 'bf-adopt-',
+      prefix: `${process.env.TEST_LAB_PREFIX ?? 'bf'}-adopt-`,
       fabric: {
         fabric: {
           name: F, credentials: { username: 'admin', password: PW }, snmp: { community: 'bfa-ro' },
@@ -157,11 +177,12 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     ({ results: [onboard] } = await fx.runChild(`${LAB}-ctl`, script, { timeoutMs: 240_000, results: 1, tail: 4000, onOutput: (o) => { out = o; } }));
     const byIp = new Map<string, Relay>();
     for (const dev of topo.devices) {
+      mgmt.set(dev.name, up.managementIps[dev.name]);
       const rl = await relay(LAB, up.managementIps[dev.name], 830);
       relays.set(dev.name, rl);
       byIp.set(up.managementIps[dev.name], rl);
     }
-    const push = createPush({
+    const push = devicePush = createPush({
       resolveEndpoint: ({ managementIp }) => ({ host: '127.0.0.1', port: byIp.get(managementIp)!.port }),
       verifyTimeoutMs: 60_000, verifyPollMs: 1000, rpcTimeoutMs: 10_000, confirmTimeoutSeconds: 120,
     });
@@ -195,19 +216,31 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
       const lower = row[1] < row[3] ? row[0] : row[2];
       expect(`${l.a.device}:${l.a.port}`).toBe(lower);
     }
-    expect((await fx!.store.getFabric(F))!.settings.brownfield).toEqual({ manageUnderlay: true });
+    // the default for brownfield: the running underlay stays the devices' own
+    expect((await fx!.store.getFabric(F))!.settings.brownfield).toEqual({ manageUnderlay: false });
     expect(out).not.toContain(PW);
   });
 
-  test('autoconfigure adds the overlay in the running AS: nothing renumbered, no underlay reset, EVPN up, servers ping', async () => {
-    const dry = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true }));
-    expect(dry.state).toBe('succeeded');
-    for (const d of DEVICES) {
-      const r = dry.devices[d.name].result as { diff: string; renumber?: string[] };
-      expect(r.renumber).toBeUndefined();
-      expect(r.diff).toContain(`+ neighbor ${DEVICES.find((x) => x.name === (d.physicalRole === 'leaf' ? 'spine1' : 'leaf1'))!.lo} remote-as`);
-      expect(r.diff).not.toMatch(/^-router bgp/m);
-    }
+  test('BGP4-MIB over SNMP (bgpd an AgentX subagent of the device\'s snmpd) agrees with NETCONF on every neighbour', async () => {
+    expect([...onboard.bgpMib.compared].sort()).toEqual(DEVICES.map((d) => d.name).sort());
+    expect(onboard.bgpMib.without).toEqual([]);
+    expect(onboard.anomalies.filter((a: { kind: string }) => a.kind === 'bgp-mib')).toEqual([]);
+    // the MIB as the service reads it: each device's two underlay peers, Established, their ASNs
+    const rows = await fx!.runChild(`${LAB}-ctl`, `
+const { SnmpDevice } = require(${src('src/discovery/snmp.ts')});
+(async () => {
+  const s = new SnmpDevice(${JSON.stringify(mgmt.get('leaf1'))}, { settings: { community: 'bfa-ro' } });
+  console.log('RESULT ' + JSON.stringify(await s.bgpPeers()));
+  s.close();
+  process.exit(0);
+})().catch((e) => { console.error('CHILD FAILED ' + e); process.exit(1); });
+`, { timeoutMs: 30_000, results: 1, tail: 2000 });
+    const peers = rows.results[0] as { peer: string; state: string; remoteAs: number; localAddress: string }[];
+    expect(peers.map((x) => `${x.peer} ${x.state} ${x.remoteAs} ${x.localAddress}`)).toEqual(['10.254.3.3 Established 64690 10.254.3.2', '10.254.7.1 Established 64700 10.254.7.0']);
+  });
+
+  /** Pushes the fabric; every underlay session must be the one that ran before (uptime grew by the push's duration). */
+  async function pushKeepingSessions(): Promise<JobView> {
     const uptime = new Map<string, Map<string, { state: string; upMs: number }>>();
     for (const d of DEVICES) uptime.set(d.name, await underlaySessions(d.name));
     const t0 = Date.now();
@@ -218,8 +251,8 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     for (const d of DEVICES) {
       expect(v.devices[d.name].result).toMatchObject({ committed: true });
       expect(await addresses(d.name)).toEqual(before.get(d.name));
-      // every underlay session is the same one: its uptime grew by at least the push's duration
       const now = await underlaySessions(d.name);
+      expect(now.size).toBe(2);
       for (const [peer, was] of uptime.get(d.name)!) {
         expect(`${d.name} ${peer} ${now.get(peer)?.state}`).toBe(`${d.name} ${peer} Established`);
         expect(now.get(peer)!.upMs).toBeGreaterThanOrEqual(was.upMs + pushMs - 2000);
@@ -229,6 +262,53 @@ const { runOnboarding } = require(${src('src/discovery/onboard.ts')});
     for (const leaf of ['leaf1', 'leaf2']) {
       expect(await evpnStates(leaf)).toEqual({ [lo('spine1')]: 'Established', [lo('spine2')]: 'Established' });
     }
+    return v;
+  }
+
+  test('manageUnderlay false: the dry run only adds the overlay; the push keeps every hand-written line, no underlay reset, EVPN up, servers ping', async () => {
+    const dry = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true }));
+    expect(dry.state).toBe('succeeded');
+    for (const d of DEVICES) {
+      const r = dry.devices[d.name].result as { diff: string; renumber?: string[] };
+      expect(r.renumber).toBeUndefined();
+      const body = r.diff.split('\n').filter((l) => !/^(---|\+\+\+|@@|Index|=)/.test(l));
+      // nothing that runs goes; what comes is the overlay: no address, interface or underlay line
+      expect(body.filter((l) => l.startsWith('-'))).toEqual([]);
+      const added = body.filter((l) => l.startsWith('+')).map((l) => l.slice(1));
+      expect(added.length).toBeGreaterThan(0);
+      expect(added.filter((l) => /ip address|^interface (lo|swp5)|network 10\.255|bgp router-id|^router bgp/.test(l))).toEqual([]);
+      expect(added).toContain(` neighbor ${DEVICES.find((x) => x.name === (d.physicalRole === 'leaf' ? 'spine1' : 'leaf1'))!.lo} remote-as ${DEVICES.find((x) => x.name === (d.physicalRole === 'leaf' ? 'spine1' : 'leaf1'))!.asn}`);
+      expect(added).toContain(' address-family l2vpn evpn');
+    }
+    await pushKeepingSessions();
+    for (const d of DEVICES) {
+      const conf = await runningConf(d.name);
+      for (const l of HAND_ONLY.filter((x) => x !== 'exit')) expect(`${d.name}: ${conf.includes(l)}`).toBe(`${d.name}: true`);
+      expect(conf).toContain(`description ${TICKET} `);
+      expect(conf).toMatch(/neighbor \S+ route-map UNDERLAY-IN in/);
+      expect(conf).toContain(`router bgp ${d.asn}\n`);
+    }
+    await waitUntil('bms1 pings bms2 over the L2VNI', async () => (await inNs(`${LAB}-bms1`, ['ping', '-c', '1', '-W', '1', '10.10.0.12'])).code === 0, 60_000, 1000);
+    // no drift: running is what a push of the service's part gives
+    const drift = await computeDrift(fx!.store, F, { connectDevice: devicePush!.connect });
+    expect(drift.map((d) => `${d.device} ${d.drift} ${d.error ?? ''}`).sort()).toEqual(DEVICES.map((d) => `${d.name} false `).sort());
+    // pushing again finds nothing to change
+    const again = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true }));
+    for (const d of DEVICES) expect((again.devices[d.name].result as { changed: boolean }).changed).toBe(false);
+  });
+
+  test('manageUnderlay true: the service takes the underlay over with the adopted values (the dry run names what it drops), still no session reset', async () => {
+    await fx!.store.importAllocations(F, {}, { actor: 'test' }, { brownfield: { manageUnderlay: true } });
+    const dry = await finished(await jobs!.submit('autoconfigure', F, { dryRun: true }));
+    for (const d of DEVICES) {
+      const r = dry.devices[d.name].result as { diff: string; renumber?: string[] };
+      expect(r.renumber).toBeUndefined();
+      expect(r.diff).toContain('-route-map UNDERLAY-IN permit 10');
+      expect(r.diff).not.toMatch(/^-router bgp/m);
+      expect(r.diff).not.toMatch(/^- ip address/m);
+    }
+    await pushKeepingSessions();
+    for (const d of DEVICES) expect(await runningConf(d.name)).not.toContain('route-map UNDERLAY-IN');
     await waitUntil('bms1 pings bms2 over the L2VNI', async () => (await inNs(`${LAB}-bms1`, ['ping', '-c', '1', '-W', '1', '10.10.0.12'])).code === 0, 60_000, 1000);
   });
 

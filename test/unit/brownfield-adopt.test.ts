@@ -5,6 +5,8 @@ import { junosBgpPeerStates, parseJunosUnderlay } from '../../src/platforms/juno
 import { adoptUnderlay, widenNamespaces } from '../../src/discovery/adopt';
 import { plannedBgpAs, renumberings } from '../../src/jobs/renumber-guard';
 import { resolveSettings } from '../../src/domain/parse';
+import { bgpPeerRows } from '../../src/discovery/snmp';
+import { compareBgpMib } from '../../src/discovery/bgp-mib';
 import type { Namespaces } from '../../src/domain/types';
 import type { RunningUnderlay } from '../../src/platforms/types';
 
@@ -216,9 +218,36 @@ describe('renumber guard', () => {
 });
 
 describe('settings.brownfield', () => {
-  test('kept when true; false is refused with its path (not built yet)', () => {
+  test('kept as given (true: the service renders the underlay; false: it leaves the running one alone)', () => {
     expect(resolveSettings({ brownfield: { manageUnderlay: true } }).brownfield).toEqual({ manageUnderlay: true });
-    expect(() => resolveSettings({ brownfield: { manageUnderlay: false } })).toThrow('fabric.settings.brownfield.manageUnderlay: false (leave the running underlay alone) is not supported yet');
+    expect(resolveSettings({ brownfield: { manageUnderlay: false } }).brownfield).toEqual({ manageUnderlay: false });
+    expect(() => resolveSettings({ brownfield: {} })).toThrow('manageUnderlay');
     expect(resolveSettings({}).brownfield).toBeUndefined();
+  });
+});
+
+describe('BGP4-MIB against NETCONF', () => {
+  const ip = (s: string) => Buffer.from(s.split('.').map(Number));
+  // bgpPeerTable columns as the walk returns them: state (2), local (5) and remote (7) address, remote AS (9)
+  const cols = new Map<string, unknown>([
+    ['2.10.254.0.0', 6], ['5.10.254.0.0', ip('10.254.0.1')], ['7.10.254.0.0', ip('10.254.0.0')], ['9.10.254.0.0', 64601],
+    ['2.10.254.0.2', 3], ['5.10.254.0.2', ip('0.0.0.0')], ['7.10.254.0.2', ip('0.0.0.0')], ['9.10.254.0.2', 64602],
+  ]);
+  test('bgpPeerTable rows: the peer from the index (the remote address is 0.0.0.0 until connected), state names', () => {
+    expect(bgpPeerRows(cols)).toEqual([
+      { peer: '10.254.0.0', state: 'Established', remoteAs: 64601, localAddress: '10.254.0.1' },
+      { peer: '10.254.0.2', state: 'Active', remoteAs: 64602, localAddress: '0.0.0.0' },
+    ]);
+  });
+  test('agreeing views: no anomaly; each disagreement is named (missing either side, remote AS, up or not)', () => {
+    const mib = bgpPeerRows(cols);
+    const u = (n: RunningUnderlay['neighbors']): RunningUnderlay => ({ interfaces: [], neighbors: n });
+    expect(compareBgpMib('leaf1', u([{ address: '10.254.0.0', remoteAs: 64601, state: 'Established' }, { address: '10.254.0.2', remoteAs: 64602, state: 'Active' }]), mib)).toEqual([]);
+    expect(compareBgpMib('leaf1', u([{ address: '10.254.0.0', remoteAs: 64609, state: 'Idle' }, { address: '10.254.0.4', remoteAs: 64603 }]), mib).map((a) => `${a.kind} ${a.message}`)).toEqual([
+      'bgp-mib leaf1: neighbour 10.254.0.0: remote AS 64609 (NETCONF), 64601 (BGP4-MIB)',
+      'bgp-mib leaf1: neighbour 10.254.0.0: Idle (NETCONF), Established (BGP4-MIB)',
+      'bgp-mib leaf1: neighbour 10.254.0.4 is in the running config (NETCONF) but not in BGP4-MIB',
+      'bgp-mib leaf1: BGP4-MIB reports neighbour 10.254.0.2 (AS 64602, Active) that the running config (NETCONF) does not have',
+    ]);
   });
 });

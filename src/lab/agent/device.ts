@@ -1,7 +1,7 @@
 // One twin device, seen from inside its namespace: its daemons (FRR, snmpd, lldpd, dhclient),
 // the bootstrap, and applying a committed `frr` config to FRR and the kernel. Every process it
 // starts is recorded in the lab's pid file at once, so `lab down` finds it even after a crash.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chownSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bootstrap } from '../ztp';
 import { DHCLIENT_SCRIPT, dhclientConf } from '../ztp';
@@ -164,9 +164,20 @@ export class Device {
     // an empty vtysh.conf keeps vtysh quiet; frr.conf is never read (config arrives through vtysh -f)
     const vconf = join(this.frrEtc, 'vtysh.conf');
     if (!existsSync(vconf)) writeFileSync(vconf, '');
+    // BGP4-MIB (frr-snmp): bgpd is an AgentX subagent of this device's snmpd, which starts later
+    // (bootstrap): it pings the master every 5 s and connects once the socket is there. net-snmp
+    // reads its `frr.conf` when `agentx` is configured, after bgpd dropped to user frr: in frr's dir.
+    const snmpDir = bgpdSnmpModule() ? join(this.frrRun, 'snmp') : undefined;
+    if (snmpDir) {
+      mkdirSync(snmpDir, { recursive: true });
+      writeFileSync(join(snmpDir, 'frr.conf'), `agentXSocket unix:${join(this.sockDir, 'agentx.sock')}\nagentXPingInterval 5\n`);
+      if (ids) { chownSync(snmpDir, ids.uid, ids.gid); chownSync(join(snmpDir, 'frr.conf'), ids.uid, ids.gid); }
+    }
     for (const d of FRR_DAEMONS) {
       const extra = d === 'zebra' ? ['-F', 'datacenter'] : ['-F', 'datacenter'];
-      this.spawn(d, [`/usr/lib/frr/${d}`, '-N', this.cfg.namespace, '--log', 'stdout', ...extra]);
+      const snmp = d === 'bgpd' && snmpDir ? ['-M', 'snmp'] : [];
+      this.spawn(d, [`/usr/lib/frr/${d}`, '-N', this.cfg.namespace, '--log', 'stdout', ...extra, ...snmp],
+        snmp.length ? { ...process.env, SNMPCONFPATH: snmpDir, MIBS: '' } : undefined);
     }
     await waitFor('FRR vty sockets', () => FRR_DAEMONS.every((d) => existsSync(join(this.frrRun, `${d}.vty`))), 30_000, 50);
     await waitFor('vtysh', async () => (await run(this.vtysh(['-c', 'show version']), { timeoutMs: 5000 })).code === 0, 30_000, 100);
@@ -182,6 +193,8 @@ export class Device {
     // kernel had dropped with the link, and the kernel rejected them (`B>r` in show ip route;
     // found by test/lab/day2-twin.test.ts: a spine never got its RR session back).
     await run(this.vtysh(['-c', 'configure terminal', '-c', 'no zebra nexthop kernel enable']), { timeoutMs: 10_000 });
+    // bgpd only: zebra and bfdd have no SNMP module and would refuse the command
+    if (snmpDir) await run(['vtysh', '-N', this.cfg.namespace, '-d', 'bgpd', '-c', 'configure terminal', '-c', 'agentx'], { timeoutMs: 10_000 });
   }
 
   async stopFrr(): Promise<void> {
@@ -251,7 +264,8 @@ export class Device {
       `sysContact lab ${this.cfg.lab}`,
       'master agentx',
       `agentXSocket unix:${join(this.sockDir, 'agentx.sock')}`,
-      'agentXPerms 0660 0770',
+      // bgpd (user frr) is a subagent too (BGP4-MIB)
+      frrIds() ? 'agentXPerms 0660 0770 root frr' : 'agentXPerms 0660 0770',
     ];
     if (b.snmp.community) lines.push(`rocommunity ${b.snmp.community} default`);
     if (b.snmp.v3) {
@@ -438,6 +452,15 @@ function mergeNetdev(a: NetdevState, b: NetdevState): NetdevState {
     addresses: { ...a.addresses, ...b.addresses },
     masters: { ...a.masters, ...b.masters },
   };
+}
+
+/** Debian's frr-snmp: bgpd's BGP4-MIB module (multiarch path). */
+function bgpdSnmpModule(): boolean {
+  try {
+    return readdirSync('/usr/lib').some((d) => d.endsWith('-linux-gnu') && existsSync(`/usr/lib/${d}/frr/modules/bgpd_snmp.so`));
+  } catch {
+    return false;
+  }
 }
 
 function frrIds(): { uid: number; gid: number } | undefined {

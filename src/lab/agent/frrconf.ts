@@ -3,71 +3,9 @@
 // (removing a neighbor also removes its sub-settings), then (2) the whole new config, strict:
 // re-entering a line FRR already has is a no-op, so nothing unchanged restarts or flaps.
 
-export interface ConfNode {
-  line: string;
-  children: ConfNode[];
-}
+import { SUB_CONTEXTS, TOP_CONTEXT, parseFrrConf, type ConfNode } from '../../domain/frr-conf';
 
-/** Top-level lines that open a context (closed by `exit`, `!` at column 0, or the next opener). */
-const TOP_CONTEXT = /^(interface|router|vrf|route-map|bfd|key chain|line|mpls|segment-routing|nexthop-group|pbr-map|l2vpn|pseudowire|rpki|srv6|affinity-map)\b/;
-/** Sub-contexts and their closing keyword. */
-const SUB_CONTEXTS: [RegExp, string][] = [
-  [/^address-family\b/, 'exit-address-family'],
-  [/^vni\b/, 'exit-vni'],
-  [/^peer\b/, 'exit'],
-  [/^profile\b/, 'exit'],
-  [/^vrf-policy\b/, 'exit-vrf-policy'],
-  [/^vnc\b/, 'exit-vnc'],
-];
-/** Lines that never take part in a diff. */
-const IGNORED = /^(frr version|frr defaults|end|service integrated-vtysh-config|!)/;
-
-export function normaliseLine(l: string): string {
-  return l.trim().replace(/\s+/g, ' ');
-}
-
-export function parseFrrConf(text: string): ConfNode[] {
-  const root: ConfNode[] = [];
-  let top: ConfNode | undefined;
-  let sub: { node: ConfNode; close: string } | undefined;
-  for (const raw of text.split('\n')) {
-    const indented = /^\s/.test(raw);
-    const line = normaliseLine(raw);
-    if (line === '' || IGNORED.test(line)) {
-      if (!indented && line === '!') { /* a column-0 '!' separates stanzas; contexts end at 'exit' */ }
-      continue;
-    }
-    if (sub) {
-      if (line === sub.close) { sub = undefined; continue; }
-      sub.node.children.push({ line, children: [] });
-      continue;
-    }
-    if (top) {
-      if (line === 'exit' || line === 'quit') { top = undefined; continue; }
-      if (!indented && TOP_CONTEXT.test(line)) {
-        top = undefined; // a new opener ends the previous context (tolerate missing 'exit')
-      } else if (!indented && !TOP_CONTEXT.test(line) && !SUB_CONTEXTS.some(([re]) => re.test(line)) && !looksLikeChild(line)) {
-        top = undefined; // a column-0 global line after an unclosed context
-      } else {
-        const s = SUB_CONTEXTS.find(([re]) => re.test(line));
-        const node: ConfNode = { line, children: [] };
-        top.children.push(node);
-        if (s) sub = { node, close: s[1] };
-        continue;
-      }
-    }
-    if (line === 'exit') continue;
-    const node: ConfNode = { line, children: [] };
-    root.push(node);
-    if (TOP_CONTEXT.test(line)) top = node;
-  }
-  return root;
-}
-
-/** Lines that only make sense inside a context, even when rendered at column 0. */
-function looksLikeChild(line: string): boolean {
-  return /^(no )?(ip |ipv6 |neighbor |bgp |network |redistribute |description |mtu |shutdown|match |set |on-match|call |advertise|evpn |route-target |rd |maximum-paths |timers |distance |aggregate-address |vrf |vni |link-detect|evpn-|echo-|receive-interval|transmit-interval|detect-multiplier|passive-mode|minimum-ttl|label |bandwidth |multicast|router-id )/.test(line);
-}
+export { parseFrrConf, normaliseLine, type ConfNode } from '../../domain/frr-conf';
 
 function negate(line: string): string {
   return line.startsWith('no ') ? line.slice(3) : `no ${line}`;

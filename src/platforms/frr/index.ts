@@ -8,6 +8,7 @@ import { frrLayout } from './render';
 import { frrConfigFacts } from './rules';
 import { frrReadOperState } from './verify';
 import { frrReadUnderlay } from './underlay';
+import { frrAdoptedFiles } from './adopted';
 
 export { NS_FRR } from './config';
 export { FRR_SECTIONS, type FrrSection } from './render';
@@ -26,6 +27,7 @@ export const frr: PlatformModule = {
   // The device agent's facts (also what the scale simulator answers).
   readFacts: agentReadFacts,
   readUnderlay: frrReadUnderlay,
+  adoptedFiles: frrAdoptedFiles,
   configFacts: frrConfigFacts,
   // The agent's bootstrap is JSON and carries the password as is (over the one-time URL).
   ztp: { contentType: 'application/json' },

@@ -9,6 +9,7 @@ import { junosConfigFacts } from './rules';
 import { junosReadOperState } from './verify';
 import { junosReadUnderlay } from './underlay';
 import { junosRunsOverlayEcmp, withoutOverlayEcmp } from './overlay-ecmp';
+import { junosAdoptedFiles } from './adopted';
 
 export { JUNOS_GROUP_PREFIX, junosGroupName } from './render';
 export { junosLoad } from './config';
@@ -27,6 +28,7 @@ export const junos: PlatformModule = {
   readFacts: junosReadFacts,
   readUnderlay: (c) => junosReadUnderlay(c),
   overlayEcmp: { runs: junosRunsOverlayEcmp, without: withoutOverlayEcmp },
+  adoptedFiles: junosAdoptedFiles,
   configFacts: junosConfigFacts,
   // Junos takes the password as a crypt hash in its `encrypted-password`.
   ztp: {

@@ -27,7 +27,7 @@ export function junosConfigFacts(plan: DevicePlan, files: Record<string, string>
   const vrfIrbs = blocks('routing-instances', xml).flatMap((ri) => blocks('instance', ri).flatMap((inst) =>
     all(/<interface>\s*<name>(irb\.\d+)<\/name>/g, inst).map((m) => ({ vrf: nameOf(inst), irb: m[1], exists: units.has(m[1]) }))));
   const bfdIntervalsMs = all(/<minimum-interval>(\d+)<\/minimum-interval>/g, xml).map((m) => Number(m[1]));
-  const overlayGroups = blocks('group', xml).filter((g) => /<type>internal<\/type>/.test(g))
+  const overlayGroups = blocks('group', xml).filter((g) => /<type>internal<\/type>/.test(g) || /<family>\s*<evpn>/.test(g))
     .map((g) => ({ name: nameOf(g), multipath: /<multipath\b/.test(g) }));
   return {
     esis, vnisInUse, evpnVnis, routeDistinguishers, vrfIrbs, bfdIntervalsMs,
