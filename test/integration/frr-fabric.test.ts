@@ -52,7 +52,9 @@ d('FRR 8.4 runs the rendered configs of a 2-spine 3-leaf fabric', () => {
     const file = planFabric(FABRIC).file;
     for (const p of plans) {
       const { files } = renderDevice(p);
-      expect(Object.keys(files)).toEqual([`${p.name}.frr.conf`]);
+      // underlay only: the interfaces file carries just the fabric ports' MTU (no netdev to create)
+      expect(Object.keys(files)).toEqual([`${p.name}.frr.conf`, `${p.name}.interfaces`]);
+      expect(files[`${p.name}.interfaces`].split('\n').filter((l) => l.startsWith('    ')).every((l) => l === '    mtu 9216')).toBe(true);
       configs.set(p.name, files[`${p.name}.frr.conf`]);
     }
     lab = await FrrLab.create({ devices: plans.map((p) => p.name), links: file.links });
