@@ -134,13 +134,17 @@ d('a real L2VNI from the rendered config: EVPN type-2/3 and a ping over VXLAN', 
     expect(interfacesText.get('leaf1')).toBe([
       '# leaf1: netdevs owned by the fabric service (ifupdown2)',
       'auto swp51', 'iface swp51', '    mtu 9216',
-      'auto vxlan10100', 'iface vxlan10100', '    vxlan-id 10100', `    vxlan-local-tunnelip ${leaf1.loopback}`, '    bridge-learning off',
+      'auto vxlan10100', 'iface vxlan10100', '    vxlan-id 10100', `    vxlan-local-tunnelip ${leaf1.loopback}`, '    bridge-learning off', '    bridge-arp-nd-suppress on',
       '', 'auto br10100', 'iface br10100', '    bridge-ports vxlan10100 swp10', '    bridge-stp off', '',
     ].join('\n'));
     const cmds = applied.get('leaf1')!.map((c) => c.join(' '));
     expect(cmds).toContain(`ip link add vxlan10100 type vxlan id 10100 dstport 4789 nolearning local ${leaf1.loopback}`);
     expect(cmds).toContain('ip link set swp10 master br10100');
     expect(cmds).toContain('ip link set vxlan10100 master br10100');
+    expect(cmds).toContain('bridge link set dev vxlan10100 neigh_suppress on');
+    // ...and the kernel has it (issue 14 item 11: accepted and dropped before)
+    const vx = JSON.parse(must(['ip', '-n', lab!.ns('leaf1'), '-d', '-j', 'link', 'show', 'vxlan10100'])) as { linkinfo?: { info_slave_data?: { neigh_suppress?: boolean } } }[];
+    expect(vx[0].linkinfo?.info_slave_data?.neigh_suppress).toBe(true);
   });
 
   test('every rendered FRR config loads without a complaint', () => {

@@ -26,6 +26,10 @@ const KNOWN_KEYS = new Set([
   'vrf-table',
 ]);
 
+/** ifupdown2's spellings of a boolean key. */
+const ON = new Set(['on', 'yes', '1']);
+const ONOFF = new Set([...ON, 'off', 'no', '0']);
+
 export function parseInterfaces(text: string): Iface[] {
   const byName = new Map<string, Iface>();
   const autos = new Set<string>();
@@ -111,6 +115,10 @@ function validate(f: Iface, all: Map<string, Iface>): void {
   if (vrf && all.get(vrf)?.kind !== 'vrf') throw new InterfacesError(`${where}: vrf ${vrf} is not an iface with vrf-table`);
   if (f.kind === 'vxlan' && one(f, 'vxlan-local-tunnelip') && !/^[0-9.]+$/.test(one(f, 'vxlan-local-tunnelip')!)) {
     throw new InterfacesError(`${where}: vxlan-local-tunnelip must be an IPv4 address`);
+  }
+  for (const k of ['bridge-arp-nd-suppress']) {
+    const v = one(f, k);
+    if (v !== undefined && !ONOFF.has(v)) throw new InterfacesError(`${where}: ${k} must be on or off`);
   }
   const mode = one(f, 'bond-mode');
   if (mode && !['802.3ad', 'active-backup', 'balance-rr', 'balance-xor', 'broadcast', 'balance-tlb', 'balance-alb'].includes(mode)) {
@@ -266,6 +274,9 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
   for (const f of ifaces) {
     if (one(f, 'mtu')) ip('link', 'set', f.name, 'mtu', one(f, 'mtu')!);
     if (f.kind === 'vxlan' && one(f, 'bridge-learning') === 'off') cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'learning', 'off']);
+    // neigh_suppress is a bridge-port attribute: set after the port is enslaved (above).
+    const suppress = one(f, 'bridge-arp-nd-suppress');
+    if (suppress !== undefined) cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'neigh_suppress', ON.has(suppress) ? 'on' : 'off']);
     const addrs = f.attrs.get('address') ?? [];
     next.addresses[f.name] = addrs;
     for (const a of prev.addresses[f.name] ?? []) if (!addrs.includes(a)) ip('addr', 'del', a, 'dev', f.name);
