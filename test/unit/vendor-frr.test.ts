@@ -19,10 +19,30 @@ describe('FRR rendering', () => {
     expect(vx.length).toBeGreaterThan(0);
     for (const [f, n, body] of vx) expect([f, n, body.includes('bridge-arp-nd-suppress on')]).toEqual([f, n, true]);
   });
+
+  test('a multihomed bond carries the segment es-sys-mac as LACP actor, the same on both legs (item 9)', () => {
+    const actor = new Map<string, Set<string>>(); // frr.conf es-id -> the bonds' es-sys-mac in .interfaces
+    for (const [f, conf] of Object.entries(files).filter(([n]) => n.endsWith('.frr.conf'))) {
+      for (const m of conf.matchAll(/^interface (\S+)\n evpn mh es-id (\S+)\n evpn mh es-sys-mac (\S+)/gm)) {
+        const dev = f.replace('.frr.conf', '');
+        const bond = stanzas.find(([g, n]) => g === `${dev}.interfaces` && n === m[1]);
+        expect(bond?.[2]).toContain(`es-sys-mac ${m[3]}\n`);
+        actor.set(m[2], new Set([...(actor.get(m[2]) ?? []), /es-sys-mac (\S+)/.exec(bond![2])![1]]));
+      }
+    }
+    expect(actor.size).toBeGreaterThan(0);
+    for (const macs of actor.values()) expect(macs.size).toBe(1);
+  });
 });
 
 describe('twin agent applies what it accepts', () => {
-  const TEXT = `auto vxlan100
+  const TEXT = `auto bond1
+iface bond1
+    bond-slaves swp3
+    bond-mode 802.3ad
+    es-sys-mac 44:38:39:ff:00:01
+
+auto vxlan100
 iface vxlan100
     vxlan-id 100
     bridge-learning off
@@ -30,10 +50,22 @@ iface vxlan100
 
 auto br100
 iface br100
-    bridge-ports vxlan100 swp3
+    bridge-ports vxlan100 bond1
 `;
   const cmds = planReconcile(parseInterfaces(TEXT), EMPTY_NETDEV_STATE, new Set()).commands.map((c) => c.join(' '));
 
+  test('es-sys-mac sets the bond LACP actor system at creation; a change makes the bond again', () => {
+    expect(cmds).toContain('ip link add bond1 type bond mode 802.3ad lacp_rate slow ad_actor_system 44:38:39:ff:00:01');
+    const first = planReconcile(parseInterfaces(TEXT), EMPTY_NETDEV_STATE, new Set(['swp3']));
+    const again = planReconcile(parseInterfaces(TEXT.replace('ff:00:01', 'ff:00:02')), first.state, new Set(['swp3', 'bond1', 'vxlan100', 'br100']));
+    expect(again.commands.map((c) => c.join(' '))).toEqual(expect.arrayContaining(['ip link del bond1', 'ip link add bond1 type bond mode 802.3ad lacp_rate slow ad_actor_system 44:38:39:ff:00:02']));
+    expect(() => parseInterfaces('auto swp3\niface swp3\n    es-sys-mac 44:38:39:ff:00:01\n')).toThrow(/es-sys-mac belongs on an 802.3ad bond/);
+    expect(() => parseInterfaces('auto bond1\niface bond1\n    bond-slaves swp3\n    bond-mode 802.3ad\n    es-sys-mac nope\n')).toThrow(/not a MAC address/);
+  });
+  test('es-id and es-df-pref are refused at validate, naming the line (they are frr.conf\'s)', () => {
+    expect(() => parseInterfaces('auto bond1\niface bond1\n    bond-slaves swp3\n    es-id 5\n')).toThrow(/iface bond1.*es-id is not applied/);
+    expect(() => parseInterfaces('auto bond1\niface bond1\n    bond-slaves swp3\n    es-df-pref 50\n')).toThrow(/es-df-pref is not applied/);
+  });
   test('bridge-arp-nd-suppress sets neigh_suppress on the bridge port, after it is enslaved', () => {
     expect(cmds).toContain('bridge link set dev vxlan100 neigh_suppress on');
     expect(cmds.indexOf('bridge link set dev vxlan100 neigh_suppress on')).toBeGreaterThan(cmds.indexOf('ip link set vxlan100 master br100'));

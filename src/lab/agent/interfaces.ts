@@ -116,6 +116,18 @@ function validate(f: Iface, all: Map<string, Iface>): void {
   if (f.kind === 'vxlan' && one(f, 'vxlan-local-tunnelip') && !/^[0-9.]+$/.test(one(f, 'vxlan-local-tunnelip')!)) {
     throw new InterfacesError(`${where}: vxlan-local-tunnelip must be an IPv4 address`);
   }
+  for (const k of ['hwaddress', 'es-sys-mac']) {
+    const v = one(f, k);
+    if (v !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new InterfacesError(`${where}: ${k} "${v}" is not a MAC address`);
+  }
+  if (one(f, 'es-sys-mac') && (f.kind !== 'bond' || one(f, 'bond-mode') !== '802.3ad')) {
+    throw new InterfacesError(`${where}: es-sys-mac belongs on an 802.3ad bond (its LACP actor system)`);
+  }
+  // The Ethernet segment itself is FRR's (`evpn mh es-id`/`es-df-pref` in frr.conf): accepting
+  // these here and applying nothing would hide a missing frr.conf line, so they are refused.
+  for (const k of ['es-id', 'es-df-pref']) {
+    if (f.attrs.has(k)) throw new InterfacesError(`${where}: ${k} is not applied by this agent; put "evpn mh ${k}" under the interface in frr.conf`);
+  }
   for (const k of ['bridge-arp-nd-suppress']) {
     const v = one(f, k);
     if (v !== undefined && !ONOFF.has(v)) throw new InterfacesError(`${where}: ${k} must be on or off`);
@@ -156,7 +168,7 @@ export function creationSignature(f: Iface): string {
     case 'vxlan':
       return `vxlan id ${one(f, 'vxlan-id')} local ${one(f, 'vxlan-local-tunnelip') ?? '-'} dstport ${one(f, 'vxlan-dstport') ?? '4789'} ttl ${one(f, 'vxlan-ttl') ?? '-'}`;
     case 'bond':
-      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'}`;
+      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'} actor ${one(f, 'es-sys-mac') ?? '-'}`;
     case 'vlan': {
       const p = vlanParams(f)!;
       return `vlan ${p.raw} ${p.id} ${one(f, 'vlan-protocol') ?? '802.1q'}`;
@@ -238,6 +250,9 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
           if ((one(f, 'bond-mode') ?? '') === '802.3ad') {
             a.push('lacp_rate', one(f, 'bond-lacp-rate') === '1' || one(f, 'bond-lacp-rate') === 'fast' ? 'fast' : 'slow');
             if (one(f, 'bond-min-links')) a.push('min_links', one(f, 'bond-min-links')!);
+            // Both legs of an ESI-LAG present one LACP system (es-sys-mac) so the server sees one
+            // partner; set at creation (part of the creation signature).
+            if (one(f, 'es-sys-mac')) a.push('ad_actor_system', one(f, 'es-sys-mac')!);
           }
           if (one(f, 'bond-miimon')) a.push('miimon', one(f, 'bond-miimon')!);
           ip(...a);
