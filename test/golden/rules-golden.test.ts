@@ -76,7 +76,7 @@ describe('each rule trips on a broken config', () => {
   test.each(cases)('%s (Junos)', (rule, ds) => { expect(rulesOf(ds())).toEqual([rule]); });
 
   const frr: [string, () => RenderedPlan[]][] = [
-    ['esi-on-aggregate', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(t, /(\ninterface swp5\d\n)/, '$1 evpn mh es-id 7\n evpn mh es-sys-mac 02:00:00:00:00:07\n') : t)],
+    ['esi-on-aggregate', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(t, ' evpn mh uplink\nexit', ' evpn mh uplink\n evpn mh es-id 7\n evpn mh es-sys-mac 02:00:00:00:00:07\nexit') : t)],
     ['esi-same-on-legs', () => broken(SF, 'leaf4', (t, n) => n.endsWith('.frr.conf') ? swap(t, /evpn mh es-id \d+/, 'evpn mh es-id 1') : t)],
     ['vni-in-evpn', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(swap(t, /^ +advertise-all-vni\n/m, ''), /^  vni 10300\n(?:   .*\n)*  exit-vni\n/m, '') : t)],
     ['vrf-irb-exists', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.interfaces') ? swap(t, /(iface br10300\n(?:[ \t]+.*\n)*?)[ \t]+vrf erb1\n/, '$1') : t)],

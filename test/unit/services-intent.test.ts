@@ -60,9 +60,11 @@ describe('overlay services intent (frr)', () => {
     expect(() => esiOf('svc1', 65536)).toThrow(/outside 1\.\.65535/);
     expect(lacpSystemIdOf(esi)).toBe(`02:${esi.split(':').slice(5).join(':')}`);
     const [a, b] = ['leaf3', 'leaf4'].map((n) => by(plans, n).vpgs[0]);
-    expect(a).toEqual(b);
+    // the same segment on both legs; only the DF preference tells the legs apart
+    expect({ ...a, esDfPref: 0 }).toEqual({ ...b, esDfPref: 0 });
+    expect([a.esDfPref, b.esDfPref]).toEqual([50000, 49900]);
     expect(a).toEqual({
-      name: 'vpg3', server: 'bms3', esi, esiIndex: 1, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
+      name: 'vpg3', server: 'bms3', esi, esiIndex: 1, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), esDfPref: 50000, lag: 'bond1', interface: 'bond1', ports: ['swp10'],
       bindings: [
         { network: 'app', vni: 10300, untagged: true, localVlan: 3445 },
         { network: 'web', vni: 10100, vlan: 110, untagged: false, localVlan: 110 },

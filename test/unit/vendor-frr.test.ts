@@ -33,6 +33,26 @@ describe('FRR rendering', () => {
     expect(actor.size).toBeGreaterThan(0);
     for (const macs of actor.values()) expect(macs.size).toBe(1);
   });
+
+  test('the VPG\'s first leaf is the designated forwarder: es-df-pref 50000 there, 49900 on the next (item 8)', () => {
+    const pref = (dev: string) => /^interface bond1\n(?: .*\n)*? evpn mh es-df-pref (\d+)\n/m.exec(files[`${dev}.frr.conf`])?.[1];
+    // vpg3: ports [leaf3:swp10, leaf4:swp10]
+    expect([pref('leaf3'), pref('leaf4')]).toEqual(['50000', '49900']);
+  });
+
+  test('a leaf carrying an ESI marks every fabric port `evpn mh uplink`; a leaf without one does not (item 8)', () => {
+    let tracked = 0;
+    for (const p of plans) {
+      const conf = files[`${p.name}.frr.conf`];
+      const multihomed = p.vpgs.some((g) => g.esi);
+      for (const i of p.interfaces) {
+        const block = new RegExp(`^interface ${i.name.replace(/[/.]/g, '\\$&')}\\n((?: .*\\n)*?)exit`, 'm').exec(conf)![1];
+        expect([p.name, i.name, block.includes(' evpn mh uplink')]).toEqual([p.name, i.name, multihomed]);
+        if (multihomed) tracked++;
+      }
+    }
+    expect(tracked).toBeGreaterThan(0);
+  });
 });
 
 describe('twin agent applies what it accepts', () => {
