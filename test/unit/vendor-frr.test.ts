@@ -4,6 +4,7 @@
 import { planFabric } from '../../src/intent';
 import { renderDevices } from '../../src/platforms';
 import { EMPTY_NETDEV_STATE, parseInterfaces, planReconcile } from '../../src/lab/agent/interfaces';
+import { splitJsonDocuments } from '../../src/lab/agent/device';
 import { SERVICES_FRR } from './services-cases';
 
 const plans = planFabric(SERVICES_FRR).plans;
@@ -90,5 +91,18 @@ iface br100
     expect(cmds).toContain('bridge link set dev vxlan100 neigh_suppress on');
     expect(cmds.indexOf('bridge link set dev vxlan100 neigh_suppress on')).toBeGreaterThan(cmds.indexOf('ip link set vxlan100 master br100'));
     expect(() => parseInterfaces('auto vx\niface vx\n    vxlan-id 5\n    bridge-arp-nd-suppress maybe\n')).toThrow(/bridge-arp-nd-suppress must be on or off/);
+  });
+});
+
+describe('twin agent: one vtysh for a NETCONF get\'s three show commands', () => {
+  test('splits concatenated documents, strings with braces and escapes included', () => {
+    const a = { default: { ipv4Unicast: { peers: { '10.0.0.1': { state: 'Established', desc: 'a {b} "c" \\ d' } } } } };
+    const text = `${JSON.stringify(a, null, 2)}\n{}\n[1,{"x":"]"}]\n`;
+    expect(splitJsonDocuments(text)?.map((d) => JSON.parse(d))).toEqual([a, {}, [1, { x: ']' }]]);
+  });
+  test('refuses what is not a sequence of documents (the agent then asks per command)', () => {
+    expect(splitJsonDocuments('% Unknown command\n{}')).toBeUndefined();
+    expect(splitJsonDocuments('{"a": 1')).toBeUndefined();
+    expect(splitJsonDocuments('}{')).toBeUndefined();
   });
 });

@@ -297,8 +297,9 @@ export class Device {
       if (e instanceof InterfacesError) throw new ValidationError(e.message);
       throw e;
     }
-    const have = await kernelFeatures({ inside: true });
-    const missing = missingFeatures(have, featuresNeeded(ifaces));
+    const need = featuresNeeded(ifaces);
+    const have = await kernelFeatures({ inside: true, only: need });
+    const missing = missingFeatures(have, need);
     if (missing.length) {
       throw new ValidationError(`interfaces: this kernel lacks ${describeMissing(missing)}; run the lab with --backend vm`);
     }
@@ -367,6 +368,20 @@ export class Device {
     const r = await run(this.vtysh(['-c', cmd]), { timeoutMs: 15_000 });
     if (r.code !== 0) return undefined;
     try { return JSON.parse(r.stdout); } catch { return undefined; }
+  }
+
+  /**
+   * Several JSON show commands through one vtysh (each vtysh start connects to every daemon:
+   * seconds under emulation, and a NETCONF get asks for three). Falls back to one vtysh per
+   * command when the output does not split into one document per command.
+   */
+  async vtyshJsonMany(cmds: string[]): Promise<unknown[]> {
+    const r = await run(this.vtysh(cmds.flatMap((c) => ['-c', c])), { timeoutMs: 15_000 });
+    const docs = r.code === 0 ? splitJsonDocuments(r.stdout) : undefined;
+    if (docs && docs.length === cmds.length) {
+      try { return docs.map((d) => JSON.parse(d) as unknown); } catch { /* fall back */ }
+    }
+    return Promise.all(cmds.map((c) => this.vtyshJson(c)));
   }
 
   async lldpNeighbors(): Promise<{ localPort: string; remoteSystem?: string; remotePort?: string; remoteChassisId?: string; remoteMgmt?: string }[]> {
@@ -453,4 +468,27 @@ function frrIds(): { uid: number; gid: number } | undefined {
 
 export function chmod600(f: string): void {
   chmodSync(f, 0o600);
+}
+
+/** Top-level JSON documents written one after another (vtysh's output of several commands). */
+export function splitJsonDocuments(text: string): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') { if (depth++ === 0) start = i; }
+    else if (c === '}' || c === ']') {
+      if (--depth < 0) return undefined;
+      if (depth === 0) out.push(text.slice(start, i + 1));
+    } else if (depth === 0 && !/\s/.test(c)) return undefined;
+  }
+  return depth === 0 ? out : undefined;
 }
