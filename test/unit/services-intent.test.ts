@@ -174,7 +174,8 @@ describe('overlay services intent (frr)', () => {
     // leaf3: ES on the bond, VRF with L3VNI, anycast SVI
     const l3 = files('leaf3');
     expect(l3['leaf3.frr.conf']).toContain('interface bond1\n evpn mh es-id');
-    expect(l3['leaf3.interfaces']).toContain('iface br10300\n    bridge-ports vxlan10300 bond1\n    bridge-stp off\n    vrf erb1\n    address 10.30.0.1/24\n    hwaddress 00:00:5e:00:01:01\n');
+    expect(l3['leaf3.interfaces']).toContain('iface br10300\n    bridge-ports vxlan10300 bond1\n    bridge-stp off\n    vrf erb1\n    address 10.30.0.1/24\n');
+    expect(l3['leaf3.interfaces']).not.toContain('hwaddress'); // ERB SVIs keep their own MAC (overlay_networking.njk)
     expect(l3['leaf3.interfaces']).toContain('iface bond1.110\n');
     // spines: default-gw advertisement and two addresses (own + gateway) on the SVI
     const s1 = files('spine1');

@@ -4,7 +4,7 @@
 import { planFabric } from '../../src/intent';
 import { renderDevices } from '../../src/platforms';
 import { EMPTY_NETDEV_STATE, parseInterfaces, planReconcile } from '../../src/lab/agent/interfaces';
-import { splitJsonDocuments } from '../../src/lab/agent/device';
+import { runNetdevCommands, splitJsonDocuments } from '../../src/lab/agent/device';
 import { SERVICES_FRR } from './services-cases';
 
 const plans = planFabric(SERVICES_FRR).plans;
@@ -90,7 +90,56 @@ iface br100
   test('bridge-arp-nd-suppress sets neigh_suppress on the bridge port, after it is enslaved', () => {
     expect(cmds).toContain('bridge link set dev vxlan100 neigh_suppress on');
     expect(cmds.indexOf('bridge link set dev vxlan100 neigh_suppress on')).toBeGreaterThan(cmds.indexOf('ip link set vxlan100 master br100'));
-    expect(() => parseInterfaces('auto vx\niface vx\n    vxlan-id 5\n    bridge-arp-nd-suppress maybe\n')).toThrow(/bridge-arp-nd-suppress must be on or off/);
+    expect(() => parseInterfaces('auto vx\niface vx\n    vxlan-id 5\n    bridge-arp-nd-suppress maybe\n\nauto br5\niface br5\n    bridge-ports vx\n')).toThrow(/bridge-arp-nd-suppress must be on or off/);
+    expect(() => parseInterfaces('auto vx\niface vx\n    vxlan-id 5\n    bridge-arp-nd-suppress on\n')).toThrow(/bridge port setting; vx is in no bridge-ports/);
+  });
+});
+
+describe('twin agent: every other key it accepts is applied or refused', () => {
+  const TEXT = `auto bond2
+iface bond2
+    bond-slaves swp4 swp5
+    bond-mode 802.3ad
+    bond-xmit-hash-policy layer3+4
+
+auto swp6.100
+iface swp6.100
+    vlan-protocol 802.1ad
+    alias to bms9 "rack 4"
+
+auto br7
+iface br7
+    bridge-ports swp7
+    bridge-mcsnoop 0
+    bridge-stp off
+    hwaddress 00:00:5e:00:01:01
+
+auto swp7
+iface swp7
+    bridge-learning off
+`;
+  const cmds = planReconcile(parseInterfaces(TEXT), EMPTY_NETDEV_STATE, new Set(['swp4', 'swp5', 'swp6', 'swp7'])).commands.map((c) => c.join(' '));
+  test('applied: hwaddress, bridge-mcsnoop, alias, bond-xmit-hash-policy, vlan-protocol, bridge-learning on a bridge port', () => {
+    expect(cmds).toEqual(expect.arrayContaining([
+      'ip link set br7 address 00:00:5e:00:01:01',
+      'ip link set br7 type bridge mcast_snooping 0',
+      'ip link set swp6.100 alias to bms9 "rack 4"',
+      'ip link add bond2 type bond mode 802.3ad lacp_rate slow xmit_hash_policy layer3+4',
+      'ip link add link swp6 name swp6.100 type vlan protocol 802.1ad id 100',
+      'bridge link set dev swp7 learning off',
+    ]));
+  });
+  test.each([
+    ['bridge-stp on', 'auto br1\niface br1\n    bridge-ports swp1\n    bridge-stp on\n', /bridge-stp on is not applied/],
+    ['vxlan-remoteip', 'auto vx1\niface vx1\n    vxlan-id 7\n    vxlan-remoteip 10.0.0.9\n', /vxlan-remoteip .* not applied/],
+    ['bridge-mcsnoop off a bridge', 'auto swp1\niface swp1\n    bridge-mcsnoop 1\n', /bridge-mcsnoop belongs on a bridge/],
+    ['bridge-access on a traditional bridge', 'auto br1\niface br1\n    bridge-ports swp1\n\nauto swp1\niface swp1\n    bridge-access 10\n', /bridge-access needs a port of a bridge with bridge-vlan-aware yes/],
+    ['bridge-vids on a traditional bridge', 'auto br1\niface br1\n    bridge-ports swp1\n    bridge-vids 10\n', /bridge-vids needs bridge-vlan-aware yes/],
+    ['bond-lacp-rate outside 802.3ad', 'auto bond1\niface bond1\n    bond-slaves swp1\n    bond-mode active-backup\n    bond-lacp-rate 1\n', /bond-lacp-rate needs bond-mode 802.3ad/],
+    ['an unknown hash policy', 'auto bond1\niface bond1\n    bond-slaves swp1\n    bond-xmit-hash-policy nope\n', /bond-xmit-hash-policy "nope" unknown/],
+    ['a bad hwaddress', 'auto br1\niface br1\n    bridge-ports swp1\n    hwaddress 00:11\n', /hwaddress "00:11" is not a MAC address/],
+  ])('refused at validate: %s', (_what, text, re) => {
+    expect(() => parseInterfaces(text)).toThrow(re);
   });
 });
 
@@ -104,5 +153,35 @@ describe('twin agent: one vtysh for a NETCONF get\'s three show commands', () =>
     expect(splitJsonDocuments('% Unknown command\n{}')).toBeUndefined();
     expect(splitJsonDocuments('{"a": 1')).toBeUndefined();
     expect(splitJsonDocuments('}{')).toBeUndefined();
+  });
+});
+
+describe('twin agent: netdev commands in batches (one process per run of ip or bridge commands)', () => {
+  const fake = (fail: Record<string, string>) => {
+    const calls: { argv: string[]; input?: string }[] = [];
+    const exec = async (argv: string[], opts: { input?: string } = {}) => {
+      calls.push({ argv, input: opts.input });
+      const lines = argv[1] === '-batch' ? opts.input!.trim().split('\n') : [argv.slice(1).join(' ')];
+      const bad = lines.findIndex((l) => fail[l] !== undefined);
+      if (bad < 0) return { code: 0, stdout: '', stderr: '' };
+      return { code: 1, stdout: '', stderr: `${fail[lines[bad]]}\n${argv[1] === '-batch' ? `Command failed -:${bad + 1}\n` : ''}` };
+    };
+    return { calls, exec };
+  };
+  const CMDS = [['ip', 'link', 'add', 'br1', 'type', 'bridge'], ['ip', 'addr', 'del', '10.0.0.1/24', 'dev', 'br1'], ['ip', 'link', 'set', 'br1', 'up'],
+    ['bridge', 'link', 'set', 'dev', 'vx1', 'neigh_suppress', 'on'], ['ip', 'link', 'set', 'swp1', 'alias', 'to bms1 rack 4'], ['ip', 'link', 'set', 'swp1', 'up']];
+  test('consecutive ip commands go as one batch, in order; a quoted argument runs alone', async () => {
+    const f = fake({});
+    expect(await runNetdevCommands(CMDS, f.exec as never)).toBeUndefined();
+    expect(f.calls.map((c) => c.argv.join(' '))).toEqual(['ip -batch -', 'bridge link set dev vx1 neigh_suppress on', 'ip link set swp1 alias to bms1 rack 4', 'ip link set swp1 up']);
+    expect(f.calls[0].input).toBe('link add br1 type bridge\naddr del 10.0.0.1/24 dev br1\nlink set br1 up\n');
+  });
+  test('a missing address to remove is tolerated (the rest runs); any other failure names its command', async () => {
+    const f = fake({ 'addr del 10.0.0.1/24 dev br1': 'Error: ipv4: Address not found.' });
+    expect(await runNetdevCommands(CMDS, f.exec as never)).toBeUndefined();
+    expect(f.calls[1].argv.join(' ')).toBe('ip link set br1 up'); // resumed after the tolerated line
+    const g = fake({ 'link set br1 up': 'Cannot find device "br1"' });
+    expect(await runNetdevCommands(CMDS, g.exec as never)).toEqual({ argv: CMDS[2], stderr: 'Cannot find device "br1"\n' });
+    expect(g.calls).toHaveLength(1); // stopped there
   });
 });

@@ -331,13 +331,11 @@ export class Device {
     const links = JSON.parse((await must(['ip', '-j', 'link', 'show'])) || '[]') as { ifname: string }[];
     const existing = new Set(links.map((l) => l.ifname));
     const plan = planReconcile(ifaces, this.state.netdev, existing);
-    for (const argv of plan.commands) {
-      const r = await run(argv, { timeoutMs: 10_000 });
-      if (r.code !== 0 && !(argv[1] === 'addr' && argv[2] === 'del')) {
-        this.state.netdev = mergeNetdev(this.state.netdev, plan.state);
-        this.saveState();
-        throw new Error(`interfaces: ${argv.join(' ')}: ${r.stderr.trim()}`);
-      }
+    const failed = await runNetdevCommands(plan.commands);
+    if (failed) {
+      this.state.netdev = mergeNetdev(this.state.netdev, plan.state);
+      this.saveState();
+      throw new Error(`interfaces: ${failed.argv.join(' ')}: ${failed.stderr.trim()}`);
     }
     this.state.netdev = plan.state;
     // Security groups (nftables) once the netdevs they name exist; a failure rolls back like any.
@@ -491,4 +489,39 @@ export function splitJsonDocuments(text: string): string[] | undefined {
     } else if (depth === 0 && !/\s/.test(c)) return undefined;
   }
   return depth === 0 ? out : undefined;
+}
+
+/** A removed address that is already gone is no failure. */
+const tolerated = (argv: string[]): boolean => argv[1] === 'addr' && argv[2] === 'del';
+const BATCHABLE = /^[A-Za-z0-9_.:/+-]+$/;
+
+/**
+ * Runs the reconcile commands in order, consecutive `ip` (or `bridge`) commands as one
+ * `<tool> -batch -`: a leaf's services are tens of commands, and every process start takes
+ * seconds under emulation (a commit then outlived the service's 60 s RPC wait). The batch stops
+ * at its first failure and names the line; a tolerated failure resumes after it. Arguments that
+ * need quoting (an alias with spaces) run alone. Returns the first real failure.
+ */
+export async function runNetdevCommands(cmds: string[][], exec: typeof run = run): Promise<{ argv: string[]; stderr: string } | undefined> {
+  let i = 0;
+  while (i < cmds.length) {
+    const tool = cmds[i][0];
+    let j = i;
+    while (j < cmds.length && cmds[j][0] === tool && (tool === 'ip' || tool === 'bridge') && cmds[j].slice(1).every((a) => BATCHABLE.test(a))) j++;
+    if (j - i < 2) {
+      const r = await exec(cmds[i], { timeoutMs: 10_000 });
+      if (r.code !== 0 && !tolerated(cmds[i])) return { argv: cmds[i], stderr: r.stderr };
+      i++;
+      continue;
+    }
+    const chunk = cmds.slice(i, j);
+    const r = await exec([tool, '-batch', '-'], { timeoutMs: 10_000 + 2_000 * chunk.length, input: `${chunk.map((c) => c.slice(1).join(' ')).join('\n')}\n` });
+    if (r.code === 0) { i = j; continue; }
+    const line = Number(/Command failed -:(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+    if (!(line >= 1 && line <= chunk.length)) return { argv: [tool, '-batch', '-'], stderr: r.stderr };
+    const k = i + line - 1;
+    if (!tolerated(cmds[k])) return { argv: cmds[k], stderr: r.stderr.split('\n').filter((l) => !/^Command failed/.test(l)).join('\n') };
+    i = k + 1;
+  }
+  return undefined;
 }
