@@ -62,7 +62,7 @@ export const FACTS = {
   ),
   igmpSnooping: fact<boolean>(
     'IGMP snooping on the bridged networks of an ERB-UCAST-Gateway leaf can be configured (Junos `protocols igmp-snooping vlan`, ' +
-      'Juniper "IGMP Snooping in an EVPN-VXLAN Fabric"); false: the role renders none there (FRR: the twin agent does not apply bridge-mcsnoop)',
+      'Juniper "IGMP Snooping in an EVPN-VXLAN Fabric"); false: the role renders none there (FRR: the templates render no bridge-mcsnoop yet, though the twin agent applies it: snooping across the VXLAN port is not proven)',
     (v) => (typeof v === 'boolean' ? v : { error: 'expected true or false' }),
     false,
   ),

@@ -330,6 +330,11 @@ export interface PlanVpg {
   lacpSystemId?: string;
   /** FRR local ES id (1..16777215), the same on every leaf of the VPG, from the ESI. */
   esId?: number;
+  /**
+   * This leg's designated-forwarder preference (FRR es-df-pref): 50000 on the VPG's first
+   * device (port order), 100 less on each next one, so the DF is known before the election.
+   */
+  esDfPref?: number;
   /** ae<n> (junos) / bond<n> (frr) when multi-homed or more than one local port. */
   lag?: string;
   /** The interface carrying the bindings: the lag, or the single port. */

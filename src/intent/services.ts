@@ -155,6 +155,8 @@ export function compileServices(file: FabricFile, plans: DevicePlan[], factsOf: 
         pv.esi = esiOf(file.fabric.name, pv.esiIndex);
         pv.lacpSystemId = lacpSystemIdOf(pv.esi);
         pv.esId = esIdOf(pv.esi);
+        // The VPG's first device (port order) is the preferred designated forwarder.
+        pv.esDfPref = 50000 - 100 * [...new Set(v.ports.map((p) => p.device))].indexOf(dev);
       }
       planVpgs.push(pv);
     }

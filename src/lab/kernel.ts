@@ -19,38 +19,41 @@ const PROBES: Record<Feature, (n: string) => string[][]> = {
   ],
 };
 
-let cache: Map<Feature, boolean> | undefined;
+const cache = new Map<Feature, boolean>();
 
 /**
- * Probes the kernel. With `ns` undefined it creates (and always deletes) a scratch namespace
- * `kprobe-<random>`; inside a device pass `inside: true` to probe in the current namespace.
+ * Probes the kernel (each feature once per process; `only`: just those, which is what a device
+ * agent's validate asks, since every probe is a process start, seconds each under emulation).
+ * It creates (and always deletes) a scratch namespace `kprobe-<random>`; inside a device pass
+ * `inside: true` to probe in the current namespace.
  */
-export async function kernelFeatures(opts: { inside?: boolean } = {}): Promise<Map<Feature, boolean>> {
-  if (cache) return cache;
-  const out = new Map<Feature, boolean>();
-  const tag = randomBytes(3).toString('hex');
-  const ns = opts.inside ? undefined : `kprobe-${tag}`;
-  if (ns) {
-    const r = await run(['ip', 'netns', 'add', ns]);
-    if (r.code !== 0) throw new Error(`cannot create a network namespace (${r.stderr.trim()}); the twin needs root`);
-  }
-  try {
-    for (const f of Object.keys(PROBES) as Feature[]) {
-      const name = `kp${tag}`;
-      let ok = true;
-      for (const argv of PROBES[f](name)) {
-        const r = await run(inNs(ns, argv), { timeoutMs: 5000 });
-        if (r.code !== 0) { ok = false; break; }
-      }
-      out.set(f, ok);
-      await run(inNs(ns, ['ip', 'link', 'del', name]));
-      if (f === 'vlan') await run(inNs(ns, ['ip', 'link', 'del', `${name}a`]));
+export async function kernelFeatures(opts: { inside?: boolean; only?: readonly string[] } = {}): Promise<Map<Feature, boolean>> {
+  const wanted = (Object.keys(PROBES) as Feature[]).filter((f) => !opts.only || opts.only.includes(f));
+  const todo = wanted.filter((f) => !cache.has(f));
+  if (todo.length) {
+    const tag = randomBytes(3).toString('hex');
+    const ns = opts.inside ? undefined : `kprobe-${tag}`;
+    if (ns) {
+      const r = await run(['ip', 'netns', 'add', ns]);
+      if (r.code !== 0) throw new Error(`cannot create a network namespace (${r.stderr.trim()}); the twin needs root`);
     }
-  } finally {
-    if (ns) await run(['ip', 'netns', 'del', ns]);
+    try {
+      for (const f of todo) {
+        const name = `kp${tag}`;
+        let ok = true;
+        for (const argv of PROBES[f](name)) {
+          const r = await run(inNs(ns, argv), { timeoutMs: 5000 });
+          if (r.code !== 0) { ok = false; break; }
+        }
+        cache.set(f, ok);
+        await run(inNs(ns, ['ip', 'link', 'del', name]));
+        if (f === 'vlan') await run(inNs(ns, ['ip', 'link', 'del', `${name}a`]));
+      }
+    } finally {
+      if (ns) await run(['ip', 'netns', 'del', ns]);
+    }
   }
-  cache = out;
-  return out;
+  return new Map(wanted.map((f) => [f, cache.get(f)!]));
 }
 
 export function missingFeatures(have: Map<Feature, boolean>, need: string[]): string[] {

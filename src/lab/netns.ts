@@ -152,8 +152,10 @@ export class NetnsBackend implements LabBackend {
     // 4. cables
     const perNs = new Map<string, string[]>();
     const add = (n: string, l: string): void => { perNs.set(n, [...(perNs.get(n) ?? []), l]); };
+    // Cables come at the kernel's 1500, as a real port does before it is configured: the fabric
+    // MTU must come from the rendered configuration, or full-size frames across VXLAN are lost.
     for (const l of topo.links) {
-      add(ns(l.a.node), `link add ${l.a.port} mtu 9216 type veth peer name ${l.b.port} mtu 9216 netns ${ns(l.b.node)}`);
+      add(ns(l.a.node), `link add ${l.a.port} type veth peer name ${l.b.port} netns ${ns(l.b.node)}`);
     }
     for (const s of topo.servers) {
       s.nics.forEach((nic, j) => add(ns(s.name), `link add eth${j + 1} type veth peer name ${nic.port} netns ${ns(nic.node)}`));

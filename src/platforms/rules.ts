@@ -30,6 +30,16 @@ export const RULES: readonly Rule[] = [
     source: 'Juniper "BFD for BGP Sessions" note; "Configuring Graceful Restart for Routing Protocols"' },
   { id: 'overlay-multipath', reason: 'without multipath an EVPN route to a multihomed segment keeps one VTEP only',
     source: 'Juniper EVPN-VXLAN ERB/CRB reference configs (multipath in the internal overlay group)' },
+  { id: 'fabric-mtu', reason: 'frr.conf has no MTU: without the netdev setting a fabric port stays at 1500 and full-size frames across VXLAN are lost',
+    source: 'the plan (settings.mtu); NVIDIA Cumulus "Interface Configuration" (mtu in /etc/network/interfaces)' },
+  { id: 'arp-nd-suppress', reason: 'without it every ARP/ND is flooded to all VTEPs instead of answered from EVPN type-2 bindings',
+    source: 'NVIDIA Cumulus "EVPN ARP and ND Suppression"; FRR "EVPN" (neigh_suppress on the VXLAN bridge port)' },
+  { id: 'es-lacp-actor', reason: 'each leg of an Ethernet segment must present the segment\'s es-sys-mac as its LACP system, or the server sees two partners and uses one link',
+    source: 'FRR "EVPN multihoming"; NVIDIA Cumulus "EVPN Multihoming" (es-sys-mac)' },
+  { id: 'es-uplink-tracking', reason: 'a multihomed leaf that loses all uplinks keeps its ES bonds up and black-holes the server\'s traffic unless its fabric ports are tracked',
+    source: 'FRR "EVPN multihoming: uplink/core tracking" (evpn mh uplink)' },
+  { id: 'leaf-no-transit', reason: 'a leaf passing other leaves\' routes between spines makes spines try valley paths to a VTEP before withdrawing it',
+    source: 'RFC 7938 section 5.2.1 (valley-free paths); issue 14 item 13' },
 ];
 
 export interface RenderedPlan { plan: DevicePlan; files: Record<string, string> }
@@ -72,6 +82,14 @@ export function checkRenderedFabric(devices: RenderedPlan[], facts: (p: DevicePl
     for (const ms of new Set(cf.bfdIntervalsMs)) if (ms < floor) f('bfd-floor', `BFD interval ${ms} ms is under the floor of ${plan.profile} (${floor} ms)`);
     if (cf.gracefulRestartWithBfd) f('no-gr-with-bfd', 'BGP graceful restart is configured together with BFD');
     for (const g of cf.overlayGroups ?? []) if (!g.multipath) f('overlay-multipath', `overlay BGP group ${g.name} has no multipath`);
+    if (cf.frr) {
+      const mtu = plan.settings.mtu;
+      for (const x of cf.frr.fabricMtus) if (x.mtu !== mtu) f('fabric-mtu', `fabric port ${x.port}: MTU ${x.mtu ?? 'not rendered'}, the plan's is ${mtu}`);
+      for (const x of cf.frr.l2vnis) if (!x.arpNdSuppress) f('arp-nd-suppress', `${x.interface}: ARP/ND suppression is off`);
+      for (const x of cf.frr.esBonds) if (x.lacpActor === undefined || x.lacpActor !== x.esSysMac) f('es-lacp-actor', `${x.interface}: LACP actor ${x.lacpActor ?? 'not set'}, the segment's es-sys-mac is ${x.esSysMac ?? 'not set'}`);
+      if (cf.esis.length) for (const x of cf.frr.uplinks) if (!x.tracked) f('es-uplink-tracking', `fabric port ${x.port} of a multihomed leaf has no evpn mh uplink`);
+      if (plan.physicalRole === 'leaf') for (const a of cf.frr.unfilteredUnderlay) f('leaf-no-transit', `underlay neighbor ${a} gets this leaf's routes without the UNDERLAY-OUT filter`);
+    }
   }
   // One ESI per VPG: the rendered ESI on each leg's interface, compared across devices.
   const legs = new Map<string, { device: string; esi: string | undefined }[]>();

@@ -130,4 +130,17 @@ export interface ConfigFacts {
   gracefulRestartWithBfd?: boolean;
   /** internal (overlay) BGP groups and whether each has multipath; undefined: not the platform's */
   overlayGroups?: { name: string; multipath: boolean }[];
+  /** FRR (issue 14 items 8-11, 13); undefined: not the platform's */
+  frr?: {
+    /** each fabric port of the plan and the MTU its netdev gets (undefined: none rendered) */
+    fabricMtus: { port: string; mtu?: number }[];
+    /** each L2VNI's VXLAN netdev and whether ARP/ND suppression is on */
+    l2vnis: { interface: string; arpNdSuppress: boolean }[];
+    /** each Ethernet segment's bond: frr.conf's es-sys-mac and the bond's LACP actor (.interfaces es-sys-mac) */
+    esBonds: { interface: string; esSysMac?: string; lacpActor?: string }[];
+    /** each fabric port and whether it is tracked as an ES uplink (`evpn mh uplink`) */
+    uplinks: { port: string; tracked: boolean }[];
+    /** underlay neighbours sent routes without the leaf's no-transit filter */
+    unfilteredUnderlay: string[];
+  };
 }

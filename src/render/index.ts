@@ -60,6 +60,8 @@ export class TemplateSet {
     this.env.addFilter('x', xmlEscape);
     this.env.addFilter('oneline', oneLine);
     this.env.addFilter('where', (xs: Record<string, unknown>[], k: string, v: unknown) => xs.filter((x) => x[k] === v));
+    // the distinct values of one attribute, in first-seen order (nunjucks has no map/unique)
+    this.env.addFilter('values', (xs: Record<string, unknown>[], k: string) => [...new Set(xs.map((x) => x[k]))]);
     this.env.addGlobal('routeTarget', routeTarget);
   }
 

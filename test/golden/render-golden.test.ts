@@ -26,10 +26,13 @@ describe('golden configs', () => {
     if (problems) throw new Error(`DevicePlans of ${name} differ from test/golden/${planCase(name)}:\n${problems}`);
   });
 
-  test('the examples render one file per device and no .interfaces (no netdevs yet)', () => {
-    expect(Object.keys(renderFabricFile(path.join(REPO, 'examples/dc1-frr.yaml'))).sort()).toEqual(
-      ['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].map((d) => `${d}.frr.conf`),
+  test('the examples render one file per device (FRR: frr.conf and .interfaces, the fabric MTU is a netdev setting)', () => {
+    const frr = renderFabricFile(path.join(REPO, 'examples/dc1-frr.yaml'));
+    expect(Object.keys(frr).sort()).toEqual(
+      ['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].flatMap((d) => [`${d}.frr.conf`, `${d}.interfaces`]),
     );
+    // issue 14 item 10: the plan's MTU reaches every fabric port (it fails when no file renders it)
+    expect(frr['leaf1.interfaces']).toMatch(/^iface swp\S+\n {4}mtu 9216$/m);
     expect(Object.keys(renderFabricFile(path.join(REPO, 'examples/dc1-junos.yaml'))).sort()).toEqual(
       ['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].map((d) => `${d}.xml`),
     );

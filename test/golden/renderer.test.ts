@@ -109,8 +109,8 @@ describe('junos rendering', () => {
 describe('frr rendering', () => {
   const plans = plansOf(read('examples/dc1-frr.yaml'));
 
-  test('one .frr.conf per device and no .interfaces while no netdev is needed', () => {
-    for (const p of plans) expect(Object.keys(renderDevice(p).files)).toEqual([`${p.name}.frr.conf`]);
+  test('one .frr.conf per device, and .interfaces for the fabric ports\' MTU (issue 14 item 10)', () => {
+    for (const p of plans) expect(Object.keys(renderDevice(p).files)).toEqual([`${p.name}.frr.conf`, `${p.name}.interfaces`]);
   });
 
   test('a leaf: overlay AS, underlay local-as replace-as, EVPN to both RRs, advertise-all-vni', () => {

@@ -76,10 +76,16 @@ describe('each rule trips on a broken config', () => {
   test.each(cases)('%s (Junos)', (rule, ds) => { expect(rulesOf(ds())).toEqual([rule]); });
 
   const frr: [string, () => RenderedPlan[]][] = [
-    ['esi-on-aggregate', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(t, /(\ninterface swp5\d\n)/, '$1 evpn mh es-id 7\n evpn mh es-sys-mac 02:00:00:00:00:07\n') : t)],
+    ['esi-on-aggregate', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(t, ' evpn mh uplink\nexit', ' evpn mh uplink\n evpn mh es-id 7\n evpn mh es-sys-mac 02:00:00:00:00:07\nexit') : t)],
     ['esi-same-on-legs', () => broken(SF, 'leaf4', (t, n) => n.endsWith('.frr.conf') ? swap(t, /evpn mh es-id \d+/, 'evpn mh es-id 1') : t)],
     ['vni-in-evpn', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(swap(t, /^ +advertise-all-vni\n/m, ''), /^  vni 10300\n(?:   .*\n)*  exit-vni\n/m, '') : t)],
     ['vrf-irb-exists', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.interfaces') ? swap(t, /(iface br10300\n(?:[ \t]+.*\n)*?)[ \t]+vrf erb1\n/, '$1') : t)],
+    // issue 14 FRR items 8-11, 13
+    ['fabric-mtu', () => broken(SF, 'spine1', (t, n) => n.endsWith('.interfaces') ? swap(t, /(iface swp1\n)    mtu 9216\n/, '$1') : t)],
+    ['arp-nd-suppress', () => broken(SF, 'leaf1', (t, n) => n.endsWith('.interfaces') ? swap(t, /(iface vxlan10100\n(?:[ \t]+.*\n)*?)[ \t]+bridge-arp-nd-suppress on\n/, '$1') : t)],
+    ['es-lacp-actor', () => broken(SF, 'leaf4', (t, n) => n.endsWith('.interfaces') ? swap(t, /^\s+es-sys-mac \S+\n/m, '') : t)],
+    ['es-uplink-tracking', () => broken(SF, 'leaf3', (t, n) => n.endsWith('.frr.conf') ? swap(t, ' evpn mh uplink\n', '') : t)],
+    ['leaf-no-transit', () => broken(SF, 'leaf2', (t, n) => n.endsWith('.frr.conf') ? swap(t, /^ {2}neighbor \S+ filter-list UNDERLAY-OUT out\n/m, '') : t)],
   ];
   test.each(frr)('%s (FRR)', (rule, ds) => { expect(rulesOf(ds())).toEqual([rule]); });
 
@@ -91,6 +97,6 @@ describe('each rule trips on a broken config', () => {
 
   test('every rule has an id, a reason and a source, and a breaking case', () => {
     for (const r of RULES) expect(r.id && r.reason && r.source).toBeTruthy();
-    expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(RULES.map((r) => r.id)));
+    expect(new Set([...cases, ...frr].map((c) => c[0]))).toEqual(new Set(RULES.map((r) => r.id)));
   });
 });

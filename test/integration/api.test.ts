@@ -340,7 +340,7 @@ describeIf({ commands: ['redis-server'] })('REST API (real HTTP, real Redis and 
     const cfg = await call('GET', '/api/v1/fabrics/dc1/devices/leaf1/config', { role: 'viewer' });
     expect(cfg.status).toBe(200);
     expect(cfg.json.platform).toBe('frr');
-    expect(Object.keys(cfg.json.files)).toEqual(['leaf1.frr.conf']);
+    expect(Object.keys(cfg.json.files)).toEqual(['leaf1.frr.conf', 'leaf1.interfaces']); // interfaces: the fabric ports' MTU
     expect(cfg.json.files['leaf1.frr.conf']).toContain('hostname leaf1');
     expect(cfg.text).not.toContain('n3w-secret');
     expect((await call('GET', '/api/v1/fabrics/dc1/devices/nope/config', { role: 'viewer' })).status).toBe(404);

@@ -3,7 +3,8 @@
 // fed the rendered <device>.frr.conf with vtysh -f. Proves that every EBGP session (one per
 // link), every EVPN session and every BFD peer comes up, that no config line is rejected, and
 // that every device reaches every other loopback (spines through the leaves, which is what
-// the overlay-AS trick must allow). Cleans up even on failure.
+// the overlay-AS trick must allow), and that no leaf is transit between spines for another
+// leaf's loopback (issue 14 item 13). Cleans up even on failure.
 import { planFabric } from '../../src/intent';
 import { renderDevice } from '../../src/platforms';
 import type { DevicePlan } from '../../src/domain/types';
@@ -52,7 +53,9 @@ d('FRR 8.4 runs the rendered configs of a 2-spine 3-leaf fabric', () => {
     const file = planFabric(FABRIC).file;
     for (const p of plans) {
       const { files } = renderDevice(p);
-      expect(Object.keys(files)).toEqual([`${p.name}.frr.conf`]);
+      // underlay only: the interfaces file carries just the fabric ports' MTU (no netdev to create)
+      expect(Object.keys(files)).toEqual([`${p.name}.frr.conf`, `${p.name}.interfaces`]);
+      expect(files[`${p.name}.interfaces`].split('\n').filter((l) => l.startsWith('    ')).every((l) => l === '    mtu 9216')).toBe(true);
       configs.set(p.name, files[`${p.name}.frr.conf`]);
     }
     lab = await FrrLab.create({ devices: plans.map((p) => p.name), links: file.links });
@@ -116,4 +119,18 @@ d('FRR 8.4 runs the rendered configs of a 2-spine 3-leaf fabric', () => {
     expect(paths).toEqual(leafAsns.map((a) => `${a} ${spine2.asn}`).sort());
     for (const p of paths) expect(p).not.toContain('64512');
   });
+
+  test('no leaf is transit for another leaf: a spine holds one path to a leaf loopback, the direct one (issue 14 item 13)', async () => {
+    // Without the leaves' outbound policy spine1 also learns leaf2's loopback through leaf1 and
+    // leaf3 (paths "leaf1 spine2 leaf2"), the valley paths it would try after a failure.
+    const leaves = plans.filter((p) => p.physicalRole === 'leaf');
+    const spines = plans.filter((p) => p.physicalRole === 'spine');
+    const read = () => spines.flatMap((spine) => leaves.map((leaf) => [spine.name, leaf.name,
+      (lab!.vtyshJson<{ paths?: { aspath: { string: string } }[] }>(spine.name, `show bgp ipv4 unicast ${leaf.loopback}/32 json`).paths ?? []).map((x) => x.aspath.string).sort()]));
+    // every spine has its direct path to every leaf, and every spine loopback has gone round
+    // (so a valley path, if leaves passed them on, has had its time to arrive)
+    await pollUntil(() => read(), (v) => v.every(([, , paths]) => (paths as string[]).length > 0), { timeoutMs: 30000, intervalMs: 500 });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(read()).toEqual(spines.flatMap((spine) => leaves.map((leaf) => [spine.name, leaf.name, [String(leaf.asn)]])));
+  }, 60000);
 });

@@ -28,7 +28,7 @@ describe('fabric render (in process)', () => {
     const out = join(tmp, 'out');
     expect(await main(['render', EXAMPLE_FRR, '--out', out], c)).toBe(0);
     expect(c.stderr).toBe('');
-    expect(readdirSync(out).sort()).toEqual(['leaf1.frr.conf', 'leaf2.frr.conf', 'leaf3.frr.conf', 'leaf4.frr.conf', 'spine1.frr.conf', 'spine2.frr.conf']);
+    expect(readdirSync(out).sort()).toEqual(['leaf1', 'leaf2', 'leaf3', 'leaf4', 'spine1', 'spine2'].flatMap((d) => [`${d}.frr.conf`, `${d}.interfaces`]));
     const leaf1 = readFileSync(join(out, 'leaf1.frr.conf'), 'utf8');
     expect(leaf1).toContain('hostname leaf1');
     expect(leaf1).toContain('ip address 10.254.0.1/31');

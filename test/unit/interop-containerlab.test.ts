@@ -59,8 +59,9 @@ describe('containerlab export', () => {
     expect(leaf2).toContain('ip link add link swp10 name swp10.200 type vlan id 200');
     expect(leaf2.some((c) => c.startsWith('ip link add vxlan10020 type vxlan id 10020'))).toBe(true);
     expect(leaf2).toContain('ip link set swp10.200 master br10020');
-    // spines carry no overlay services: no netdevs to make
-    expect(topo.topology.nodes.spine1.exec).toBeUndefined();
+    // spines carry no overlay services: no netdevs to make, only the fabric MTU (issue 14 item 10)
+    expect(topo.topology.nodes.spine1.exec).toEqual(expect.arrayContaining(['ip link set swp1 mtu 9216']));
+    expect(topo.topology.nodes.spine1.exec.some((c: string) => c.includes('link add'))).toBe(false);
   });
 
   test('Junos fabrics are refused with one line', () => {

@@ -44,7 +44,7 @@ describe('a third platform, registered by a test', () => {
     const leaf1 = plans.find((p) => p.name === 'leaf1')!;
     expect(leaf1.platform).toBe('toy');
     const files = renderDevices(plans);
-    expect(Object.keys(files).sort()).toEqual(['leaf1.toy', 'leaf2.toy', 'leaf3.toy', 'leaf4.toy', 'spine1.frr.conf', 'spine2.frr.conf']);
+    expect(Object.keys(files).sort()).toEqual(['leaf1.toy', 'leaf2.toy', 'leaf3.toy', 'leaf4.toy', 'spine1.frr.conf', 'spine1.interfaces', 'spine2.frr.conf', 'spine2.interfaces']);
     expect(files['leaf1.toy']).toBe([
       '! toy config of leaf1 (toy-switch)',
       'hostname leaf1',

@@ -60,9 +60,11 @@ describe('overlay services intent (frr)', () => {
     expect(() => esiOf('svc1', 65536)).toThrow(/outside 1\.\.65535/);
     expect(lacpSystemIdOf(esi)).toBe(`02:${esi.split(':').slice(5).join(':')}`);
     const [a, b] = ['leaf3', 'leaf4'].map((n) => by(plans, n).vpgs[0]);
-    expect(a).toEqual(b);
+    // the same segment on both legs; only the DF preference tells the legs apart
+    expect({ ...a, esDfPref: 0 }).toEqual({ ...b, esDfPref: 0 });
+    expect([a.esDfPref, b.esDfPref]).toEqual([50000, 49900]);
     expect(a).toEqual({
-      name: 'vpg3', server: 'bms3', esi, esiIndex: 1, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), lag: 'bond1', interface: 'bond1', ports: ['swp10'],
+      name: 'vpg3', server: 'bms3', esi, esiIndex: 1, lacpSystemId: lacpSystemIdOf(esi), esId: esIdOf(esi), esDfPref: 50000, lag: 'bond1', interface: 'bond1', ports: ['swp10'],
       bindings: [
         { network: 'app', vni: 10300, untagged: true, localVlan: 3445 },
         { network: 'web', vni: 10100, vlan: 110, untagged: false, localVlan: 110 },
@@ -172,7 +174,8 @@ describe('overlay services intent (frr)', () => {
     // leaf3: ES on the bond, VRF with L3VNI, anycast SVI
     const l3 = files('leaf3');
     expect(l3['leaf3.frr.conf']).toContain('interface bond1\n evpn mh es-id');
-    expect(l3['leaf3.interfaces']).toContain('iface br10300\n    bridge-ports vxlan10300 bond1\n    bridge-stp off\n    vrf erb1\n    address 10.30.0.1/24\n    hwaddress 00:00:5e:00:01:01\n');
+    expect(l3['leaf3.interfaces']).toContain('iface br10300\n    bridge-ports vxlan10300 bond1\n    bridge-stp off\n    vrf erb1\n    address 10.30.0.1/24\n');
+    expect(l3['leaf3.interfaces']).not.toContain('hwaddress'); // ERB SVIs keep their own MAC (overlay_networking.njk)
     expect(l3['leaf3.interfaces']).toContain('iface bond1.110\n');
     // spines: default-gw advertisement and two addresses (own + gateway) on the SVI
     const s1 = files('spine1');

@@ -311,8 +311,9 @@ export class Device {
       if (e instanceof InterfacesError) throw new ValidationError(e.message);
       throw e;
     }
-    const have = await kernelFeatures({ inside: true });
-    const missing = missingFeatures(have, featuresNeeded(ifaces));
+    const need = featuresNeeded(ifaces);
+    const have = await kernelFeatures({ inside: true, only: need });
+    const missing = missingFeatures(have, need);
     if (missing.length) {
       throw new ValidationError(`interfaces: this kernel lacks ${describeMissing(missing)}; run the lab with --backend vm`);
     }
@@ -344,13 +345,11 @@ export class Device {
     const links = JSON.parse((await must(['ip', '-j', 'link', 'show'])) || '[]') as { ifname: string }[];
     const existing = new Set(links.map((l) => l.ifname));
     const plan = planReconcile(ifaces, this.state.netdev, existing);
-    for (const argv of plan.commands) {
-      const r = await run(argv, { timeoutMs: 10_000 });
-      if (r.code !== 0 && !(argv[1] === 'addr' && argv[2] === 'del')) {
-        this.state.netdev = mergeNetdev(this.state.netdev, plan.state);
-        this.saveState();
-        throw new Error(`interfaces: ${argv.join(' ')}: ${r.stderr.trim()}`);
-      }
+    const failed = await runNetdevCommands(plan.commands);
+    if (failed) {
+      this.state.netdev = mergeNetdev(this.state.netdev, plan.state);
+      this.saveState();
+      throw new Error(`interfaces: ${failed.argv.join(' ')}: ${failed.stderr.trim()}`);
     }
     this.state.netdev = plan.state;
     // Security groups (nftables) once the netdevs they name exist; a failure rolls back like any.
@@ -381,6 +380,20 @@ export class Device {
     const r = await run(this.vtysh(['-c', cmd]), { timeoutMs: 15_000 });
     if (r.code !== 0) return undefined;
     try { return JSON.parse(r.stdout); } catch { return undefined; }
+  }
+
+  /**
+   * Several JSON show commands through one vtysh (each vtysh start connects to every daemon:
+   * seconds under emulation, and a NETCONF get asks for three). Falls back to one vtysh per
+   * command when the output does not split into one document per command.
+   */
+  async vtyshJsonMany(cmds: string[]): Promise<unknown[]> {
+    const r = await run(this.vtysh(cmds.flatMap((c) => ['-c', c])), { timeoutMs: 15_000 });
+    const docs = r.code === 0 ? splitJsonDocuments(r.stdout) : undefined;
+    if (docs && docs.length === cmds.length) {
+      try { return docs.map((d) => JSON.parse(d) as unknown); } catch { /* fall back */ }
+    }
+    return Promise.all(cmds.map((c) => this.vtyshJson(c)));
   }
 
   async lldpNeighbors(): Promise<{ localPort: string; remoteSystem?: string; remotePort?: string; remoteChassisId?: string; remoteMgmt?: string }[]> {
@@ -476,4 +489,62 @@ function frrIds(): { uid: number; gid: number } | undefined {
 
 export function chmod600(f: string): void {
   chmodSync(f, 0o600);
+}
+
+/** Top-level JSON documents written one after another (vtysh's output of several commands). */
+export function splitJsonDocuments(text: string): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') { if (depth++ === 0) start = i; }
+    else if (c === '}' || c === ']') {
+      if (--depth < 0) return undefined;
+      if (depth === 0) out.push(text.slice(start, i + 1));
+    } else if (depth === 0 && !/\s/.test(c)) return undefined;
+  }
+  return depth === 0 ? out : undefined;
+}
+
+/** A removed address that is already gone is no failure. */
+const tolerated = (argv: string[]): boolean => argv[1] === 'addr' && argv[2] === 'del';
+const BATCHABLE = /^[A-Za-z0-9_.:/+-]+$/;
+
+/**
+ * Runs the reconcile commands in order, consecutive `ip` (or `bridge`) commands as one
+ * `<tool> -batch -`: a leaf's services are tens of commands, and every process start takes
+ * seconds under emulation (a commit then outlived the service's 60 s RPC wait). The batch stops
+ * at its first failure and names the line; a tolerated failure resumes after it. Arguments that
+ * need quoting (an alias with spaces) run alone. Returns the first real failure.
+ */
+export async function runNetdevCommands(cmds: string[][], exec: typeof run = run): Promise<{ argv: string[]; stderr: string } | undefined> {
+  let i = 0;
+  while (i < cmds.length) {
+    const tool = cmds[i][0];
+    let j = i;
+    while (j < cmds.length && cmds[j][0] === tool && (tool === 'ip' || tool === 'bridge') && cmds[j].slice(1).every((a) => BATCHABLE.test(a))) j++;
+    if (j - i < 2) {
+      const r = await exec(cmds[i], { timeoutMs: 10_000 });
+      if (r.code !== 0 && !tolerated(cmds[i])) return { argv: cmds[i], stderr: r.stderr };
+      i++;
+      continue;
+    }
+    const chunk = cmds.slice(i, j);
+    const r = await exec([tool, '-batch', '-'], { timeoutMs: 10_000 + 2_000 * chunk.length, input: `${chunk.map((c) => c.slice(1).join(' ')).join('\n')}\n` });
+    if (r.code === 0) { i = j; continue; }
+    const line = Number(/Command failed -:(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+    if (!(line >= 1 && line <= chunk.length)) return { argv: [tool, '-batch', '-'], stderr: r.stderr };
+    const k = i + line - 1;
+    if (!tolerated(cmds[k])) return { argv: cmds[k], stderr: r.stderr.split('\n').filter((l) => !/^Command failed/.test(l)).join('\n') };
+    i = k + 1;
+  }
+  return undefined;
 }

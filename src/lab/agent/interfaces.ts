@@ -26,6 +26,10 @@ const KNOWN_KEYS = new Set([
   'vrf-table',
 ]);
 
+/** ifupdown2's spellings of a boolean key. */
+const ON = new Set(['on', 'yes', '1']);
+const ONOFF = new Set([...ON, 'off', 'no', '0']);
+
 export function parseInterfaces(text: string): Iface[] {
   const byName = new Map<string, Iface>();
   const autos = new Set<string>();
@@ -68,8 +72,8 @@ export function parseInterfaces(text: string): Iface[] {
   for (const f of out) {
     f.auto = autos.has(f.name);
     f.kind = kindOf(f);
-    validate(f, byName);
   }
+  for (const f of out) validate(f, byName); // after every kind is known: a port's checks look at its bridge
   return out;
 }
 
@@ -112,10 +116,55 @@ function validate(f: Iface, all: Map<string, Iface>): void {
   if (f.kind === 'vxlan' && one(f, 'vxlan-local-tunnelip') && !/^[0-9.]+$/.test(one(f, 'vxlan-local-tunnelip')!)) {
     throw new InterfacesError(`${where}: vxlan-local-tunnelip must be an IPv4 address`);
   }
+  for (const k of ['hwaddress', 'es-sys-mac']) {
+    const v = one(f, k);
+    if (v !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new InterfacesError(`${where}: ${k} "${v}" is not a MAC address`);
+  }
+  if (one(f, 'es-sys-mac') && (f.kind !== 'bond' || one(f, 'bond-mode') !== '802.3ad')) {
+    throw new InterfacesError(`${where}: es-sys-mac belongs on an 802.3ad bond (its LACP actor system)`);
+  }
+  // The Ethernet segment itself is FRR's (`evpn mh es-id`/`es-df-pref` in frr.conf): accepting
+  // these here and applying nothing would hide a missing frr.conf line, so they are refused.
+  for (const k of ['es-id', 'es-df-pref']) {
+    if (f.attrs.has(k)) throw new InterfacesError(`${where}: ${k} is not applied by this agent; put "evpn mh ${k}" under the interface in frr.conf`);
+  }
+  // The rest is applied as the kernel allows (planReconcile); what it cannot apply is refused here.
+  if (f.attrs.has('bridge-mcsnoop') && f.kind !== 'bridge') throw new InterfacesError(`${where}: bridge-mcsnoop belongs on a bridge`);
+  const stp = one(f, 'bridge-stp');
+  if (stp !== undefined && ON.has(stp)) throw new InterfacesError(`${where}: bridge-stp on is not applied by this agent (its bridges run without STP)`);
+  if (f.attrs.has('vxlan-remoteip')) throw new InterfacesError(`${where}: vxlan-remoteip (static flooding) is not applied by this agent; EVPN type-3 routes give the flood list`);
+  const proto = one(f, 'vlan-protocol');
+  if (proto !== undefined && !['802.1q', '802.1ad'].includes(proto.toLowerCase())) throw new InterfacesError(`${where}: vlan-protocol must be 802.1q or 802.1ad`);
+  const hash = one(f, 'bond-xmit-hash-policy');
+  if (hash !== undefined && !['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'].includes(hash)) throw new InterfacesError(`${where}: bond-xmit-hash-policy "${hash}" unknown`);
+  if (one(f, 'alias') !== undefined && !/^[\x20-\x7e]{1,128}$/.test(one(f, 'alias')!)) throw new InterfacesError(`${where}: alias must be printable, at most 128 characters`);
+  // VLAN membership keys and bridge-port keys need the bridge they act on
+  const bridgeOf = [...all.values()].find((b) => b.kind === 'bridge' && (b.attrs.get('bridge-ports') ?? []).join(' ').split(/\s+/).includes(f.name));
+  const aware = (b: Iface | undefined) => !!b && ON.has(one(b, 'bridge-vlan-aware') ?? '');
+  for (const k of ['bridge-vids', 'bridge-pvid', 'bridge-access']) {
+    if (f.attrs.has(k) && !(f.kind === 'bridge' ? aware(f) && k !== 'bridge-access' : aware(bridgeOf))) {
+      throw new InterfacesError(`${where}: ${k} needs ${f.kind === 'bridge' ? 'bridge-vlan-aware yes on this bridge' : 'a port of a bridge with bridge-vlan-aware yes'}`);
+    }
+  }
+  for (const k of ['bridge-learning', 'bridge-arp-nd-suppress']) {
+    if (f.attrs.has(k) && !bridgeOf) throw new InterfacesError(`${where}: ${k} is a bridge port setting; ${f.name} is in no bridge-ports`);
+  }
+  if (mode8023ad(f) === false) {
+    for (const k of ['bond-lacp-rate', 'bond-min-links']) if (f.attrs.has(k)) throw new InterfacesError(`${where}: ${k} needs bond-mode 802.3ad`);
+  }
+  for (const k of ['bridge-arp-nd-suppress', 'bridge-mcsnoop', 'bridge-learning', 'bridge-stp']) {
+    const v = one(f, k);
+    if (v !== undefined && !ONOFF.has(v)) throw new InterfacesError(`${where}: ${k} must be on or off`);
+  }
   const mode = one(f, 'bond-mode');
   if (mode && !['802.3ad', 'active-backup', 'balance-rr', 'balance-xor', 'broadcast', 'balance-tlb', 'balance-alb'].includes(mode)) {
     throw new InterfacesError(`${where}: bond-mode "${mode}" unknown`);
   }
+}
+
+/** undefined: not a bond */
+function mode8023ad(f: Iface): boolean | undefined {
+  return f.kind === 'bond' ? one(f, 'bond-mode') === '802.3ad' : undefined;
 }
 
 function vlanParams(f: Iface): { id: number; raw: string } | undefined {
@@ -148,7 +197,7 @@ export function creationSignature(f: Iface): string {
     case 'vxlan':
       return `vxlan id ${one(f, 'vxlan-id')} local ${one(f, 'vxlan-local-tunnelip') ?? '-'} dstport ${one(f, 'vxlan-dstport') ?? '4789'} ttl ${one(f, 'vxlan-ttl') ?? '-'}`;
     case 'bond':
-      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'}`;
+      return `bond mode ${one(f, 'bond-mode') ?? 'balance-rr'} actor ${one(f, 'es-sys-mac') ?? '-'} hash ${one(f, 'bond-xmit-hash-policy') ?? '-'}`;
     case 'vlan': {
       const p = vlanParams(f)!;
       return `vlan ${p.raw} ${p.id} ${one(f, 'vlan-protocol') ?? '802.1q'}`;
@@ -230,14 +279,18 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
           if ((one(f, 'bond-mode') ?? '') === '802.3ad') {
             a.push('lacp_rate', one(f, 'bond-lacp-rate') === '1' || one(f, 'bond-lacp-rate') === 'fast' ? 'fast' : 'slow');
             if (one(f, 'bond-min-links')) a.push('min_links', one(f, 'bond-min-links')!);
+            // Both legs of an ESI-LAG present one LACP system (es-sys-mac) so the server sees one
+            // partner; set at creation (part of the creation signature).
+            if (one(f, 'es-sys-mac')) a.push('ad_actor_system', one(f, 'es-sys-mac')!);
           }
           if (one(f, 'bond-miimon')) a.push('miimon', one(f, 'bond-miimon')!);
+          if (one(f, 'bond-xmit-hash-policy')) a.push('xmit_hash_policy', one(f, 'bond-xmit-hash-policy')!);
           ip(...a);
           break;
         }
         case 'vlan': {
           const p = vlanParams(f)!;
-          ip('link', 'add', 'link', p.raw, 'name', f.name, 'type', 'vlan', 'id', String(p.id));
+          ip('link', 'add', 'link', p.raw, 'name', f.name, 'type', 'vlan', ...(one(f, 'vlan-protocol') ? ['protocol', one(f, 'vlan-protocol')!.toLowerCase()] : []), 'id', String(p.id));
           break;
         }
         case 'vxlan': {
@@ -265,7 +318,16 @@ export function planReconcile(ifaces: Iface[], prev: NetdevState, existingNow: R
   }
   for (const f of ifaces) {
     if (one(f, 'mtu')) ip('link', 'set', f.name, 'mtu', one(f, 'mtu')!);
-    if (f.kind === 'vxlan' && one(f, 'bridge-learning') === 'off') cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'learning', 'off']);
+    if (one(f, 'hwaddress')) ip('link', 'set', f.name, 'address', one(f, 'hwaddress')!);
+    if (one(f, 'alias') !== undefined) ip('link', 'set', f.name, 'alias', one(f, 'alias')!);
+    // learning is a bridge-port attribute: on a port of a bridge named in bridge-ports
+    const learning = one(f, 'bridge-learning');
+    if (learning !== undefined && want.get(masterOf.get(f.name) ?? '')?.kind === 'bridge') cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'learning', ON.has(learning) ? 'on' : 'off']);
+    const snoop = one(f, 'bridge-mcsnoop');
+    if (snoop !== undefined) ip('link', 'set', f.name, 'type', 'bridge', 'mcast_snooping', ON.has(snoop) ? '1' : '0');
+    // neigh_suppress is a bridge-port attribute: set after the port is enslaved (above).
+    const suppress = one(f, 'bridge-arp-nd-suppress');
+    if (suppress !== undefined) cmds.push(['bridge', 'link', 'set', 'dev', f.name, 'neigh_suppress', ON.has(suppress) ? 'on' : 'off']);
     const addrs = f.attrs.get('address') ?? [];
     next.addresses[f.name] = addrs;
     for (const a of prev.addresses[f.name] ?? []) if (!addrs.includes(a)) ip('addr', 'del', a, 'dev', f.name);

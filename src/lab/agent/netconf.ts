@@ -70,13 +70,10 @@ export function hooksFor(dev: Device, log: (m: string) => void): DeviceHooks {
 }
 
 async function operationalState(dev: Device): Promise<string> {
-  const [ifs, lldp, bgp, routes, bfd, es] = await Promise.all([
+  const [ifs, lldp, [bgp, routes, bfd, es]] = await Promise.all([
     dev.interfaces(),
     dev.lldpNeighbors(),
-    dev.vtyshJson('show bgp vrf all summary json'),
-    dev.vtyshJson('show ip route json'),
-    dev.vtyshJson('show bfd peers json'),
-    dev.vtyshJson('show evpn es detail json'),
+    dev.vtyshJsonMany(['show bgp vrf all summary json', 'show ip route json', 'show bfd peers json', 'show evpn es detail json']),
   ]);
   const x = escapeText;
   let s = `<interfaces xmlns="${NS_IF}">`;

@@ -32,5 +32,24 @@ export function frrConfigFacts(plan: DevicePlan, files: Record<string, string>):
   const bfdIntervalsMs = all(/^ +(?:receive|transmit)-interval (\d+)$/gm, conf).map((x) => Number(x[1]));
   // graceful restart with BFD and overlay multipath are Junos rules from Juniper's documents
   // (docs/vendor-rules.md, rules 3 and 5); FRR's templates keep GR beside BFD, so not checked here.
-  return { esis, vnisInUse, evpnVnis, routeDistinguishers, vrfIrbs, bfdIntervalsMs };
+  const block = (name: string) => new RegExp(`^interface ${name.replace(/[.]/g, '\\.')}\n((?: .*\n)*?)exit`, 'm').exec(conf)?.[1] ?? '';
+  const frr: NonNullable<ConfigFacts['frr']> = {
+    fabricMtus: plan.interfaces.map((i) => {
+      const m = /^\s+mtu (\d+)$/m.exec(ifaces.get(i.name) ?? '');
+      return m ? { port: i.name, mtu: Number(m[1]) } : { port: i.name };
+    }),
+    // L2VNIs only (the plan's networks): an L3VNI's VXLAN port carries no hosts to answer for
+    l2vnis: (plan.virtualNetworks ?? []).map((v) => `vxlan${v.vni}`).filter((n) => ifaces.has(n))
+      .map((n) => ({ interface: n, arpNdSuppress: /^\s+bridge-arp-nd-suppress (on|yes)$/m.test(ifaces.get(n)!) })),
+    // (an ESI off a bond is esi-on-aggregate's finding)
+    esBonds: esis.filter((e) => e.aggregate).map((e) => ({
+      interface: e.interface,
+      esSysMac: /evpn mh es-sys-mac (\S+)/.exec(block(e.interface))?.[1],
+      lacpActor: /^\s+es-sys-mac (\S+)$/m.exec(ifaces.get(e.interface) ?? '')?.[1],
+    })),
+    uplinks: plan.interfaces.map((i) => ({ port: i.name, tracked: /^ evpn mh uplink$/m.test(block(i.name)) })),
+    unfilteredUnderlay: plan.underlay.neighbors.map((n) => n.address)
+      .filter((a) => !new RegExp(`^  neighbor ${a.replace(/[.]/g, '\\.')} filter-list UNDERLAY-OUT out$`, 'm').test(conf)),
+  };
+  return { esis, vnisInUse, evpnVnis, routeDistinguishers, vrfIrbs, bfdIntervalsMs, frr };
 }
