@@ -53,7 +53,8 @@ d('FRR 8.4 loads the rendered overlay-services configs', () => {
     // which is exactly what we derive: the RD shows the block was taken.
     expect(leaf3).toMatch(/ vni 10300\n\s+rd 10\.255\.0\.5:13445\n\s+exit-vni/);
     expect(leaf3).toMatch(/ vni 10100\n\s+rd 10\.255\.0\.5:10110\n\s+exit-vni/);
-    expect(leaf3).toMatch(/interface bond1\n evpn mh es-id 7077889\n evpn mh es-sys-mac 02:2b:f0:6c:00:01\n/);
+    // FRR prints the designated-forwarder preference first (issue 14 item 8: the first leg's 50000).
+    expect(leaf3).toMatch(/interface bond1\n evpn mh es-df-pref 50000\n evpn mh es-id 7077889\n evpn mh es-sys-mac 02:2b:f0:6c:00:01\n/);
     const spine1 = lab!.vtysh('spine1', 'show running-config');
     expect(spine1).toContain('  advertise-default-gw');
     expect(spine1).toContain('vrf crb1\n vni 20001\nexit-vrf');
